@@ -1,0 +1,115 @@
+"""The `spd` click group, the options every command shares, and the mapping of errors to exit codes.
+
+Commands live in sibling modules and only parse arguments, call one function of the core and render
+its result. Every error the core raises on purpose is an `SpdError` and is printed as clean lines;
+nothing reaches the user as a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from spd import __version__
+from spd.errors import ConfigError, ExitCode, SpdError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """Where the Rekognition API is: the embedded emulator, an explicit endpoint, or AWS itself."""
+
+    local: bool = False
+    local_state: Path | None = None
+    endpoint_url: str | None = None
+    settings_file: Path | None = None
+
+
+def connection_options(func: F) -> F:
+    """`--local`, `--local-state`, `--endpoint-url` and `--settings`, shared by every command."""
+    func = click.option(
+        "--settings",
+        "settings_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="YAML settings file (also $SPD_SETTINGS_FILE); SPD_* environment variables win.",
+    )(func)
+    func = click.option(
+        "--endpoint-url",
+        default=None,
+        metavar="URL",
+        help="Rekognition endpoint (e.g. a running `spd emulator`).",
+    )(func)
+    func = click.option(
+        "--local-state",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="State file of the embedded emulator (default under the user's state directory).",
+    )(func)
+    func = click.option(
+        "--local",
+        is_flag=True,
+        default=False,
+        help="Run against the embedded emulator; its state persists between runs.",
+    )(func)
+    return func
+
+
+def make_connection(
+    local: bool, local_state: Path | None, endpoint_url: str | None, settings_file: Path | None
+) -> Connection:
+    if local and endpoint_url:
+        raise click.UsageError("--local and --endpoint-url are mutually exclusive")
+    return Connection(
+        local=local, local_state=local_state, endpoint_url=endpoint_url, settings_file=settings_file
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="spd")
+def cli() -> None:
+    """Keep Amazon Rekognition Video stream processors exactly as declared in a YAML spec."""
+
+
+def report_config_error(err: ConfigError) -> None:
+    for diagnostic in err.diagnostics:
+        click.echo(str(diagnostic), err=True)
+    errors = sum(1 for d in err.diagnostics if d.severity == "error")
+    click.echo(f"{errors} error(s)", err=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the group and turn every outcome into an exit code."""
+    # Imported for their side effect of registering commands on the group.
+    from spd.cli import commands  # noqa: F401
+
+    try:
+        rv = cli.main(args=argv, prog_name="spd", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
+        sys.exit(ExitCode.USAGE)
+    except click.UsageError as exc:
+        exc.show()
+        sys.exit(ExitCode.USAGE)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(ExitCode.FAILURE)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.FAILURE)
+    except ConfigError as exc:
+        report_config_error(exc)
+        sys.exit(exc.exit_code)
+    except SpdError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    sys.exit(rv if isinstance(rv, int) else ExitCode.OK)

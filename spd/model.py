@@ -1,0 +1,279 @@
+"""Plain domain values shared by the spec, the planner, the AWS gateway and the emulator-facing tests.
+
+Everything here is immutable and canonical: two configs that mean the same thing to the service compare
+equal. That is what lets the planner diff desired against observed with `==` and never report drift
+that the service itself introduced (float32 rounding, defaults, label order, region order).
+No I/O and no third-party imports live here.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+STACK_TAG = "spd:stack"
+"""The ownership tag: a processor is spd's to change only if this tag names the current stack."""
+
+RESERVED_TAG_PREFIX = "spd:"
+AWS_TAG_PREFIX = "aws:"
+
+DEFAULT_FACE_MATCH_THRESHOLD = 80.0
+"""AWS stores any threshold below this as this value."""
+DEFAULT_MIN_CONFIDENCE = 50.0
+DEFAULT_DATA_SHARING = False
+
+CONNECTED_HOME_LABELS = ("ALL", "PACKAGE", "PERSON", "PET")
+
+
+class Kind(StrEnum):
+    """The two processor kinds; fixed at create time."""
+
+    FACE_SEARCH = "face_search"
+    CONNECTED_HOME = "connected_home"
+
+
+class Status(StrEnum):
+    """StreamProcessorStatus as the service reports it."""
+
+    STOPPED = "STOPPED"
+    STARTING = "STARTING"
+    RUNNING = "RUNNING"
+    FAILED = "FAILED"
+    STOPPING = "STOPPING"
+    UPDATING = "UPDATING"
+
+    @property
+    def transitional(self) -> bool:
+        """True while the service is moving the processor between stable states."""
+        return self in (Status.STARTING, Status.STOPPING, Status.UPDATING)
+
+
+class RunState(StrEnum):
+    """What the operator wants the processor to be doing."""
+
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+
+def f32(value: float) -> float:
+    """Round a float through IEEE-754 single precision, as the service stores it.
+
+    Applied to both sides of every comparison, so 0.1 sent and 0.10000000149011612 read back are equal.
+    """
+    rounded: float = struct.unpack("f", struct.pack("f", float(value)))[0]
+    return rounded
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    x: float
+    y: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "x", f32(self.x))
+        object.__setattr__(self, "y", f32(self.y))
+
+
+@dataclass(frozen=True, slots=True)
+class BoundingBox:
+    left: float
+    top: float
+    width: float
+    height: float
+
+    def __post_init__(self) -> None:
+        for name in ("left", "top", "width", "height"):
+            object.__setattr__(self, name, f32(getattr(self, name)))
+
+    def sort_key(self) -> tuple[int, tuple[float, ...]]:
+        return (0, (self.left, self.top, self.width, self.height))
+
+
+@dataclass(frozen=True, slots=True)
+class Polygon:
+    points: tuple[Point, ...]
+
+    def sort_key(self) -> tuple[int, tuple[float, ...]]:
+        return (1, tuple(c for p in self.points for c in (p.x, p.y)))
+
+
+RegionOfInterest = BoundingBox | Polygon
+
+
+def canonical_regions(regions: Iterable[RegionOfInterest]) -> tuple[RegionOfInterest, ...]:
+    """Regions in a stable order: the service treats the list as a set, so order is not drift."""
+    return tuple(sorted(regions, key=lambda r: r.sort_key()))
+
+
+@dataclass(frozen=True, slots=True)
+class FaceSearch:
+    collection_id: str
+    face_match_threshold: float = DEFAULT_FACE_MATCH_THRESHOLD
+
+    def __post_init__(self) -> None:
+        # Below 80 the service stores 80; planning the stored value is what keeps it from drifting.
+        object.__setattr__(
+            self,
+            "face_match_threshold",
+            f32(max(self.face_match_threshold, DEFAULT_FACE_MATCH_THRESHOLD)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectedHome:
+    labels: tuple[str, ...]
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", tuple(sorted(set(self.labels))))
+        object.__setattr__(self, "min_confidence", f32(self.min_confidence))
+
+
+Settings = FaceSearch | ConnectedHome
+
+
+def canonical_tags(tags: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """User-visible tags in a stable order; `aws:` tags belong to AWS and are never compared."""
+    return tuple(sorted((k, v) for k, v in tags.items() if not k.startswith(AWS_TAG_PREFIX)))
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessorId:
+    """A processor's identity: names are unique per account and region."""
+
+    region: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.region}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessorConfig:
+    """Everything the service stores about a processor apart from its run state and tags.
+
+    Built canonical (see the module docstring), so desired and observed configs compare with `==`.
+    """
+
+    name: str
+    region: str
+    role_arn: str
+    kinesis_video_stream_arn: str
+    settings: Settings
+    kinesis_data_stream_arn: str | None = None
+    s3_bucket: str | None = None
+    s3_key_prefix: str | None = None
+    sns_topic_arn: str | None = None
+    kms_key_id: str | None = None
+    regions_of_interest: tuple[RegionOfInterest, ...] = ()
+    data_sharing: bool = DEFAULT_DATA_SHARING
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "regions_of_interest", canonical_regions(self.regions_of_interest))
+        if self.s3_key_prefix == "":
+            object.__setattr__(self, "s3_key_prefix", None)
+
+    @property
+    def kind(self) -> Kind:
+        return Kind.FACE_SEARCH if isinstance(self.settings, FaceSearch) else Kind.CONNECTED_HOME
+
+    @property
+    def id(self) -> ProcessorId:
+        return ProcessorId(self.region, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLocation:
+    """Where in the spec a processor was declared, for messages that point the operator at it."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredProcessor:
+    """One processor as the spec wants it."""
+
+    config: ProcessorConfig
+    run_state: RunState
+    tags: tuple[tuple[str, str], ...]
+    """Canonical user tags including the `spd:stack` ownership tag."""
+    protect: bool = False
+    source: SourceLocation | None = None
+
+    @property
+    def id(self) -> ProcessorId:
+        return self.config.id
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def tag_dict(self) -> dict[str, str]:
+        return dict(self.tags)
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredState:
+    """The whole validated spec: a stack name and its processors."""
+
+    stack: str
+    processors: tuple[DesiredProcessor, ...]
+    files: tuple[str, ...] = ()
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return tuple(sorted({p.config.region for p in self.processors}))
+
+    def by_id(self) -> dict[ProcessorId, DesiredProcessor]:
+        return {p.id: p for p in self.processors}
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedProcessor:
+    """One processor as the service reports it.
+
+    `config` and `tags` are None when only the List call was made (the status sweep reads no more).
+    """
+
+    id: ProcessorId
+    status: Status
+    arn: str | None = None
+    status_message: str | None = None
+    config: ProcessorConfig | None = None
+    tags: tuple[tuple[str, str], ...] | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        return self.id.name
+
+    @property
+    def tag_dict(self) -> dict[str, str]:
+        return dict(self.tags or ())
+
+    def stack(self) -> str | None:
+        """The stack that owns this processor, or None when spd does not."""
+        if self.tags is None:
+            return None
+        return self.tag_dict.get(STACK_TAG)
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedState:
+    """Every processor seen in the regions that were read."""
+
+    regions: tuple[str, ...]
+    processors: tuple[ObservedProcessor, ...] = field(default=())
+
+    def by_id(self) -> dict[ProcessorId, ObservedProcessor]:
+        return {p.id: p for p in self.processors}

@@ -1,0 +1,204 @@
+"""Operational settings: how spd talks to AWS and how the daemon behaves (not what the fleet is).
+
+Read from `SPD_*` environment variables (nested with `__`, e.g. `SPD_RATE_LIMITS__DescribeStreamProcessor=5`)
+on top of an optional YAML settings file; the environment wins, so a systemd drop-in can override one
+value of a shared file. Invalid settings raise `SettingsError` (exit 78) with every problem listed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from spd.errors import Diagnostic, SettingsError
+
+OPERATIONS = (
+    "CreateStreamProcessor",
+    "DescribeStreamProcessor",
+    "ListStreamProcessors",
+    "StartStreamProcessor",
+    "StopStreamProcessor",
+    "UpdateStreamProcessor",
+    "DeleteStreamProcessor",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
+)
+
+# AWS publishes no per-API TPS for stream processors. These are assumptions that keep a fleet well
+# under any plausible quota; raise them (or lower them) once the account's real quotas are known.
+DEFAULT_RATE_LIMITS: dict[str, float] = {
+    "CreateStreamProcessor": 5.0,
+    "DescribeStreamProcessor": 10.0,
+    "ListStreamProcessors": 5.0,
+    "StartStreamProcessor": 5.0,
+    "StopStreamProcessor": 5.0,
+    "UpdateStreamProcessor": 5.0,
+    "DeleteStreamProcessor": 5.0,
+    "TagResource": 5.0,
+    "UntagResource": 5.0,
+    "ListTagsForResource": 10.0,
+}
+
+SETTINGS_FILE_ENV = "SPD_SETTINGS_FILE"
+
+
+class Settings(BaseSettings):
+    """Every knob of spd, with its default and why it is that."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SPD_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        case_sensitive=False,
+        validate_default=True,
+    )
+
+    spec: Path = Path("/etc/spd/spec.yaml")
+    """Spec file or directory the daemon keeps the fleet equal to."""
+
+    endpoint_url: str | None = None
+    """Rekognition endpoint; unset means the standard AWS resolution (AWS_ENDPOINT_URL_REKOGNITION...)."""
+
+    local: bool = False
+    """Use the embedded emulator instead of AWS (state persisted in `local_state`)."""
+
+    local_state: Path | None = None
+    """State file of the embedded emulator; default under the user's state directory."""
+
+    regions: list[str] = Field(default_factory=list)
+    """Regions to observe besides those the spec names (for `status` and pruning)."""
+
+    interval: float = Field(default=300.0, gt=0)
+    """Seconds between full reconciles (Describe + tags of every processor)."""
+
+    status_interval: float = Field(default=30.0, gt=0)
+    """Seconds between cheap status sweeps (ListStreamProcessors only)."""
+
+    concurrency: int = Field(default=16, ge=1, le=256)
+    """Processors worked on at once; the rate limiter still bounds calls per second."""
+
+    rate_limits: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    """Client-side calls per second per operation, so spd stays under quota instead of retrying."""
+
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    """Attempts per call (botocore standard retry mode) before a call is reported failed."""
+
+    wait_timeout: float = Field(default=600.0, gt=0)
+    """Seconds to wait for a processor to leave a transitional state."""
+
+    poll_interval: float = Field(default=2.0, gt=0)
+    """Seconds between Describe calls while waiting on a transition."""
+
+    prune: bool = False
+    """Delete processors of this stack that the spec no longer names."""
+
+    log_format: Literal["auto", "json", "console"] = "auto"
+    """`auto`: JSON when stdout is not a terminal (journal, files), readable lines otherwise."""
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    metrics_address: str = "127.0.0.1:9464"
+    """host:port of /healthz and /metrics; empty disables the HTTP server."""
+
+    grace_period: float = Field(default=30.0, ge=0)
+    """Seconds SIGTERM waits for the step in flight before abandoning it."""
+
+    failed_backoff_initial: float = Field(default=30.0, gt=0)
+    """Delay before the first restart of a processor that went FAILED; doubles each time."""
+
+    failed_backoff_max: float = Field(default=3600.0, gt=0)
+    """Upper bound of that delay."""
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _known_operations(cls, value: dict[str, float]) -> dict[str, float]:
+        merged = dict(DEFAULT_RATE_LIMITS)
+        for op, rate in value.items():
+            if op not in OPERATIONS:
+                raise ValueError(f"unknown operation {op!r}; expected one of {', '.join(OPERATIONS)}")
+            if rate <= 0:
+                raise ValueError(f"{op}: rate must be > 0 calls per second")
+            merged[op] = float(rate)
+        return merged
+
+    @field_validator("metrics_address")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        if value == "":
+            return value
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError("expected host:port, e.g. 127.0.0.1:9464")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Values from the settings file arrive as init kwargs; the environment outranks them.
+        return (env_settings, init_settings)
+
+
+def _read_settings_file(path: Path) -> dict[str, Any]:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError([Diagnostic(str(path), 1, 1, "", f"cannot read: {exc.strerror}")]) from None
+    try:
+        data = YAML(typ="safe").load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        col = mark.column + 1 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SettingsError([Diagnostic(str(path), line, col, "", f"invalid YAML: {problem}")]) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError([Diagnostic(str(path), 1, 1, "", "a settings file must be a mapping")])
+    return data
+
+
+def load_settings(
+    path: Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Settings from `path` (or `$SPD_SETTINGS_FILE`), the environment, then explicit overrides."""
+    env = os.environ if environ is None else environ
+    if path is None and env.get(SETTINGS_FILE_ENV):
+        path = Path(env[SETTINGS_FILE_ENV])
+    file_values = _read_settings_file(path) if path is not None else {}
+    source = str(path) if path is not None else "environment"
+    try:
+        settings = Settings(**file_values)
+        if overrides:
+            settings = Settings.model_validate({**settings.model_dump(), **overrides})
+    except ValidationError as exc:
+        diagnostics = [
+            Diagnostic(
+                source,
+                1,
+                1,
+                ".".join(str(p) for p in err["loc"]),
+                err["msg"],
+            )
+            for err in exc.errors()
+        ]
+        raise SettingsError(diagnostics) from None
+    return settings
