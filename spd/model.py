@@ -277,3 +277,24 @@ class ObservedState:
 
     def by_id(self) -> dict[ProcessorId, ObservedProcessor]:
         return {p.id: p for p in self.processors}
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateRequest:
+    """What UpdateStreamProcessor must send; None means "leave unchanged" (connected home only)."""
+
+    labels: tuple[str, ...] | None = None
+    min_confidence: float | None = None
+    regions_of_interest: tuple[RegionOfInterest, ...] | None = None
+    data_sharing: bool | None = None
+    parameters_to_delete: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return (
+            self.labels is None
+            and self.min_confidence is None
+            and self.regions_of_interest is None
+            and self.data_sharing is None
+            and not self.parameters_to_delete
+        )

@@ -1,0 +1,1 @@
+"""The only package that talks to AWS: client lifetime, rate limiting, retries, mapping, errors."""

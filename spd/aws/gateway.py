@@ -1,0 +1,248 @@
+"""The Rekognition gateway: one long-lived aiobotocore client per region behind a per-operation pacer.
+
+Everything above this module speaks domain values (`ProcessorConfig`, `ObservedProcessor`) and
+`spd.errors`; everything botocore-shaped stays here. Retries are botocore's standard mode with a fixed
+attempt count (deterministic, and the same everywhere), and every throttled attempt, including those
+botocore retries on its own, slows the operation's pacer for all callers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiobotocore.config import AioConfig
+from aiobotocore.session import get_session
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
+
+from spd.aws import mapping
+from spd.aws.ratelimit import RateLimiter
+from spd.errors import (
+    AwsError,
+    EndpointError,
+    NotFoundError,
+    PermanentAwsError,
+    TemporaryAwsError,
+)
+from spd.model import ObservedProcessor, ProcessorConfig, ProcessorId, Status, UpdateRequest
+
+THROTTLING_CODES = frozenset(
+    {"ThrottlingException", "ProvisionedThroughputExceededException", "TooManyRequestsException"}
+)
+TEMPORARY_CODES = THROTTLING_CODES | {
+    "InternalServerError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+}
+
+
+@dataclass
+class CallStats:
+    """Calls per operation and outcome (`ok`, `throttled`, `error`), counted per attempt."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+    def snapshot(self) -> dict[str, int]:
+        return dict(sorted(self.calls.items()))
+
+
+def translate(operation: str, exc: Exception) -> AwsError | EndpointError:
+    """Map a botocore exception to spd's hierarchy (temporary vs permanent)."""
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", "Unknown"))
+        message = str(err.get("Message", "")) or code
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code == "ResourceNotFoundException":
+            return NotFoundError(operation, code, message, http_status=status)
+        if code in TEMPORARY_CODES or (isinstance(status, int) and status >= 500):
+            return TemporaryAwsError(operation, code, message, http_status=status)
+        return PermanentAwsError(operation, code, message, http_status=status)
+    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
+        return EndpointError(f"cannot reach the Rekognition endpoint: {exc}")
+    if isinstance(exc, ReadTimeoutError):
+        return TemporaryAwsError(operation, "ReadTimeout", str(exc))
+    if isinstance(exc, NoCredentialsError):
+        return PermanentAwsError(
+            operation, "NoCredentials", "no AWS credentials found (set AWS_PROFILE, use --local, ...)"
+        )
+    if isinstance(exc, NoRegionError | ParamValidationError):
+        return PermanentAwsError(operation, type(exc).__name__, str(exc))
+    return PermanentAwsError(operation, type(exc).__name__, str(exc))
+
+
+class RegionClient:
+    """Stream-processor calls for one region, paced and translated."""
+
+    def __init__(self, region: str, client: Any, limiter: RateLimiter, stats: CallStats) -> None:
+        self.region = region
+        self._client = client
+        self._limiter = limiter
+        self._stats = stats
+        client.meta.events.register("needs-retry.rekognition", self._on_attempt)
+
+    def _on_attempt(self, response: Any = None, operation: Any = None, **_: Any) -> None:
+        """Counts every attempt and slows the pacer on throttling, retried or not."""
+        name = getattr(operation, "name", "unknown")
+        self._stats.calls[name] += 1
+        code = None
+        if isinstance(response, tuple) and len(response) == 2 and isinstance(response[1], Mapping):
+            code = response[1].get("Error", {}).get("Code")
+        if code in THROTTLING_CODES:
+            self._stats.outcomes[(name, "throttled")] += 1
+            self._limiter.throttled(name)
+        elif code:
+            self._stats.outcomes[(name, "error")] += 1
+        elif response is not None:
+            self._stats.outcomes[(name, "ok")] += 1
+            self._limiter.succeeded(name)
+        else:
+            self._stats.outcomes[(name, "error")] += 1
+
+    async def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        await self._limiter.acquire(operation)
+        method = getattr(self._client, _snake(operation))
+        try:
+            result: dict[str, Any] = await method(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(operation, exc) from None
+        return result
+
+    async def list_statuses(self) -> dict[ProcessorId, Status]:
+        """Every processor's status in this region: one call per 1,000 processors."""
+        statuses: dict[ProcessorId, Status] = {}
+        token: str | None = None
+        seen_tokens: set[str] = set()
+        while True:
+            kwargs: dict[str, Any] = {"MaxResults": 1000}
+            if token:
+                kwargs["NextToken"] = token
+            page = await self._call("ListStreamProcessors", **kwargs)
+            for item in page.get("StreamProcessors", []):
+                statuses[ProcessorId(self.region, item["Name"])] = Status(item.get("Status", "STOPPED"))
+            token = page.get("NextToken") or None
+            if token is None or token in seen_tokens:
+                return statuses
+            seen_tokens.add(token)
+
+    async def describe(self, name: str, *, with_tags: bool = True) -> ObservedProcessor:
+        data = await self._call("DescribeStreamProcessor", Name=name)
+        tags = await self.list_tags(data["StreamProcessorArn"]) if with_tags else None
+        return mapping.observed_from_describe(self.region, data, tags)
+
+    async def list_tags(self, arn: str) -> dict[str, str]:
+        data = await self._call("ListTagsForResource", ResourceArn=arn)
+        return dict(data.get("Tags", {}))
+
+    async def create(self, config: ProcessorConfig, tags: Mapping[str, str]) -> str:
+        data = await self._call("CreateStreamProcessor", **mapping.create_request(config, tags))
+        return str(data.get("StreamProcessorArn", ""))
+
+    async def start(self, name: str) -> None:
+        await self._call("StartStreamProcessor", Name=name)
+
+    async def stop(self, name: str) -> None:
+        await self._call("StopStreamProcessor", Name=name)
+
+    async def update(self, name: str, update: UpdateRequest) -> None:
+        await self._call("UpdateStreamProcessor", **mapping.update_request(name, update))
+
+    async def delete(self, name: str) -> None:
+        await self._call("DeleteStreamProcessor", Name=name)
+
+    async def tag(self, arn: str, tags: Mapping[str, str]) -> None:
+        await self._call("TagResource", ResourceArn=arn, Tags=dict(tags))
+
+    async def untag(self, arn: str, keys: list[str]) -> None:
+        await self._call("UntagResource", ResourceArn=arn, TagKeys=keys)
+
+
+def _snake(operation: str) -> str:
+    out = []
+    for i, ch in enumerate(operation):
+        if ch.isupper() and i:
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+class Gateway:
+    """Per-region clients sharing one pacer and one set of counters; open with `Gateway.open`."""
+
+    def __init__(
+        self,
+        stack: contextlib.AsyncExitStack,
+        *,
+        endpoint_url: str | None,
+        rate_limits: Mapping[str, float],
+        max_attempts: int,
+        max_connections: int,
+    ) -> None:
+        self._stack = stack
+        self._session = get_session()
+        self._endpoint_url = endpoint_url
+        self._config = AioConfig(
+            retries={"mode": "standard", "max_attempts": max_attempts},
+            max_pool_connections=max_connections,
+            connect_timeout=10,
+            read_timeout=30,
+        )
+        self.limiter = RateLimiter(rate_limits)
+        self.stats = CallStats()
+        self._clients: dict[str, RegionClient] = {}
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(
+        cls,
+        *,
+        endpoint_url: str | None = None,
+        rate_limits: Mapping[str, float] | None = None,
+        max_attempts: int = 5,
+        max_connections: int = 32,
+    ) -> AsyncIterator[Gateway]:
+        async with contextlib.AsyncExitStack() as stack:
+            yield cls(
+                stack,
+                endpoint_url=endpoint_url,
+                rate_limits=rate_limits or {},
+                max_attempts=max_attempts,
+                max_connections=max_connections,
+            )
+
+    async def region(self, region: str) -> RegionClient:
+        """The long-lived client of `region`, created on first use."""
+        existing = self._clients.get(region)
+        if existing is not None:
+            return existing
+        try:
+            client = await self._stack.enter_async_context(
+                self._session.create_client(
+                    "rekognition",
+                    region_name=region,
+                    endpoint_url=self._endpoint_url,
+                    config=self._config,
+                )
+            )
+        except BotoCoreError as exc:
+            raise translate("CreateClient", exc) from None
+        # Another task may have raced us to it; keep the first and let the stack close both.
+        return self._clients.setdefault(region, RegionClient(region, client, self.limiter, self.stats))

@@ -1,0 +1,74 @@
+"""Client-side pacing per operation, so spd stays under the service's quotas instead of living on retries.
+
+Each operation gets a pacer that hands out evenly spaced call slots at its configured rate. When the
+service throttles anyway, `slow_down` halves that operation's rate for everybody (not just the caller
+that was throttled) and the rate creeps back up with every successful call: additive increase,
+multiplicative decrease, as in TCP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Pacer:
+    """Evenly spaced slots at `rate` calls per second (burst of one: never a spike)."""
+
+    rate: float
+    clock: Callable[[], float] = time.monotonic
+    current: float = 0.0
+    _next: float = 0.0
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        self.current = self.rate
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            now = self.clock()
+            slot = max(now, self._next)
+            self._next = slot + 1.0 / self.current
+        delay = slot - now
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def slow_down(self) -> None:
+        self.current = max(self.rate / 16, self.current / 2)
+        # Push the next slot out too, so calls already queued feel the slowdown at once.
+        self._next = max(self._next, self.clock()) + 1.0 / self.current
+
+    def succeeded(self) -> None:
+        if self.current < self.rate:
+            self.current = min(self.rate, self.current + self.rate / 20)
+
+
+class RateLimiter:
+    """One pacer per operation; operations without a configured rate are not paced."""
+
+    def __init__(self, rates: Mapping[str, float], *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._pacers = {op: Pacer(rate, clock) for op, rate in rates.items() if rate > 0}
+        self.slowdowns = 0
+
+    async def acquire(self, operation: str) -> None:
+        pacer = self._pacers.get(operation)
+        if pacer is not None:
+            await pacer.acquire()
+
+    def throttled(self, operation: str) -> None:
+        pacer = self._pacers.get(operation)
+        if pacer is not None:
+            self.slowdowns += 1
+            pacer.slow_down()
+
+    def succeeded(self, operation: str) -> None:
+        pacer = self._pacers.get(operation)
+        if pacer is not None:
+            pacer.succeeded()
+
+    def current_rate(self, operation: str) -> float | None:
+        pacer = self._pacers.get(operation)
+        return pacer.current if pacer is not None else None

@@ -1,0 +1,48 @@
+"""Facts the reconciler reports while it works, as plain data.
+
+The core never logs: it hands each `Event` to a callback. The daemon turns every event into one
+structured log line (the event name is the log event); the CLI turns them into progress output. The
+names and fields are part of the product contract (README, "Log events").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+DRIFT_DETECTED = "drift_detected"
+PROCESSOR_CREATED = "processor_created"
+PROCESSOR_UPDATED = "processor_updated"
+PROCESSOR_REPLACED = "processor_replaced"
+PROCESSOR_STARTED = "processor_started"
+PROCESSOR_STOPPED = "processor_stopped"
+PROCESSOR_DELETED = "processor_deleted"
+PROCESSOR_FAILED = "processor_failed"
+PROCESSOR_CONFLICT = "processor_conflict"
+PROCESSOR_BLOCKED = "processor_blocked"
+PROCESSOR_ERROR = "processor_error"
+RESTART_DEFERRED = "restart_deferred"
+RECONCILE_COMPLETED = "reconcile_completed"
+STATUS_SWEEP_COMPLETED = "status_sweep_completed"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    name: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def level(self) -> str:
+        if self.name in (PROCESSOR_ERROR, PROCESSOR_FAILED):
+            return "error"
+        if self.name in (DRIFT_DETECTED, PROCESSOR_CONFLICT, PROCESSOR_BLOCKED, RESTART_DEFERRED):
+            return "warning"
+        return "info"
+
+
+EventSink = Callable[[Event], None]
+
+
+def discard(_: Event) -> None:
+    """An event sink that drops everything (for callers that only want the result)."""

@@ -1,0 +1,314 @@
+"""Carrying a plan out against the service, processor by processor, in parallel.
+
+Called by the reconciler. Each processor's steps run in order (stop -> wait STOPPED -> update -> start;
+stop -> delete -> wait gone -> create -> start for a replace) while different processors proceed
+independently: one processor's failure is recorded in its outcome and never stops the others.
+
+Every step is keyed by name and every decision is re-checked against the service (a destructive step
+re-reads the ownership tag first), so a run killed at any point is finished by the next one with no
+duplicate and nothing lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+
+from spd import events
+from spd.aws.gateway import Gateway, RegionClient
+from spd.backoff import RestartBackoff
+from spd.errors import AwsError, EndpointError, NotFoundError, SpdError, WaitTimeoutError
+from spd.events import Event, EventSink
+from spd.model import STACK_TAG, Kind, ObservedProcessor, ProcessorId, Status
+from spd.plan import Action, ProcessorPlan
+
+Sleep = Callable[[float], Awaitable[None]]
+
+_STOPPED_LIKE = frozenset({Status.STOPPED, Status.FAILED})
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionSettings:
+    stack: str
+    concurrency: int = 16
+    poll_interval: float = 2.0
+    wait_timeout: float = 600.0
+    name_reuse_timeout: float = 120.0
+
+
+@dataclass
+class ProcessorOutcome:
+    """What happened to one processor: the steps done, and the error that ended it, if any."""
+
+    id: ProcessorId
+    planned: tuple[Action, ...]
+    done: list[str] = field(default_factory=list)
+    error: str | None = None
+    deferred: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    outcomes: tuple[ProcessorOutcome, ...]
+
+    @property
+    def failed(self) -> tuple[ProcessorOutcome, ...]:
+        return tuple(o for o in self.outcomes if not o.ok)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+class _Abandon(SpdError):
+    """Stop working on this processor now; the reason is already in the outcome."""
+
+
+class Executor:
+    def __init__(
+        self,
+        gateway: Gateway,
+        settings: ExecutionSettings,
+        *,
+        on_event: EventSink = events.discard,
+        backoff: RestartBackoff | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._gateway = gateway
+        self._settings = settings
+        self._emit = on_event
+        self._backoff = backoff
+        self._clock = clock
+        self._sleep = sleep
+
+    async def apply(
+        self, plans: Iterable[ProcessorPlan], *, progress: Callable[[ProcessorOutcome], None] | None = None
+    ) -> ApplyResult:
+        semaphore = asyncio.Semaphore(self._settings.concurrency)
+
+        async def run(p: ProcessorPlan) -> ProcessorOutcome:
+            async with semaphore:
+                outcome = await self.apply_one(p)
+            if progress is not None:
+                progress(outcome)
+            return outcome
+
+        outcomes = await asyncio.gather(*(run(p) for p in plans if p.actionable))
+        return ApplyResult(tuple(outcomes))
+
+    async def apply_one(self, plan: ProcessorPlan) -> ProcessorOutcome:
+        outcome = ProcessorOutcome(plan.id, plan.actions)
+        try:
+            client = await self._gateway.region(plan.id.region)
+            await self._run(plan, client, outcome)
+        except _Abandon:
+            pass
+        except (AwsError, EndpointError, WaitTimeoutError) as exc:
+            outcome.error = str(exc)
+            self._event(events.PROCESSOR_ERROR, plan.id, error=str(exc), steps_done=list(outcome.done))
+        return outcome
+
+    # -- the workflows --------------------------------------------------------------------------------
+
+    async def _run(self, plan: ProcessorPlan, client: RegionClient, outcome: ProcessorOutcome) -> None:
+        actions = set(plan.actions)
+        observed = plan.observed
+        if Action.DELETE in actions:
+            assert observed is not None
+            await self._remove(client, observed, outcome)
+            self._event(events.PROCESSOR_DELETED, plan.id)
+            return
+        if Action.REPLACE in actions:
+            assert observed is not None
+            assert plan.desired is not None
+            await self._remove(client, observed, outcome)
+            await self._create(client, plan, outcome)
+            self._event(
+                events.PROCESSOR_REPLACED,
+                plan.id,
+                fields=[c.field for c in plan.changes if c.forces_replacement],
+            )
+        elif Action.CREATE in actions:
+            await self._create(client, plan, outcome)
+            self._event(events.PROCESSOR_CREATED, plan.id, kind=_kind(plan))
+        if Action.UPDATE in actions:
+            await self._update(client, plan, outcome)
+        if Action.STOP in actions:
+            await self._stop(client, plan, outcome)
+        if Action.START in actions:
+            await self._start(client, plan, outcome)
+
+    async def _create(self, client: RegionClient, plan: ProcessorPlan, outcome: ProcessorOutcome) -> None:
+        desired = plan.desired
+        assert desired is not None
+        deadline = self._clock() + self._settings.name_reuse_timeout
+        while True:
+            try:
+                await client.create(desired.config, desired.tag_dict)
+                break
+            except AwsError as exc:
+                if exc.code != "ResourceInUseException":
+                    raise
+                # Either the name is still reserved after a delete (wait), or it exists: maybe our
+                # own create from a run that died before it could record it.
+                existing = await self._describe(client, plan.id.name)
+                if existing is not None:
+                    if existing.stack() == self._settings.stack:
+                        break
+                    raise
+                if self._clock() >= deadline:
+                    raise
+                await self._sleep(self._settings.poll_interval)
+        outcome.done.append("create")
+
+    async def _update(self, client: RegionClient, plan: ProcessorPlan, outcome: ProcessorOutcome) -> None:
+        observed = plan.observed
+        assert observed is not None
+        assert observed.arn is not None
+        if plan.tags.add:
+            await client.tag(observed.arn, dict(plan.tags.add))
+        if plan.tags.remove:
+            await client.untag(observed.arn, list(plan.tags.remove))
+        if not plan.tags.empty:
+            outcome.done.append("tag")
+        if not plan.update.empty:
+            status = observed.status
+            if status not in _STOPPED_LIKE:
+                # A connected-home session in flight (or a transition) must end before an update.
+                current = await self._wait_for(client, plan.id, _STOPPED_LIKE)
+                status = current.status
+            await client.update(plan.id.name, plan.update)
+            outcome.done.append("update")
+        self._event(
+            events.PROCESSOR_UPDATED,
+            plan.id,
+            fields=[c.field for c in plan.changes if c.field != "status"],
+        )
+
+    async def _stop(self, client: RegionClient, plan: ProcessorPlan, outcome: ProcessorOutcome) -> None:
+        try:
+            await client.stop(plan.id.name)
+        except AwsError as exc:
+            if exc.code != "ResourceInUseException":
+                raise
+            # Still STARTING: wait until it can be stopped, then stop it.
+            current = await self._wait_for(client, plan.id, {Status.RUNNING} | _STOPPED_LIKE)
+            if current.status is not Status.RUNNING:
+                outcome.done.append("stop")
+                return
+            await client.stop(plan.id.name)
+        outcome.done.append("stop")
+        if self._backoff is not None:
+            self._backoff.healthy(plan.id)
+        self._event(events.PROCESSOR_STOPPED, plan.id)
+
+    async def _start(self, client: RegionClient, plan: ProcessorPlan, outcome: ProcessorOutcome) -> None:
+        observed = plan.observed
+        created = any(step == "create" for step in outcome.done)
+        status = Status.STOPPED if created or observed is None else observed.status
+        if status is Status.FAILED:
+            message = observed.status_message if observed is not None else None
+            self._event(events.PROCESSOR_FAILED, plan.id, status_message=message or "")
+            if self._backoff is not None:
+                now = self._clock()
+                if not self._backoff.allowed(plan.id, now):
+                    outcome.deferred = "restart deferred by backoff"
+                    self._event(
+                        events.RESTART_DEFERRED,
+                        plan.id,
+                        failures=self._backoff.failures(plan.id),
+                        retry_in=round((self._backoff.next_attempt(plan.id) or now) - now, 1),
+                    )
+                    raise _Abandon()
+                delay = self._backoff.record_restart(plan.id, now)
+                restart_note = {"restart": self._backoff.failures(plan.id), "next_restart_after": delay}
+            else:
+                restart_note = {}
+        else:
+            restart_note = {}
+        if status in (Status.STOPPING, Status.UPDATING):
+            await self._wait_for(client, plan.id, _STOPPED_LIKE)
+        await client.start(plan.id.name)
+        outcome.done.append("start")
+        self._event(events.PROCESSOR_STARTED, plan.id, previous_status=status.value, **restart_note)
+
+    async def _remove(
+        self, client: RegionClient, observed: ObservedProcessor, outcome: ProcessorOutcome
+    ) -> None:
+        """Stop if needed, delete, and wait until the name is gone. Ownership is re-read first."""
+        current = await self._describe(client, observed.id.name)
+        if current is None:
+            return
+        if current.stack() != self._settings.stack:
+            outcome.error = (
+                f"refused: {observed.id} no longer carries {STACK_TAG}={self._settings.stack}; not touched"
+            )
+            self._event(events.PROCESSOR_CONFLICT, observed.id, reason=outcome.error)
+            raise _Abandon()
+        if current.status in (Status.STARTING, Status.RUNNING) and current.config is not None:
+            if current.config.kind is Kind.FACE_SEARCH:
+                if current.status is Status.STARTING:
+                    current = await self._wait_for(client, observed.id, {Status.RUNNING} | _STOPPED_LIKE)
+                if current.status is Status.RUNNING:
+                    await client.stop(observed.id.name)
+                    outcome.done.append("stop")
+        if current.status not in _STOPPED_LIKE:
+            await self._wait_for(client, observed.id, _STOPPED_LIKE)
+        try:
+            await client.delete(observed.id.name)
+        except NotFoundError:
+            return
+        outcome.done.append("delete")
+        await self._wait_gone(client, observed.id)
+
+    # -- waiting ---------------------------------------------------------------------------------------
+
+    async def _describe(self, client: RegionClient, name: str) -> ObservedProcessor | None:
+        try:
+            return await client.describe(name)
+        except NotFoundError:
+            return None
+
+    async def _wait_for(
+        self, client: RegionClient, pid: ProcessorId, targets: Iterable[Status]
+    ) -> ObservedProcessor:
+        wanted = frozenset(targets)
+        deadline = self._clock() + self._settings.wait_timeout
+        while True:
+            try:
+                current = await client.describe(pid.name, with_tags=False)
+            except NotFoundError:
+                raise WaitTimeoutError(f"{pid} disappeared while waiting for {sorted(wanted)}") from None
+            if current.status in wanted:
+                return current
+            if self._clock() >= deadline:
+                raise WaitTimeoutError(
+                    f"{pid} still {current.status.value} after {self._settings.wait_timeout:.0f}s "
+                    f"(waiting for {'/'.join(sorted(s.value for s in wanted))})"
+                )
+            await self._sleep(self._settings.poll_interval)
+
+    async def _wait_gone(self, client: RegionClient, pid: ProcessorId) -> None:
+        deadline = self._clock() + self._settings.wait_timeout
+        while True:
+            try:
+                await client.describe(pid.name, with_tags=False)
+            except NotFoundError:
+                return
+            if self._clock() >= deadline:
+                raise WaitTimeoutError(f"{pid} still exists {self._settings.wait_timeout:.0f}s after delete")
+            await self._sleep(self._settings.poll_interval)
+
+    def _event(self, name: str, pid: ProcessorId, **fields: object) -> None:
+        self._emit(Event(name, {"processor": pid.name, "region": pid.region, **fields}))
+
+
+def _kind(plan: ProcessorPlan) -> str:
+    return plan.desired.config.kind.value if plan.desired is not None else "unknown"

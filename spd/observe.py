@@ -1,0 +1,61 @@
+"""Reading the live service into an `ObservedState` (read only, never a mutating call).
+
+Called by the reconciler. One ListStreamProcessors pass per region, then Describe + ListTagsForResource
+for the processors that matter (those the spec names, or every one when ownership of all of them must
+be known: pruning and `spd status`), in parallel under a concurrency bound and the gateway's pacer.
+A processor deleted between the List and its Describe simply is not observed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Collection, Iterable
+
+from spd.aws.gateway import Gateway
+from spd.errors import NotFoundError
+from spd.model import ObservedProcessor, ObservedState, ProcessorId, Status
+
+Progress = Callable[[int, int], None]
+
+
+async def list_statuses(gateway: Gateway, regions: Iterable[str]) -> dict[ProcessorId, Status]:
+    """Status of every processor in `regions`: the status sweep's only input."""
+    regions = sorted(set(regions))
+    clients = [await gateway.region(r) for r in regions]
+    results = await asyncio.gather(*(c.list_statuses() for c in clients))
+    merged: dict[ProcessorId, Status] = {}
+    for statuses in results:
+        merged.update(statuses)
+    return merged
+
+
+async def observe(
+    gateway: Gateway,
+    regions: Iterable[str],
+    *,
+    names: Collection[str] | None,
+    concurrency: int,
+    progress: Progress | None = None,
+) -> ObservedState:
+    """Full observation of the listed processors whose name is in `names` (all when None)."""
+    regions = tuple(sorted(set(regions)))
+    statuses = await list_statuses(gateway, regions)
+    wanted = [pid for pid in statuses if names is None or pid.name in names]
+    semaphore = asyncio.Semaphore(concurrency)
+    done = 0
+
+    async def one(pid: ProcessorId) -> ObservedProcessor | None:
+        nonlocal done
+        async with semaphore:
+            client = await gateway.region(pid.region)
+            try:
+                return await client.describe(pid.name)
+            except NotFoundError:
+                return None
+            finally:
+                done += 1
+                if progress is not None:
+                    progress(done, len(wanted))
+
+    observed = await asyncio.gather(*(one(pid) for pid in wanted))
+    return ObservedState(regions, tuple(p for p in observed if p is not None))

@@ -1,0 +1,237 @@
+"""One reconcile pass (observe -> plan -> execute), and the cheap status sweep between passes.
+
+The CLI (`plan`, `apply`, `status`) and the daemon call exactly these functions, so what a user sees in
+`spd plan` is what the daemon does. Facts are reported as `Event`s through the `on_event` callback;
+nothing here logs or prints.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from spd import events
+from spd.aws.gateway import Gateway
+from spd.backoff import RestartBackoff
+from spd.events import Event, EventSink
+from spd.executor import ApplyResult, ExecutionSettings, Executor, ProcessorOutcome
+from spd.model import DesiredState, ObservedState, ProcessorId, Status
+from spd.observe import Progress, list_statuses, observe
+from spd.plan import Action, Plan, Policy, ProcessorPlan, plan, plan_sweep
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileResult:
+    plan: Plan
+    observed: ObservedState
+    applied: ApplyResult
+    duration: float
+    api_calls: dict[str, int]
+
+    @property
+    def errors(self) -> int:
+        return len(self.applied.failed)
+
+
+@dataclass(frozen=True, slots=True)
+class SweepResult:
+    checked: int
+    outcomes: tuple[ProcessorOutcome, ...]
+    duration: float
+    api_calls: dict[str, int]
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for o in self.outcomes if not o.ok)
+
+
+@dataclass
+class Reconciler:
+    """Binds a gateway and settings; `owned` remembers which processors the last full pass proved ours."""
+
+    gateway: Gateway
+    settings: ExecutionSettings
+    on_event: EventSink = events.discard
+    backoff: RestartBackoff | None = None
+    extra_regions: tuple[str, ...] = ()
+    clock: Callable[[], float] = time.monotonic
+    owned: frozenset[ProcessorId] = field(default_factory=frozenset)
+
+    def _executor(self) -> Executor:
+        return Executor(
+            self.gateway, self.settings, on_event=self.on_event, backoff=self.backoff, clock=self.clock
+        )
+
+    def regions(self, desired: DesiredState) -> tuple[str, ...]:
+        return tuple(sorted(set(desired.regions) | set(self.extra_regions)))
+
+    async def observe(
+        self, desired: DesiredState, *, everything: bool, progress: Progress | None = None
+    ) -> ObservedState:
+        names = None if everything else {p.name for p in desired.processors}
+        return await observe(
+            self.gateway,
+            self.regions(desired),
+            names=names,
+            concurrency=self.settings.concurrency,
+            progress=progress,
+        )
+
+    async def plan(
+        self, desired: DesiredState, policy: Policy, *, progress: Progress | None = None
+    ) -> tuple[Plan, ObservedState]:
+        """Observe what the plan needs (all processors when pruning, to find this stack's) and plan."""
+        observed = await self.observe(desired, everything=policy.prune, progress=progress)
+        result = plan(desired, observed, policy)
+        self._remember_owned(observed)
+        return result, observed
+
+    async def apply(
+        self, planned: Plan, *, progress: Callable[[ProcessorOutcome], None] | None = None
+    ) -> ApplyResult:
+        return await self._executor().apply(planned.processors, progress=progress)
+
+    async def reconcile(self, desired: DesiredState, policy: Policy) -> ReconcileResult:
+        """A full pass: observe, report drift, converge, report the pass."""
+        started = self.clock()
+        before = self.gateway.stats.snapshot()
+        planned, observed = await self.plan(desired, policy)
+        self.report_drift(planned)
+        applied = await self.apply(planned)
+        duration = self.clock() - started
+        calls = _delta(before, self.gateway.stats.snapshot())
+        result = ReconcileResult(planned, observed, applied, duration, calls)
+        self.on_event(Event(events.RECONCILE_COMPLETED, reconcile_fields(result)))
+        return result
+
+    async def sweep(self, desired: DesiredState) -> SweepResult:
+        """ListStreamProcessors only: start or stop owned processors whose run state drifted."""
+        started = self.clock()
+        before = self.gateway.stats.snapshot()
+        statuses = await list_statuses(self.gateway, self.regions(desired))
+        items = plan_sweep(desired, statuses, self.owned)
+        plans = []
+        for item in items:
+            assert item.status is not None
+            observed_status = item.status
+            self.on_event(
+                Event(
+                    events.DRIFT_DETECTED,
+                    {
+                        "processor": item.desired.name,
+                        "region": item.desired.id.region,
+                        "field": "status",
+                        "desired": item.desired.run_state.value.upper(),
+                        "observed": observed_status.value,
+                        "source": "status_sweep",
+                    },
+                )
+            )
+            plans.append(_sweep_plan(item.desired.id, item.action, observed_status, desired, statuses))
+        applied = await self._executor().apply(plans)
+        for pid, status in statuses.items():
+            if status is Status.RUNNING and self.backoff is not None:
+                self.backoff.healthy(pid)
+        duration = self.clock() - started
+        result = SweepResult(
+            len(statuses), applied.outcomes, duration, _delta(before, self.gateway.stats.snapshot())
+        )
+        self.on_event(
+            Event(
+                events.STATUS_SWEEP_COMPLETED,
+                {
+                    "duration": round(duration, 3),
+                    "processors": len(statuses),
+                    "drifted": len(items),
+                    "started": sum(1 for o in applied.outcomes if "start" in o.done),
+                    "stopped": sum(1 for o in applied.outcomes if "stop" in o.done),
+                    "errors": result.errors,
+                    "api_calls": sum(result.api_calls.values()),
+                },
+            )
+        )
+        return result
+
+    def report_drift(self, planned: Plan) -> None:
+        """One `drift_detected` event per changed field of a processor that already exists."""
+        for p in planned.processors:
+            if p.observed is None:
+                continue
+            if p.observed.status is Status.FAILED:
+                self.on_event(
+                    Event(
+                        events.PROCESSOR_FAILED,
+                        {
+                            "processor": p.name,
+                            "region": p.id.region,
+                            "status_message": p.observed.status_message or "",
+                        },
+                    )
+                )
+            if p.blocked is not None:
+                name = (
+                    events.PROCESSOR_CONFLICT
+                    if p.blocked.startswith("conflict")
+                    else events.PROCESSOR_BLOCKED
+                )
+                self.on_event(Event(name, {"processor": p.name, "region": p.id.region, "reason": p.blocked}))
+                if name == events.PROCESSOR_CONFLICT:
+                    continue
+            for change in p.changes:
+                self.on_event(
+                    Event(
+                        events.DRIFT_DETECTED,
+                        {
+                            "processor": p.name,
+                            "region": p.id.region,
+                            "field": change.field,
+                            "desired": change.after,
+                            "observed": change.before,
+                            "forces_replacement": change.forces_replacement,
+                        },
+                    )
+                )
+
+    def _remember_owned(self, observed: ObservedState) -> None:
+        stack = self.settings.stack
+        self.owned = frozenset(p.id for p in observed.processors if p.stack() == stack)
+
+
+def _sweep_plan(
+    pid: ProcessorId,
+    action: Action,
+    status: Status,
+    desired: DesiredState,
+    statuses: dict[ProcessorId, Status],
+) -> ProcessorPlan:
+    from spd.model import ObservedProcessor
+
+    wanted = desired.by_id()[pid]
+    observed = ObservedProcessor(pid, statuses[pid])
+    return ProcessorPlan(pid, (action,), desired=wanted, observed=observed)
+
+
+def _delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {op: n - before.get(op, 0) for op, n in after.items() if n - before.get(op, 0)}
+
+
+def reconcile_fields(result: ReconcileResult) -> dict[str, Any]:
+    """The fields of `reconcile_completed` (also used by the CLI's apply summary)."""
+    done: Counter[str] = Counter()
+    for outcome in result.applied.outcomes:
+        for step in outcome.done:
+            done[step] += 1
+    summary = result.plan.summary()
+    return {
+        "duration": round(result.duration, 3),
+        "api_calls": sum(result.api_calls.values()),
+        "api_calls_by_operation": result.api_calls,
+        "processors": len(result.plan.processors),
+        "planned": {k: v for k, v in summary.items() if v},
+        "done": dict(done),
+        "drifted": sum(1 for p in result.plan.processors if p.drifted and p.observed is not None),
+        "errors": result.errors,
+    }
