@@ -252,13 +252,12 @@ class Executor:
             )
             self._event(events.PROCESSOR_CONFLICT, observed.id, reason=outcome.error)
             raise _Abandon()
-        if current.status in (Status.STARTING, Status.RUNNING) and current.config is not None:
-            if current.config.kind is Kind.FACE_SEARCH:
-                if current.status is Status.STARTING:
-                    current = await self._wait_for(client, observed.id, {Status.RUNNING} | _STOPPED_LIKE)
-                if current.status is Status.RUNNING:
-                    await client.stop(observed.id.name)
-                    outcome.done.append("stop")
+        face_search = current.config is not None and current.config.kind is Kind.FACE_SEARCH
+        if face_search and current.status is Status.STARTING:
+            current = await self._wait_for(client, observed.id, {Status.RUNNING} | _STOPPED_LIKE)
+        if face_search and current.status is Status.RUNNING:
+            await client.stop(observed.id.name)
+            outcome.done.append("stop")
         if current.status not in _STOPPED_LIKE:
             await self._wait_for(client, observed.id, _STOPPED_LIKE)
         try:

@@ -1,0 +1,219 @@
+"""`spd plan`, `spd apply` and `spd status`: arguments, confirmation, progress and rendering.
+
+All three load the spec, open the gateway the options ask for, and call the reconciler; none of them
+decides anything about processors itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from spd.cli.app import cli, connection_options, make_connection
+from spd.cli.render import apply_report, plan_json, plan_text, status_table
+from spd.connect import open_gateway
+from spd.errors import ExitCode, UsageError
+from spd.events import Event
+from spd.executor import ExecutionSettings, ProcessorOutcome
+from spd.model import DesiredState
+from spd.plan import Plan, Policy
+from spd.reconciler import Reconciler
+from spd.settings import Settings, load_settings
+from spd.spec import load_spec
+
+T = TypeVar("T")
+
+SPEC_ARGUMENT = click.argument("spec", type=click.Path(path_type=Path))
+
+
+def _settings(
+    local: bool, local_state: Path | None, endpoint_url: str | None, settings_file: Path | None, **extra: Any
+) -> Settings:
+    conn = make_connection(local, local_state, endpoint_url, settings_file)
+    overrides: dict[str, Any] = {k: v for k, v in extra.items() if v is not None}
+    if conn.local:
+        overrides["local"] = True
+    if conn.local_state is not None:
+        overrides["local_state"] = conn.local_state
+    if conn.endpoint_url is not None:
+        overrides["endpoint_url"] = conn.endpoint_url
+    return load_settings(conn.settings_file, **overrides)
+
+
+def _load(spec: Path) -> DesiredState:
+    loaded = load_spec(spec)
+    for warning in loaded.warnings:
+        click.echo(str(warning), err=True)
+    return loaded.desired
+
+
+def _execution(settings: Settings, stack: str) -> ExecutionSettings:
+    return ExecutionSettings(
+        stack=stack,
+        concurrency=settings.concurrency,
+        poll_interval=settings.poll_interval,
+        wait_timeout=settings.wait_timeout,
+    )
+
+
+def _run(make: Callable[[], Awaitable[T]]) -> T:
+    return asyncio.run(make())  # type: ignore[arg-type]
+
+
+def _observe_progress(enabled: bool) -> Callable[[int, int], None] | None:
+    if not enabled:
+        return None
+    last = [0]
+
+    def report(done: int, total: int) -> None:
+        # A line every 10% on a terminal; reading thousands of processors takes a while.
+        step = max(1, total // 10)
+        if done == total or done - last[0] >= step:
+            last[0] = done
+            click.echo(f"\r  reading processors: {done}/{total}", nl=done == total, err=True)
+
+    return report
+
+
+@cli.command("plan")
+@SPEC_ARGUMENT
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none.")
+@click.option(
+    "--prune", is_flag=True, default=None, help="Plan deletion of this stack's processors not in the spec."
+)
+@click.option("--target", "targets", multiple=True, metavar="NAME", help="Limit to these processors.")
+@connection_options
+def plan_command(
+    spec: Path,
+    output: str,
+    detailed_exitcode: bool,
+    prune: bool | None,
+    targets: tuple[str, ...],
+    **conn: Any,
+) -> int:
+    """Read the live service and print what `apply` would do."""
+    settings = _settings(**conn, prune=prune)
+    desired = _load(spec)
+    policy = Policy(desired.stack, prune=settings.prune, targets=frozenset(targets) or None)
+
+    async def go() -> Plan:
+        async with open_gateway(settings) as gateway:
+            reconciler = Reconciler(
+                gateway, _execution(settings, desired.stack), extra_regions=tuple(settings.regions)
+            )
+            planned, _ = await reconciler.plan(
+                desired, policy, progress=_observe_progress(sys.stderr.isatty())
+            )
+            return planned
+
+    planned = _run(go)
+    click.echo(plan_json(planned) if output == "json" else plan_text(planned), nl=False)
+    if detailed_exitcode and planned.has_changes:
+        return ExitCode.CHANGES
+    return ExitCode.OK
+
+
+@cli.command("apply")
+@SPEC_ARGUMENT
+@click.option("--auto-approve", is_flag=True, help="Do not ask; required when no terminal is attached.")
+@click.option("--prune", is_flag=True, default=None, help="Delete this stack's processors not in the spec.")
+@click.option("--target", "targets", multiple=True, metavar="NAME", help="Limit to these processors.")
+@connection_options
+def apply_command(
+    spec: Path, auto_approve: bool, prune: bool | None, targets: tuple[str, ...], **conn: Any
+) -> int:
+    """Plan, confirm, and make the live service match the spec."""
+    settings = _settings(**conn, prune=prune)
+    desired = _load(spec)
+    policy = Policy(desired.stack, prune=settings.prune, targets=frozenset(targets) or None)
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    if not auto_approve and not interactive:
+        raise UsageError("no terminal to ask for approval: re-run with --auto-approve to apply")
+
+    async def go() -> int:
+        async with open_gateway(settings) as gateway:
+            events: list[Event] = []
+            reconciler = Reconciler(
+                gateway,
+                _execution(settings, desired.stack),
+                on_event=events.append,
+                extra_regions=tuple(settings.regions),
+            )
+            planned, _ = await reconciler.plan(
+                desired, policy, progress=_observe_progress(sys.stderr.isatty())
+            )
+            click.echo(plan_text(planned), nl=False)
+            if not planned.has_changes:
+                return ExitCode.OK
+            if not auto_approve and not await asyncio.to_thread(
+                click.confirm, "Apply these changes?", default=False
+            ):
+                click.echo("Apply cancelled; nothing changed.")
+                return ExitCode.FAILURE
+            todo = len(planned.actionable())
+            with _progress(todo, interactive) as on_done:
+                result = await reconciler.apply(planned, progress=on_done)
+            click.echo(apply_report(result), nl=False)
+            return ExitCode.OK if result.ok else ExitCode.FAILURE
+
+    return _run(go)
+
+
+class _progress:
+    """A progress bar on a terminal, one line per finished processor otherwise."""
+
+    def __init__(self, total: int, interactive: bool) -> None:
+        self._total = total
+        self._interactive = interactive
+        self._done = 0
+        self._bar: Any = None
+
+    def __enter__(self) -> Callable[[ProcessorOutcome], None]:
+        if self._interactive:
+            self._bar = click.progressbar(length=self._total, label="Applying", file=sys.stderr)
+            self._bar.__enter__()
+        return self._step
+
+    def _step(self, outcome: ProcessorOutcome) -> None:
+        self._done += 1
+        if self._bar is not None:
+            self._bar.update(1)
+            return
+        state = "failed" if outcome.error else "done"
+        steps = ",".join(outcome.done) or "-"
+        click.echo(f"[{self._done}/{self._total}] {outcome.id}: {state} ({steps})", err=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+
+@cli.command("status")
+@SPEC_ARGUMENT
+@connection_options
+def status_command(spec: Path, **conn: Any) -> int:
+    """Table of every processor in the spec's regions: status, owner, drift."""
+    settings = _settings(**conn)
+    desired = _load(spec)
+
+    async def go() -> str:
+        async with open_gateway(settings) as gateway:
+            reconciler = Reconciler(
+                gateway, _execution(settings, desired.stack), extra_regions=tuple(settings.regions)
+            )
+            observed = await reconciler.observe(
+                desired, everything=True, progress=_observe_progress(sys.stderr.isatty())
+            )
+            from spd.plan import plan as make_plan
+
+            planned = make_plan(desired, observed, Policy(desired.stack, prune=True))
+            return status_table(observed, planned, desired.stack)
+
+    click.echo(_run(go), nl=False)
+    return ExitCode.OK

@@ -1,0 +1,147 @@
+"""Turning plans, outcomes and observations into text and JSON for people and CI.
+
+Pure functions from data to strings, called by the plan/apply/status commands. The text follows
+conventions operators already know from Terraform: `+` create, `~` update, `-/+` replace, `-` delete,
+"# forces replacement", and a one-line summary.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from spd.executor import ApplyResult
+from spd.model import ObservedState, ProcessorId
+from spd.plan import Action, Change, Plan, ProcessorPlan
+
+SYMBOLS = {
+    Action.CREATE: "+",
+    Action.UPDATE: "~",
+    Action.REPLACE: "-/+",
+    Action.START: ">",
+    Action.STOP: "||",
+    Action.DELETE: "-",
+    Action.NOOP: " ",
+}
+
+
+def _value(value: Any) -> str:
+    return json.dumps(value, sort_keys=True) if value is not None else "(none)"
+
+
+def _change_line(change: Change, *, creating: bool) -> str:
+    if creating:
+        return f"      + {change.field} = {_value(change.after)}"
+    note = "   # forces replacement" if change.forces_replacement else ""
+    if change.after is None and change.field.startswith("tags."):
+        return f"      - {change.field} = {_value(change.before)}"
+    return f"      ~ {change.field}: {_value(change.before)} -> {_value(change.after)}{note}"
+
+
+def _headline(p: ProcessorPlan) -> str:
+    main = p.actions[0]
+    rest = [a.value for a in p.actions[1:]]
+    then = f" (then {', '.join(rest)})" if rest else ""
+    return f"  {SYMBOLS[main]:>3} {main.value:<8} {p.id}{then}"
+
+
+def plan_text(plan: Plan, *, verbose: bool = True) -> str:
+    lines: list[str] = []
+    changed = [p for p in plan.processors if p.actions != (Action.NOOP,)]
+    if not changed:
+        return f"No changes. {len(plan.processors)} processor(s) of stack {plan.stack} match the spec.\n"
+    lines.append(f"Stack {plan.stack}: spd will perform these actions:\n")
+    for p in changed:
+        lines.append(_headline(p))
+        if p.blocked:
+            lines.append(f"      ! blocked: {p.blocked}")
+        if verbose:
+            creating = p.actions[0] is Action.CREATE
+            lines.extend(_change_line(c, creating=creating) for c in p.changes if c.field != "status")
+            for c in p.changes:
+                if c.field == "status" and c.after is not None:
+                    lines.append(f"      ~ status: {c.before} -> {c.after}")
+        lines.append("")
+    lines.append(summary_line(plan))
+    return "\n".join(lines) + "\n"
+
+
+def summary_line(plan: Plan) -> str:
+    s = plan.summary()
+    text = (
+        f"Plan: {s['create']} to create, {s['update']} to update, {s['replace']} to replace, "
+        f"{s['start']} to start, {s['stop']} to stop, {s['delete']} to delete; {s['noop']} unchanged"
+    )
+    if s["blocked"]:
+        text += f"; {s['blocked']} blocked"
+    return text + "."
+
+
+def plan_json(plan: Plan) -> str:
+    doc = {
+        "stack": plan.stack,
+        "processors": [
+            {
+                "name": p.name,
+                "region": p.id.region,
+                "actions": [a.value for a in p.actions],
+                "changes": [
+                    {
+                        "field": c.field,
+                        "before": c.before,
+                        "after": c.after,
+                        "forces_replacement": c.forces_replacement,
+                    }
+                    for c in p.changes
+                ],
+                "blocked": p.blocked,
+            }
+            for p in plan.processors
+        ],
+        "summary": plan.summary(),
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def apply_report(result: ApplyResult) -> str:
+    lines = []
+    for o in sorted(result.outcomes, key=lambda o: (o.id.region, o.id.name)):
+        if o.error:
+            lines.append(f"  x {o.id}: {o.error}")
+        elif o.deferred:
+            lines.append(f"  ~ {o.id}: {o.deferred}")
+        else:
+            lines.append(f"  ok {o.id}: {', '.join(o.done) or 'nothing to do'}")
+    failed = len(result.failed)
+    done = len(result.outcomes) - failed
+    lines.append(f"Apply complete: {done} processor(s) changed, {failed} failed.")
+    return "\n".join(lines) + "\n"
+
+
+def status_table(observed: ObservedState, plan: Plan, stack: str) -> str:
+    planned = {p.id: p for p in plan.processors}
+    rows: list[tuple[str, ...]] = [("REGION", "NAME", "STATUS", "MANAGED", "SYNC", "MESSAGE")]
+    seen: set[ProcessorId] = set()
+    for o in sorted(observed.processors, key=lambda o: (o.id.region, o.id.name)):
+        seen.add(o.id)
+        owner = o.stack()
+        managed = "yes" if owner == stack else ("no" if owner is None else f"stack {owner}")
+        p = planned.get(o.id)
+        if owner != stack:
+            sync = "-"
+        elif p is None:
+            sync = "not targeted"
+        elif p.desired is None:
+            sync = "not in spec"
+        elif p.actions == (Action.NOOP,):
+            sync = "in sync"
+        else:
+            fields = sorted({c.field.split(".")[0] for c in p.changes})
+            sync = "drifted: " + ",".join(fields)
+        rows.append((o.id.region, o.name, o.status.value, managed, sync, o.status_message or ""))
+    for p in plan.processors:
+        if p.id not in seen and p.desired is not None:
+            rows.append((p.id.region, p.name, "-", "-", "missing", ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in rows]
+    return "\n".join(out) + "\n"
