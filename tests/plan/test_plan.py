@@ -64,7 +64,7 @@ def test_connected_home_is_never_started_or_stopped(status):
     assert one(desired(config), observed(config, status)).actions == (Action.NOOP,)
 
 
-# -- config differences × statuses -------------------------------------------------------------------
+# -- config differences x statuses -------------------------------------------------------------------
 
 FACE_CHANGES = {
     "collection": lambda c: replace(c, settings=FaceSearch("visitors", 85.0)),
