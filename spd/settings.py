@@ -119,7 +119,10 @@ class Settings(BaseSettings):
     @classmethod
     def _known_operations(cls, value: dict[str, float]) -> dict[str, float]:
         merged = dict(DEFAULT_RATE_LIMITS)
-        for op, rate in value.items():
+        # Environment variable names arrive lower-cased; match operations case-insensitively.
+        canonical = {name.lower(): name for name in OPERATIONS}
+        for given, rate in value.items():
+            op = canonical.get(given.lower(), given)
             if op not in OPERATIONS:
                 raise ValueError(f"unknown operation {op!r}; expected one of {', '.join(OPERATIONS)}")
             if rate <= 0:

@@ -1,0 +1,110 @@
+"""Running the real `spd` command as a subprocess, and writing spec files, for CLI-level tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+SPD = [sys.executable, "-m", "spd"]
+
+FAST_SETTINGS = {
+    "SPD_POLL_INTERVAL": "0.05",
+    "SPD_WAIT_TIMEOUT": "30",
+    "SPD_CONCURRENCY": "16",
+    "SPD_MAX_ATTEMPTS": "5",
+    **{
+        f"SPD_RATE_LIMITS__{op}": "1000"
+        for op in (
+            "CreateStreamProcessor",
+            "DescribeStreamProcessor",
+            "ListStreamProcessors",
+            "StartStreamProcessor",
+            "StopStreamProcessor",
+            "UpdateStreamProcessor",
+            "DeleteStreamProcessor",
+            "TagResource",
+            "UntagResource",
+            "ListTagsForResource",
+        )
+    },
+}
+
+
+def spd_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPD_", "AWS_"))}
+    env.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "NO_COLOR": "1",
+        }
+    )
+    env.update(FAST_SETTINGS)
+    env.update(extra or {})
+    return env
+
+
+def run_spd(
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*SPD, *args],
+        env=spd_env(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input,
+        check=False,
+    )
+
+
+ACCOUNT = "111122223333"
+
+
+def face(name: str, *, collection: str = "staff", **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "input": {
+            "kinesis_video_stream_arn": f"arn:aws:kinesisvideo:us-east-1:{ACCOUNT}:stream/{name}/1700000000000"
+        },
+        "face_search": {"collection_id": collection, "face_match_threshold": 85},
+        "output": {"kinesis_data_stream_arn": f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/{name}-out"},
+        **extra,
+    }
+
+
+def home(name: str, *, labels: Sequence[str] = ("PERSON",), **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "input": {
+            "kinesis_video_stream_arn": f"arn:aws:kinesisvideo:us-east-1:{ACCOUNT}:stream/{name}/1700000000001"
+        },
+        "connected_home": {"labels": list(labels), "min_confidence": 60},
+        "output": {"s3_bucket": "spd-results", "s3_key_prefix": f"{name}/"},
+        "notification_channel": {"sns_topic_arn": f"arn:aws:sns:us-east-1:{ACCOUNT}:AmazonRekognitionSpd"},
+        "regions_of_interest": [{"bounding_box": {"left": 0.1, "top": 0.1, "width": 0.5, "height": 0.5}}],
+        **extra,
+    }
+
+
+def write_spec(path: Path, processors: Sequence[Mapping[str, Any]], *, stack: str = "test-stack") -> Path:
+    """Write a spec file (JSON is valid YAML, and keeps this helper free of a YAML writer)."""
+    doc = {
+        "version": 1,
+        "stack": stack,
+        "defaults": {"region": "us-east-1", "role_arn": f"arn:aws:iam::{ACCOUNT}:role/SpdRekognition"},
+        "processors": list(processors),
+    }
+    path.write_text(json.dumps(doc, indent=2))
+    return path
