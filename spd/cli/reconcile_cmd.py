@@ -24,7 +24,6 @@ from spd.model import DesiredState
 from spd.plan import Plan, Policy
 from spd.reconciler import Reconciler
 from spd.settings import Settings, load_settings
-from spd.spec import load_spec
 
 T = TypeVar("T")
 
@@ -46,6 +45,8 @@ def _settings(
 
 
 def _load(spec: Path) -> DesiredState:
+    from spd.spec import load_spec
+
     loaded = load_spec(spec)
     for warning in loaded.warnings:
         click.echo(str(warning), err=True)

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from spdrun import ACCOUNT, face, home, run_spd, write_spec
 
 STACK_TAG = "spd:stack"
+
+
+def wait_status(client, name, status, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        current = client.describe_stream_processor(Name=name)["Status"]
+        if current == status:
+            return
+        assert time.monotonic() < deadline, f"{name} stayed {current}, wanted {status}"
+        time.sleep(0.02)
 
 
 def _plan_json(spec, emu, *extra):
@@ -110,9 +121,9 @@ def test_collection_change_replaces_and_restarts(fleet, emu, tmp_path):
 
 def test_processor_stopped_by_hand_is_planned_to_start(fleet, emu):
     client = emu.client()
-    emu.wait_status("lobby", "RUNNING")
+    wait_status(client, "lobby", "RUNNING")
     client.stop_stream_processor(Name="lobby")
-    emu.wait_status("lobby", "STOPPED")
+    wait_status(client, "lobby", "STOPPED")
     lobby = _by_name(_plan_json(fleet, emu))["lobby"]
     assert lobby["actions"] == ["start"]
     assert lobby["changes"] == [
@@ -127,12 +138,13 @@ def test_removed_from_spec_is_deleted_only_with_prune(fleet, emu, tmp_path):
     spec = write_spec(
         tmp_path / "spec.yaml", [face("lobby"), face("garage", desired_state="stopped"), home("porch")]
     )
-    yard = _by_name(_plan_json(spec, emu))["yard"]
-    assert yard["actions"] == ["delete"]
-    assert yard["blocked"]
+    # Without --prune, processors outside the spec are not even read: plan and apply leave them be.
+    assert "yard" not in _by_name(_plan_json(spec, emu))
     r = _apply(spec, emu)
     assert r.returncode == 0
     client.describe_stream_processor(Name="yard")  # still there
+    status = run_spd(["status", str(spec), "--endpoint-url", emu.url])
+    assert any("yard" in line and "not in spec" in line for line in status.stdout.splitlines()), status.stdout
     pruned = _by_name(_plan_json(spec, emu, "--prune"))["yard"]
     assert pruned["blocked"] is None
     r = _apply(spec, emu, "--prune")
