@@ -25,8 +25,19 @@ SYMBOLS = {
 }
 
 
+def display(value: Any) -> Any:
+    """Floats as the service means them: float32, shown with the 7 digits it keeps (0.1, not 0.10000000149)."""
+    if isinstance(value, float):
+        return float(f"{value:.7g}")
+    if isinstance(value, list):
+        return [display(v) for v in value]
+    if isinstance(value, dict):
+        return {k: display(v) for k, v in value.items()}
+    return value
+
+
 def _value(value: Any) -> str:
-    return json.dumps(value, sort_keys=True) if value is not None else "(none)"
+    return json.dumps(display(value), sort_keys=True) if value is not None else "(none)"
 
 
 def _change_line(change: Change, *, creating: bool) -> str:
@@ -57,7 +68,11 @@ def plan_text(plan: Plan, *, verbose: bool = True) -> str:
             lines.append(f"      ! blocked: {p.blocked}")
         if verbose:
             creating = p.actions[0] is Action.CREATE
-            lines.extend(_change_line(c, creating=creating) for c in p.changes if c.field != "status")
+            lines.extend(
+                _change_line(c, creating=creating)
+                for c in p.changes
+                if c.field != "status" and not (creating and c.after in ([], False))
+            )
             for c in p.changes:
                 if c.field == "status" and c.after is not None:
                     lines.append(f"      ~ status: {c.before} -> {c.after}")
@@ -88,8 +103,8 @@ def plan_json(plan: Plan) -> str:
                 "changes": [
                     {
                         "field": c.field,
-                        "before": c.before,
-                        "after": c.after,
+                        "before": display(c.before),
+                        "after": display(c.after),
                         "forces_replacement": c.forces_replacement,
                     }
                     for c in p.changes
