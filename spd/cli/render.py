@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from spd.executor import ApplyResult
-from spd.model import ObservedState, ProcessorId
+from spd.model import ObservedState, ProcessorId, Status
 from spd.plan import Action, Change, Plan, ProcessorPlan
 
 SYMBOLS = {
@@ -66,6 +66,8 @@ def plan_text(plan: Plan, *, verbose: bool = True) -> str:
         lines.append(_headline(p))
         if p.blocked:
             lines.append(f"      ! blocked: {p.blocked}")
+        if p.observed is not None and p.observed.status is Status.FAILED:
+            lines.append(f"      ! FAILED: {p.observed.status_message or '(no status message)'}")
         if verbose:
             creating = p.actions[0] is Action.CREATE
             lines.extend(

@@ -241,3 +241,26 @@ def test_target_limits_apply(emu, tmp_path):
     assert _apply(spec, emu, "--target", "b").returncode == 0
     names = {p["Name"] for p in emu.client().list_stream_processors()["StreamProcessors"]}
     assert names == {"b"}
+
+
+def test_failed_processor_is_restarted_and_its_message_reported(fleet, emu):
+    wait_status(emu.client(), "lobby", "RUNNING")
+    emu.fail("lobby", "Access denied to Role")
+    r = run_spd(["plan", str(fleet), "--endpoint-url", emu.url])
+    assert "> start" in r.stdout
+    assert "FAILED: Access denied to Role" in r.stdout
+    r = _apply(fleet, emu)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "FAILED: Access denied to Role" in r.stdout
+    wait_status(emu.client(), "lobby", "RUNNING")
+
+
+def test_limit_exceeded_is_reported_per_processor(emu, tmp_path):
+    emu.configure(max_processors=1)
+    spec = write_spec(tmp_path / "spec.yaml", [face("a"), face("b")])
+    r = _apply(spec, emu)
+    assert r.returncode == 1
+    failed = [line for line in r.stdout.splitlines() if line.startswith("  x ")]
+    assert len(failed) == 1
+    assert "LimitExceededException" in failed[0]
+    assert len(emu.client().list_stream_processors()["StreamProcessors"]) == 1
