@@ -200,7 +200,7 @@ class Gateway:
         self._session = get_session()
         self._endpoint_url = endpoint_url
         self._config = AioConfig(
-            retries={"mode": "standard", "max_attempts": max_attempts},
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
             max_pool_connections=max_connections,
             connect_timeout=10,
             read_timeout=30,

@@ -1,0 +1,77 @@
+"""`spd emulator`: serve the local Rekognition stream-processor emulator until SIGTERM or SIGINT.
+
+Prints `spd emulator listening on <url>` as the first line on stdout (the bound port when `--port 0`),
+logs one line per call to stderr (operation, region, processor, HTTP status, error code), and on
+SIGTERM/SIGINT stops serving, saves the state file and exits 0. Also the body of `python -m spd.emulator`.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from spd.cli.app import cli
+from spd.emulator.server import DEFAULT_HOST, DEFAULT_PORT, EmulatorServer
+from spd.emulator.service import CallRecord, Emulator, EmulatorStateError
+
+
+def _log_call(call: CallRecord) -> None:
+    # One write per line so that lines from concurrent requests do not interleave.
+    sys.stderr.write(call.log_line() + "\n")
+    sys.stderr.flush()
+
+
+@cli.command("emulator")
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    default=DEFAULT_PORT,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on; 0 picks a free one (the URL is printed on stdout).",
+)
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="JSON file that keeps processors and settings across restarts (written after every change).",
+)
+@click.option("--quiet", "-q", is_flag=True, default=False, help="Do not log each call to stderr.")
+def emulator_command(host: str, port: int, state_file: Path | None, quiet: bool) -> None:
+    """Serve the local Rekognition stream-processor emulator (plus moto's other services)."""
+    try:
+        emulator = Emulator(state_file=state_file, on_call=None if quiet else _log_call)
+    except EmulatorStateError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    try:
+        server = EmulatorServer(emulator, host=host, port=port)
+    except OSError as exc:
+        raise click.ClickException(
+            str(exc) if not exc.strerror else f"cannot listen on {host}:{port}: {exc.strerror}"
+        ) from exc
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        server.start()
+        click.echo(f"spd emulator listening on {server.url}")
+        sys.stdout.flush()
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not quiet:
+        click.echo("spd emulator stopped", err=True)

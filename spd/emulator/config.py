@@ -1,0 +1,291 @@
+"""The emulator's settings: every timing, quota and inferred service rule, as one typed value.
+
+`EmulatorConfig` is immutable; the control API (`PUT /_emulator/config`) and the state file produce new
+values through `EmulatorConfig.updated`, which rejects unknown keys and out-of-range values with a
+`ConfigValueError` naming the key. Rules marked [I] in the docstrings are inferred (the public sources
+do not state them) and are settings precisely so that a contract run against real AWS can correct them
+without code changes.
+
+Used by `spd.emulator.service` (which holds the current value) and the control API.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+OPERATIONS: tuple[str, ...] = (
+    "CreateStreamProcessor",
+    "DescribeStreamProcessor",
+    "ListStreamProcessors",
+    "StartStreamProcessor",
+    "StopStreamProcessor",
+    "UpdateStreamProcessor",
+    "DeleteStreamProcessor",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
+)
+"""The stream-processor operations the emulator implements (the keys of `tps`, `latency_ms`, faults)."""
+
+STATUSES: tuple[str, ...] = ("STOPPED", "STARTING", "RUNNING", "FAILED", "STOPPING", "UPDATING")
+
+ERROR_CODES: tuple[str, ...] = (
+    "AccessDeniedException",
+    "InternalServerError",
+    "InvalidParameterException",
+    "LimitExceededException",
+    "ResourceInUseException",
+    "ResourceNotFoundException",
+    "ValidationException",
+)
+"""Codes a setting may choose for an inferred error."""
+
+ALL_OPERATIONS = "*"
+"""Wildcard accepted wherever an operation name is: applies to every operation."""
+
+
+class ConfigValueError(ValueError):
+    """A configuration change was refused; the message names the offending key."""
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatorConfig:
+    """Current emulator settings. Defaults suit interactive use; tests shrink the timings."""
+
+    latency_ms: float | dict[str, float] = 0.0
+    """Delay added before every stream-processor operation: one number for all, or `{operation: ms}`
+    (`"*"` as a key sets the default for unnamed operations)."""
+
+    tps: dict[str, float] = field(default_factory=dict)
+    """Token-bucket rate limits `{operation: requests per second}` (`"*"` for every operation), per
+    account and region, with a burst of one second's worth (at least 1). Over the limit the call fails
+    with ProvisionedThroughputExceededException (HTTP 400). AWS publishes no figures, so none by default."""
+
+    transition_seconds: float = 1.0
+    """[I] How long STARTING (face search), STOPPING and UPDATING last, unless overridden below."""
+
+    start_seconds: float | None = None
+    """[I] Face-search STARTING -> RUNNING delay; `null` means `transition_seconds`."""
+
+    stop_seconds: float | None = None
+    """[I] STOPPING -> STOPPED delay; `null` means `transition_seconds`."""
+
+    update_seconds: float | None = None
+    """[I] UPDATING -> STOPPED delay; `null` means `transition_seconds`."""
+
+    delete_seconds: float = 0.5
+    """[I] Deletion is asynchronous: the processor stays visible (Describe, List) this long."""
+
+    name_reuse_seconds: float = 2.0
+    """[I] A deleted processor's name stays reserved this long after the DeleteStreamProcessor call;
+    creating it again meanwhile is a ResourceInUseException."""
+
+    max_processors: int = 10000
+    """Stream processors per account and region before LimitExceededException. AWS was observed at 10
+    (2018); the default is high so that local fleets fit. Processors being deleted still count."""
+
+    default_max_duration_seconds: int = 10
+    """Connected-home session length when StopSelector omits MaxDurationInSeconds (AWS docs: 10)."""
+
+    session_time_scale: float = 1.0
+    """Multiplier on connected-home session length (MaxDurationInSeconds); tests use e.g. 0.05 so a
+    one-second session ends after 50 ms. 1.0 is what AWS does."""
+
+    max_tags: int = 200
+    """Tags a processor may carry. A Create or TagResource that would leave more is
+    ServiceQuotaExceededException [I]; a request map of more than 200 entries breaks the model's own
+    constraint and is InvalidParameterException whatever this says."""
+
+    page_size: int = 1000
+    """ListStreamProcessors page size without MaxResults (AWS: 1000) and the cap on MaxResults [I]."""
+
+    start_allowed_in: tuple[str, ...] = ("STOPPED", "FAILED")
+    """[I] Statuses in which StartStreamProcessor is legal; otherwise ResourceInUseException."""
+
+    stop_allowed_in: tuple[str, ...] = ("RUNNING",)
+    """[I] Statuses in which StopStreamProcessor is legal for a face-search processor; otherwise
+    ResourceInUseException "Stream Processor not available for stopping"."""
+
+    connected_home_stop_allowed_in: tuple[str, ...] = ()
+    """[I] The same for connected-home processors. AWS documents Stop for face search only, so none;
+    `["STARTING"]` lets Stop end a session early."""
+
+    update_allowed_in: tuple[str, ...] = ("STOPPED", "FAILED")
+    """[I] Statuses in which UpdateStreamProcessor is legal (connected home only)."""
+
+    delete_allowed_in: tuple[str, ...] = ("STOPPED", "FAILED")
+    """[I] Statuses in which DeleteStreamProcessor is legal; otherwise ResourceInUseException
+    "Cannot delete stream processor."."""
+
+    face_search_update_error: str = "InvalidParameterException"
+    """[I] The error UpdateStreamProcessor returns for a face-search processor (AWS refuses the update;
+    the code is not documented)."""
+
+    validation_error: str = "InvalidParameterException"
+    """[I] The error code for a request that breaks a constraint. Rekognition documents
+    InvalidParameterException; some AWS front ends answer ValidationException instead."""
+
+    face_search_regions_of_interest: bool = True
+    """[I] Face-search processors accept RegionsOfInterest (Terraform's acceptance tests create them)."""
+
+    face_search_kms_and_notification: bool = False
+    """[I] Face-search processors accept KmsKeyId and NotificationChannel (documented as "should not be
+    used"; refused with InvalidParameterException by default)."""
+
+    polygon_min_points: int = 3
+    """[I] Fewest points in a region-of-interest polygon (Terraform and CloudFormation: 3)."""
+
+    polygon_max_points: int = 10
+    """Most points in a polygon (AWS docs: "up to 10 Point objects")."""
+
+    coordinate_checks: bool = True
+    """[I] Bounding-box and polygon coordinates must be ratios in 0..1 and boxes must fit in the frame."""
+
+    throttling_status: int = 500
+    """HTTP status of ThrottlingException (API reference: 500; the developer guide also lists 400)."""
+
+    detailed_messages: bool = True
+    """[I] Validation errors say which member broke which constraint; false gives AWS's terse
+    "Request has invalid parameters"."""
+
+    random_seed: int | None = None
+    """Seed for rate-based fault injection; set it for reproducible runs."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The config as the control API shows it and the state file stores it."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, dict):
+                value = dict(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+    def updated(self, changes: Mapping[str, Any]) -> EmulatorConfig:
+        """A copy with `changes` applied; raises `ConfigValueError` for unknown keys or bad values."""
+        if not isinstance(changes, Mapping):
+            raise ConfigValueError("config must be a JSON object")
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(k for k in changes if k not in known)
+        if unknown:
+            raise ConfigValueError(
+                f"unknown config key(s): {', '.join(unknown)}; known keys: {', '.join(sorted(known))}"
+            )
+        values = {name: _check(name, value) for name, value in changes.items()}
+        result = dataclasses.replace(self, **values)
+        if result.polygon_min_points > result.polygon_max_points:
+            raise ConfigValueError("polygon_min_points must not exceed polygon_max_points")
+        return result
+
+    def operation_latency_seconds(self, operation: str) -> float:
+        if isinstance(self.latency_ms, dict):
+            ms = self.latency_ms.get(operation, self.latency_ms.get(ALL_OPERATIONS, 0.0))
+        else:
+            ms = self.latency_ms
+        return ms / 1000.0
+
+    def operation_tps(self, operation: str) -> float | None:
+        return self.tps.get(operation, self.tps.get(ALL_OPERATIONS))
+
+    @property
+    def effective_start_seconds(self) -> float:
+        return self.transition_seconds if self.start_seconds is None else self.start_seconds
+
+    @property
+    def effective_stop_seconds(self) -> float:
+        return self.transition_seconds if self.stop_seconds is None else self.stop_seconds
+
+    @property
+    def effective_update_seconds(self) -> float:
+        return self.transition_seconds if self.update_seconds is None else self.update_seconds
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _non_negative(name: str, value: Any) -> float:
+    if not _is_number(value) or value < 0:
+        raise ConfigValueError(f"{name} must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+def _positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _boolean(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigValueError(f"{name} must be true or false, got {value!r}")
+    return value
+
+
+def _operation_map(name: str, value: Any, *, positive: bool) -> dict[str, float]:
+    if not isinstance(value, Mapping):
+        raise ConfigValueError(f"{name} must be an object {{operation: number}}, got {value!r}")
+    out: dict[str, float] = {}
+    for op, number in value.items():
+        if op != ALL_OPERATIONS and op not in OPERATIONS:
+            raise ConfigValueError(
+                f"{name}: unknown operation {op!r}; expected one of {', '.join(OPERATIONS)} or '*'"
+            )
+        if not _is_number(number) or number < 0 or (positive and number == 0):
+            bound = "> 0" if positive else ">= 0"
+            raise ConfigValueError(f"{name}.{op} must be a number {bound}, got {number!r}")
+        out[op] = float(number)
+    return out
+
+
+def _check(name: str, value: Any) -> Any:
+    """Validate and normalise one setting; the per-key rules live here, next to each other."""
+    if name == "latency_ms":
+        if isinstance(value, Mapping):
+            return _operation_map(name, value, positive=False)
+        return _non_negative(name, value)
+    if name == "tps":
+        return _operation_map(name, value, positive=True)
+    if name in ("transition_seconds", "delete_seconds", "name_reuse_seconds"):
+        return _non_negative(name, value)
+    if name in ("start_seconds", "stop_seconds", "update_seconds"):
+        return None if value is None else _non_negative(name, value)
+    if name == "session_time_scale":
+        if not _is_number(value) or value <= 0:
+            raise ConfigValueError(f"{name} must be a number > 0, got {value!r}")
+        return float(value)
+    if name in ("max_processors", "default_max_duration_seconds", "max_tags", "page_size"):
+        checked = _positive_int(name, value, minimum=0 if name == "max_processors" else 1)
+        if name == "default_max_duration_seconds" and checked > 120:
+            raise ConfigValueError(f"{name} must be between 1 and 120, got {value!r}")
+        return checked
+    if name in ("polygon_min_points", "polygon_max_points"):
+        return _positive_int(name, value)
+    if name == "throttling_status":
+        if isinstance(value, bool) or not isinstance(value, int) or not 400 <= value <= 599:
+            raise ConfigValueError(f"{name} must be an HTTP error status (400-599), got {value!r}")
+        return value
+    if name.endswith("_allowed_in"):
+        if isinstance(value, str) or not isinstance(value, list | tuple):
+            raise ConfigValueError(f"{name} must be a list of statuses, got {value!r}")
+        bad = [s for s in value if s not in STATUSES]
+        if bad:
+            raise ConfigValueError(
+                f"{name}: unknown status(es) {bad!r}; expected some of {', '.join(STATUSES)}"
+            )
+        return tuple(dict.fromkeys(value))
+    if name in ("face_search_update_error", "validation_error"):
+        if value not in ERROR_CODES:
+            raise ConfigValueError(f"{name} must be one of {', '.join(ERROR_CODES)}, got {value!r}")
+        return value
+    if name == "random_seed":
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ConfigValueError(f"{name} must be an integer or null, got {value!r}")
+        return value
+    return _boolean(name, value)

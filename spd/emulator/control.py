@@ -1,0 +1,131 @@
+"""The emulator's control API: JSON over HTTP under `/_emulator/`, on the same port as the service.
+
+| method and path                             | does                                                        |
+|---------------------------------------------|-------------------------------------------------------------|
+| `POST /_emulator/reset`                     | forget every processor, setting, fault and statistic        |
+| `GET /_emulator/config`                     | the current settings                                        |
+| `PUT /_emulator/config`                     | change some settings (unknown keys or bad values: 400)      |
+| `GET|POST|DELETE /_emulator/faults`         | list, add (`operation`, `error`, `count`/`rate`), clear     |
+| `POST /_emulator/processors/<name>/fail`    | put a processor in FAILED (`message`, `region`, `account`)  |
+| `GET /_emulator/processors`                 | every processor in every account and region                 |
+| `GET|DELETE /_emulator/stats`               | call counts per operation (calls, throttled, errors, ...)   |
+| `GET /_emulator/health`                     | `{"ok": true}` once serving                                 |
+
+Errors are `{"error": "<message>"}` with 400 (bad request), 404 (unknown path or processor) or 405.
+Used by `spd.emulator.app`; the client side is `spd.emulator.testing.EmulatorProcess`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from spd.emulator.config import ConfigValueError
+from spd.emulator.errors import RekognitionError
+from spd.emulator.service import DEFAULT_ACCOUNT, Emulator
+
+CONTROL_PREFIX = "/_emulator"
+_FAIL_PATH = re.compile(r"/processors/(?P<name>[^/]+)/fail")
+
+
+class ControlError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(json.dumps(data), status=status, content_type="application/json")
+
+
+class ControlApi:
+    """WSGI handler for `/_emulator/*`."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self._emulator = emulator
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        try:
+            response = self._route(request)
+        except ControlError as err:
+            response = _json({"error": err.message}, err.status)
+        except ConfigValueError as err:
+            response = _json({"error": str(err)}, 400)
+        result: Iterable[bytes] = response(environ, start_response)
+        return result
+
+    def _route(self, request: Request) -> Response:
+        path = request.path[len(CONTROL_PREFIX) :].rstrip("/")
+        method = request.method
+        emulator = self._emulator
+        if path == "/reset":
+            self._allow(method, "POST")
+            emulator.reset()
+            return _json({"reset": True})
+        if path == "/config":
+            self._allow(method, "GET", "PUT")
+            if method == "PUT":
+                return _json(emulator.configure(self._body(request)).to_json())
+            return _json(emulator.config.to_json())
+        if path == "/faults":
+            self._allow(method, "GET", "POST", "DELETE")
+            if method == "POST":
+                return _json(emulator.add_fault(self._body(request)))
+            if method == "DELETE":
+                emulator.clear_faults()
+            return _json({"faults": emulator.faults()})
+        if path == "/stats":
+            self._allow(method, "GET", "DELETE")
+            if method == "DELETE":
+                emulator.clear_stats()
+            return _json(emulator.stats())
+        if path == "/processors":
+            self._allow(method, "GET")
+            return _json({"processors": emulator.processors()})
+        if path == "/health":
+            self._allow(method, "GET")
+            return _json({"ok": True})
+        match = _FAIL_PATH.fullmatch(path)
+        if match is not None:
+            self._allow(method, "POST")
+            return self._fail(match["name"], self._body(request))
+        raise ControlError(404, f"unknown control endpoint {request.path}")
+
+    def _fail(self, name: str, body: dict[str, Any]) -> Response:
+        unknown = sorted(set(body) - {"message", "region", "account"})
+        if unknown:
+            raise ControlError(400, f"unknown key(s): {', '.join(unknown)}; known: account, message, region")
+        message = body.get("message", "Access denied to Role")
+        region = body.get("region", "us-east-1")
+        account = body.get("account", DEFAULT_ACCOUNT)
+        for key, value in (("message", message), ("region", region), ("account", account)):
+            if not isinstance(value, str) or not value:
+                raise ControlError(400, f"{key} must be a non-empty string")
+        try:
+            return _json(self._emulator.fail(name, message, region=region, account=account))
+        except RekognitionError as err:
+            raise ControlError(404, err.message) from None
+
+    @staticmethod
+    def _allow(method: str, *allowed: str) -> None:
+        if method not in allowed:
+            raise ControlError(405, f"method {method} not allowed here; use {' or '.join(allowed)}")
+
+    @staticmethod
+    def _body(request: Request) -> dict[str, Any]:
+        raw = request.get_data(as_text=True)
+        if not raw.strip():
+            return {}
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise ControlError(400, f"request body is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ControlError(400, "request body must be a JSON object")
+        return data

@@ -1,0 +1,40 @@
+"""The embedded emulator behind every spd command's `--local` flag.
+
+`embedded_emulator()` serves a private emulator on a free loopback port on a background thread for the
+duration of a `with` block and yields its URL; its state (processors and settings) persists in a file,
+by default `$XDG_STATE_HOME/spd/emulator.json` (or `~/.local/state/spd/emulator.json`), so successive
+`spd ... --local` runs see the same fleet. Only the Rekognition pieces of moto are imported up front,
+so starting it takes a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from spd.emulator.server import EmulatorServer
+from spd.emulator.service import Emulator
+
+
+def default_state_file() -> Path:
+    """Where `--local` keeps the emulator's state unless told otherwise (XDG base directory spec)."""
+    base = os.environ.get("XDG_STATE_HOME", "")
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "state"
+    return root / "spd" / "emulator.json"
+
+
+@contextmanager
+def embedded_emulator(state_file: Path | None = None) -> Iterator[str]:
+    """Run an emulator in this process for the `with` block; yields its endpoint URL.
+
+    Raises `spd.emulator.service.EmulatorStateError` (exit 78) if the state file is unusable.
+    """
+    emulator = Emulator(state_file=state_file if state_file is not None else default_state_file())
+    server = EmulatorServer(emulator, host="127.0.0.1", port=0)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()

@@ -1,0 +1,166 @@
+"""Injected misbehaviour and call accounting: fault rules, TPS token buckets and call statistics.
+
+These are runtime aids for tests and experiments, not service state, so they are never persisted.
+None of them locks: `spd.emulator.service.Emulator` calls them under its own lock.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from spd.emulator.config import ALL_OPERATIONS, OPERATIONS, ConfigValueError
+from spd.emulator.errors import ERROR_STATUS
+
+
+@dataclass(slots=True)
+class Fault:
+    """One rule: calls to `operation` fail with `error`, `remaining` more times and/or at `rate`."""
+
+    id: int
+    operation: str
+    error: str
+    message: str | None
+    status: int | None
+    remaining: int | None
+    rate: float | None
+    injected: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "operation": self.operation,
+            "error": self.error,
+            "message": self.message,
+            "status": self.status,
+            "count": self.remaining,
+            "rate": self.rate,
+            "injected": self.injected,
+        }
+
+
+class FaultInjector:
+    """The active fault rules, checked in the order they were added."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._next_id = 1
+
+    def add(self, spec: Mapping[str, Any]) -> Fault:
+        """Validate a control-API fault request and activate it; `ConfigValueError` if malformed."""
+        if not isinstance(spec, Mapping):
+            raise ConfigValueError("a fault must be a JSON object")
+        allowed = {"operation", "error", "count", "rate", "message", "status"}
+        unknown = sorted(set(spec) - allowed)
+        if unknown:
+            raise ConfigValueError(
+                f"unknown fault key(s): {', '.join(unknown)}; known: {', '.join(sorted(allowed))}"
+            )
+        operation = spec.get("operation", ALL_OPERATIONS)
+        if operation != ALL_OPERATIONS and operation not in OPERATIONS:
+            raise ConfigValueError(
+                f"unknown operation {operation!r}; expected one of {', '.join(OPERATIONS)} or '*'"
+            )
+        error = spec.get("error", "ThrottlingException")
+        if error not in ERROR_STATUS:
+            raise ConfigValueError(
+                f"unknown error {error!r}; expected one of {', '.join(sorted(ERROR_STATUS))}"
+            )
+        count = spec.get("count")
+        rate = spec.get("rate")
+        if count is None and rate is None:
+            raise ConfigValueError("a fault needs 'count' (number of failures) or 'rate' (probability 0..1)")
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+            raise ConfigValueError(f"count must be an integer >= 1, got {count!r}")
+        if rate is not None and (
+            isinstance(rate, bool) or not isinstance(rate, int | float) or not 0.0 < rate <= 1.0
+        ):
+            raise ConfigValueError(f"rate must be a number in (0, 1], got {rate!r}")
+        message = spec.get("message")
+        if message is not None and not isinstance(message, str):
+            raise ConfigValueError("message must be a string")
+        status = spec.get("status")
+        if status is not None and (
+            isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599
+        ):
+            raise ConfigValueError(f"status must be an HTTP error status (400-599), got {status!r}")
+        fault = Fault(
+            id=self._next_id,
+            operation=operation,
+            error=error,
+            message=message,
+            status=status,
+            remaining=count,
+            rate=None if rate is None else float(rate),
+        )
+        self._next_id += 1
+        self._faults.append(fault)
+        return fault
+
+    def draw(self, operation: str, rng: random.Random) -> Fault | None:
+        """The fault that hits this call, if any; consumes one use of a counted fault."""
+        for fault in self._faults:
+            if fault.operation not in (operation, ALL_OPERATIONS):
+                continue
+            if fault.rate is not None and rng.random() >= fault.rate:
+                continue
+            fault.injected += 1
+            if fault.remaining is not None:
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self._faults.remove(fault)
+            return fault
+        return None
+
+    def clear(self) -> None:
+        self._faults.clear()
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [f.to_json() for f in self._faults]
+
+
+class TokenBuckets:
+    """Per-key token buckets: `rate` tokens a second, holding at most one second's worth (at least 1)."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[tuple[str, ...], tuple[float, float]] = {}
+
+    def take(self, key: tuple[str, ...], rate: float, now: float) -> bool:
+        capacity = max(1.0, rate)
+        tokens, last = self._buckets.get(key, (capacity, now))
+        tokens = min(capacity, tokens + max(0.0, now - last) * rate)
+        if tokens >= 1.0:
+            self._buckets[key] = (tokens - 1.0, now)
+            return True
+        self._buckets[key] = (tokens, now)
+        return False
+
+    def clear(self) -> None:
+        self._buckets.clear()
+
+
+class Stats:
+    """What the control API reports at `GET /_emulator/stats`."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self.throttled: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.error_codes: Counter[str] = Counter()
+        self.injected: Counter[str] = Counter()
+
+    def clear(self) -> None:
+        for counter in (self.calls, self.throttled, self.errors, self.error_codes, self.injected):
+            counter.clear()
+
+    def to_json(self) -> dict[str, dict[str, int]]:
+        return {
+            "calls": dict(self.calls),
+            "throttled": dict(self.throttled),
+            "errors": dict(self.errors),
+            "error_codes": dict(self.error_codes),
+            "injected": dict(self.injected),
+        }

@@ -1,0 +1,450 @@
+"""Stream processors and the per-(account, region) backend that owns them: the service's behaviour.
+
+Time is lazy. No timer or thread moves a processor along: every transition the service makes on its own
+(STARTING -> RUNNING, STOPPING -> STOPPED, UPDATING -> STOPPED, the end of a connected-home session, the
+end of an asynchronous delete, the end of a name's reuse window) is stored as a deadline in epoch
+seconds, and the current status is computed from the caller's clock on each read. That makes the state
+a plain value: it persists across restarts without drift and tests control time completely.
+
+Every method takes `now` (epoch seconds) and the current `EmulatorConfig`; the caller
+(`spd.emulator.service.Emulator`) holds the lock. Errors are raised as `RekognitionError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass, field
+
+from moto.core.base_backend import BaseBackend
+
+from spd.emulator.config import EmulatorConfig
+from spd.emulator.errors import RekognitionError, in_use, invalid_parameter, not_found
+from spd.emulator.validation import (
+    DEFAULT_MIN_CONFIDENCE,
+    CreateRequest,
+    JsonDict,
+    StartRequest,
+    UpdateRequest,
+)
+
+STOPPED = "STOPPED"
+STARTING = "STARTING"
+RUNNING = "RUNNING"
+FAILED = "FAILED"
+STOPPING = "STOPPING"
+UPDATING = "UPDATING"
+
+_TOKEN_PREFIX = "spd1:"
+
+
+def _timestamp(now: float) -> float:
+    # The service reports millisecond precision (e.g. 1574421649.774).
+    return round(now, 3)
+
+
+@dataclass(slots=True)
+class StreamProcessor:
+    """One processor as stored: its configuration in wire shape plus its status timeline."""
+
+    name: str
+    arn: str
+    input: JsonDict
+    output: JsonDict
+    role_arn: str
+    settings: JsonDict
+    notification_channel: JsonDict | None
+    kms_key_id: str | None
+    regions_of_interest: list[JsonDict] | None
+    data_sharing_opt_in: bool
+    tags: dict[str, str]
+    created: float
+    status: str
+    last_update: float
+    status_message: str | None = None
+    transitions: list[tuple[float, str]] = field(default_factory=list)
+    """Status changes the service will make by itself: (epoch seconds, new status), in time order."""
+    deleted_at: float | None = None
+    """Set by DeleteStreamProcessor: the processor is gone from this moment on."""
+
+    @property
+    def is_face_search(self) -> bool:
+        return "FaceSearch" in self.settings
+
+    @property
+    def kvs_arn(self) -> str:
+        arn: str = self.input["KinesisVideoStream"]["Arn"]
+        return arn
+
+    @property
+    def kds_arn(self) -> str | None:
+        stream = self.output.get("KinesisDataStream")
+        return None if stream is None else str(stream["Arn"])
+
+    def current(self, now: float) -> tuple[str, float]:
+        """(status, last update time) as of `now`, without changing anything."""
+        status, last_update = self.status, self.last_update
+        for at, next_status in self.transitions:
+            if at > now:
+                break
+            status, last_update = next_status, at
+        return status, last_update
+
+    def settle(self, now: float) -> None:
+        """Fold the transitions that are due into the stored status, before a mutation."""
+        status, last_update = self.current(now)
+        self.transitions = [(at, s) for at, s in self.transitions if at > now]
+        self.status, self.last_update = status, last_update
+
+    def move(self, now: float, status: str, *then: tuple[float, str]) -> None:
+        self.status = status
+        self.last_update = now
+        self.transitions = list(then)
+
+    def describe(self, now: float) -> JsonDict:
+        status, last_update = self.current(now)
+        out: JsonDict = {
+            "Name": self.name,
+            "StreamProcessorArn": self.arn,
+            "Status": status,
+        }
+        if self.status_message is not None:
+            out["StatusMessage"] = self.status_message
+        out["CreationTimestamp"] = _timestamp(self.created)
+        out["LastUpdateTimestamp"] = _timestamp(last_update)
+        out["Input"] = self.input
+        out["Output"] = self.output
+        out["RoleArn"] = self.role_arn
+        out["Settings"] = self.settings
+        if self.notification_channel is not None:
+            out["NotificationChannel"] = self.notification_channel
+        if self.kms_key_id is not None:
+            out["KmsKeyId"] = self.kms_key_id
+        if self.regions_of_interest:
+            out["RegionsOfInterest"] = self.regions_of_interest
+        out["DataSharingPreference"] = {"OptIn": self.data_sharing_opt_in}
+        return out
+
+    def to_json(self) -> JsonDict:
+        return {
+            "name": self.name,
+            "arn": self.arn,
+            "input": self.input,
+            "output": self.output,
+            "role_arn": self.role_arn,
+            "settings": self.settings,
+            "notification_channel": self.notification_channel,
+            "kms_key_id": self.kms_key_id,
+            "regions_of_interest": self.regions_of_interest,
+            "data_sharing_opt_in": self.data_sharing_opt_in,
+            "tags": self.tags,
+            "created": self.created,
+            "status": self.status,
+            "last_update": self.last_update,
+            "status_message": self.status_message,
+            "transitions": [[at, status] for at, status in self.transitions],
+            "deleted_at": self.deleted_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: JsonDict) -> StreamProcessor:
+        return cls(
+            name=str(data["name"]),
+            arn=str(data["arn"]),
+            input=dict(data["input"]),
+            output=dict(data["output"]),
+            role_arn=str(data["role_arn"]),
+            settings=dict(data["settings"]),
+            notification_channel=data.get("notification_channel"),
+            kms_key_id=data.get("kms_key_id"),
+            regions_of_interest=data.get("regions_of_interest"),
+            data_sharing_opt_in=bool(data.get("data_sharing_opt_in", False)),
+            tags={str(k): str(v) for k, v in dict(data.get("tags") or {}).items()},
+            created=float(data["created"]),
+            status=str(data["status"]),
+            last_update=float(data["last_update"]),
+            status_message=data.get("status_message"),
+            transitions=[(float(at), str(status)) for at, status in data.get("transitions") or []],
+            deleted_at=None if data.get("deleted_at") is None else float(data["deleted_at"]),
+        )
+
+
+class StreamProcessorBackend(BaseBackend):
+    """The stream processors of one account in one region, with the service's rules.
+
+    A moto `BaseBackend`, so it has moto's identity (region, account, partition) and reset contract.
+    The instances live in the owning emulator, not in a module-level `BackendDict`: see
+    `spd.emulator.service` for why.
+    """
+
+    def __init__(self, region_name: str, account_id: str) -> None:
+        super().__init__(region_name, account_id)
+        self.processors: dict[str, StreamProcessor] = {}
+        self.reserved_names: dict[str, float] = {}
+        """Names deleted recently: name -> time from which it may be used again."""
+        self._deleting: dict[str, float] = {}
+        self._by_kvs: dict[str, str] = {}
+        self._by_kds: dict[str, str] = {}
+
+    def reset(self) -> None:
+        self.processors.clear()
+        self.reserved_names.clear()
+        self._deleting.clear()
+        self._by_kvs.clear()
+        self._by_kds.clear()
+
+    @property
+    def empty(self) -> bool:
+        return not self.processors and not self.reserved_names
+
+    # -- bookkeeping -------------------------------------------------------------------------------
+
+    def _purge(self, now: float) -> None:
+        """Forget processors whose deletion has completed and names whose reservation has expired.
+
+        Only the (small) sets of pending deletions and reservations are scanned, so reads stay O(1).
+        """
+        if self._deleting:
+            for name, gone_at in list(self._deleting.items()):
+                if gone_at <= now:
+                    del self._deleting[name]
+                    self._forget(name)
+        if self.reserved_names:
+            for name, until in list(self.reserved_names.items()):
+                if until <= now:
+                    del self.reserved_names[name]
+
+    def _forget(self, name: str) -> None:
+        processor = self.processors.pop(name, None)
+        if processor is None:
+            return
+        if self._by_kvs.get(processor.kvs_arn) == name:
+            del self._by_kvs[processor.kvs_arn]
+        kds = processor.kds_arn
+        if kds is not None and self._by_kds.get(kds) == name:
+            del self._by_kds[kds]
+
+    def _add(self, processor: StreamProcessor) -> None:
+        self.processors[processor.name] = processor
+        self._by_kvs[processor.kvs_arn] = processor.name
+        if processor.kds_arn is not None:
+            self._by_kds[processor.kds_arn] = processor.name
+        if processor.deleted_at is not None:
+            self._deleting[processor.name] = processor.deleted_at
+
+    def get(self, name: str, now: float) -> StreamProcessor:
+        """The processor, including one whose asynchronous deletion is still under way."""
+        self._purge(now)
+        processor = self.processors.get(name)
+        if processor is None:
+            raise not_found(f"Stream processor {name} not found.")
+        return processor
+
+    def _get_for_change(self, name: str, now: float) -> StreamProcessor:
+        processor = self.get(name, now)
+        if processor.deleted_at is not None:
+            raise in_use("Specified resource is in use.")
+        processor.settle(now)
+        return processor
+
+    # -- operations --------------------------------------------------------------------------------
+
+    def create(self, request: CreateRequest, now: float, config: EmulatorConfig) -> str:
+        self._purge(now)
+        name = request.name
+        if name in self.processors or name in self.reserved_names:
+            raise in_use("Stream processor name already in use.")
+        holder = self._by_kvs.get(request.kvs_arn)
+        if holder is not None:
+            raise in_use(
+                f"Kinesis video stream {request.kvs_arn} is already used by stream processor {holder}."
+            )
+        kds = request.kds_arn
+        if kds is not None and kds in self._by_kds:
+            raise in_use(
+                f"Kinesis data stream {kds} is already used by stream processor {self._by_kds[kds]}."
+            )
+        if len(self.processors) >= config.max_processors:
+            raise RekognitionError(
+                "LimitExceededException",
+                f"Stream processor limit exceeded for account, limit - {config.max_processors}",
+            )
+        if len(request.tags) > config.max_tags:
+            raise RekognitionError(
+                "ServiceQuotaExceededException",
+                f"A stream processor can have at most {config.max_tags} tags.",
+            )
+        arn = f"arn:{self.partition}:rekognition:{self.region_name}:{self.account_id}:streamprocessor/{name}"
+        self._add(
+            StreamProcessor(
+                name=name,
+                arn=arn,
+                input=request.input,
+                output=request.output,
+                role_arn=request.role_arn,
+                settings=request.settings,
+                notification_channel=request.notification_channel,
+                kms_key_id=request.kms_key_id,
+                regions_of_interest=request.regions_of_interest,
+                data_sharing_opt_in=request.data_sharing_opt_in,
+                tags=dict(request.tags),
+                created=now,
+                status=STOPPED,
+                last_update=now,
+            )
+        )
+        return arn
+
+    def describe(self, name: str, now: float) -> JsonDict:
+        return self.get(name, now).describe(now)
+
+    def list_page(
+        self, max_results: int | None, token: str | None, now: float, config: EmulatorConfig
+    ) -> JsonDict:
+        self._purge(now)
+        names = sorted(self.processors)
+        start = 0
+        if token is not None:
+            after = _decode_token(token)
+            # First name strictly after the token's; deletions between pages do not break paging.
+            start = next((i for i, n in enumerate(names) if n > after), len(names))
+        size = config.page_size if max_results is None else min(max_results, config.page_size)
+        page = names[start : start + size]
+        out: JsonDict = {
+            "StreamProcessors": [{"Name": n, "Status": self.processors[n].current(now)[0]} for n in page]
+        }
+        if start + size < len(names) and page:
+            out["NextToken"] = _encode_token(page[-1])
+        return out
+
+    def start(self, request: StartRequest, now: float, config: EmulatorConfig) -> str:
+        processor = self._get_for_change(request.name, now)
+        if processor.is_face_search:
+            if request.has_start_selector or request.has_stop_selector:
+                raise invalid_parameter(
+                    "StartSelector and StopSelector are not supported for FaceSearch stream processors."
+                )
+        elif not (request.has_start_selector and request.has_stop_selector):
+            raise invalid_parameter(
+                "StartSelector and StopSelector are required for ConnectedHome stream processors."
+            )
+        if processor.status not in config.start_allowed_in:
+            raise in_use("Specified resource is in use.")
+        processor.status_message = None
+        if processor.is_face_search:
+            processor.move(now, STARTING, (now + config.effective_start_seconds, RUNNING))
+        else:
+            duration = request.max_duration_seconds or config.default_max_duration_seconds
+            processor.move(now, STARTING, (now + duration * config.session_time_scale, STOPPED))
+        return str(uuid.uuid4())
+
+    def stop(self, name: str, now: float, config: EmulatorConfig) -> None:
+        processor = self._get_for_change(name, now)
+        allowed = (
+            config.stop_allowed_in if processor.is_face_search else config.connected_home_stop_allowed_in
+        )
+        if processor.status not in allowed:
+            raise in_use("Stream Processor not available for stopping")
+        processor.move(now, STOPPING, (now + config.effective_stop_seconds, STOPPED))
+
+    def update(self, request: UpdateRequest, now: float, config: EmulatorConfig) -> None:
+        processor = self._get_for_change(request.name, now)
+        if processor.is_face_search:
+            raise RekognitionError(
+                config.face_search_update_error,
+                "Stream processors configured for FaceSearch cannot be updated; delete and recreate them.",
+            )
+        if processor.status not in config.update_allowed_in:
+            raise in_use("Specified resource is in use.")
+        home: JsonDict = dict(processor.settings["ConnectedHome"])
+        if request.labels is not None:
+            home["Labels"] = list(request.labels)
+        if request.min_confidence is not None:
+            home["MinConfidence"] = request.min_confidence
+        if "ConnectedHomeMinConfidence" in request.parameters_to_delete:
+            home["MinConfidence"] = DEFAULT_MIN_CONFIDENCE
+        processor.settings = {"ConnectedHome": home}
+        if request.regions_of_interest is not None:
+            processor.regions_of_interest = list(request.regions_of_interest) or None
+        if "RegionsOfInterest" in request.parameters_to_delete:
+            processor.regions_of_interest = None
+        if request.data_sharing_opt_in is not None:
+            processor.data_sharing_opt_in = request.data_sharing_opt_in
+        processor.status_message = None
+        processor.move(now, UPDATING, (now + config.effective_update_seconds, STOPPED))
+
+    def delete(self, name: str, now: float, config: EmulatorConfig) -> None:
+        processor = self.get(name, now)
+        if processor.deleted_at is not None:
+            return  # already being deleted: a retried delete succeeds
+        processor.settle(now)
+        if processor.status not in config.delete_allowed_in:
+            raise in_use("Cannot delete stream processor.")
+        processor.deleted_at = now + config.delete_seconds
+        self._deleting[name] = processor.deleted_at
+        self.reserved_names[name] = now + config.name_reuse_seconds
+        self._purge(now)
+
+    def tag(self, name: str, tags: dict[str, str], now: float, config: EmulatorConfig) -> None:
+        processor = self.get(name, now)
+        merged = {**processor.tags, **tags}
+        if len(merged) > config.max_tags:
+            raise RekognitionError(
+                "ServiceQuotaExceededException",
+                f"A stream processor can have at most {config.max_tags} tags; this request would make {len(merged)}.",
+            )
+        processor.tags = merged
+
+    def untag(self, name: str, keys: list[str], now: float) -> None:
+        processor = self.get(name, now)
+        for key in keys:
+            processor.tags.pop(key, None)
+
+    def list_tags(self, name: str, now: float) -> dict[str, str]:
+        return dict(self.get(name, now).tags)
+
+    def fail(self, name: str, message: str, now: float) -> JsonDict:
+        """Put the processor in FAILED with `message`, as the service does when it loses access."""
+        processor = self.get(name, now)
+        if processor.deleted_at is not None:
+            raise not_found(f"Stream processor {name} is being deleted.")
+        processor.settle(now)
+        processor.status_message = message
+        processor.move(now, FAILED)
+        return processor.describe(now)
+
+    def summary(self, now: float) -> list[JsonDict]:
+        self._purge(now)
+        return [
+            {"Name": name, "Status": self.processors[name].current(now)[0]}
+            for name in sorted(self.processors)
+        ]
+
+    # -- persistence -------------------------------------------------------------------------------
+
+    def to_json(self) -> JsonDict:
+        return {
+            "processors": [p.to_json() for p in self.processors.values()],
+            "reserved_names": dict(self.reserved_names),
+        }
+
+    def load_json(self, data: JsonDict) -> None:
+        self.reset()
+        for item in data.get("processors") or []:
+            self._add(StreamProcessor.from_json(item))
+        self.reserved_names = {str(k): float(v) for k, v in dict(data.get("reserved_names") or {}).items()}
+
+
+def _encode_token(after: str) -> str:
+    return base64.urlsafe_b64encode((_TOKEN_PREFIX + after).encode()).decode()
+
+
+def _decode_token(token: str) -> str:
+    try:
+        text = base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError):
+        text = ""
+    if not text.startswith(_TOKEN_PREFIX):
+        raise RekognitionError("InvalidPaginationTokenException", "Invalid pagination token.")
+    return text[len(_TOKEN_PREFIX) :]

@@ -1,0 +1,230 @@
+"""The Rekognition JSON 1.1 front end: moto's `RekognitionResponse` extended with the ten operations.
+
+`StreamProcessorResponse` subclasses moto's own Rekognition response class, so moto's request
+normalisation (`setup_class`), account resolution, action dispatch by `X-Amz-Target` and its existing
+image-analysis actions (DetectLabels, CompareFaces, ...) all keep working unchanged; the class adds one
+method per stream-processor operation and three deliberate overrides:
+
+* `get_region_from_url` takes the region from the SigV4 credential scope (the request is sent to a
+  loopback URL, so moto's host-name heuristics would find nothing there);
+* `call_action` applies latency, TPS limits and injected faults before the action, turns unknown actions
+  into UnknownOperationException instead of a server crash, and records each call;
+* `_enrich_response` sets the JSON 1.1 content type and an `x-amzn-RequestId` UUID on every response.
+
+Handlers raise `RekognitionError` (a werkzeug `HTTPException`), which moto's `call_action` already
+serialises. Instances are created per request by `spd.emulator.app`, bound to one `Emulator`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from moto.rekognition.responses import RekognitionResponse
+
+from spd.emulator.config import OPERATIONS, EmulatorConfig
+from spd.emulator.errors import (
+    JSON_CONTENT_TYPE,
+    RekognitionError,
+    SerializationError,
+    UnknownOperationError,
+    not_found,
+)
+from spd.emulator.models import StreamProcessorBackend
+from spd.emulator.service import CallRecord, Emulator
+from spd.emulator.validation import (
+    JsonDict,
+    parse_create,
+    parse_list,
+    parse_list_tags,
+    parse_name,
+    parse_start,
+    parse_tag_resource,
+    parse_untag_resource,
+    parse_update,
+    processor_name_from_arn,
+)
+
+CREDENTIAL_SCOPE = re.compile(
+    r"Credential=[^/,\s]*/\d{8}/(?P<region>[^/,\s]+)/(?P<service>[^/,\s]+)/aws4_request"
+)
+
+Response = tuple[int, dict[str, Any], Any]
+Action = Callable[[StreamProcessorBackend, float, EmulatorConfig], JsonDict]
+
+
+def region_from_authorization(authorization: str, default: str) -> str:
+    scope = CREDENTIAL_SCOPE.search(authorization)
+    return scope["region"] if scope else default
+
+
+class StreamProcessorResponse(RekognitionResponse):
+    """Handles one Rekognition request against one `Emulator`."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        super().__init__()
+        self._emulator = emulator
+        self._params: JsonDict | None = None
+
+    # -- moto hooks --------------------------------------------------------------------------------
+
+    def get_region_from_url(self, request: Any, full_url: str) -> str:
+        return region_from_authorization(request.headers.get("Authorization", ""), self.default_region)
+
+    def call_action(self) -> Response:
+        operation = str(self._get_action() or "")
+        try:
+            if operation in OPERATIONS:
+                self._emulator.admit(operation, account=self.current_account, region=self.region)
+            try:
+                status, headers, body = super().call_action()
+            except NotImplementedError:
+                raise UnknownOperationError(operation) from None
+        except RekognitionError as err:
+            status, headers, body = self._error_response(err)
+        error_code = headers.get("X-Amzn-ErrorType") if status >= 400 else None
+        self._emulator.record(
+            CallRecord(operation or "-", self.region, self._subject(), int(status), error_code)
+        )
+        return int(status), headers, body
+
+    @staticmethod
+    def _enrich_response(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
+        headers.pop("status", None)
+        headers.setdefault("Content-Type", JSON_CONTENT_TYPE)
+        headers["x-amzn-RequestId"] = str(uuid.uuid4())
+        return headers, body
+
+    def _error_response(self, err: RekognitionError) -> Response:
+        headers: dict[str, Any] = dict(self.response_headers)
+        headers.update(err.get_headers())
+        headers, body = self._enrich_response(headers, err.get_body())
+        return err.code or 400, headers, body
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _body(self) -> JsonDict:
+        if self._params is None:
+            raw = self.body if self.body else "{}"
+            if isinstance(raw, bytes):
+                raw = raw.decode("utf-8", errors="replace")
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                raise SerializationError("Request body is not valid JSON.") from None
+            if not isinstance(data, dict):
+                raise SerializationError("Request body must be a JSON object.")
+            self._params = data
+        return self._params
+
+    def _subject(self) -> str | None:
+        """The processor a call is about, for the log line."""
+        if self._params is None:
+            try:
+                self._body()
+            except RekognitionError:
+                return None
+        params = self._params or {}
+        name = params.get("Name")
+        if isinstance(name, str):
+            return name
+        arn = params.get("ResourceArn")
+        if isinstance(arn, str):
+            return arn.rpartition("/")[2] or arn
+        return None
+
+    def _run(self, action: Action, *, mutates: bool) -> str:
+        emulator = self._emulator
+        with emulator.lock:
+            result = action(
+                emulator.backend(self.current_account, self.region), emulator.now(), emulator.config
+            )
+            if mutates:
+                emulator.persist()
+        return json.dumps(result)
+
+    def _processor_for_arn(self, arn: str) -> str:
+        name = processor_name_from_arn(arn, region=self.region, account=self.current_account)
+        if name is None:
+            raise not_found(f"Resource {arn} not found.")
+        return name
+
+    # -- the ten operations ------------------------------------------------------------------------
+
+    def create_stream_processor(self) -> str:
+        request = parse_create(self._body(), self._emulator.config)
+        return self._run(
+            lambda backend, now, config: {"StreamProcessorArn": backend.create(request, now, config)},
+            mutates=True,
+        )
+
+    def describe_stream_processor(self) -> str:
+        name = parse_name(self._body(), self._emulator.config)
+        return self._run(lambda backend, now, config: backend.describe(name, now), mutates=False)
+
+    def list_stream_processors(self) -> str:
+        max_results, token = parse_list(self._body(), self._emulator.config)
+        return self._run(
+            lambda backend, now, config: backend.list_page(max_results, token, now, config), mutates=False
+        )
+
+    def start_stream_processor(self) -> str:
+        request = parse_start(self._body(), self._emulator.config)
+        return self._run(
+            lambda backend, now, config: {"SessionId": backend.start(request, now, config)}, mutates=True
+        )
+
+    def stop_stream_processor(self) -> str:
+        name = parse_name(self._body(), self._emulator.config)
+
+        def stop(backend: StreamProcessorBackend, now: float, config: EmulatorConfig) -> JsonDict:
+            backend.stop(name, now, config)
+            return {}
+
+        return self._run(stop, mutates=True)
+
+    def update_stream_processor(self) -> str:
+        request = parse_update(self._body(), self._emulator.config)
+
+        def update(backend: StreamProcessorBackend, now: float, config: EmulatorConfig) -> JsonDict:
+            backend.update(request, now, config)
+            return {}
+
+        return self._run(update, mutates=True)
+
+    def delete_stream_processor(self) -> str:
+        name = parse_name(self._body(), self._emulator.config)
+
+        def delete(backend: StreamProcessorBackend, now: float, config: EmulatorConfig) -> JsonDict:
+            backend.delete(name, now, config)
+            return {}
+
+        return self._run(delete, mutates=True)
+
+    def tag_resource(self) -> str:
+        arn, tags = parse_tag_resource(self._body(), self._emulator.config)
+        name = self._processor_for_arn(arn)
+
+        def tag(backend: StreamProcessorBackend, now: float, config: EmulatorConfig) -> JsonDict:
+            backend.tag(name, tags, now, config)
+            return {}
+
+        return self._run(tag, mutates=True)
+
+    def untag_resource(self) -> str:
+        arn, keys = parse_untag_resource(self._body(), self._emulator.config)
+        name = self._processor_for_arn(arn)
+
+        def untag(backend: StreamProcessorBackend, now: float, config: EmulatorConfig) -> JsonDict:
+            backend.untag(name, keys, now)
+            return {}
+
+        return self._run(untag, mutates=True)
+
+    def list_tags_for_resource(self) -> str:
+        arn = parse_list_tags(self._body(), self._emulator.config)
+        name = self._processor_for_arn(arn)
+        return self._run(lambda backend, now, config: {"Tags": backend.list_tags(name, now)}, mutates=False)

@@ -1,0 +1,76 @@
+"""Ownership is a security property: spd never changes a processor without this stack's tag.
+
+The planner refuses conflicts; these tests attack the gap between plan and apply, where the live
+processor changes hands after it was observed, and check the executor re-reads ownership first.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from builders import STACK, desired, face_config, state
+
+from spd.aws.gateway import Gateway
+from spd.executor import ExecutionSettings
+from spd.model import STACK_TAG, FaceSearch
+from spd.plan import Action, Policy
+from spd.reconciler import Reconciler
+
+SETTINGS = ExecutionSettings(stack=STACK, poll_interval=0.02, wait_timeout=10)
+
+
+def _create(client, name, tags):
+    client.create_stream_processor(
+        Name=name,
+        Input={"KinesisVideoStream": {"Arn": face_config(name).kinesis_video_stream_arn}},
+        Output={"KinesisDataStream": {"Arn": face_config(name).kinesis_data_stream_arn}},
+        Settings={"FaceSearch": {"CollectionId": "old-collection", "FaceMatchThreshold": 85}},
+        RoleArn=face_config(name).role_arn,
+        Tags=tags,
+    )
+
+
+@pytest.mark.parametrize("prune", [False, True])
+async def test_tag_removed_between_plan_and_apply_blocks_destructive_steps(emu, prune):
+    client = emu.client()
+    _create(client, "victim", {STACK_TAG: STACK})
+    want = state(desired(face_config("other")) if prune else desired(face_config("victim")))
+    async with Gateway.open(endpoint_url=emu.url, max_attempts=1) as gw:
+        reconciler = Reconciler(gw, SETTINGS)
+        planned, _ = await reconciler.plan(want, Policy(STACK, prune=prune))
+        victim = next(p for p in planned.processors if p.name == "victim")
+        assert victim.actions[0] in (Action.REPLACE, Action.DELETE)
+        arn = client.describe_stream_processor(Name="victim")["StreamProcessorArn"]
+        client.untag_resource(ResourceArn=arn, TagKeys=[STACK_TAG])  # it changed hands
+        before = emu.stats()["calls"].get("DeleteStreamProcessor", 0)
+        result = await reconciler.apply(planned)
+    outcome = next(o for o in result.outcomes if o.id.name == "victim")
+    assert outcome.error is not None
+    assert "not touched" in outcome.error
+    assert emu.stats()["calls"].get("DeleteStreamProcessor", 0) == before
+    live = client.describe_stream_processor(Name="victim")
+    assert live["Settings"]["FaceSearch"]["CollectionId"] == "old-collection"
+
+
+async def test_name_taken_by_someone_else_after_delete_is_not_adopted(emu):
+    """A create that races another owner for the name reports the conflict; it never adopts it."""
+    client = emu.client()
+    _create(client, "cam", {STACK_TAG: STACK})
+    want = state(desired(face_config("cam", settings=FaceSearch("new", 85.0))))
+    async with Gateway.open(endpoint_url=emu.url, max_attempts=1) as gw:
+        reconciler = Reconciler(gw, SETTINGS)
+        planned, _ = await reconciler.plan(want, Policy(STACK))
+        client.delete_stream_processor(Name="cam")
+        time.sleep(0.5)  # past the emulator's delete and name-reuse windows (FAST_TIMINGS)
+        _create(client, "cam", {STACK_TAG: "intruder"})
+        result = await reconciler.apply(planned)
+    assert not result.ok
+    tags = client.list_tags_for_resource(
+        ResourceArn=client.describe_stream_processor(Name="cam")["StreamProcessorArn"]
+    )
+    assert tags["Tags"][STACK_TAG] == "intruder"
+    assert (
+        client.describe_stream_processor(Name="cam")["Settings"]["FaceSearch"]["CollectionId"]
+        == "old-collection"
+    )
