@@ -213,31 +213,37 @@ class Executor:
         observed = plan.observed
         created = any(step == "create" for step in outcome.done)
         status = Status.STOPPED if created or observed is None else observed.status
+        restart_note: dict[str, object] = {}
         if status is Status.FAILED:
+            restart_note = self._allow_restart(plan.id, outcome)
             message = observed.status_message if observed is not None else None
+            if message is None:
+                # A status sweep knows only the status; the operator needs the reason.
+                current = await self._describe(client, plan.id.name)
+                message = current.status_message if current is not None else None
             self._event(events.PROCESSOR_FAILED, plan.id, status_message=message or "")
-            if self._backoff is not None:
-                now = self._clock()
-                if not self._backoff.allowed(plan.id, now):
-                    outcome.deferred = "restart deferred by backoff"
-                    self._event(
-                        events.RESTART_DEFERRED,
-                        plan.id,
-                        failures=self._backoff.failures(plan.id),
-                        retry_in=round((self._backoff.next_attempt(plan.id) or now) - now, 1),
-                    )
-                    raise _Abandon()
-                delay = self._backoff.record_restart(plan.id, now)
-                restart_note = {"restart": self._backoff.failures(plan.id), "next_restart_after": delay}
-            else:
-                restart_note = {}
-        else:
-            restart_note = {}
         if status in (Status.STOPPING, Status.UPDATING):
             await self._wait_for(client, plan.id, _STOPPED_LIKE)
         await client.start(plan.id.name)
         outcome.done.append("start")
         self._event(events.PROCESSOR_STARTED, plan.id, previous_status=status.value, **restart_note)
+
+    def _allow_restart(self, pid: ProcessorId, outcome: ProcessorOutcome) -> dict[str, object]:
+        """Consult the backoff before restarting a FAILED processor; abandon if it is too soon."""
+        if self._backoff is None:
+            return {}
+        now = self._clock()
+        if not self._backoff.allowed(pid, now):
+            outcome.deferred = "restart deferred by backoff"
+            self._event(
+                events.RESTART_DEFERRED,
+                pid,
+                failures=self._backoff.failures(pid),
+                retry_in=round((self._backoff.next_attempt(pid) or now) - now, 1),
+            )
+            raise _Abandon()
+        delay = self._backoff.record_restart(pid, now)
+        return {"restart": self._backoff.failures(pid), "next_restart_after": delay}
 
     async def _remove(
         self, client: RegionClient, observed: ObservedProcessor, outcome: ProcessorOutcome

@@ -42,6 +42,8 @@ class SweepResult:
     outcomes: tuple[ProcessorOutcome, ...]
     duration: float
     api_calls: dict[str, int]
+    statuses: dict[ProcessorId, Status] = field(default_factory=dict)
+    """Every listed processor's status (the daemon's processors-by-status metric reads it)."""
 
     @property
     def errors(self) -> int:
@@ -101,6 +103,9 @@ class Reconciler:
         planned, observed = await self.plan(desired, policy)
         self.report_drift(planned)
         applied = await self.apply(planned)
+        # What this pass created carries this stack's tag: the status sweeps may tend it from now on,
+        # not only after the next full pass.
+        self.owned |= {o.id for o in applied.outcomes if "create" in o.done}
         duration = self.clock() - started
         calls = _delta(before, self.gateway.stats.snapshot())
         result = ReconcileResult(planned, observed, applied, duration, calls)
@@ -137,7 +142,7 @@ class Reconciler:
                 self.backoff.healthy(pid)
         duration = self.clock() - started
         result = SweepResult(
-            len(statuses), applied.outcomes, duration, _delta(before, self.gateway.stats.snapshot())
+            len(statuses), applied.outcomes, duration, _delta(before, self.gateway.stats.snapshot()), statuses
         )
         self.on_event(
             Event(

@@ -1,0 +1,47 @@
+"""`spd run`: parse the options and hand over to the daemon (`spd.daemon.service.run_daemon`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from spd.cli.app import cli, connection_options, make_connection
+
+
+@cli.command("run")
+@connection_options
+@click.option(
+    "--spec",
+    "spec",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="PATH",
+    help="Spec file or directory (overrides the `spec` setting / $SPD_SPEC).",
+)
+def run_command(
+    local: bool,
+    local_state: Path | None,
+    endpoint_url: str | None,
+    settings_file: Path | None,
+    spec: Path | None,
+) -> int:
+    """Run the daemon: keep the live fleet equal to the spec until SIGTERM.
+
+    Settings come from SPD_* environment variables over the optional settings file; SIGHUP reloads both
+    and the spec. Logs are JSON lines on stdout; /healthz and /metrics listen on $SPD_METRICS_ADDRESS.
+    """
+    from spd.daemon.service import run_daemon
+
+    connection = make_connection(local, local_state, endpoint_url, settings_file)
+    overrides: dict[str, Any] = {}
+    if connection.local:
+        overrides["local"] = True
+    if connection.local_state is not None:
+        overrides["local_state"] = connection.local_state
+    if connection.endpoint_url is not None:
+        overrides["endpoint_url"] = connection.endpoint_url
+    if spec is not None:
+        overrides["spec"] = spec
+    return run_daemon(connection.settings_file, overrides)

@@ -1,0 +1,172 @@
+"""What the daemon exposes on `/metrics` and `/healthz`, kept apart from how it is served.
+
+Owned by `spd.daemon.service.Daemon`, which feeds it every event, every pass result and the gateway's
+call counters. Each daemon has its own `CollectorRegistry` (never prometheus-client's global one), so
+tests can run several in one process and nothing leaks between them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
+from prometheus_client import Counter as PromCounter
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+
+from spd import events
+from spd.aws.gateway import CallStats
+from spd.daemon.passes import FULL, SWEEP
+from spd.events import Event
+from spd.model import Status
+
+PASS_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
+ABSENT = "ABSENT"
+"""`spd_processors` status of a spec processor that does not exist (yet)."""
+
+HEALTHY_INTERVALS = 3
+"""`/healthz` fails once no full pass has succeeded for this many intervals."""
+
+
+class _ApiCalls(Collector):
+    """`spd_api_calls_total{operation,outcome}`, read from the gateway's counters at scrape time."""
+
+    def __init__(self, stats: Callable[[], CallStats | None]) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterable[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "spd_api_calls",
+            "Rekognition API attempts by operation and outcome (ok, throttled, error), retries included.",
+            labels=["operation", "outcome"],
+        )
+        stats = self._stats()
+        if stats is not None:
+            for (operation, outcome), n in sorted(stats.outcomes.items()):
+                family.add_metric([operation, outcome], float(n))
+        yield family
+
+
+class DaemonMetrics:
+    """Prometheus metrics of one daemon, in its own registry."""
+
+    def __init__(self, *, stats: Callable[[], CallStats | None], wall: Callable[[], float] = time.time):
+        self._wall = wall
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.pass_duration = Histogram(
+            "spd_pass_duration_seconds",
+            "Duration of full reconcile passes and status sweeps.",
+            ["kind"],
+            buckets=PASS_BUCKETS,
+            registry=r,
+        )
+        self.passes = PromCounter(
+            "spd_passes", "Passes run, by kind and outcome (ok, failed).", ["kind", "outcome"], registry=r
+        )
+        self.last_success = Gauge(
+            "spd_last_success_timestamp_seconds",
+            "Unix time the last pass of this kind succeeded.",
+            ["kind"],
+            registry=r,
+        )
+        self.processors = Gauge(
+            "spd_processors",
+            "Processors of the spec by observed status (ABSENT: not created yet).",
+            ["status"],
+            registry=r,
+        )
+        self.spec_processors = Gauge("spd_spec_processors", "Processors the spec declares.", registry=r)
+        self.drifted = Gauge(
+            "spd_drifted_processors",
+            "Processors found drifted by the last pass of this kind.",
+            ["kind"],
+            registry=r,
+        )
+        self.drift = PromCounter(
+            "spd_drift", "drift_detected events, by drifted field.", ["field"], registry=r
+        )
+        self.events = PromCounter("spd_events", "Log events emitted, by event name.", ["event"], registry=r)
+        self.reloads = PromCounter(
+            "spd_config_reloads", "SIGHUP reloads, by outcome (ok, failed).", ["outcome"], registry=r
+        )
+        r.register(_ApiCalls(stats))
+        ProcessCollector(registry=r)
+        for kind in (FULL, SWEEP):
+            for outcome in ("ok", "failed"):
+                self.passes.labels(kind, outcome)
+        for status in (*Status, ABSENT):
+            self.processors.labels(str(status)).set(0)
+
+    def event(self, event: Event) -> None:
+        self.events.labels(event.name).inc()
+        if event.name == events.DRIFT_DETECTED:
+            self.drift.labels(str(event.fields.get("field", "unknown"))).inc()
+
+    def pass_succeeded(self, kind: str, *, duration: float, drifted: int) -> None:
+        self.pass_duration.labels(kind).observe(duration)
+        self.passes.labels(kind, "ok").inc()
+        self.last_success.labels(kind).set(self._wall())
+        self.drifted.labels(kind).set(drifted)
+
+    def pass_failed(self, kind: str, *, duration: float) -> None:
+        self.pass_duration.labels(kind).observe(duration)
+        self.passes.labels(kind, "failed").inc()
+
+    def spec_statuses(self, statuses: Mapping[str, int]) -> None:
+        """Replace the status breakdown of the spec's processors (counts by status name)."""
+        for status in (*Status, ABSENT):
+            self.processors.labels(str(status)).set(statuses.get(str(status), 0))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def count_statuses(statuses: Iterable[Status | None]) -> dict[str, int]:
+    """Counts by status name, None counted as ABSENT."""
+    return dict(Counter(ABSENT if s is None else str(s) for s in statuses))
+
+
+@dataclass
+class Health:
+    """`/healthz`: healthy while a full pass succeeded within `HEALTHY_INTERVALS` intervals."""
+
+    interval: float
+    clock: Callable[[], float] = time.monotonic
+    last_success: float | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+
+    def succeeded(self) -> None:
+        self.last_success = self.clock()
+        self.last_error = None
+        self.consecutive_failures = 0
+
+    def failed(self, error: str) -> None:
+        self.last_error = error
+        self.consecutive_failures += 1
+
+    def check(self) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, JSON body)."""
+        body: dict[str, Any] = {
+            "interval": self.interval,
+            "consecutive_failures": self.consecutive_failures,
+            "last_error": self.last_error,
+        }
+        if self.last_success is None:
+            body.update(status="starting", last_success_age_seconds=None)
+            return 503, body
+        age = self.clock() - self.last_success
+        healthy = age <= HEALTHY_INTERVALS * self.interval
+        body.update(status="ok" if healthy else "stale", last_success_age_seconds=round(age, 3))
+        return (200 if healthy else 503), body
+
+    def render(self) -> tuple[int, bytes]:
+        code, body = self.check()
+        return code, (json.dumps(body) + "\n").encode()

@@ -1,0 +1,490 @@
+"""`spd run`: the daemon that holds the live fleet equal to the spec.
+
+Called by `spd.cli.run_cmd` through `run_daemon`. Every pass is exactly the reconciler the CLI uses
+(`Reconciler.reconcile` for a full pass, `Reconciler.sweep` for a status sweep); this module only decides
+when passes run and turns what they report into log lines, metrics, health and sd_notify messages.
+
+Timing: APScheduler (3.x, on the asyncio loop) fires a full pass at start-up and every `interval`, and a
+status sweep every `status_interval`; `PassRunner` makes sure two passes never overlap. Signals: SIGHUP
+reloads settings and spec (validated first; a broken one keeps the old running), SIGTERM/SIGINT stop
+scheduling and give the pass in flight `grace_period` seconds before abandoning it, then exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from spd import __version__
+from spd.aws.gateway import CallStats, Gateway
+from spd.backoff import RestartBackoff
+from spd.connect import open_gateway
+from spd.daemon.http import Response, serve
+from spd.daemon.logs import configure_logging, level_number
+from spd.daemon.metrics import DaemonMetrics, Health, count_statuses
+from spd.daemon.notify import Notifier, watchdog_period
+from spd.daemon.passes import FULL, SWEEP, PassRunner
+from spd.errors import ConfigError, SpdError, SpecError
+from spd.events import Event
+from spd.executor import ExecutionSettings
+from spd.model import DesiredState
+from spd.plan import Policy
+from spd.reconciler import Reconciler, reconcile_fields
+from spd.settings import Settings, load_settings
+from spd.spec import load_spec
+
+Logger = structlog.stdlib.BoundLogger
+
+RESTART_REQUIRED = ("endpoint_url", "local", "local_state", "rate_limits", "max_attempts", "metrics_address")
+"""Settings that shape the connection or the listening socket: a reload reports them, a restart applies."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Settings and spec, loaded and validated together (at start-up and on every SIGHUP)."""
+
+    settings: Settings
+    desired: DesiredState
+    warnings: tuple[str, ...] = ()
+
+
+ConfigLoader = Callable[[], Config]
+
+
+def load_config(
+    settings_file: Path | None, overrides: Mapping[str, Any], *, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Settings (file, `SPD_*`, then command-line overrides) and the spec they name; ConfigError if bad."""
+    settings = load_settings(settings_file, environ=environ, **overrides)
+    loaded = load_spec(settings.spec, environ=environ)
+    return Config(settings, loaded.desired, tuple(str(w) for w in loaded.warnings))
+
+
+def _utc_clock() -> str:
+    return datetime.now(UTC).strftime("%H:%M:%SZ")
+
+
+class Daemon:
+    """One running daemon: a gateway, a reconciler, a scheduler, a health endpoint, a notifier."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        reload: ConfigLoader,
+        log: Logger,
+        notifier: Notifier,
+        relog: Callable[[Settings], Logger] | None = None,
+        environ: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._config = config
+        self._load = reload
+        self._log = log
+        self._relog = relog
+        self._notifier = notifier
+        self._environ = os.environ if environ is None else environ
+        self._clock = clock
+        settings = config.settings
+        self._backoff = RestartBackoff(settings.failed_backoff_initial, settings.failed_backoff_max)
+        self._health = Health(settings.interval, clock)
+        self._gateway: Gateway | None = None
+        self._metrics = DaemonMetrics(stats=self._call_stats)
+        self._reconciler: Reconciler | None = None
+        self._scheduler: AsyncIOScheduler | None = None
+        self._passes = PassRunner(full=self._full_pass, sweep=self._sweep)
+        self._stop = asyncio.Event()
+        self._stop_reason: str | None = None
+        self._reload_lock = asyncio.Lock()
+        self._background: set[asyncio.Task[None]] = set()
+        self._ready = False
+        self._sweep_failures = 0
+
+    @property
+    def log(self) -> Logger:
+        """The logger in use (a reload may have replaced it)."""
+        return self._log
+
+    # -- life cycle -----------------------------------------------------------------------------------
+
+    async def run(self) -> int:
+        """Serve until SIGTERM/SIGINT; returns the exit code (0 after a clean or graceful stop)."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop, sig.name)
+        loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+        watchdog: asyncio.Task[None] | None = None
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                settings = self._config.settings
+                self._gateway = await stack.enter_async_context(open_gateway(settings))
+                self._reconciler = Reconciler(
+                    self._gateway,
+                    self._execution_settings(self._config),
+                    on_event=self._on_event,
+                    backoff=self._backoff,
+                    extra_regions=tuple(settings.regions),
+                    clock=self._clock,
+                )
+                address = await self._serve_http(stack, settings.metrics_address)
+                self._metrics.spec_processors.set(len(self._config.desired.processors))
+                self._log.info(
+                    "daemon_started",
+                    version=__version__,
+                    pid=os.getpid(),
+                    spec=str(settings.spec),
+                    stack=self._config.desired.stack,
+                    processors=len(self._config.desired.processors),
+                    interval=settings.interval,
+                    status_interval=settings.status_interval,
+                    metrics_address=address,
+                    endpoint="local" if settings.local else (settings.endpoint_url or "aws"),
+                )
+                self._report_warnings(self._config)
+                period = watchdog_period(self._environ, pid=os.getpid())
+                if period is not None and self._notifier.enabled:
+                    watchdog = asyncio.create_task(self._watchdog(period), name="spd-watchdog")
+                self._start_scheduler(settings)
+                await self._stop.wait()
+                await self._shutdown()
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watchdog
+            # Not removed (that would restore the default action, and a late SIGTERM or SIGHUP would kill
+            # the process mid-teardown with a signal status); from here on they are ignored.
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.add_signal_handler(sig, _ignore)
+        self._log.info("daemon_stopped", reason=self._stop_reason)
+        return 0
+
+    def request_stop(self, reason: str = "stop") -> None:
+        if self._stop.is_set():
+            # A second signal during the grace period: stop waiting for the pass in flight.
+            self._passes.abandon()
+            return
+        self._stop_reason = reason
+        self._stop.set()
+
+    def request_reload(self) -> None:
+        if self._stop.is_set():
+            return
+        task = asyncio.create_task(self._reload(), name="spd-reload")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _start_scheduler(self, settings: Settings) -> None:
+        scheduler = AsyncIOScheduler(
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        # The jobs only ask PassRunner for a pass and return at once, so APScheduler never has a job
+        # running when the next one is due; the first full pass runs now, not one interval later.
+        scheduler.add_job(
+            self._on_full_timer,
+            IntervalTrigger(seconds=settings.interval),
+            id=FULL,
+            next_run_time=datetime.now(UTC),
+        )
+        scheduler.add_job(self._on_sweep_timer, IntervalTrigger(seconds=settings.status_interval), id=SWEEP)
+        scheduler.start()
+        self._scheduler = scheduler
+
+    def _reschedule(self, old: Settings, new: Settings) -> None:
+        if self._scheduler is None:
+            return
+        if old.interval != new.interval:
+            self._scheduler.reschedule_job(FULL, trigger=IntervalTrigger(seconds=new.interval))
+        if old.status_interval != new.status_interval:
+            self._scheduler.reschedule_job(SWEEP, trigger=IntervalTrigger(seconds=new.status_interval))
+
+    async def _on_full_timer(self) -> None:
+        self._passes.request_full()
+
+    async def _on_sweep_timer(self) -> None:
+        if not self._passes.request_sweep():
+            self._log.debug("status_sweep_skipped", reason=f"{self._passes.in_flight} in flight")
+
+    async def _shutdown(self) -> None:
+        grace = self._config.settings.grace_period
+        in_flight = self._passes.in_flight
+        self._notifier.stopping(f"stopping ({self._stop_reason}); waiting up to {grace:g}s for {in_flight}")
+        self._log.info("shutdown_started", signal=self._stop_reason, grace_period=grace, in_flight=in_flight)
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+        abandoned = await self._passes.close(grace)
+        if abandoned is not None:
+            self._log.warning(
+                "pass_abandoned",
+                kind=abandoned,
+                grace_period=grace,
+                note="steps re-check live state, so the next run finishes what this one left",
+            )
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def _watchdog(self, period: float) -> None:
+        # Pinged from the event loop itself: if the loop wedges, the pings stop and systemd restarts us.
+        while True:
+            self._notifier.watchdog()
+            await asyncio.sleep(period)
+
+    # -- passes ---------------------------------------------------------------------------------------
+
+    def _execution_settings(self, config: Config) -> ExecutionSettings:
+        s = config.settings
+        return ExecutionSettings(
+            stack=config.desired.stack,
+            concurrency=s.concurrency,
+            poll_interval=s.poll_interval,
+            wait_timeout=s.wait_timeout,
+        )
+
+    def _prepare(self) -> tuple[Reconciler, Config]:
+        """The reconciler, brought up to the current config (a reload only swaps `_config`)."""
+        config = self._config
+        reconciler = self._reconciler
+        assert reconciler is not None
+        execution = self._execution_settings(config)
+        if execution.stack != reconciler.settings.stack:
+            # Ownership proven for another stack says nothing about this one.
+            reconciler.owned = frozenset()
+        reconciler.settings = execution
+        reconciler.extra_regions = tuple(config.settings.regions)
+        self._backoff.initial = config.settings.failed_backoff_initial
+        self._backoff.maximum = config.settings.failed_backoff_max
+        self._health.interval = config.settings.interval
+        return reconciler, config
+
+    async def _full_pass(self) -> None:
+        reconciler, config = self._prepare()
+        if not self._ready:
+            self._ready = True
+            self._notifier.ready(f"first full pass running ({len(config.desired.processors)} processors)")
+        policy = Policy(config.desired.stack, prune=config.settings.prune)
+        started = self._clock()
+        try:
+            result = await reconciler.reconcile(config.desired, policy)
+        except Exception as exc:
+            self._pass_failed(FULL, exc, self._clock() - started)
+            return
+        fields = reconcile_fields(result)
+        self._health.succeeded()
+        self._metrics.pass_succeeded(FULL, duration=result.duration, drifted=fields["drifted"])
+        self._metrics.spec_statuses(
+            count_statuses(
+                p.observed.status if p.observed is not None else None
+                for p in result.plan.processors
+                if p.desired is not None
+            )
+        )
+        self._notifier.status(
+            f"full pass {_utc_clock()}: {fields['processors']} processors, {fields['drifted']} drifted, "
+            f"{fields['errors']} errors, {fields['api_calls']} API calls ({result.duration:.1f}s)"
+        )
+
+    async def _sweep(self) -> None:
+        reconciler, config = self._prepare()
+        started = self._clock()
+        try:
+            result = await reconciler.sweep(config.desired)
+        except Exception as exc:
+            self._pass_failed(SWEEP, exc, self._clock() - started)
+            return
+        self._sweep_failures = 0
+        drifted = len(result.outcomes)
+        self._metrics.pass_succeeded(SWEEP, duration=result.duration, drifted=drifted)
+        self._metrics.spec_statuses(
+            count_statuses(result.statuses.get(p.id) for p in config.desired.processors)
+        )
+        self._notifier.status(
+            f"status sweep {_utc_clock()}: {result.checked} processors listed, {drifted} drifted, "
+            f"{result.errors} errors"
+        )
+
+    def _pass_failed(self, kind: str, exc: Exception, duration: float) -> None:
+        """A pass that failed as a whole (endpoint unreachable, List denied...): log it, retry next time."""
+        error = str(exc) or type(exc).__name__
+        self._metrics.pass_failed(kind, duration=duration)
+        if kind == FULL:
+            self._health.failed(error)
+            failures = self._health.consecutive_failures
+        else:
+            self._sweep_failures += 1
+            failures = self._sweep_failures
+        self._log.error(
+            f"{kind}_failed",
+            error=error,
+            error_type=type(exc).__name__,
+            duration=round(duration, 3),
+            consecutive_failures=failures,
+            # A traceback only for what spd did not expect; its own errors say all there is to say.
+            exc_info=not isinstance(exc, SpdError),
+        )
+        self._notifier.status(f"{kind.replace('_', ' ')} failed {_utc_clock()}: {error}"[:200])
+
+    def _on_event(self, event: Event) -> None:
+        self._metrics.event(event)
+        self._log.log(level_number(event.level), event.name, **event.fields)
+
+    # -- reload ---------------------------------------------------------------------------------------
+
+    async def _reload(self) -> None:
+        async with self._reload_lock:
+            self._notifier.reloading()
+            old = self._config
+            try:
+                # Off the loop: a large spec takes a while to parse, and the watchdog must keep ticking.
+                new = await asyncio.to_thread(self._load)
+            except ConfigError as exc:
+                self._reload_failed(old, [str(d) for d in exc.diagnostics if d.severity == "error"], exc)
+                return
+            except Exception as exc:
+                self._reload_failed(old, [f"{type(exc).__name__}: {exc}"], exc)
+                return
+            restart_required = [
+                k for k in RESTART_REQUIRED if getattr(old.settings, k) != getattr(new.settings, k)
+            ]
+            settings = new.settings.model_copy(update={k: getattr(old.settings, k) for k in restart_required})
+            changed = sorted(
+                k for k in Settings.model_fields if getattr(old.settings, k) != getattr(settings, k)
+            )
+            self._config = replace(new, settings=settings)
+            if self._relog is not None and (
+                old.settings.log_level != settings.log_level or old.settings.log_format != settings.log_format
+            ):
+                self._log = self._relog(settings)
+            self._reschedule(old.settings, settings)
+            self._metrics.reloads.labels("ok").inc()
+            self._metrics.spec_processors.set(len(new.desired.processors))
+            self._log.info(
+                "config_reloaded",
+                spec=str(settings.spec),
+                stack=new.desired.stack,
+                processors=len(new.desired.processors),
+                changed_settings=changed,
+                restart_required=restart_required,
+            )
+            if restart_required:
+                self._log.warning(
+                    "config_restart_required",
+                    settings=restart_required,
+                    note="these settings take effect at the next restart; the running values are kept",
+                )
+            self._report_warnings(new)
+            self._notifier.ready(f"reloaded {_utc_clock()}: {len(new.desired.processors)} processors")
+            # Apply the new spec now rather than up to one interval later.
+            self._passes.request_full()
+
+    def _reload_failed(self, old: Config, errors: list[str], exc: Exception) -> None:
+        self._metrics.reloads.labels("failed").inc()
+        self._log.error(
+            "config_reload_failed",
+            source="spec" if isinstance(exc, SpecError) else "settings",
+            errors=errors,
+            kept_spec=str(old.settings.spec),
+            kept_processors=len(old.desired.processors),
+        )
+        self._notifier.ready(f"reload failed {_utc_clock()} ({len(errors)} errors); previous spec kept")
+
+    def _report_warnings(self, config: Config) -> None:
+        for warning in config.warnings:
+            self._log.warning("spec_warning", warning=warning)
+
+    # -- HTTP -----------------------------------------------------------------------------------------
+
+    async def _serve_http(self, stack: contextlib.AsyncExitStack, address: str) -> str | None:
+        """Listen for /healthz and /metrics until `stack` closes; the bound address (None: disabled)."""
+        if not address:
+            return None
+        try:
+            listening = await serve(address, {"/healthz": self._healthz, "/metrics": self._metrics_page})
+        except OSError as exc:
+            raise SpdError(f"cannot listen on {address} (metrics_address): {exc.strerror or exc}") from None
+        stack.push_async_callback(_close_server, listening.server)
+        return listening.address
+
+    def _call_stats(self) -> CallStats | None:
+        return self._gateway.stats if self._gateway is not None else None
+
+    def _healthz(self) -> Response:
+        code, body = self._health.render()
+        return code, "application/json", body
+
+    def _metrics_page(self) -> Response:
+        return 200, "text/plain; version=0.0.4; charset=utf-8", self._metrics.render()
+
+
+def _ignore() -> None:
+    """Signal handler for the last moments of a stopping daemon."""
+
+
+async def _close_server(server: asyncio.Server) -> None:
+    server.close()
+    await server.wait_closed()
+
+
+def run_daemon(
+    settings_file: Path | None,
+    overrides: Mapping[str, Any],
+    *,
+    environ: Mapping[str, str] | None = None,
+    stdout: TextIO | None = None,
+) -> int:
+    """Load settings and spec, then run the daemon until a stop signal; the exit code.
+
+    An invalid spec or settings file at start-up is logged (`config_invalid`) and re-raised, so the CLI
+    prints the located errors on stderr and exits 78.
+    """
+    env = os.environ if environ is None else environ
+    out = sys.stdout if stdout is None else stdout
+
+    def relog(settings: Settings) -> Logger:
+        return configure_logging(level=settings.log_level, fmt=settings.log_format, stream=out, environ=env)
+
+    def load() -> Config:
+        return load_config(settings_file, overrides, environ=env)
+
+    try:
+        config = load()
+    except ConfigError as exc:
+        try:
+            log = relog(load_settings(settings_file, environ=env, **overrides))
+        except ConfigError:
+            log = configure_logging(stream=out, environ=env)
+        log.error(
+            "config_invalid",
+            source="spec" if isinstance(exc, SpecError) else "settings",
+            errors=[str(d) for d in exc.diagnostics if d.severity == "error"],
+        )
+        raise
+    notifier = Notifier.from_environ(env)
+    daemon = Daemon(
+        config, reload=load, log=relog(config.settings), notifier=notifier, relog=relog, environ=env
+    )
+    try:
+        return asyncio.run(daemon.run())
+    except SpdError as exc:
+        # The CLI prints it on stderr and exits 1; the log gets it too, for the journal.
+        daemon.log.error("daemon_failed", error=str(exc), error_type=type(exc).__name__)
+        raise
+    finally:
+        # Closing the loop restored the default actions; the daemon is done, so ignore late signals.
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
+        notifier.close()

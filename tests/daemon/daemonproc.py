@@ -1,0 +1,167 @@
+"""`spd run` as a real subprocess for the daemon tests: its JSON log lines, signals, HTTP endpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from spdrun import SPD, spd_env
+
+# Small intervals keep the module fast; nothing asserts on how fast anything was.
+FAST_DAEMON = {
+    "SPD_INTERVAL": "2",
+    "SPD_STATUS_INTERVAL": "0.5",
+    "SPD_METRICS_ADDRESS": "127.0.0.1:0",
+    "SPD_LOG_FORMAT": "json",
+    "SPD_GRACE_PERIOD": "10",
+    "SPD_FAILED_BACKOFF_INITIAL": "1",
+    "SPD_FAILED_BACKOFF_MAX": "4",
+}
+
+Line = dict[str, Any]
+
+
+class Daemon:
+    """A running `spd run`; stdout is parsed line by line as it arrives."""
+
+    def __init__(
+        self,
+        args: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
+        environ = spd_env({**FAST_DAEMON, **(env or {})})
+        self.proc = subprocess.Popen(
+            [*SPD, "run", *args],
+            env=environ,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[Line] = []
+        self.raw: list[str] = []
+        self.stderr = ""
+        self._changed = threading.Condition()
+        self._readers = [
+            threading.Thread(target=self._read_stdout, daemon=True),
+            threading.Thread(target=self._read_stderr, daemon=True),
+        ]
+        for t in self._readers:
+            t.start()
+
+    def _read_stdout(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            with self._changed:
+                self.raw.append(raw)
+                try:
+                    self.lines.append(json.loads(raw))
+                except json.JSONDecodeError:
+                    self.lines.append({"event": "<unparsed>", "raw": raw})
+                self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        self.stderr = self.proc.stderr.read()
+
+    def wait_for(self, event: str, *, timeout: float = 20, after: int = 0, **fields: Any) -> tuple[int, Line]:
+        """The first line at index >= `after` named `event` whose fields match; (index, line)."""
+        return self.wait_until(
+            lambda line: line.get("event") == event and all(line.get(k) == v for k, v in fields.items()),
+            timeout=timeout,
+            after=after,
+            what=f"{event} {fields}",
+        )
+
+    def wait_until(
+        self, predicate: Callable[[Line], bool], *, timeout: float = 20, after: int = 0, what: str = "line"
+    ) -> tuple[int, Line]:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for i in range(after, len(self.lines)):
+                    if predicate(self.lines[i]):
+                        return i, self.lines[i]
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or (self.proc.poll() is not None and not self._readers[0].is_alive()):
+                    raise AssertionError(f"no {what} in the daemon's output:\n{self.dump()}")
+                self._changed.wait(min(remaining, 0.2))
+
+    def events(self, name: str) -> list[Line]:
+        with self._changed:
+            return [line for line in self.lines if line.get("event") == name]
+
+    def dump(self) -> str:
+        with self._changed:
+            out = "".join(self.raw[-80:])
+        return f"{out}\n--- stderr ---\n{self.stderr}"
+
+    @property
+    def http(self) -> str:
+        _, started = self.wait_for("daemon_started")
+        return f"http://{started['metrics_address']}"
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(self.http + path, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read().decode()
+
+    def signal(self, sig: signal.Signals) -> None:
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM (once), then the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.wait(timeout)
+
+    def wait(self, timeout: float = 30) -> int:
+        """The exit code of a daemon that exits by itself."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        finally:
+            for t in self._readers:
+                t.join(timeout=5)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+
+def wait_status(client: Any, name: str, statuses: set[str], timeout: float = 20) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = str(client.describe_stream_processor(Name=name)["Status"])
+        if status in statuses:
+            return status
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{name} is {status}, expected one of {sorted(statuses)}")
+        time.sleep(0.05)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
