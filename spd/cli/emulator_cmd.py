@@ -12,12 +12,19 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from spd.cli.app import cli
-from spd.emulator.server import DEFAULT_HOST, DEFAULT_PORT, EmulatorServer
-from spd.emulator.service import CallRecord, Emulator, EmulatorStateError
+
+if TYPE_CHECKING:
+    from spd.emulator.service import CallRecord
+
+# Kept in step with spd.emulator.server; that module imports moto, which every other command would
+# otherwise pay for at start-up.
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 4566
 
 
 def _log_call(call: CallRecord) -> None:
@@ -45,6 +52,9 @@ def _log_call(call: CallRecord) -> None:
 @click.option("--quiet", "-q", is_flag=True, default=False, help="Do not log each call to stderr.")
 def emulator_command(host: str, port: int, state_file: Path | None, quiet: bool) -> None:
     """Serve the local Rekognition stream-processor emulator (plus moto's other services)."""
+    from spd.emulator.server import EmulatorServer
+    from spd.emulator.service import Emulator, EmulatorStateError
+
     try:
         emulator = Emulator(state_file=state_file, on_call=None if quiet else _log_call)
     except EmulatorStateError as exc:
