@@ -27,6 +27,20 @@ DEFAULT_DATA_SHARING = False
 
 CONNECTED_HOME_LABELS = ("ALL", "PACKAGE", "PERSON", "PET")
 
+OPERATIONS: tuple[str, ...] = (
+    "CreateStreamProcessor",
+    "DescribeStreamProcessor",
+    "ListStreamProcessors",
+    "StartStreamProcessor",
+    "StopStreamProcessor",
+    "UpdateStreamProcessor",
+    "DeleteStreamProcessor",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
+)
+"""The ten stream-processor API operations: the keys of rate limits, emulator quotas and faults."""
+
 
 class Kind(StrEnum):
     """The two processor kinds; fixed at create time."""

@@ -16,19 +16,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from spd.errors import Diagnostic, SettingsError
-
-OPERATIONS = (
-    "CreateStreamProcessor",
-    "DescribeStreamProcessor",
-    "ListStreamProcessors",
-    "StartStreamProcessor",
-    "StopStreamProcessor",
-    "UpdateStreamProcessor",
-    "DeleteStreamProcessor",
-    "TagResource",
-    "UntagResource",
-    "ListTagsForResource",
-)
+from spd.model import OPERATIONS
 
 # AWS publishes no per-API TPS for stream processors. These are assumptions that keep a fleet well
 # under any plausible quota; raise them (or lower them) once the account's real quotas are known.

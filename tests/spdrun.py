@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from spd.model import OPERATIONS
+
 SPD = [sys.executable, "-m", "spd"]
 
 FAST_SETTINGS = {
@@ -17,21 +19,7 @@ FAST_SETTINGS = {
     "SPD_WAIT_TIMEOUT": "30",
     "SPD_CONCURRENCY": "16",
     "SPD_MAX_ATTEMPTS": "5",
-    **{
-        f"SPD_RATE_LIMITS__{op}": "1000"
-        for op in (
-            "CreateStreamProcessor",
-            "DescribeStreamProcessor",
-            "ListStreamProcessors",
-            "StartStreamProcessor",
-            "StopStreamProcessor",
-            "UpdateStreamProcessor",
-            "DeleteStreamProcessor",
-            "TagResource",
-            "UntagResource",
-            "ListTagsForResource",
-        )
-    },
+    **{f"SPD_RATE_LIMITS__{op}": "1000" for op in OPERATIONS},
 }
 
 

@@ -30,6 +30,17 @@ class Connection:
     endpoint_url: str | None = None
     settings_file: Path | None = None
 
+    def overrides(self) -> dict[str, Any]:
+        """Settings the command line sets explicitly; they win over the environment and the file."""
+        out: dict[str, Any] = {}
+        if self.local:
+            out["local"] = True
+        if self.local_state is not None:
+            out["local_state"] = self.local_state
+        if self.endpoint_url is not None:
+            out["endpoint_url"] = self.endpoint_url
+        return out
+
 
 def connection_options(func: F) -> F:
     """`--local`, `--local-state`, `--endpoint-url` and `--settings`, shared by every command."""

@@ -34,13 +34,7 @@ def _settings(
     local: bool, local_state: Path | None, endpoint_url: str | None, settings_file: Path | None, **extra: Any
 ) -> Settings:
     conn = make_connection(local, local_state, endpoint_url, settings_file)
-    overrides: dict[str, Any] = {k: v for k, v in extra.items() if v is not None}
-    if conn.local:
-        overrides["local"] = True
-    if conn.local_state is not None:
-        overrides["local_state"] = conn.local_state
-    if conn.endpoint_url is not None:
-        overrides["endpoint_url"] = conn.endpoint_url
+    overrides = {**{k: v for k, v in extra.items() if v is not None}, **conn.overrides()}
     return load_settings(conn.settings_file, **overrides)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -35,13 +34,7 @@ def run_command(
     from spd.daemon.service import run_daemon
 
     connection = make_connection(local, local_state, endpoint_url, settings_file)
-    overrides: dict[str, Any] = {}
-    if connection.local:
-        overrides["local"] = True
-    if connection.local_state is not None:
-        overrides["local_state"] = connection.local_state
-    if connection.endpoint_url is not None:
-        overrides["endpoint_url"] = connection.endpoint_url
+    overrides = connection.overrides()
     if spec is not None:
         overrides["spec"] = spec
     return run_daemon(connection.settings_file, overrides)

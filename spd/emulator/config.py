@@ -17,19 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-OPERATIONS: tuple[str, ...] = (
-    "CreateStreamProcessor",
-    "DescribeStreamProcessor",
-    "ListStreamProcessors",
-    "StartStreamProcessor",
-    "StopStreamProcessor",
-    "UpdateStreamProcessor",
-    "DeleteStreamProcessor",
-    "TagResource",
-    "UntagResource",
-    "ListTagsForResource",
-)
-"""The stream-processor operations the emulator implements (the keys of `tps`, `latency_ms`, faults)."""
+from spd.model import OPERATIONS
 
 STATUSES: tuple[str, ...] = ("STOPPED", "STARTING", "RUNNING", "FAILED", "STOPPING", "UPDATING")
 

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from spd.emulator.config import ALL_OPERATIONS, OPERATIONS, ConfigValueError
+from spd.emulator.config import ALL_OPERATIONS, ConfigValueError
 from spd.emulator.errors import ERROR_STATUS
+from spd.model import OPERATIONS
 
 
 @dataclass(slots=True)

@@ -25,7 +25,7 @@ from typing import Any
 
 from moto.rekognition.responses import RekognitionResponse
 
-from spd.emulator.config import OPERATIONS, EmulatorConfig
+from spd.emulator.config import EmulatorConfig
 from spd.emulator.errors import (
     JSON_CONTENT_TYPE,
     RekognitionError,
@@ -47,6 +47,7 @@ from spd.emulator.validation import (
     parse_update,
     processor_name_from_arn,
 )
+from spd.model import OPERATIONS
 
 CREDENTIAL_SCOPE = re.compile(
     r"Credential=[^/,\s]*/\d{8}/(?P<region>[^/,\s]+)/(?P<service>[^/,\s]+)/aws4_request"

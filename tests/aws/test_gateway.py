@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from builders import face_config
 
+from builders import face_config
 from spd.aws.gateway import Gateway
 from spd.errors import EndpointError, NotFoundError, PermanentAwsError
 from spd.model import STACK_TAG, Status

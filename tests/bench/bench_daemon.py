@@ -32,9 +32,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from spdrun import SPD, face, spd_env, write_spec
-
 from spd.emulator.testing import EmulatorProcess
+from spdrun import SPD, face, spd_env, write_spec
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 

@@ -27,17 +27,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from spd.emulator.testing import EmulatorProcess
+from spd.model import OPERATIONS
 from spdrun import SPD, face, home, spd_env, write_spec
 
-MUTATING = (
-    "CreateStreamProcessor",
-    "StartStreamProcessor",
-    "StopStreamProcessor",
-    "UpdateStreamProcessor",
-    "DeleteStreamProcessor",
-    "TagResource",
-    "UntagResource",
-)
+MUTATING = tuple(op for op in OPERATIONS if not op.startswith(("Describe", "List")))
 QUOTAS = {
     **dict.fromkeys(MUTATING, 10),
     "DescribeStreamProcessor": 20,

@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+
 from spdrun import ACCOUNT, face, home, run_spd, write_spec
 
 STACK_TAG = "spd:stack"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from daemonproc import Daemon, alive, wait_status
+
 from spdrun import face, home, write_spec
 
 ACTIVE = {"STARTING", "RUNNING"}

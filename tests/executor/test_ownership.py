@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from builders import STACK, desired, face_config, state
 
+from builders import STACK, desired, face_config, state
 from spd.aws.gateway import Gateway
 from spd.executor import ExecutionSettings
 from spd.model import STACK_TAG, FaceSearch

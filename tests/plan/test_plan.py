@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from builders import STACK, desired, face_config, home_config, observed, state
 
+from builders import STACK, desired, face_config, home_config, observed, state
 from spd.model import (
     BoundingBox,
     ConnectedHome,
