@@ -36,7 +36,8 @@ class Diagnostic:
     severity: str = "error"
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}"
+        # Line 0 means "no position": a value from the environment rather than from a file.
+        where = f"{self.file}:{self.line}:{self.column}" if self.line > 0 else self.file
         key = f" {self.path}:" if self.path else ""
         prefix = "warning: " if self.severity == "warning" else ""
         return f"{where}:{key} {prefix}{self.message}"

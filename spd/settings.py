@@ -7,6 +7,7 @@ value of a shared file. Invalid settings raise `SettingsError` (exit 78) with ev
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -175,21 +176,34 @@ def load_settings(
     if path is None and env.get(SETTINGS_FILE_ENV):
         path = Path(env[SETTINGS_FILE_ENV])
     file_values = _read_settings_file(path) if path is not None else {}
-    source = str(path) if path is not None else "environment"
     try:
         settings = Settings(**file_values)
         if overrides:
             settings = Settings.model_validate({**settings.model_dump(), **overrides})
     except ValidationError as exc:
         diagnostics = [
-            Diagnostic(
-                source,
-                1,
-                1,
-                ".".join(str(p) for p in err["loc"]),
-                err["msg"],
-            )
+            _settings_diagnostic(err["loc"], _message(err["type"], err["loc"], err["msg"]), path, env)
             for err in exc.errors()
         ]
         raise SettingsError(diagnostics) from None
     return settings
+
+
+def _settings_diagnostic(
+    loc: tuple[int | str, ...], message: str, path: Path | None, env: Mapping[str, str]
+) -> Diagnostic:
+    """Point at the variable that set the value when the environment did, else at the file."""
+    key = ".".join(str(p) for p in loc)
+    variable = "SPD_" + "__".join(str(p) for p in loc).upper()
+    from_env = any(name.upper() == variable for name in env)
+    if from_env or path is None:
+        return Diagnostic("environment", 0, 0, variable, message)
+    return Diagnostic(str(path), 0, 0, key, message)
+
+
+def _message(kind: str, loc: tuple[int | str, ...], message: str) -> str:
+    if kind != "extra_forbidden":
+        return message
+    close = difflib.get_close_matches(str(loc[-1]), list(Settings.model_fields), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(Settings.model_fields)})"
+    return f"unknown setting{hint}"
