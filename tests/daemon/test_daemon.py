@@ -187,7 +187,7 @@ def test_invalid_settings_at_start_exit_78(tmp_path, fast_emu, daemons):
     spec = write_spec(tmp_path / "spec.yaml", [face("lobby")])
     d = daemons(*_run_args(fast_emu, spec), env={"SPD_INTERVAL": "-1"})
     assert d.wait(timeout=30) == 78
-    assert "interval" in d.stderr
+    assert "SPD_INTERVAL: Input should be greater than 0" in d.stderr
     _, line = d.wait_for("config_invalid")
     assert line["source"] == "settings"
 
