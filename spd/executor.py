@@ -179,11 +179,9 @@ class Executor:
         if not plan.tags.empty:
             outcome.done.append("tag")
         if not plan.update.empty:
-            status = observed.status
-            if status not in _STOPPED_LIKE:
+            if observed.status not in _STOPPED_LIKE:
                 # A connected-home session in flight (or a transition) must end before an update.
-                current = await self._wait_for(client, plan.id, _STOPPED_LIKE)
-                status = current.status
+                await self._wait_for(client, plan.id, _STOPPED_LIKE)
             await client.update(plan.id.name, plan.update)
             outcome.done.append("update")
         self._event(

@@ -21,7 +21,6 @@ from typing import Any
 
 from spd.model import (
     DEFAULT_MIN_CONFIDENCE,
-    STACK_TAG,
     BoundingBox,
     ConnectedHome,
     DesiredProcessor,
@@ -366,7 +365,7 @@ def plan(desired: DesiredState, observed: ObservedState, policy: Policy) -> Plan
     for pid, obs in seen.items():
         if pid in wanted or not targeted(pid) or pid.region not in spec_regions:
             continue
-        if obs.stack() == policy.stack and obs.tags is not None and obs.tag_dict.get(STACK_TAG):
+        if obs.stack() == policy.stack:
             plans.append(_plan_orphan(obs, policy))
     plans.sort(key=lambda p: (p.id.region, p.id.name))
     return Plan(desired.stack, tuple(plans))
@@ -379,7 +378,7 @@ def plan(desired: DesiredState, observed: ObservedState, policy: Policy) -> Plan
 @dataclass(frozen=True, slots=True)
 class SweepItem:
     desired: DesiredProcessor
-    status: Status | None
+    status: Status
     action: Action
 
 

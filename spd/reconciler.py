@@ -18,9 +18,9 @@ from spd.aws.gateway import Gateway
 from spd.backoff import RestartBackoff
 from spd.events import Event, EventSink
 from spd.executor import ApplyResult, ExecutionSettings, Executor, ProcessorOutcome
-from spd.model import DesiredState, ObservedState, ProcessorId, Status
+from spd.model import DesiredState, ObservedProcessor, ObservedState, ProcessorId, Status
 from spd.observe import Progress, list_statuses, observe
-from spd.plan import Action, Plan, Policy, ProcessorPlan, plan, plan_sweep
+from spd.plan import Plan, Policy, ProcessorPlan, plan, plan_sweep
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +120,6 @@ class Reconciler:
         items = plan_sweep(desired, statuses, self.owned)
         plans = []
         for item in items:
-            assert item.status is not None
-            observed_status = item.status
             self.on_event(
                 Event(
                     events.DRIFT_DETECTED,
@@ -130,12 +128,15 @@ class Reconciler:
                         "region": item.desired.id.region,
                         "field": "status",
                         "desired": item.desired.run_state.value.upper(),
-                        "observed": observed_status.value,
+                        "observed": item.status.value,
                         "source": "status_sweep",
                     },
                 )
             )
-            plans.append(_sweep_plan(item.desired.id, item.action, observed_status, desired, statuses))
+            observed = ObservedProcessor(item.desired.id, item.status)
+            plans.append(
+                ProcessorPlan(item.desired.id, (item.action,), desired=item.desired, observed=observed)
+            )
         applied = await self._executor().apply(plans)
         for pid, status in statuses.items():
             if status is Status.RUNNING and self.backoff is not None:
@@ -203,20 +204,6 @@ class Reconciler:
     def _remember_owned(self, observed: ObservedState) -> None:
         stack = self.settings.stack
         self.owned = frozenset(p.id for p in observed.processors if p.stack() == stack)
-
-
-def _sweep_plan(
-    pid: ProcessorId,
-    action: Action,
-    status: Status,
-    desired: DesiredState,
-    statuses: dict[ProcessorId, Status],
-) -> ProcessorPlan:
-    from spd.model import ObservedProcessor
-
-    wanted = desired.by_id()[pid]
-    observed = ObservedProcessor(pid, statuses[pid])
-    return ProcessorPlan(pid, (action,), desired=wanted, observed=observed)
 
 
 def _delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:

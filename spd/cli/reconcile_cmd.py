@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,6 +22,7 @@ from spd.events import Event
 from spd.executor import ExecutionSettings, ProcessorOutcome
 from spd.model import DesiredState
 from spd.plan import Plan, Policy
+from spd.plan import plan as make_plan
 from spd.reconciler import Reconciler
 from spd.settings import Settings, load_settings
 
@@ -56,8 +57,8 @@ def _execution(settings: Settings, stack: str) -> ExecutionSettings:
     )
 
 
-def _run(make: Callable[[], Awaitable[T]]) -> T:
-    return asyncio.run(make())  # type: ignore[arg-type]
+def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    return asyncio.run(make())
 
 
 def _observe_progress(enabled: bool) -> Callable[[int, int], None] | None:
@@ -205,8 +206,6 @@ def status_command(spec: Path, **conn: Any) -> int:
             observed = await reconciler.observe(
                 desired, everything=True, progress=_observe_progress(sys.stderr.isatty())
             )
-            from spd.plan import plan as make_plan
-
             planned = make_plan(desired, observed, Policy(desired.stack, prune=True))
             return status_table(observed, planned, desired.stack)
 
