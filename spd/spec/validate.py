@@ -284,56 +284,44 @@ def cross_spec_issues(
     renders a `ref` and path as `file:line:column`).
     """
     issues: list[tuple[int, Issue]] = []
-    names: dict[tuple[str, str], Declared] = {}
-    video: dict[str, Declared] = {}
-    data: dict[str, Declared] = {}
+    claimed: dict[tuple[str, ...], Declared] = {}
+
+    def duplicate(entry: Declared, key: tuple[str, ...]) -> Declared | None:
+        """The declaration that claimed `key` first, when `entry` is a later one."""
+        first = claimed.setdefault(key, entry)
+        return None if first is entry else first
+
+    def report(entry: Declared, path: Path, message: str) -> None:
+        issues.append((entry.ref, Issue((*entry.base, *path), message)))
+
     for entry in declared:
         merged = entry.merged
         name = _text(merged.get("name"))
         region = _text(merged.get("region"))
-        if name is not None and region is not None:
-            first = names.setdefault((region, name), entry)
-            if first is not entry:
-                issues.append(
-                    (
-                        entry.ref,
-                        Issue(
-                            (*entry.base, "name"),
-                            f"processor {name!r} is already defined in {region} at "
-                            f"{where(first.ref, (*first.base, 'name'))}",
-                        ),
-                    )
-                )
+        path: Path = ("name",)
+        if name is not None and region is not None and (first := duplicate(entry, ("name", region, name))):
+            at = where(first.ref, (*first.base, *path))
+            report(entry, path, f"processor {name!r} is already defined in {region} at {at}")
         kvs = _text(_get(merged.get("input"), "kinesis_video_stream_arn"))
-        if kvs is not None:
-            first = video.setdefault(kvs, entry)
-            if first is not entry:
-                issues.append(
-                    (
-                        entry.ref,
-                        Issue(
-                            (*entry.base, "input", "kinesis_video_stream_arn"),
-                            f"this Kinesis video stream already feeds processor {_label(first)} at "
-                            f"{where(first.ref, (*first.base, 'input', 'kinesis_video_stream_arn'))}; "
-                            "a video stream feeds at most one processor",
-                        ),
-                    )
-                )
+        path = ("input", "kinesis_video_stream_arn")
+        if kvs is not None and (first := duplicate(entry, ("video", kvs))):
+            at = where(first.ref, (*first.base, *path))
+            report(
+                entry,
+                path,
+                f"this Kinesis video stream already feeds processor {_label(first)} at {at}; "
+                "a video stream feeds at most one processor",
+            )
         kds = _text(_get(merged.get("output"), "kinesis_data_stream_arn"))
-        if kds is not None:
-            first = data.setdefault(kds, entry)
-            if first is not entry:
-                issues.append(
-                    (
-                        entry.ref,
-                        Issue(
-                            (*entry.base, "output", "kinesis_data_stream_arn"),
-                            f"this Kinesis data stream already receives from processor {_label(first)} at "
-                            f"{where(first.ref, (*first.base, 'output', 'kinesis_data_stream_arn'))}; "
-                            "a data stream receives from at most one processor",
-                        ),
-                    )
-                )
+        path = ("output", "kinesis_data_stream_arn")
+        if kds is not None and (first := duplicate(entry, ("data", kds))):
+            at = where(first.ref, (*first.base, *path))
+            report(
+                entry,
+                path,
+                f"this Kinesis data stream already receives from processor {_label(first)} at {at}; "
+                "a data stream receives from at most one processor",
+            )
     return issues
 
 
