@@ -265,3 +265,11 @@ def test_limit_exceeded_is_reported_per_processor(emu, tmp_path):
     assert len(failed) == 1
     assert "LimitExceededException" in failed[0]
     assert len(emu.client().list_stream_processors()["StreamProcessors"]) == 1
+
+
+def test_standard_aws_endpoint_variable_is_honoured(emu, tmp_path):
+    """Without --endpoint-url or --local, botocore's own resolution applies (AWS_ENDPOINT_URL_REKOGNITION)."""
+    spec = write_spec(tmp_path / "spec.yaml", [face("a")])
+    r = run_spd(["apply", str(spec), "--auto-approve"], env={"AWS_ENDPOINT_URL_REKOGNITION": emu.url})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [p["Name"] for p in emu.client().list_stream_processors()["StreamProcessors"]] == ["a"]
