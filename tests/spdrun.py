@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -96,3 +97,15 @@ def write_spec(path: Path, processors: Sequence[Mapping[str, Any]], *, stack: st
     }
     path.write_text(json.dumps(doc, indent=2))
     return path
+
+
+def wait_status(client: Any, name: str, statuses: set[str], timeout: float = 20) -> str:
+    """Poll Describe until the processor is in one of `statuses`; fail the test after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = str(client.describe_stream_processor(Name=name)["Status"])
+        if status in statuses:
+            return status
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{name} is {status}, expected one of {sorted(statuses)}")
+        time.sleep(0.05)

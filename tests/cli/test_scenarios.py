@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
-from spdrun import ACCOUNT, face, home, run_spd, write_spec
+from spdrun import ACCOUNT, face, home, run_spd, wait_status, write_spec
 
 STACK_TAG = "spd:stack"
-
-
-def wait_status(client, name, status, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        current = client.describe_stream_processor(Name=name)["Status"]
-        if current == status:
-            return
-        assert time.monotonic() < deadline, f"{name} stayed {current}, wanted {status}"
-        time.sleep(0.02)
 
 
 def _plan_json(spec, emu, *extra):
@@ -122,9 +111,9 @@ def test_collection_change_replaces_and_restarts(fleet, emu, tmp_path):
 
 def test_processor_stopped_by_hand_is_planned_to_start(fleet, emu):
     client = emu.client()
-    wait_status(client, "lobby", "RUNNING")
+    wait_status(client, "lobby", {"RUNNING"})
     client.stop_stream_processor(Name="lobby")
-    wait_status(client, "lobby", "STOPPED")
+    wait_status(client, "lobby", {"STOPPED"})
     lobby = _by_name(_plan_json(fleet, emu))["lobby"]
     assert lobby["actions"] == ["start"]
     assert lobby["changes"] == [
@@ -245,7 +234,7 @@ def test_target_limits_apply(emu, tmp_path):
 
 
 def test_failed_processor_is_restarted_and_its_message_reported(fleet, emu):
-    wait_status(emu.client(), "lobby", "RUNNING")
+    wait_status(emu.client(), "lobby", {"RUNNING"})
     emu.fail("lobby", "Access denied to Role")
     r = run_spd(["plan", str(fleet), "--endpoint-url", emu.url])
     assert "> start" in r.stdout
@@ -253,7 +242,7 @@ def test_failed_processor_is_restarted_and_its_message_reported(fleet, emu):
     r = _apply(fleet, emu)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "FAILED: Access denied to Role" in r.stdout
-    wait_status(emu.client(), "lobby", "RUNNING")
+    wait_status(emu.client(), "lobby", {"RUNNING"})
 
 
 def test_limit_exceeded_is_reported_per_processor(emu, tmp_path):

@@ -148,17 +148,6 @@ class Daemon:
         return self.proc.pid
 
 
-def wait_status(client: Any, name: str, statuses: set[str], timeout: float = 20) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        status = str(client.describe_stream_processor(Name=name)["Status"])
-        if status in statuses:
-            return status
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{name} is {status}, expected one of {sorted(statuses)}")
-        time.sleep(0.05)
-
-
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -13,9 +13,9 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from daemonproc import Daemon, alive, wait_status
+from daemonproc import Daemon, alive
 
-from spdrun import face, home, write_spec
+from spdrun import face, home, wait_status, write_spec
 
 ACTIVE = {"STARTING", "RUNNING"}
 
