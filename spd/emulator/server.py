@@ -1,7 +1,8 @@
 """The emulator's HTTP server: werkzeug's threaded WSGI server with moto's request handler.
 
-One thread per connection, HTTP/1.1 keep-alive, so a client's connection pool is reused and slow
-(latency-injected) calls do not hold up others. `EmulatorServer` binds at construction (so port 0 is
+One thread per connection, so slow (latency-injected) calls do not hold up others. Responses are
+HTTP/1.1, but werkzeug closes every connection after its response (it cannot drain a request body
+safely for keep-alive), so clients reconnect per call; the throughput benchmark includes that cost. `EmulatorServer` binds at construction (so port 0 is
 resolved and the URL is known before serving) and serves on a background thread.
 
 Used by `spd emulator` (`spd.cli.emulator_cmd`) and `spd.emulator.embedded`.
@@ -23,7 +24,7 @@ DEFAULT_PORT = 4566
 
 
 class _RequestHandler(MotoRequestHandler):
-    # Declared here so werkzeug does not set it on moto's class; keep-alive needs HTTP/1.1.
+    # Declared here so werkzeug does not set it on moto's class.
     protocol_version = "HTTP/1.1"
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
