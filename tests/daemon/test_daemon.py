@@ -126,7 +126,7 @@ def test_sighup_with_a_broken_spec_keeps_the_old_one_running(tmp_path, fast_emu,
     d = daemons(*_run_args(fast_emu, spec), env={"SPD_INTERVAL": "3600"})
     d.wait_for("reconcile_completed")
     text = spec.read_text()
-    spec.write_text(text.replace('"face_match_threshold"', '"face_match_treshold"'))
+    spec.write_text(text.replace("face_match_threshold:", "face_match_treshold:"))
     mark = len(d.lines)
     d.signal(signal.SIGHUP)
     i, failed = d.wait_for("config_reload_failed", after=mark)
