@@ -77,6 +77,7 @@ def emulator_command(host: str, port: int, state_file: Path | None, quiet: bool)
         server.start()
         click.echo(f"spd emulator listening on {server.url}")
         sys.stdout.flush()
+        # A bounded wait, so the main thread returns to the interpreter and runs signal handlers promptly.
         while not stop.wait(0.5):
             pass
     finally:

@@ -53,7 +53,7 @@ async def serve(address: str, routes: Mapping[str, Route]) -> Listening:
         try:
             await asyncio.wait_for(_answer(reader, writer, routes), _READ_TIMEOUT)
         except (TimeoutError, ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            pass
+            pass  # a client that stalls, hangs up or sends garbage is dropped; the daemon carries on
         finally:
             writer.close()
             with contextlib.suppress(ConnectionError, TimeoutError):
