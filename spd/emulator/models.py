@@ -26,6 +26,7 @@ from spd.emulator.validation import (
     CreateRequest,
     JsonDict,
     StartRequest,
+    StreamArns,
     UpdateRequest,
 )
 
@@ -45,7 +46,7 @@ def _timestamp(now: float) -> float:
 
 
 @dataclass(slots=True)
-class StreamProcessor:
+class StreamProcessor(StreamArns):
     """One processor as stored: its configuration in wire shape plus its status timeline."""
 
     name: str
@@ -71,16 +72,6 @@ class StreamProcessor:
     @property
     def is_face_search(self) -> bool:
         return "FaceSearch" in self.settings
-
-    @property
-    def kvs_arn(self) -> str:
-        arn: str = self.input["KinesisVideoStream"]["Arn"]
-        return arn
-
-    @property
-    def kds_arn(self) -> str | None:
-        stream = self.output.get("KinesisDataStream")
-        return None if stream is None else str(stream["Arn"])
 
     def current(self, now: float) -> tuple[str, float]:
         """(status, last update time) as of `now`, without changing anything."""

@@ -307,8 +307,26 @@ def _data_sharing(v: Violations, path: str, value: Any) -> bool | None:
     return opt_in
 
 
+class StreamArns:
+    """The input and output stream ARNs of a processor's wire-shaped config (request or stored)."""
+
+    __slots__ = ()
+    input: JsonDict
+    output: JsonDict
+
+    @property
+    def kvs_arn(self) -> str:
+        arn: str = self.input["KinesisVideoStream"]["Arn"]
+        return arn
+
+    @property
+    def kds_arn(self) -> str | None:
+        stream = self.output.get("KinesisDataStream")
+        return None if stream is None else str(stream["Arn"])
+
+
 @dataclass(frozen=True, slots=True)
-class CreateRequest:
+class CreateRequest(StreamArns):
     """A valid CreateStreamProcessor request, normalised to what Describe will echo."""
 
     name: str
@@ -321,16 +339,6 @@ class CreateRequest:
     kms_key_id: str | None
     regions_of_interest: list[JsonDict] | None
     data_sharing_opt_in: bool
-
-    @property
-    def kvs_arn(self) -> str:
-        arn: str = self.input["KinesisVideoStream"]["Arn"]
-        return arn
-
-    @property
-    def kds_arn(self) -> str | None:
-        stream = self.output.get("KinesisDataStream")
-        return None if stream is None else str(stream["Arn"])
 
 
 def parse_create(body: JsonDict, config: EmulatorConfig) -> CreateRequest:
