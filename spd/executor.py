@@ -154,7 +154,9 @@ class Executor:
                 await client.create(desired.config, desired.tag_dict)
                 break
             except AwsError as exc:
-                if exc.code != "ResourceInUseException":
+                if exc.code != "ResourceInUseException" or "name" not in exc.message.lower():
+                    # Not about the name (e.g. the video stream feeds another processor): waiting
+                    # will not help.
                     raise
                 # Either the name is still reserved after a delete (wait), or it exists: maybe our
                 # own create from a run that died before it could record it.

@@ -262,3 +262,25 @@ def test_standard_aws_endpoint_variable_is_honoured(emu, tmp_path):
     r = run_spd(["apply", str(spec), "--auto-approve"], env={"AWS_ENDPOINT_URL_REKOGNITION": emu.url})
     assert r.returncode == 0, r.stdout + r.stderr
     assert [p["Name"] for p in emu.client().list_stream_processors()["StreamProcessors"]] == ["a"]
+
+
+def test_video_stream_used_by_an_unmanaged_processor_fails_at_once(emu, tmp_path):
+    """The service refuses a second processor on one video stream; spd reports it instead of waiting."""
+    client = emu.client()
+    client.create_stream_processor(
+        Name="someone-elses",
+        Input={"KinesisVideoStream": {"Arn": face("lobby")["input"]["kinesis_video_stream_arn"]}},
+        Output={"KinesisDataStream": {"Arn": f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/theirs"}},
+        Settings={"FaceSearch": {"CollectionId": "theirs"}},
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/Theirs",
+    )
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby"), face("garage")])
+    r = run_spd(["apply", str(spec), "--endpoint-url", emu.url, "--auto-approve"], timeout=60)
+    assert r.returncode == 1
+    failed = [line for line in r.stdout.splitlines() if line.startswith("  x ")]
+    assert len(failed) == 1
+    assert "us-east-1/lobby" in failed[0]
+    assert "ResourceInUseException" in failed[0]
+    assert "already used by stream processor someone-elses" in failed[0]
+    names = {p["Name"] for p in client.list_stream_processors()["StreamProcessors"]}
+    assert names == {"someone-elses", "garage"}
