@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from spd.model import OPERATIONS
+from spd.model import OPERATIONS, Status
 
-STATUSES: tuple[str, ...] = ("STOPPED", "STARTING", "RUNNING", "FAILED", "STOPPING", "UPDATING")
+STATUSES: tuple[str, ...] = tuple(status.value for status in Status)
 
 ERROR_CODES: tuple[str, ...] = (
     "AccessDeniedException",

@@ -29,13 +29,7 @@ from spd.emulator.validation import (
     StreamArns,
     UpdateRequest,
 )
-
-STOPPED = "STOPPED"
-STARTING = "STARTING"
-RUNNING = "RUNNING"
-FAILED = "FAILED"
-STOPPING = "STOPPING"
-UPDATING = "UPDATING"
+from spd.model import Status
 
 _TOKEN_PREFIX = "spd1:"
 
@@ -281,7 +275,7 @@ class StreamProcessorBackend(BaseBackend):
                 data_sharing_opt_in=request.data_sharing_opt_in,
                 tags=dict(request.tags),
                 created=now,
-                status=STOPPED,
+                status=Status.STOPPED,
                 last_update=now,
             )
         )
@@ -324,10 +318,10 @@ class StreamProcessorBackend(BaseBackend):
             raise in_use("Specified resource is in use.")
         processor.status_message = None
         if processor.is_face_search:
-            processor.move(now, STARTING, (now + config.effective_start_seconds, RUNNING))
+            processor.move(now, Status.STARTING, (now + config.effective_start_seconds, Status.RUNNING))
         else:
             duration = request.max_duration_seconds or config.default_max_duration_seconds
-            processor.move(now, STARTING, (now + duration * config.session_time_scale, STOPPED))
+            processor.move(now, Status.STARTING, (now + duration * config.session_time_scale, Status.STOPPED))
         return str(uuid.uuid4())
 
     def stop(self, name: str, now: float, config: EmulatorConfig) -> None:
@@ -337,7 +331,7 @@ class StreamProcessorBackend(BaseBackend):
         )
         if processor.status not in allowed:
             raise in_use("Stream Processor not available for stopping")
-        processor.move(now, STOPPING, (now + config.effective_stop_seconds, STOPPED))
+        processor.move(now, Status.STOPPING, (now + config.effective_stop_seconds, Status.STOPPED))
 
     def update(self, request: UpdateRequest, now: float, config: EmulatorConfig) -> None:
         processor = self._get_for_change(request.name, now)
@@ -363,7 +357,7 @@ class StreamProcessorBackend(BaseBackend):
         if request.data_sharing_opt_in is not None:
             processor.data_sharing_opt_in = request.data_sharing_opt_in
         processor.status_message = None
-        processor.move(now, UPDATING, (now + config.effective_update_seconds, STOPPED))
+        processor.move(now, Status.UPDATING, (now + config.effective_update_seconds, Status.STOPPED))
 
     def delete(self, name: str, now: float, config: EmulatorConfig) -> None:
         processor = self.get(name, now)
@@ -402,7 +396,7 @@ class StreamProcessorBackend(BaseBackend):
             raise not_found(f"Stream processor {name} is being deleted.")
         processor.settle(now)
         processor.status_message = message
-        processor.move(now, FAILED)
+        processor.move(now, Status.FAILED)
         return processor.describe(now)
 
     def summary(self, now: float) -> list[JsonDict]:

@@ -23,6 +23,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -64,16 +65,22 @@ def spd_limits(quotas: dict[str, float] | None, concurrency: int) -> dict[str, s
     return env
 
 
-def sequential_baseline(url: str, names: list[str]) -> float:
+def rekognition(url: str, **config: int) -> Any:
     import boto3
+    from botocore.config import Config
 
-    client = boto3.client(
+    return boto3.client(
         "rekognition",
         endpoint_url=url,
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
+        config=Config(**config),
     )
+
+
+def sequential_baseline(url: str) -> float:
+    client = rekognition(url)
     started = time.perf_counter()
     paginator = client.get_paginator("list_stream_processors")
     for page in paginator.paginate():
@@ -84,17 +91,7 @@ def sequential_baseline(url: str, names: list[str]) -> float:
 
 
 def bulk_create(url: str, n: int) -> None:
-    import boto3
-    from botocore.config import Config
-
-    client = boto3.client(
-        "rekognition",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(max_pool_connections=16),
-    )
+    client = rekognition(url, max_pool_connections=16)
     account = "111122223333"
 
     def create(i: int) -> None:
@@ -168,7 +165,7 @@ def main() -> None:
         wall_spd, proc = run(["plan", str(spec), "--endpoint-url", emu.url, "--detailed-exitcode"], env_free)
         if proc.returncode != 0:
             sys.exit(f"no-op plan (no quotas) failed:\n{proc.stdout}\n{proc.stderr}")
-        wall_seq = sequential_baseline(emu.url, [])
+        wall_seq = sequential_baseline(emu.url)
         print(
             f"no-op plan without quotas: spd {wall_spd:.2f} s, sequential boto3 loop {wall_seq:.2f} s, "
             f"speed-up {wall_seq / wall_spd:.1f}x"
