@@ -185,7 +185,7 @@ def load_settings(
             settings = Settings.model_validate({**settings.model_dump(), **overrides})
     except ValidationError as exc:
         diagnostics = [_settings_diagnostic(err, path, env, file_values, positions) for err in exc.errors()]
-        raise SettingsError(diagnostics) from None
+        raise SettingsError(sorted(diagnostics, key=lambda d: (d.line, d.column))) from None
     return settings
 
 
