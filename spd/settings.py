@@ -2,7 +2,10 @@
 
 Read from `SPD_*` environment variables (nested with `__`, e.g. `SPD_RATE_LIMITS__DescribeStreamProcessor=5`)
 on top of an optional YAML settings file; the environment wins, so a systemd drop-in can override one
-value of a shared file. Invalid settings raise `SettingsError` (exit 78) with every problem listed.
+value of a shared file. Invalid settings raise `SettingsError` (exit 78) with every problem listed, located
+at `file:line:col` (the file is read by the spec's YAML reader, so both follow one set of YAML rules) or
+at the variable. `SPD_*` variables that name no setting are returned as warnings by
+`environment_warnings`, for the commands to print: pydantic-settings would ignore them silently.
 """
 
 from __future__ import annotations
