@@ -2,7 +2,10 @@
 
 Read from `SPD_*` environment variables (nested with `__`, e.g. `SPD_RATE_LIMITS__DescribeStreamProcessor=5`)
 on top of an optional YAML settings file; the environment wins, so a systemd drop-in can override one
-value of a shared file. Invalid settings raise `SettingsError` (exit 78) with every problem listed.
+value of a shared file. Invalid settings raise `SettingsError` (exit 78) with every problem listed, located
+at `file:line:col` (the file is read by the spec's YAML reader, so both follow one set of YAML rules) or
+at the variable. `SPD_*` variables that name no setting are returned as warnings by
+`environment_warnings`, for the commands to print: pydantic-settings would ignore them silently.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from spd.errors import Diagnostic, SettingsError
 from spd.model import OPERATIONS
+from spd.spec.positions import Positions, format_path
+from spd.spec.scalars import Yaml11Bool
+from spd.spec.yaml_source import read_document
 
 # AWS publishes no per-API TPS for stream processors. These are assumptions that keep a fleet well
 # under any plausible quota; raise them (or lower them) once the account's real quotas are known.
@@ -48,7 +54,7 @@ class Settings(BaseSettings):
         validate_default=True,
     )
 
-    spec: Path = Path("/etc/spd/spec.yaml")
+    spec: Path = Path("/etc/spd/spec.d")
     """Spec file or directory the daemon keeps the fleet equal to."""
 
     endpoint_url: str | None = None
@@ -142,27 +148,27 @@ class Settings(BaseSettings):
         return (env_settings, init_settings)
 
 
-def _read_settings_file(path: Path) -> dict[str, Any]:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
+def _read_settings_file(path: Path, env: Mapping[str, str]) -> tuple[dict[str, Any], Positions]:
+    """The file's mapping and where each key and value sits, read as spec files are (same YAML rules)."""
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SettingsError([Diagnostic(str(path), 1, 1, "", f"cannot read: {exc.strerror}")]) from None
-    try:
-        data = YAML(typ="safe").load(text)
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        col = mark.column + 1 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SettingsError([Diagnostic(str(path), line, col, "", f"invalid YAML: {problem}")]) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise SettingsError([Diagnostic(str(path), 1, 1, "", "a settings file must be a mapping")])
-    return data
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not valid UTF-8 text"
+        raise SettingsError([Diagnostic(str(path), 1, 1, "", f"cannot read: {why}")]) from None
+    document = read_document(text, str(path), env)
+    if document.problems:
+        raise SettingsError(
+            [
+                Diagnostic(str(path), p.line, p.column, format_path(p.path), p.message)
+                for p in document.problems
+            ]
+        )
+    if document.data is None:
+        return {}, document.positions
+    if not isinstance(document.data, dict):
+        line, column = document.positions.locate(document.data, ())
+        raise SettingsError([Diagnostic(str(path), line, column, "", "a settings file must be a mapping")])
+    return document.data, document.positions
 
 
 def load_settings(
@@ -175,30 +181,56 @@ def load_settings(
     env = os.environ if environ is None else environ
     if path is None and env.get(SETTINGS_FILE_ENV):
         path = Path(env[SETTINGS_FILE_ENV])
-    file_values = _read_settings_file(path) if path is not None else {}
+    file_values, positions = _read_settings_file(path, env) if path is not None else ({}, Positions())
     try:
         settings = Settings(**file_values)
         if overrides:
             settings = Settings.model_validate({**settings.model_dump(), **overrides})
     except ValidationError as exc:
-        diagnostics = [
-            _settings_diagnostic(err["loc"], _message(err["type"], err["loc"], err["msg"]), path, env)
-            for err in exc.errors()
-        ]
-        raise SettingsError(diagnostics) from None
+        diagnostics = [_settings_diagnostic(err, path, env, file_values, positions) for err in exc.errors()]
+        raise SettingsError(sorted(diagnostics, key=lambda d: (d.line, d.column))) from None
     return settings
 
 
 def _settings_diagnostic(
-    loc: tuple[int | str, ...], message: str, path: Path | None, env: Mapping[str, str]
+    err: Any, path: Path | None, env: Mapping[str, str], values: dict[str, Any], positions: Positions
 ) -> Diagnostic:
-    """Point at the variable that set the value when the environment did, else at the file."""
+    """Point at the variable that set the value when the environment did, else at the file's line."""
+    loc: tuple[int | str, ...] = err["loc"]
+    message = _message(err["type"], loc, err["msg"])
     key = ".".join(str(p) for p in loc)
     variable = "SPD_" + "__".join(str(p) for p in loc).upper()
     from_env = any(name.upper() == variable for name in env)
     if from_env or path is None:
         return Diagnostic("environment", 0, 0, variable, message)
-    return Diagnostic(str(path), 0, 0, key, message)
+    if isinstance(err.get("input"), Yaml11Bool):
+        word = err["input"].text
+        message = (
+            f"got `{word}`, which YAML 1.1 reads as a boolean; write true or false, or quote it ('{word}')"
+        )
+    at: Literal["key", "value"] = "key" if err["type"] == "extra_forbidden" else "value"
+    line, column = positions.locate(values, loc, at=at)
+    return Diagnostic(str(path), line, column, key, message)
+
+
+def environment_warnings(environ: Mapping[str, str] | None = None) -> list[Diagnostic]:
+    """`SPD_*` variables that set nothing, most likely misspelt: pydantic-settings ignores them silently."""
+    env = os.environ if environ is None else environ
+    known = [f"SPD_{name.upper()}" for name in Settings.model_fields]
+    warnings = []
+    for variable in sorted(env):
+        upper = variable.upper()
+        if not upper.startswith("SPD_") or upper == SETTINGS_FILE_ENV:
+            continue
+        # Nested settings (SPD_RATE_LIMITS__<Operation>) are checked by the setting's own validator.
+        if upper.split("__", 1)[0] in known:
+            continue
+        close = difflib.get_close_matches(upper, [*known, SETTINGS_FILE_ENV], n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        warnings.append(
+            Diagnostic("environment", 0, 0, variable, f"unknown setting, ignored{hint}", severity="warning")
+        )
+    return warnings
 
 
 def _message(kind: str, loc: tuple[int | str, ...], message: str) -> str:

@@ -46,14 +46,17 @@ def run_spd(
     timeout: float = 120,
     input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
+    # Without input, stdin is closed rather than inherited: a test run from a terminal must never let
+    # `spd apply` find a terminal to ask on.
+    stdin = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
     return subprocess.run(
         [*SPD, *args],
         env=spd_env(env),
         capture_output=True,
         text=True,
         timeout=timeout,
-        input=input,
         check=False,
+        **stdin,  # type: ignore[call-overload]
     )
 
 

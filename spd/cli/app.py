@@ -7,6 +7,7 @@ nothing reaches the user as a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import click
 
 from spd import __version__
 from spd.errors import ConfigError, ExitCode, SpdError
+from spd.settings import environment_warnings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,6 +72,31 @@ def connection_options(func: F) -> F:
         help="Run against the embedded emulator; its state persists between runs.",
     )(func)
     return func
+
+
+def _colour_off(ctx: click.Context, _param: click.Parameter, no_color: bool) -> None:
+    # https://no-color.org: any non-empty NO_COLOR turns colour off. Setting it on the context makes
+    # every click.echo of the command strip styles; click already strips them when not on a terminal.
+    if no_color or os.environ.get("NO_COLOR"):
+        ctx.color = False
+
+
+def colour_option(func: F) -> F:
+    """`--no-color`, for commands whose output is coloured on a terminal (also `NO_COLOR`)."""
+    return click.option(
+        "--no-color",
+        is_flag=True,
+        default=False,
+        expose_value=False,
+        callback=_colour_off,
+        help="No colour, even on a terminal (also $NO_COLOR).",
+    )(func)
+
+
+def warn_about_environment() -> None:
+    """Print a warning for each `SPD_*` variable that sets nothing (a typo would otherwise go unseen)."""
+    for warning in environment_warnings():
+        click.echo(str(warning), err=True)
 
 
 def make_connection(

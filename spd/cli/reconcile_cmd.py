@@ -7,6 +7,7 @@ decides anything about processors itself.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
-from spd.cli.app import cli, connection_options, make_connection
+from spd.cli.app import cli, colour_option, connection_options, make_connection, warn_about_environment
 from spd.cli.render import apply_report, plan_json, plan_text, status_table
 from spd.connect import open_gateway
 from spd.errors import ExitCode, UsageError
@@ -35,6 +36,7 @@ def _settings(
     local: bool, local_state: Path | None, endpoint_url: str | None, settings_file: Path | None, **extra: Any
 ) -> Settings:
     conn = make_connection(local, local_state, endpoint_url, settings_file)
+    warn_about_environment()
     overrides = {**{k: v for k, v in extra.items() if v is not None}, **conn.overrides()}
     return load_settings(conn.settings_file, **overrides)
 
@@ -46,6 +48,34 @@ def _load(spec: Path) -> DesiredState:
     for warning in loaded.warnings:
         click.echo(str(warning), err=True)
     return loaded.desired
+
+
+def _policy(desired: DesiredState, prune: bool, targets: tuple[str, ...]) -> Policy:
+    """The run's policy; a `--target` that names no processor of the spec is a usage error, not a no-op.
+
+    With pruning on, a target may also name a processor of this stack that left the spec (to delete just
+    that one); such names are checked against the plan instead (`_check_targets_planned`).
+    """
+    if not prune:
+        _check_targets(targets, {p.name for p in desired.processors}, desired.stack)
+    return Policy(desired.stack, prune=prune, targets=frozenset(targets) or None)
+
+
+def _check_targets_planned(targets: tuple[str, ...], desired: DesiredState, planned: Plan) -> None:
+    known = {p.name for p in desired.processors} | {p.name for p in planned.processors}
+    _check_targets(targets, known, desired.stack)
+
+
+def _check_targets(targets: tuple[str, ...], known: set[str], stack: str) -> None:
+    problems = []
+    for name in dict.fromkeys(targets):
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        problems.append(f"--target {name!r}: no processor of stack {stack} has this name{hint}")
+    if problems:
+        raise UsageError("\n".join(problems))
 
 
 def _execution(settings: Settings, stack: str) -> ExecutionSettings:
@@ -84,6 +114,7 @@ def _observe_progress(enabled: bool) -> Callable[[int, int], None] | None:
     "--prune", is_flag=True, default=None, help="Plan deletion of this stack's processors not in the spec."
 )
 @click.option("--target", "targets", multiple=True, metavar="NAME", help="Limit to these processors.")
+@colour_option
 @connection_options
 def plan_command(
     spec: Path,
@@ -96,7 +127,7 @@ def plan_command(
     """Read the live service and print what `apply` would do."""
     settings = _settings(**conn, prune=prune)
     desired = _load(spec)
-    policy = Policy(desired.stack, prune=settings.prune, targets=frozenset(targets) or None)
+    policy = _policy(desired, settings.prune, targets)
 
     async def go() -> Plan:
         async with open_gateway(settings) as gateway:
@@ -106,6 +137,7 @@ def plan_command(
             planned, _ = await reconciler.plan(
                 desired, policy, progress=_observe_progress(sys.stderr.isatty())
             )
+            _check_targets_planned(targets, desired, planned)
             return planned
 
     planned = _run(go)
@@ -120,6 +152,7 @@ def plan_command(
 @click.option("--auto-approve", is_flag=True, help="Do not ask; required when no terminal is attached.")
 @click.option("--prune", is_flag=True, default=None, help="Delete this stack's processors not in the spec.")
 @click.option("--target", "targets", multiple=True, metavar="NAME", help="Limit to these processors.")
+@colour_option
 @connection_options
 def apply_command(
     spec: Path, auto_approve: bool, prune: bool | None, targets: tuple[str, ...], **conn: Any
@@ -127,9 +160,10 @@ def apply_command(
     """Plan, confirm, and make the live service match the spec."""
     settings = _settings(**conn, prune=prune)
     desired = _load(spec)
-    policy = Policy(desired.stack, prune=settings.prune, targets=frozenset(targets) or None)
-    interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    if not auto_approve and not interactive:
+    policy = _policy(desired, settings.prune, targets)
+    # The answer comes from stdin, so stdin decides whether spd can ask; stdout may be piped
+    # (`spd apply spec | tee log`), which is why the question goes to stderr.
+    if not auto_approve and not sys.stdin.isatty():
         raise UsageError("no terminal to ask for approval: re-run with --auto-approve to apply")
 
     async def go() -> int:
@@ -144,16 +178,17 @@ def apply_command(
             planned, _ = await reconciler.plan(
                 desired, policy, progress=_observe_progress(sys.stderr.isatty())
             )
+            _check_targets_planned(targets, desired, planned)
             click.echo(plan_text(planned), nl=False)
             if not planned.has_changes:
                 return ExitCode.OK
             if not auto_approve and not await asyncio.to_thread(
-                click.confirm, "Apply these changes?", default=False
+                click.confirm, "Apply these changes?", default=False, err=True
             ):
                 click.echo("Apply cancelled; nothing changed.")
                 return ExitCode.FAILURE
             todo = len(planned.actionable())
-            with _progress(todo, interactive) as on_done:
+            with _progress(todo, sys.stderr.isatty()) as on_done:
                 result = await reconciler.apply(planned, progress=on_done)
             click.echo(apply_report(result), nl=False)
             return ExitCode.OK if result.ok else ExitCode.FAILURE
@@ -162,7 +197,7 @@ def apply_command(
 
 
 class _progress:
-    """A progress bar on a terminal, one line per finished processor otherwise."""
+    """A progress bar when stderr is a terminal, one line per finished processor otherwise."""
 
     def __init__(self, total: int, interactive: bool) -> None:
         self._total = total
@@ -192,6 +227,7 @@ class _progress:
 
 @cli.command("status")
 @SPEC_ARGUMENT
+@colour_option
 @connection_options
 def status_command(spec: Path, **conn: Any) -> int:
     """Table of every processor in the spec's regions: status, owner, drift."""

@@ -2,13 +2,17 @@
 
 Pure functions from data to strings, called by the plan/apply/status commands. The text follows
 conventions operators already know from Terraform: `+` create, `~` update, `-/+` replace, `-` delete,
-"# forces replacement", and a one-line summary.
+"# forces replacement", and a one-line summary. Symbols and statuses carry Terraform's colours (green
+create, yellow update, magenta replace, red delete) as click styles; `click.echo` drops them when the
+output is not a terminal, and the commands turn them off for `NO_COLOR` and `--no-color`.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+import click
 
 from spd.executor import ApplyResult
 from spd.model import ObservedState, ProcessorId, Status
@@ -23,6 +27,26 @@ SYMBOLS = {
     Action.DELETE: "-",
     Action.NOOP: " ",
 }
+
+COLOURS = {
+    Action.CREATE: "green",
+    Action.UPDATE: "yellow",
+    Action.REPLACE: "magenta",
+    Action.DELETE: "red",
+}
+
+_STATUS_COLOURS = {
+    Status.RUNNING: "green",
+    Status.FAILED: "red",
+    Status.STARTING: "yellow",
+    Status.STOPPING: "yellow",
+    Status.UPDATING: "yellow",
+}
+
+
+def _paint(text: str, action: Action) -> str:
+    colour = COLOURS.get(action)
+    return click.style(text, fg=colour) if colour else text
 
 
 def display(value: Any) -> Any:
@@ -40,20 +64,69 @@ def _value(value: Any) -> str:
     return json.dumps(display(value), sort_keys=True) if value is not None else "(none)"
 
 
+def _added(field: str, value: Any) -> str:
+    return f"      {_paint('+', Action.CREATE)} {field} = {_value(value)}"
+
+
 def _change_line(change: Change, *, creating: bool) -> str:
-    if creating:
-        return f"      + {change.field} = {_value(change.after)}"
-    note = "   # forces replacement" if change.forces_replacement else ""
+    if creating or (change.before is None and change.field.startswith("tags.")):
+        return _added(change.field, change.after)
     if change.after is None and change.field.startswith("tags."):
-        return f"      - {change.field} = {_value(change.before)}"
-    return f"      ~ {change.field}: {_value(change.before)} -> {_value(change.after)}{note}"
+        return f"      {_paint('-', Action.DELETE)} {change.field} = {_value(change.before)}"
+    note = click.style("   # forces replacement", fg="red") if change.forces_replacement else ""
+    tilde = _paint("~", Action.UPDATE)
+    return f"      {tilde} {change.field}: {_value(change.before)} -> {_value(change.after)}{note}"
+
+
+def _tag_lines(p: ProcessorPlan) -> list[str]:
+    """Every tag the new processor of a create or replace carries, `spd:stack` included.
+
+    On a replace, tags that change are shown as changes and the others as they will be, unmarked,
+    because the processor is created again with all of them.
+    """
+    assert p.desired is not None
+    changed = {c.field: c for c in p.changes if c.field.startswith("tags.")}
+    wanted = {f"tags.{k}": v for k, v in p.desired.tag_dict.items()}
+    creating = p.actions[0] is Action.CREATE
+    lines = []
+    for field in sorted(wanted.keys() | changed.keys()):
+        if field in changed and not creating:
+            lines.append(_change_line(changed[field], creating=False))
+        elif creating:
+            lines.append(_added(field, wanted[field]))
+        else:
+            lines.append(f"        {field} = {_value(wanted[field])}")
+    return lines
 
 
 def _headline(p: ProcessorPlan) -> str:
     main = p.actions[0]
     rest = [a.value for a in p.actions[1:]]
     then = f" (then {', '.join(rest)})" if rest else ""
-    return f"  {SYMBOLS[main]:>3} {main.value:<8} {p.id}{then}"
+    return f"  {_paint(f'{SYMBOLS[main]:>3} {main.value:<8}', main)} {p.id}{then}"
+
+
+def _detail_lines(p: ProcessorPlan) -> list[str]:
+    main = p.actions[0]
+    creating = main is Action.CREATE
+    # A blocked create (a conflict) has no changes and creates nothing, so it lists no tags either.
+    whole = p.desired is not None and (main is Action.REPLACE or (creating and bool(p.changes)))
+    lines = [
+        _change_line(c, creating=creating)
+        for c in p.changes
+        if c.field != "status"
+        and not (creating and c.after in ([], False))
+        and not (whole and c.field.startswith("tags."))
+    ]
+    if whole:
+        lines.extend(_tag_lines(p))
+    tilde = _paint("~", Action.UPDATE)
+    lines.extend(
+        f"      {tilde} status: {c.before} -> {c.after}"
+        for c in p.changes
+        if c.field == "status" and c.after is not None
+    )
+    return lines
 
 
 def plan_text(plan: Plan, *, verbose: bool = True) -> str:
@@ -65,19 +138,12 @@ def plan_text(plan: Plan, *, verbose: bool = True) -> str:
     for p in changed:
         lines.append(_headline(p))
         if p.blocked:
-            lines.append(f"      ! blocked: {p.blocked}")
+            lines.append(click.style(f"      ! blocked: {p.blocked}", fg="yellow"))
         if p.observed is not None and p.observed.status is Status.FAILED:
-            lines.append(f"      ! FAILED: {p.observed.status_message or '(no status message)'}")
+            message = p.observed.status_message or "(no status message)"
+            lines.append(click.style(f"      ! FAILED: {message}", fg="red"))
         if verbose:
-            creating = p.actions[0] is Action.CREATE
-            lines.extend(
-                _change_line(c, creating=creating)
-                for c in p.changes
-                if c.field != "status" and not (creating and c.after in ([], False))
-            )
-            for c in p.changes:
-                if c.field == "status" and c.after is not None:
-                    lines.append(f"      ~ status: {c.before} -> {c.after}")
+            lines.extend(_detail_lines(p))
         lines.append("")
     lines.append(summary_line(plan))
     return "\n".join(lines) + "\n"
@@ -124,11 +190,11 @@ def apply_report(result: ApplyResult) -> str:
     lines = []
     for o in sorted(result.outcomes, key=lambda o: (o.id.region, o.id.name)):
         if o.error:
-            lines.append(f"  x {o.id}: {o.error}")
+            lines.append(f"  {click.style('x', fg='red')} {o.id}: {o.error}")
         elif o.deferred:
-            lines.append(f"  ~ {o.id}: {o.deferred}")
+            lines.append(f"  {_paint('~', Action.UPDATE)} {o.id}: {o.deferred}")
         else:
-            lines.append(f"  ok {o.id}: {', '.join(o.done) or 'nothing to do'}")
+            lines.append(f"  {click.style('ok', fg='green')} {o.id}: {', '.join(o.done) or 'nothing to do'}")
     failed = len(result.failed)
     done = len(result.outcomes) - failed
     lines.append(f"Apply complete: {done} processor(s) changed, {failed} failed.")
@@ -160,5 +226,24 @@ def status_table(observed: ObservedState, plan: Plan, stack: str) -> str:
         if p.id not in seen and p.desired is not None:
             rows.append((p.id.region, p.name, "-", "-", "missing", ""))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    out = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in rows]
+    out = [
+        "  ".join(
+            _cell(cell, i, widths[i]) if n else cell.ljust(widths[i]) for i, cell in enumerate(r)
+        ).rstrip()
+        for n, r in enumerate(rows)
+    ]
     return "\n".join(out) + "\n"
+
+
+_SYNC_COLOURS = {"in sync": "green", "missing": "green", "not in spec": "red"}
+
+
+def _cell(text: str, column: int, width: int) -> str:
+    """Colour, then pad outside the escape codes, so they count towards no width and `rstrip` works."""
+    colour = None
+    if column == 2 and text in Status.__members__:
+        colour = _STATUS_COLOURS.get(Status[text])
+    elif column == 4:
+        colour = "yellow" if text.startswith("drifted") else _SYNC_COLOURS.get(text)
+    shown = click.style(text, fg=colour) if colour else text
+    return shown + " " * (width - len(text))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from spd.cli.app import cli, connection_options, make_connection
+from spd.cli.app import cli, connection_options, make_connection, warn_about_environment
 
 
 @cli.command("run")
@@ -34,6 +34,7 @@ def run_command(
     from spd.daemon.service import run_daemon
 
     connection = make_connection(local, local_state, endpoint_url, settings_file)
+    warn_about_environment()
     overrides = connection.overrides()
     if spec is not None:
         overrides["spec"] = spec

@@ -1,0 +1,80 @@
+"""Running the real `spd` command with a terminal (a pty) on stdin and stderr, and stdout on the same
+terminal or on a pipe, answering a question when it appears. For tests of what depends on a terminal."""
+
+from __future__ import annotations
+
+import os
+import select
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from spdrun import SPD, spd_env
+
+
+@dataclass(frozen=True)
+class TerminalRun:
+    code: int
+    terminal: str
+    """Everything written to the terminal (stderr, and stdout unless it was piped)."""
+    stdout: str
+    """What went to the pipe when stdout was piped; empty otherwise."""
+
+
+def run_on_terminal(
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    drop_env: Sequence[str] = (),
+    pipe_stdout: bool = False,
+    question: str = "Apply these changes?",
+    answer: str | None = None,
+    timeout: float = 60.0,
+) -> TerminalRun:
+    """`drop_env` removes variables `spd_env` sets (e.g. NO_COLOR) to see the command's defaults; `env`
+    is applied after it."""
+    environment = spd_env()
+    for name in drop_env:
+        environment.pop(name, None)
+    environment.update(env or {})
+    leader, follower = os.openpty()
+    proc = subprocess.Popen(
+        [*SPD, *args],
+        stdin=follower,
+        stdout=subprocess.PIPE if pipe_stdout else follower,
+        stderr=follower,
+        env=environment,
+    )
+    os.close(follower)
+    streams = {leader: b""}
+    if proc.stdout is not None:
+        streams[proc.stdout.fileno()] = b""
+    open_fds = set(streams)
+    answered = answer is None
+    deadline = time.monotonic() + timeout
+    try:
+        while open_fds and time.monotonic() < deadline:
+            ready, _, _ = select.select(list(open_fds), [], [], 0.1)
+            for fd in ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:  # the child closed the terminal
+                    chunk = b""
+                if not chunk:
+                    open_fds.discard(fd)
+                streams[fd] += chunk
+            if not answered and question.encode() in streams[leader]:
+                os.write(leader, (answer or "").encode() + b"\n")
+                answered = True
+            if proc.poll() is not None and not ready:
+                break
+        code = proc.wait(timeout=10)
+        piped = streams[proc.stdout.fileno()] if proc.stdout is not None else b""
+        return TerminalRun(code, streams[leader].decode(errors="replace"), piped.decode(errors="replace"))
+    finally:
+        os.close(leader)
+        if proc.stdout is not None:
+            proc.stdout.close()
+        if proc.poll() is None:
+            proc.kill()
