@@ -3,16 +3,18 @@
 Everything here is immutable and canonical: two configs that mean the same thing to the service compare
 equal. That is what lets the planner diff desired against observed with `==` and never report drift
 that the service itself introduced (float32 rounding, defaults, label order, region order).
-No I/O and no third-party imports live here.
+No I/O and no third-party imports live here; the API's own facts (defaults, single precision, labels)
+come from `spd.api.rules`.
 """
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+
+from spd.api import rules
 
 STACK_TAG = "spd:stack"
 """The ownership tag: a processor is spd's to change only if this tag names the current stack."""
@@ -20,25 +22,14 @@ STACK_TAG = "spd:stack"
 RESERVED_TAG_PREFIX = "spd:"
 AWS_TAG_PREFIX = "aws:"
 
-DEFAULT_FACE_MATCH_THRESHOLD = 80.0
+# The API's facts live in spd.api.rules; these names are the domain's view of them.
+DEFAULT_FACE_MATCH_THRESHOLD = rules.DEFAULT_FACE_MATCH_THRESHOLD
 """AWS stores any threshold below this as this value."""
-DEFAULT_MIN_CONFIDENCE = 50.0
-DEFAULT_DATA_SHARING = False
+DEFAULT_MIN_CONFIDENCE = rules.DEFAULT_MIN_CONFIDENCE
+DEFAULT_DATA_SHARING = rules.DEFAULT_DATA_SHARING_OPT_IN
+f32 = rules.f32
 
-CONNECTED_HOME_LABELS = ("ALL", "PACKAGE", "PERSON", "PET")
-
-OPERATIONS: tuple[str, ...] = (
-    "CreateStreamProcessor",
-    "DescribeStreamProcessor",
-    "ListStreamProcessors",
-    "StartStreamProcessor",
-    "StopStreamProcessor",
-    "UpdateStreamProcessor",
-    "DeleteStreamProcessor",
-    "TagResource",
-    "UntagResource",
-    "ListTagsForResource",
-)
+OPERATIONS = rules.STREAM_PROCESSOR_OPERATIONS
 """The ten stream-processor API operations: the keys of rate limits, emulator quotas and faults."""
 
 
@@ -70,15 +61,6 @@ class RunState(StrEnum):
 
     RUNNING = "running"
     STOPPED = "stopped"
-
-
-def f32(value: float) -> float:
-    """Round a float through IEEE-754 single precision, as the service stores it.
-
-    Applied to both sides of every comparison, so 0.1 sent and 0.10000000149011612 read back are equal.
-    """
-    rounded: float = struct.unpack("f", struct.pack("f", float(value)))[0]
-    return rounded
 
 
 @dataclass(frozen=True, slots=True)

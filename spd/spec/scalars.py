@@ -1,7 +1,7 @@
 """How an unquoted YAML scalar is read, and how a value is named in messages.
 
-Both YAML readers (`fast_yaml` and the full reader in `yaml_source`) call `resolve_plain`, so a spec
-means the same thing whichever reader handled it. Resolution follows the YAML 1.2 core schema, with one
+The YAML reader (`yaml_source`, through `yaml_tree.TreeBuilder`) calls `resolve_plain` for every unquoted
+scalar. Resolution follows the YAML 1.2 core schema, with one
 addition: the plain words a YAML 1.1 reader would turn into booleans (`yes`, `no`, `on`, `off`) come back
 as `Yaml11Bool`, which fits no field, so the operator is told to quote the word or write true/false
 instead of silently getting whichever reading their other tools use.
@@ -25,14 +25,6 @@ _TRUE = frozenset({"true", "True", "TRUE"})
 _FALSE = frozenset({"false", "False", "FALSE"})
 _YAML11_TRUE = frozenset({"yes", "Yes", "YES", "on", "On", "ON"})
 _YAML11_FALSE = frozenset({"no", "No", "NO", "off", "Off", "OFF"})
-
-
-_SPECIAL_WORDS = frozenset(_NULL | _TRUE | _FALSE | _YAML11_TRUE | _YAML11_FALSE)
-
-
-def is_plain_string(text: str) -> bool:
-    """Cheap test that `resolve_plain(text)` is `text` itself, for the fast reader's keys."""
-    return bool(text) and text[0] not in "0123456789+-.~" and text not in _SPECIAL_WORDS
 
 
 @dataclass(frozen=True, slots=True)

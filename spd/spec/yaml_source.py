@@ -1,21 +1,24 @@
 """Reads one spec file's text into plain data with positions, reporting YAML problems as located issues.
 
-Called by `spd.spec.loader`. The fast reader (`fast_yaml`) handles the common subset; everything else
-goes through ruamel.yaml's pure-Python parser, whose event stream is turned into data here (ruamel's own
-constructors are not used: they would decide scalar types YAML-1.1 style, drop positions and stop at the
-first duplicate key). Malformed YAML, tabs in indentation, several documents in one file, unsupported
-tags and undefined aliases all come back as `SourceProblem`s; nothing here raises on bad input.
+Called by `spd.spec.loader`. One reader: libyaml's C parser (through PyYAML's `CSafeLoader`) produces
+the event stream, and the data is built from it here. PyYAML's constructors are not used: they would
+decide scalar types YAML-1.1 style, drop positions and stop at the first duplicate key; `TreeBuilder`
+resolves scalars YAML-1.2 style instead. Malformed YAML, tabs in indentation or as separators, several
+documents in one file, unsupported tags, undefined aliases and nesting beyond `MAX_DEPTH` all come back
+as `SourceProblem`s; nothing here raises on bad input.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import bisect
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-from ruamel.yaml.events import (
+import yaml
+from yaml import YAMLError
+from yaml.events import (
     AliasEvent,
     DocumentStartEvent,
     MappingStartEvent,
@@ -24,13 +27,19 @@ from ruamel.yaml.events import (
     StreamEndEvent,
 )
 
-from spd.spec.fast_yaml import Declined, read_fast
-from spd.spec.positions import PathElem, Positions, pack, unpack
+from spd.spec.positions import COLUMN_BITS, PathElem, Positions, unpack
 from spd.spec.yaml_tree import SourceProblem, TreeBuilder
 
 _CORE_TAG_PREFIX = "tag:yaml.org,2002:"
 _STR_TAG = _CORE_TAG_PREFIX + "str"
-_MAX_DEPTH = 64
+MAX_DEPTH = 64
+"""Deepest nesting a spec may use (a real one needs about 8); deeper input is refused, never recursed."""
+
+_COLUMN_MASK = (1 << COLUMN_BITS) - 1
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser; PyYAML's pure-Python one (same events, slower) where PyYAML was built without it."""
+
+_NODE_EVENTS = (ScalarEvent, MappingStartEvent, SequenceStartEvent, AliasEvent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,21 +55,14 @@ class SourceDocument:
 
 
 def read_document(text: str, file: str, environ: Mapping[str, str]) -> SourceDocument:
-    """Parse `text` (the content of `file`) with the fast reader, or the full one when it declines."""
+    """Parse `text` (the content of `file`) into data, positions and problems."""
     builder = TreeBuilder(environ)
     try:
-        data = read_fast(text, builder)
-    except Declined:
-        pass
-    else:
-        return SourceDocument(file, data, builder.positions, tuple(builder.problems(data)), True)
-    builder = TreeBuilder(environ)
-    try:
-        data = _EventReader(builder).read(text)
+        data = _EventReader(builder, text).read()
     except YAMLError as exc:
         return SourceDocument(file, None, builder.positions, (_syntax_problem(text, exc),), False)
     except _TooDeep as exc:
-        problem = SourceProblem(exc.line, exc.column, (), f"nesting deeper than {_MAX_DEPTH} levels")
+        problem = SourceProblem(exc.line, exc.column, (), f"nesting deeper than {MAX_DEPTH} levels")
         return SourceDocument(file, None, builder.positions, (problem,), False)
     except (RecursionError, ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
         # Defensive: the parser should only raise YAMLError, but a spec must never produce a traceback.
@@ -78,112 +80,166 @@ class _TooDeep(Exception):
 
 def _mark(event: Any) -> int:
     mark = event.start_mark
-    return pack(mark.line + 1, mark.column + 1)
+    line: int = mark.line + 1
+    column: int = mark.column + 1
+    return (line << COLUMN_BITS) | min(column, _COLUMN_MASK)
+
+
+_UNUSUAL_BREAKS = ("\u2028", "\u2029", "\x85")
+"""Line breaks to libyaml (YAML 1.1), plain characters to YAML 1.2 and to editors: lines are not counted
+at them, so a file holding one gets its positions from character offsets instead."""
+
+
+class _LineTable:
+    """Line and column of a character offset, with lines broken at \\n, \\r\\n and \\r only."""
+
+    def __init__(self, text: str) -> None:
+        self.starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
+
+    def mark(self, event: Any) -> int:
+        return self.position(event.start_mark.index)
+
+    def position(self, index: int) -> int:
+        line = bisect.bisect_right(self.starts, index)
+        column = index - self.starts[line - 1] + 1
+        return (line << COLUMN_BITS) | min(column, _COLUMN_MASK)
 
 
 def _explicit_tag(event: Any) -> str | None:
-    tag = getattr(event, "ctag", None)
-    if tag is None:
-        return None
-    text = str(tag)
-    return None if text == "!" else text
+    tag: str | None = event.tag
+    return None if tag is None or tag == "!" else tag
 
 
 class _EventReader:
-    """Builds data from ruamel's parse events: aliases share their anchor's value, `<<` merges."""
+    """Builds data from libyaml's parse events: aliases share their anchor's value, `<<` merges.
 
-    def __init__(self, builder: TreeBuilder) -> None:
+    Written for speed as much as for clarity: it is the whole cost of reading a 10,000-processor spec,
+    so it calls the C parser's `get_event` directly and dispatches on the event's exact type.
+    """
+
+    def __init__(self, builder: TreeBuilder, text: str) -> None:
         self.b = builder
+        self.text = text
         self.anchors: dict[str, tuple[Any, int]] = {}
-        self.events: Iterator[Any] = iter(())
+        self.loader = _LOADER(text)
+        self.next: Callable[[], Any] = self.loader.get_event
+        unusual = any(char in text for char in _UNUSUAL_BREAKS)
+        self.mark: Callable[[Any], int] = _LineTable(text).mark if unusual else _mark
 
-    def read(self, text: str) -> Any:
-        self.events = iter(YAML(typ="safe", pure=True).parse(text))
-        next(self.events)  # StreamStartEvent
-        event = next(self.events)
-        if isinstance(event, StreamEndEvent):
+    def read(self) -> Any:
+        try:
+            return self._read()
+        finally:
+            self.loader.dispose()
+
+    def _read(self) -> Any:
+        nxt = self.next
+        nxt()  # StreamStartEvent
+        event = nxt()
+        if type(event) is StreamEndEvent:
             return None
-        data, position = self.node(next(self.events), None, None, None, 0)
-        next(self.events)  # DocumentEndEvent
-        if data is not None:  # an empty document stays at 1:1, as in the fast reader
+        data, position = self.node(nxt(), None, None, None, 0)
+        nxt()  # DocumentEndEvent
+        if data is not None:  # an empty document stays at 1:1
             self.b.positions.root = position
-        event = next(self.events)
-        if isinstance(event, DocumentStartEvent):
-            line, column = event.start_mark.line + 1, event.start_mark.column + 1
+        event = nxt()
+        if type(event) is DocumentStartEvent:
+            line, column = unpack(self.mark(event))
             self.b.problem(
                 line, column, "a spec file holds one YAML document; split it into files", None, None
             )
             # Drain the rest so that syntax errors later in the stream are still found.
-            for _ in self.events:
+            while type(nxt()) is not StreamEndEvent:
                 pass
         return data
 
     def node(
         self, event: Any, parent: object, slot: PathElem | None, key_position: int | None, depth: int
     ) -> tuple[Any, int]:
-        position = _mark(event)
-        if depth > _MAX_DEPTH:
-            raise _TooDeep(event.start_mark.line + 1, event.start_mark.column + 1)
-        if isinstance(event, AliasEvent):
+        position = self.mark(event)
+        if depth > MAX_DEPTH:
+            raise _TooDeep(*unpack(position))
+        kind = type(event)
+        if kind is AliasEvent:
             found = self.anchors.get(event.anchor)
             if found is None:
-                line, column = event.start_mark.line + 1, event.start_mark.column + 1
+                line, column = unpack(position)
                 self.b.problem(line, column, f"alias *{event.anchor} refers to no anchor", parent, slot)
                 return None, position
             return found
         tag = _explicit_tag(event)
         value: Any
-        if isinstance(event, ScalarEvent):
-            plain = event.style is None and tag is None
+        if kind is ScalarEvent:
+            plain = not event.style and tag is None
             if tag is not None and tag != _STR_TAG:
                 self._unsupported_tag(event, tag, parent, slot)
             if plain and event.value == "" and key_position is not None:
-                # An empty value sits at its key, in both readers.
+                # An empty value sits at its key.
                 position = key_position
             value = self.b.scalar(event.value, plain, position, parent, slot)
-        elif isinstance(event, MappingStartEvent):
+        elif kind is MappingStartEvent:
             if tag is not None:
                 self._unsupported_tag(event, tag, parent, slot)
             value = self.mapping(depth)
-        elif isinstance(event, SequenceStartEvent):
+        elif kind is SequenceStartEvent:
             if tag is not None:
                 self._unsupported_tag(event, tag, parent, slot)
             value = self.sequence(depth)
         else:  # pragma: no cover - the parser emits nothing else in node position
-            raise YAMLError(f"unexpected {type(event).__name__}")
-        anchor = getattr(event, "anchor", None)
-        if anchor:
-            self.anchors[anchor] = (value, position)
+            raise YAMLError(f"unexpected {kind.__name__}")
+        if event.anchor:
+            self.anchors[event.anchor] = (value, position)
         return value, position
 
     def _unsupported_tag(self, event: Any, tag: str, parent: object, slot: PathElem | None) -> None:
-        line, column = event.start_mark.line + 1, event.start_mark.column + 1
+        line, column = unpack(self.mark(event))
         shown = "!!" + tag.removeprefix(_CORE_TAG_PREFIX) if tag.startswith(_CORE_TAG_PREFIX) else tag
         self.b.problem(line, column, f"YAML tag {shown} is not supported here (only !!str is)", parent, slot)
 
+    def _tab_before(self, event: Any, since: int, parent: object, slot: PathElem | None) -> None:
+        """A tab between a `:` or `-` and the value: valid YAML 1.2, but refused like a tab in indentation.
+
+        Tabs look like spaces and mean something else in indentation, so spd asks for spaces everywhere.
+        """
+        text = self.text
+        start = event.start_mark.index
+        gap = text[since:start].split("\n", 1)[0].split("#", 1)[0]  # a comment may hold tabs
+        if "\t" in gap:
+            offset = since + gap.index("\t")
+            line, column = unpack(_LineTable(text[: offset + 1]).position(offset))
+            self.b.problem(
+                line, column, "tab character here; separate YAML with spaces instead", parent, slot
+            )
+
     def mapping(self, depth: int) -> dict[str, Any]:
         b = self.b
+        nxt = self.next
         mapping, key_positions, value_positions = b.new_map()
         merges: list[tuple[Any, int]] = []
         while True:
-            event = next(self.events)
-            if not isinstance(event, ScalarEvent | MappingStartEvent | SequenceStartEvent | AliasEvent):
+            event = nxt()
+            kind = type(event)
+            if kind is not ScalarEvent and kind not in _NODE_EVENTS:
                 break  # MappingEndEvent
-            key_position = _mark(event)
-            if not isinstance(event, ScalarEvent):
-                line, column = event.start_mark.line + 1, event.start_mark.column + 1
+            key_position = self.mark(event)
+            if kind is not ScalarEvent:
+                line, column = unpack(key_position)
                 b.problem(
                     line, column, "keys must be plain strings, not collections or aliases", mapping, None
                 )
                 self.node(event, mapping, None, None, depth + 1)
-                self.node(next(self.events), mapping, None, None, depth + 1)
+                self.node(nxt(), mapping, None, None, depth + 1)
                 continue
-            plain = event.style is None and _explicit_tag(event) is None
+            plain = not event.style and _explicit_tag(event) is None
+            key_end = event.end_mark.index
+            value_event = nxt()
+            if value_event.start_mark.index > key_end + 1:
+                self._tab_before(value_event, key_end, mapping, event.value)
             if plain and event.value == "<<":
-                merges.append(self.node(next(self.events), mapping, "<<", key_position, depth + 1))
+                merges.append(self.node(value_event, mapping, "<<", key_position, depth + 1))
                 continue
             key = b.key(mapping, key_positions, event.value, plain, key_position)
-            value, value_position = self.node(next(self.events), mapping, key, key_position, depth + 1)
+            value, value_position = self.node(value_event, mapping, key, key_position, depth + 1)
             if key is not None:
                 mapping[key] = value
                 key_positions[key] = key_position
@@ -216,10 +272,11 @@ class _EventReader:
                     value_positions[key] = source_values.get(key, merged_position)
 
     def sequence(self, depth: int) -> list[Any]:
+        nxt = self.next
         items, item_positions = self.b.new_seq()
         while True:
-            event = next(self.events)
-            if not isinstance(event, ScalarEvent | MappingStartEvent | SequenceStartEvent | AliasEvent):
+            event = nxt()
+            if type(event) not in _NODE_EVENTS:
                 break  # SequenceEndEvent
             value, position = self.node(event, items, len(items), None, depth + 1)
             items.append(value)
@@ -230,7 +287,9 @@ class _EventReader:
 def _syntax_problem(text: str, exc: YAMLError) -> SourceProblem:
     """A located message for malformed YAML, naming tabs in indentation for what they are."""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    if mark is not None:
+    if mark is not None and any(char in text for char in _UNUSUAL_BREAKS):
+        line, column = unpack(_LineTable(text).position(mark.index))
+    elif mark is not None:
         line, column = mark.line + 1, mark.column + 1
     elif isinstance(getattr(exc, "position", None), int):
         offset: int = exc.position  # type: ignore[attr-defined]

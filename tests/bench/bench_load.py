@@ -1,15 +1,22 @@
 """Benchmark: `load_spec` on a generated 10,000-processor spec. Run by hand, it prints figures:
 
-    .venv/bin/python tests/bench/bench_load.py [--processors N] [--files F] [--repeat R]
+    .venv/bin/python tests/bench/bench_load.py [--processors N] [--files F] [--repeat R] [--against DIR]
 
 The spec mixes face-search and connected-home processors, bounding boxes and polygons, block and flow
 style, per-file defaults and per-processor tags, spread over F files in two regions. The figure is the
-best of R loads of the whole directory (and of the same fleet as one file).
+best of R loads of the whole directory (and of the same fleet as one file), wall time and CPU time.
+
+`--against DIR` loads the same files, in the same run, with the spd of another checkout (for example
+`git worktree add /tmp/old <commit>`), alternating the two so that load on the machine hits both alike.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -76,15 +83,44 @@ processors:
     return header + "".join(processor_yaml(i, region) for i in indices)
 
 
-def best_of(repeat: int, path: Path) -> tuple[float, int]:
-    best = float("inf")
-    count = 0
+def load_once(path: Path) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds and processor count of one `load_spec`."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    loaded = load_spec(path, environ={})
+    return time.perf_counter() - wall, time.process_time() - cpu, len(loaded.desired.processors)
+
+
+def load_in(checkout: Path | None, path: Path) -> tuple[float, float, int]:
+    """`load_once` in a fresh interpreter that imports spd from `checkout` (None: this one)."""
+    env = dict(os.environ)
+    if checkout is not None:
+        env["PYTHONPATH"] = str(checkout)
+    out = subprocess.run(
+        [sys.executable, __file__, "--load-only", str(path)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    wall, cpu, count = json.loads(out)
+    return wall, cpu, count
+
+
+def report(label: str, path: Path, repeat: int, against: Path | None) -> None:
+    runs: dict[str, list[tuple[float, float, int]]] = {"this": [], "against": []}
     for _ in range(repeat):
-        start = time.perf_counter()
-        loaded = load_spec(path, environ={})
-        best = min(best, time.perf_counter() - start)
-        count = len(loaded.desired.processors)
-    return best, count
+        runs["this"].append(load_in(None, path))
+        if against is not None:
+            runs["against"].append(load_in(against, path))
+    for name, results in runs.items():
+        if not results:
+            continue
+        wall = min(r[0] for r in results)
+        cpu = min(r[1] for r in results)
+        who = "" if name == "this" else f" [{against}]"
+        print(
+            f"load_spec{who}: {results[0][2]} processors {label}: {wall:.2f} s wall, {cpu:.2f} s CPU (best of {repeat})"
+        )
 
 
 def main() -> None:
@@ -94,7 +130,12 @@ def main() -> None:
     parser.add_argument("--processors", type=int, default=10_000)
     parser.add_argument("--files", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--against", type=Path, help="another spd checkout to compare with, in the same run")
+    parser.add_argument("--load-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.load_only is not None:
+        print(json.dumps(load_once(args.load_only)))
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp) / "spec"
@@ -109,16 +150,12 @@ def main() -> None:
             (directory / f"fleet-{number:02d}.yaml").write_text(chunk)
         size = sum(len(c) for c in chunks)
         lines = sum(c.count("\n") for c in chunks)
-
-        elapsed, count = best_of(args.repeat, directory)
-        print(
-            f"load_spec: {count} processors in {args.files} files "
-            f"({lines} lines, {size / 1e6:.1f} MB): {elapsed:.2f} s (best of {args.repeat})"
-        )
+        against = args.against.resolve() if args.against else None
+        label = f"in {args.files} files ({lines} lines, {size / 1e6:.1f} MB)"
+        report(label, directory, args.repeat, against)
         single = Path(tmp) / "single.yaml"
         single.write_text(file_yaml(range(args.processors), "us-east-1"))
-        elapsed, count = best_of(args.repeat, single)
-        print(f"load_spec: {count} processors in one file: {elapsed:.2f} s (best of {args.repeat})")
+        report("in one file", single, args.repeat, against)
 
 
 if __name__ == "__main__":

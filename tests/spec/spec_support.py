@@ -103,7 +103,7 @@ def del_in(data: Any, path: tuple[Any, ...]) -> None:
     del data[path[-1]]
 
 
-# --- Documents in the fast reader's subset, for differential tests of the two YAML readers ---------
+# --- Documents in the everyday block-and-flow subset, for differential tests against the reference ---
 
 from hypothesis import strategies as st  # noqa: E402
 
@@ -240,7 +240,7 @@ def block_node(draw: st.DrawFn, depth: int, indent: int, kind: str) -> list[str]
 
 @st.composite
 def subset_document(draw: st.DrawFn) -> str:
-    """A YAML text inside the fast reader's subset."""
+    """A YAML text in the everyday subset operators write (block mappings and lists, flow collections)."""
     lines = draw(block_node(0, draw(st.integers(0, 2)), "map"))
     if draw(st.booleans()):
         lines.insert(0, draw(st.sampled_from(["---", "--- # start", "# header"])))
@@ -248,12 +248,14 @@ def subset_document(draw: st.DrawFn) -> str:
 
 
 def read_with(reader: str, text: str) -> tuple[Any, list[Any], list[SourceProblem]]:
-    """Data, every position and the problems one reader ("fast" or "full") finds in `text`."""
-    from spd.spec.fast_yaml import read_fast
+    """Data, every position and the problems one reader finds in `text`: "spd" (libyaml, the spec's
+    reader) or "reference" (ruamel's pure-Python parser, an independent oracle)."""
+    from ruamel_reference import RuamelReader
+
     from spd.spec.yaml_source import _EventReader
 
     builder = TreeBuilder({})
-    data = read_fast(text, builder) if reader == "fast" else _EventReader(builder).read(text)
+    data = _EventReader(builder, text).read() if reader == "spd" else RuamelReader(builder).read(text)
     return data, all_positions(data, builder), builder.problems(data)
 
 

@@ -1,0 +1,100 @@
+"""What the service enforces or does that botocore's model does not say, kept by hand in one place.
+
+Each value cites its source in `shared/rekognition-api.md` ([C] confirmed, [I] inferred). The spec
+language, the planner and the emulator read these; nothing else restates them.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Final
+
+STREAM_PROCESSOR_OPERATIONS: Final = (
+    "CreateStreamProcessor",
+    "DescribeStreamProcessor",
+    "ListStreamProcessors",
+    "StartStreamProcessor",
+    "StopStreamProcessor",
+    "UpdateStreamProcessor",
+    "DeleteStreamProcessor",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
+)
+"""The ten operations that manage stream processors: the keys of rate limits, emulator quotas and faults."""
+
+COLLECTION_OPERATIONS: Final = (
+    "CreateCollection",
+    "DeleteCollection",
+    "DescribeCollection",
+    "ListCollections",
+)
+"""The face-collection operations that preflight reads and the emulator serves."""
+
+CONNECTED_HOME_LABELS: Final = ("ALL", "PACKAGE", "PERSON", "PET")
+"""ConnectedHome.Labels values [C]: doc text only, the model has no enum, so the server enforces it."""
+
+PARAMETERS_TO_DELETE: Final = ("ConnectedHomeMinConfidence", "RegionsOfInterest")
+"""UpdateStreamProcessor's ParametersToDelete values (also in the model's enum; repeated here as names)."""
+
+POLYGON_MIN_POINTS: Final = 3
+POLYGON_MAX_POINTS: Final = 10
+"""A polygon region of interest: the model has no size; the docs say up to 10 points, peers require 3 [C]."""
+
+COORDINATE_MIN: Final = 0.0
+COORDINATE_MAX: Final = 1.0
+"""Coordinates are ratios of the frame [C]; the model puts no range on them, so this rule is the service's."""
+
+COORDINATE_TOLERANCE: Final = 1e-6
+"""Slack for `Left + Width <= 1` with single-precision values."""
+
+DEFAULT_FACE_MATCH_THRESHOLD: Final = 80.0
+"""FaceMatchThreshold when absent, and the least value the service keeps: lower values are stored as 80 [C]."""
+
+DEFAULT_MIN_CONFIDENCE: Final = 50.0
+"""ConnectedHome.MinConfidence when absent [C]."""
+
+DEFAULT_DATA_SHARING_OPT_IN: Final = False
+"""DataSharingPreference.OptIn echoed when absent [I]."""
+
+MAX_SESSION_SECONDS: Final = 120
+"""StopSelector.MaxDurationInSeconds upper bound of a connected-home session [C]."""
+
+FACE_SEARCH: Final = "face_search"
+CONNECTED_HOME: Final = "connected_home"
+
+KIND_RULES: Final = {
+    FACE_SEARCH: {
+        "settings": "FaceSearch",
+        "output": "KinesisDataStream",
+        "forbidden": ("NotificationChannel", "KmsKeyId"),
+    },
+    CONNECTED_HOME: {
+        "settings": "ConnectedHome",
+        "output": "S3Destination",
+        "required": ("NotificationChannel",),
+    },
+}
+"""Which settings go with which output and channel [C]: exactly one of FaceSearch/ConnectedHome, and the
+output to match (FaceSearch → KinesisDataStream; ConnectedHome → S3Destination plus an SNS channel)."""
+
+ERROR_STATUS: Final = {
+    "AccessDeniedException": 400,
+    "InternalServerError": 500,
+    "InvalidPaginationTokenException": 400,
+    "InvalidParameterException": 400,
+    "LimitExceededException": 400,
+    "ProvisionedThroughputExceededException": 400,
+    "ResourceAlreadyExistsException": 400,
+    "ResourceInUseException": 400,
+    "ResourceNotFoundException": 400,
+    "ServiceQuotaExceededException": 400,
+    "ThrottlingException": 500,
+}
+"""HTTP status of each modelled error [C]: 500 for InternalServerError and ThrottlingException."""
+
+
+def f32(value: float) -> float:
+    """Round through single precision, as the service stores every Float and Percent [C]."""
+    rounded: float = struct.unpack("f", struct.pack("f", float(value)))[0]
+    return rounded
