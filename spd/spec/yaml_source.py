@@ -180,7 +180,7 @@ class _EventReader:
         elif kind is MappingStartEvent:
             if tag is not None:
                 self._unsupported_tag(event, tag, parent, slot)
-            value = self.mapping(depth)
+            value = self.mapping(depth, bool(event.flow_style))
         elif kind is SequenceStartEvent:
             if tag is not None:
                 self._unsupported_tag(event, tag, parent, slot)
@@ -197,7 +197,8 @@ class _EventReader:
         self.b.problem(line, column, f"YAML tag {shown} is not supported here (only !!str is)", parent, slot)
 
     def _tab_before(self, event: Any, since: int, parent: object, slot: PathElem | None) -> None:
-        """A tab between a `:` or `-` and the value: valid YAML 1.2, but refused like a tab in indentation.
+        """A tab between a block mapping's `:` and the value: valid YAML 1.2, but refused like a tab in
+        indentation (inside `{...}` a tab is ordinary white space).
 
         Tabs look like spaces and mean something else in indentation, so spd asks for spaces everywhere.
         """
@@ -211,7 +212,7 @@ class _EventReader:
                 line, column, "tab character here; separate YAML with spaces instead", parent, slot
             )
 
-    def mapping(self, depth: int) -> dict[str, Any]:
+    def mapping(self, depth: int, flow: bool) -> dict[str, Any]:
         b = self.b
         nxt = self.next
         mapping, key_positions, value_positions = b.new_map()
@@ -233,7 +234,7 @@ class _EventReader:
             plain = not event.style and _explicit_tag(event) is None
             key_end = event.end_mark.index
             value_event = nxt()
-            if value_event.start_mark.index > key_end + 1:
+            if not flow and value_event.start_mark.index > key_end + 1:
                 self._tab_before(value_event, key_end, mapping, event.value)
             if plain and event.value == "<<":
                 merges.append(self.node(value_event, mapping, "<<", key_position, depth + 1))
