@@ -1,7 +1,7 @@
 """`spd emulator`: serve the local Rekognition stream-processor emulator until SIGTERM or SIGINT.
 
 Prints `spd emulator listening on <url>` as the first line on stdout (the bound port when `--port 0`),
-logs one line per call to stderr (operation, region, processor, HTTP status, error code), and on
+logs one line per call to stderr (UTC timestamp, operation, region, processor, HTTP status, error code), and on
 SIGTERM/SIGINT stops serving, saves the state file and exits 0. Also the body of `python -m spd.emulator`.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -27,9 +28,14 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
 
 
+def _timestamp() -> str:
+    """Now, as the daemon's log lines write it: ISO 8601, UTC, `Z`."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def _log_call(call: CallRecord) -> None:
     # One write per line so that lines from concurrent requests do not interleave.
-    sys.stderr.write(call.log_line() + "\n")
+    sys.stderr.write(f"{_timestamp()} {call.log_line()}\n")
     sys.stderr.flush()
 
 

@@ -96,6 +96,18 @@ def _leading_keys(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict
     return ordered
 
 
+def _console_stack_key(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """Console only: show spd's `stack` field as `spd_stack=NAME`.
+
+    structlog's ConsoleRenderer takes a `stack` key for a stack trace and prints its value on a line of
+    its own, so `daemon_started` would end with a bare stack name on the next line. JSON lines keep the
+    documented `stack` key.
+    """
+    if "stack" in event_dict:
+        event_dict = {("spd_stack" if k == "stack" else k): v for k, v in event_dict.items()}
+    return event_dict
+
+
 def stream_is_journal(stream: TextIO, environ: Mapping[str, str]) -> bool:
     """True when `stream` is the journal's stdout connection (systemd sets `$JOURNAL_STREAM=dev:ino`)."""
     dev, _, ino = environ.get("JOURNAL_STREAM", "").partition(":")
@@ -155,10 +167,10 @@ def configure_logging(
     env = os.environ if environ is None else environ
     journal = stream_is_journal(out, env)
     use_json = fmt == "json" or (fmt == "auto" and (journal or not _isatty(out)))
-    renderer: Processor = (
-        structlog.processors.JSONRenderer()
+    renderers: list[Processor] = (
+        [structlog.processors.JSONRenderer()]
         if use_json
-        else structlog.dev.ConsoleRenderer(colors=False, pad_event_to=0)
+        else [_console_stack_key, structlog.dev.ConsoleRenderer(colors=False, pad_event_to=0)]
     )
     timestamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
     foreign_chain: list[Processor] = [
@@ -177,7 +189,7 @@ def configure_logging(
                 structlog.processors.format_exc_info,
                 redact,
                 _leading_keys,
-                renderer,
+                *renderers,
             ],
         )
     )

@@ -26,6 +26,14 @@ KMS_KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9:_/+=,@.-]{0,2048}$"
 S3_BUCKET_PATTERN = r"^[0-9A-Za-z.\-_]*$"
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$"
 TAG_PATTERN = r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$"
+TAG_PATTERN_PORTABLE = r"^[^\x00-\x1f\x7f-\x9f!\x22#$%&'()*,;<>?\[\\\]^`{|}~]*$"
+"""`TAG_PATTERN` as `spd schema` publishes it. JSON Schema validators run patterns through their own regex
+engines (Python's `re` in `jsonschema`, JavaScript's in editors), and not all of them know Unicode
+property classes. This negated class means the same in all of them: AWS's rule exactly for ASCII and the
+control characters, any other character allowed (looser beyond ASCII; `spd validate` applies the Unicode
+classes)."""
+SCHEMA_ID = "urn:spd:spec:1"
+"""`$id` of the published schema: names the spec format (version 1), not a download location."""
 
 LABELS = ("PERSON", "PET", "PACKAGE", "ALL")
 MAX_REGIONS_OF_INTEREST = 10
@@ -182,8 +190,30 @@ class SpecDocument(_Model):
 
 def spec_json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of one spec file, as `spd schema` prints it."""
-    schema = SpecDocument.model_json_schema()
+    schema = _portable(SpecDocument.model_json_schema())
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
         **schema,
     }
+
+
+def _portable(node: Any) -> Any:
+    """`node` with the tag pattern in its portable form, and tag maps that refuse keys not matching it.
+
+    pydantic publishes `dict[TagKey, TagValue]` as `patternProperties`, which only constrains the keys that
+    match; `propertyNames` + `additionalProperties` make a bad key an error, as it is for `spd validate`.
+    """
+    if isinstance(node, list):
+        return [_portable(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _portable(value) for key, value in node.items()}
+    if out.get("pattern") == TAG_PATTERN:
+        out["pattern"] = TAG_PATTERN_PORTABLE
+    by_pattern = out.get("patternProperties")
+    if isinstance(by_pattern, dict) and set(by_pattern) == {TAG_PATTERN}:
+        del out["patternProperties"]
+        out["propertyNames"] = {**out.get("propertyNames", {}), "pattern": TAG_PATTERN_PORTABLE}
+        out["additionalProperties"] = by_pattern[TAG_PATTERN]
+    return out

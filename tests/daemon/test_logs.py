@@ -149,3 +149,25 @@ def test_console_format_is_readable():
     assert "config_reloaded" in line
     assert "processors=3" in line
     assert not line.startswith("{")
+
+
+def test_console_lines_of_a_real_daemon_name_the_stack_on_the_same_line(tmp_path, emu):
+    """structlog's console renderer takes a `stack` key for a stack trace and prints it on a line of its
+    own; the daemon's stack name must read as a field of its line instead."""
+    from daemonproc import Daemon
+
+    from spdrun import face, write_spec
+
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")], stack="lobby-cams")
+    d = Daemon(["--endpoint-url", emu.url, "--spec", str(spec)], env={"SPD_LOG_FORMAT": "console"})
+    try:
+        d.wait_until(lambda line: "reconcile_completed" in line.get("raw", ""), what="reconcile_completed")
+        assert d.stop() == 0
+    finally:
+        d.kill()
+    raw = [line.rstrip("\n") for line in d.raw]
+    started = [line for line in raw if "daemon_started" in line]
+    assert len(started) == 1, d.dump()
+    assert "spd_stack=lobby-cams" in started[0]
+    assert not started[0].startswith("{")  # console, not JSON
+    assert "lobby-cams" not in [line.strip() for line in raw], d.dump()

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +87,16 @@ def test_calls_are_logged(tmp_path: Path) -> None:
         with pytest.raises(client.exceptions.ResourceNotFoundException):
             client.describe_stream_processor(Name="nobody")
         process.client(service="kinesis").list_streams()
-    lines = process.log_text().splitlines()
+    stamped = [line for line in process.log_text().splitlines() if not line.startswith("spd emulator")]
+    # Each line starts with the time of the call: ISO 8601, UTC, milliseconds.
+    assert stamped
+    for line in stamped:
+        stamp, _, _ = line.partition(" ")
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", stamp), line
+        when = datetime.fromisoformat(stamp)
+        assert when.utcoffset() == timedelta(0)
+        assert abs(datetime.now(UTC) - when) < timedelta(hours=1), line  # the wall clock, not a counter
+    lines = [line.partition(" ")[2] for line in stamped]
     assert "CreateStreamProcessor us-east-1 cam-1 200" in lines
     assert "DescribeStreamProcessor us-east-1 nobody 400 ResourceNotFoundException" in lines
     assert any(line.startswith("Kinesis_20131202.ListStreams us-east-1") for line in lines)
