@@ -29,6 +29,7 @@ def local_extra_required() -> Iterator[None]:
     except ImportError as exc:
         raise MissingExtraError(f"{LOCAL_EXTRA_MISSING} ({exc})") from None
 
+
 # botocore insists on credentials even for a local emulator that ignores signatures.
 _LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "spd-local", "AWS_SECRET_ACCESS_KEY": "spd-local"}
 

@@ -48,7 +48,10 @@ def endpoint_url_problem(value: str) -> str | None:
     if "@" in parts.netloc:
         # aiohttp refuses every request whose URL carries credentials next to the SigV4 Authorization
         # header, so such an endpoint could only ever fail, call after call.
-        return f"{shown}: an endpoint URL cannot carry a user name or password (requests are signed with AWS credentials); {EXPECTED}"
+        return (
+            f"{shown}: an endpoint URL cannot carry a user name or password "
+            f"(requests are signed with AWS credentials); {EXPECTED}"
+        )
     if port == 0:
         return f"{shown}: the port must be a number in 1..65535; {EXPECTED}"
     if parts.query or parts.fragment:
