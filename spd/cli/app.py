@@ -138,14 +138,12 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
         sys.exit(ExitCode.USAGE)
     except click.UsageError as exc:
-        exc.message = redact_userinfo(exc.message)
         exc.show()
         sys.exit(ExitCode.USAGE)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(ExitCode.FAILURE)
     except click.ClickException as exc:
-        exc.message = redact_userinfo(exc.message)
         exc.show()
         sys.exit(ExitCode.FAILURE)
     except ConfigError as exc:

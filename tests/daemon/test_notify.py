@@ -87,7 +87,8 @@ def test_a_full_socket_drops_instead_of_blocking(tmp_path, caplog):
         notifier = Notifier(str(tmp_path / "notify"), clock=lambda: now[0])
         with caplog.at_level(logging.WARNING, logger="spd.notify"):
             sent = [notifier.watchdog() for _ in range(200)]
-            assert sent[0] and not sent[-1]
+            assert sent[0]
+            assert not sent[-1]
             dropped = notifier.dropped
             assert dropped == sent.count(False) > 0
             # One line for the first drop; the rest wait for the next interval.
@@ -131,9 +132,11 @@ def test_daemon_keeps_working_while_systemd_does_not_read(tmp_path, emu):
             assert code == 200, body
             code, metrics = d.get("/metrics")
             dropped = re.search(r"^spd_notify_dropped_total (\S+)$", metrics, re.M)
-            assert dropped is not None and float(dropped.group(1)) > 0
+            assert dropped is not None
+            assert float(dropped.group(1)) > 0
             _, line = d.wait_for("notify_dropped")
-            assert line["level"] == "warning" and line["logger"] == "spd.notify"
+            assert line["level"] == "warning"
+            assert line["logger"] == "spd.notify"
             assert d.stop() == 0
         finally:
             d.kill()
