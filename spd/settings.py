@@ -129,8 +129,8 @@ class Settings(BaseSettings):
     @field_validator("endpoint_url")
     @classmethod
     def _endpoint_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
+        if not value:
+            return None  # `SPD_ENDPOINT_URL=` in an environment file means "not set"
         problem = endpoint_url_problem(value)
         if problem is not None:
             raise ValueError(problem)

@@ -30,7 +30,13 @@ def redact_userinfo(text: str) -> str:
 def endpoint_url_problem(value: str) -> str | None:
     """Why `value` is not a usable endpoint URL (naming it, password hidden), or None when it is."""
     shown = repr(_shown(value))
-    hint = f"; did you mean 'http://{_shown(value)}'?" if "://" not in value else ""
+    with_scheme = "" if "://" in value else "http://" + value
+    hint = f"; did you mean {_shown(with_scheme)!r}?" if with_scheme and not _problem(with_scheme) else ""
+    return _problem(value, shown, hint)
+
+
+def _problem(value: str, shown: str = "", hint: str = "") -> str | None:
+    """The checks themselves; `shown` and `hint` only dress the message."""
     if not value or any(c.isspace() for c in value):
         return f"{shown}: {EXPECTED}{hint}"
     try:

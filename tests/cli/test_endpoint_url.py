@@ -125,6 +125,11 @@ def test_good_urls_pass(url):
     assert load_settings(environ={}, endpoint_url=url).endpoint_url == url
 
 
+def test_an_empty_setting_means_unset(monkeypatch):
+    monkeypatch.setenv("SPD_ENDPOINT_URL", "")
+    assert load_settings().endpoint_url is None
+
+
 def test_aws_variables_are_checked_only_when_botocore_would_use_them():
     bad = {"AWS_ENDPOINT_URL_REKOGNITION": "127.0.0.1:4566"}
     with pytest.raises(SettingsError):
