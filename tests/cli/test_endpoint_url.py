@@ -100,7 +100,7 @@ def test_endpoint_url_in_the_settings_file_is_located(tmp_path, spec):
     settings = tmp_path / "settings.yaml"
     settings.write_text("endpoint_url: 'localhost:4566'\n")
     err = _clean(run_spd(["plan", str(spec), "--settings", str(settings)]), code=78)
-    assert f"{settings}: endpoint_url: 'localhost:4566': {EXPECTED}" in err
+    assert f"{settings}:1:15: endpoint_url: 'localhost:4566': {EXPECTED}" in err
 
 
 def test_a_password_in_the_aws_config_endpoint_is_never_printed(tmp_path, spec):
