@@ -11,7 +11,24 @@ import os
 from collections.abc import AsyncIterator, Iterator
 
 from spd.aws.gateway import Gateway
+from spd.errors import SpdError
 from spd.settings import Settings
+
+LOCAL_EXTRA_MISSING = "the embedded emulator needs the 'local' extra: pip install 'spd[local]'"
+
+
+class MissingExtraError(SpdError):
+    """A feature needs an optional dependency that is not installed (exit 1: fix the installation)."""
+
+
+@contextlib.contextmanager
+def local_extra_required() -> Iterator[None]:
+    """Wrap the import of `spd.emulator` modules: without moto, a clear message instead of a traceback."""
+    try:
+        yield
+    except ImportError as exc:
+        raise MissingExtraError(f"{LOCAL_EXTRA_MISSING} ({exc})") from None
+
 
 # botocore insists on credentials even for a local emulator that ignores signatures.
 _LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "spd-local", "AWS_SECRET_ACCESS_KEY": "spd-local"}
@@ -19,7 +36,8 @@ _LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "spd-local", "AWS_SECRET_ACCESS_KEY":
 
 @contextlib.contextmanager
 def _local_endpoint(settings: Settings) -> Iterator[str]:
-    from spd.emulator.embedded import embedded_emulator
+    with local_extra_required():
+        from spd.emulator.embedded import embedded_emulator
 
     with embedded_emulator(settings.local_state) as url:
         yield url

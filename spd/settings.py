@@ -24,6 +24,7 @@ from spd.model import OPERATIONS
 from spd.spec.positions import Positions, format_path
 from spd.spec.scalars import Yaml11Bool
 from spd.spec.yaml_source import read_document
+from spd.urls import endpoint_url_problem
 
 # AWS publishes no per-API TPS for stream processors. These are assumptions that keep a fleet well
 # under any plausible quota; raise them (or lower them) once the account's real quotas are known.
@@ -125,6 +126,16 @@ class Settings(BaseSettings):
             merged[op] = float(rate)
         return merged
 
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # `SPD_ENDPOINT_URL=` in an environment file means "not set"
+        problem = endpoint_url_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
     @field_validator("metrics_address")
     @classmethod
     def _host_port(cls, value: str) -> str:
@@ -189,7 +200,26 @@ def load_settings(
     except ValidationError as exc:
         diagnostics = [_settings_diagnostic(err, path, env, file_values, positions) for err in exc.errors()]
         raise SettingsError(sorted(diagnostics, key=lambda d: (d.line, d.column))) from None
+    if not settings.local and settings.endpoint_url is None:
+        _check_aws_endpoint_variables(env)
     return settings
+
+
+# Where botocore finds the endpoint when spd passes none: the service-specific variable first.
+AWS_ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_REKOGNITION", "AWS_ENDPOINT_URL")
+
+
+def _check_aws_endpoint_variables(env: Mapping[str, str]) -> None:
+    """The AWS chain's endpoint variables get the same check as `endpoint_url` (botocore's is a traceback)."""
+    if env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
+        return
+    for variable in AWS_ENDPOINT_VARIABLES:
+        value = env.get(variable)
+        if value:
+            problem = endpoint_url_problem(value)
+            if problem is not None:
+                raise SettingsError([Diagnostic("environment", 0, 0, variable, problem)])
+            return  # the first one set is the one botocore uses
 
 
 def _settings_diagnostic(
@@ -234,6 +264,9 @@ def environment_warnings(environ: Mapping[str, str] | None = None) -> list[Diagn
 
 
 def _message(kind: str, loc: tuple[int | str, ...], message: str) -> str:
+    if kind == "value_error":
+        # pydantic prefixes the validators' own messages; they read better without it.
+        return message.removeprefix("Value error, ")
     if kind != "extra_forbidden":
         return message
     close = difflib.get_close_matches(str(loc[-1]), list(Settings.model_fields), n=1)

@@ -19,6 +19,7 @@ import click
 from spd import __version__
 from spd.errors import ConfigError, ExitCode, SpdError
 from spd.settings import environment_warnings
+from spd.urls import endpoint_url_problem, redact_userinfo
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -104,6 +105,10 @@ def make_connection(
 ) -> Connection:
     if local and endpoint_url:
         raise click.UsageError("--local and --endpoint-url are mutually exclusive")
+    if endpoint_url is not None:
+        problem = endpoint_url_problem(endpoint_url)
+        if problem is not None:
+            raise click.UsageError(f"--endpoint-url {problem}")
     return Connection(
         local=local, local_state=local_state, endpoint_url=endpoint_url, settings_file=settings_file
     )
@@ -117,7 +122,7 @@ def cli() -> None:
 
 def report_config_error(err: ConfigError) -> None:
     for diagnostic in err.diagnostics:
-        click.echo(str(diagnostic), err=True)
+        click.echo(redact_userinfo(str(diagnostic)), err=True)
     errors = sum(1 for d in err.diagnostics if d.severity == "error")
     click.echo(f"{errors} error(s)", err=True)
 
@@ -145,7 +150,8 @@ def main(argv: list[str] | None = None) -> None:
         report_config_error(exc)
         sys.exit(exc.exit_code)
     except SpdError as exc:
-        click.echo(f"error: {exc}", err=True)
+        # An endpoint URL may carry a password, and botocore's messages quote the URL verbatim.
+        click.echo(f"error: {redact_userinfo(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import click
 
 from spd.cli.app import cli
+from spd.connect import MissingExtraError, local_extra_required
 
 if TYPE_CHECKING:
     from spd.emulator.service import CallRecord
@@ -58,8 +59,13 @@ def _log_call(call: CallRecord) -> None:
 @click.option("--quiet", "-q", is_flag=True, default=False, help="Do not log each call to stderr.")
 def emulator_command(host: str, port: int, state_file: Path | None, quiet: bool) -> None:
     """Serve the local Rekognition stream-processor emulator (plus moto's other services)."""
-    from spd.emulator.server import EmulatorServer
-    from spd.emulator.service import Emulator, EmulatorStateError
+    try:
+        with local_extra_required():
+            from spd.emulator.server import EmulatorServer
+            from spd.emulator.service import Emulator, EmulatorStateError
+    except MissingExtraError as exc:
+        # A ClickException, so `python -m spd.emulator` (click's standalone mode) prints it cleanly too.
+        raise click.ClickException(str(exc)) from None
 
     try:
         emulator = Emulator(state_file=state_file, on_call=None if quiet else _log_call)

@@ -6,8 +6,9 @@ through the same processors, so the journal holds one format. When stdout is the
 (`$JOURNAL_STREAM` names stdout's device and inode), each line starts with the sd-daemon priority prefix
 (`<3>` error, `<4>` warning, `<6>` info, `<7>` debug), so `journalctl -p warning` filters on it.
 
-Credentials never reach a line: the `redact` processor blanks values under secret-looking keys and
-access-key-shaped strings anywhere, including inside messages and tracebacks.
+Credentials never reach a line: the `redact` processor blanks values under secret-looking keys,
+access-key-shaped strings and the `user:password@` of URLs anywhere, including inside messages and
+tracebacks.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any, TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
+
+from spd.urls import redact_userinfo
 
 REDACTED = "[REDACTED]"
 
@@ -60,7 +63,8 @@ def _secret_key(key: object) -> bool:
 
 
 def redact_text(text: str) -> str:
-    """`text` with access key ids and `secret=value`-shaped pairs blanked."""
+    """`text` with access key ids, `secret=value`-shaped pairs and URL passwords blanked."""
+    text = redact_userinfo(text)
     text = _SECRET_PAIR.sub(lambda m: m.group(1) + REDACTED, text)
     return _ACCESS_KEY_ID.sub(REDACTED, text)
 

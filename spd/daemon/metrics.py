@@ -53,10 +53,30 @@ class _ApiCalls(Collector):
         yield family
 
 
+class _NotifyDropped(Collector):
+    """`spd_notify_dropped_total`, read from the notifier's counter at scrape time."""
+
+    def __init__(self, dropped: Callable[[], int]) -> None:
+        self._dropped = dropped
+
+    def collect(self) -> Iterable[CounterMetricFamily]:
+        yield CounterMetricFamily(
+            "spd_notify_dropped",
+            "sd_notify messages dropped because the socket could not take them at once (never waited for).",
+            value=float(self._dropped()),
+        )
+
+
 class DaemonMetrics:
     """Prometheus metrics of one daemon, in its own registry."""
 
-    def __init__(self, *, stats: Callable[[], CallStats | None], wall: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        *,
+        stats: Callable[[], CallStats | None],
+        notify_dropped: Callable[[], int] = lambda: 0,
+        wall: Callable[[], float] = time.time,
+    ):
         self._wall = wall
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
@@ -97,6 +117,7 @@ class DaemonMetrics:
             "spd_config_reloads", "SIGHUP reloads, by outcome (ok, failed).", ["outcome"], registry=r
         )
         r.register(_ApiCalls(stats))
+        r.register(_NotifyDropped(notify_dropped))
         ProcessCollector(registry=r)
         for kind in (FULL, SWEEP):
             for outcome in ("ok", "failed"):

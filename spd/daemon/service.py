@@ -102,7 +102,7 @@ class Daemon:
         self._backoff = RestartBackoff(settings.failed_backoff_initial, settings.failed_backoff_max)
         self._health = Health(settings.interval, clock)
         self._gateway: Gateway | None = None
-        self._metrics = DaemonMetrics(stats=self._call_stats)
+        self._metrics = DaemonMetrics(stats=self._call_stats, notify_dropped=lambda: notifier.dropped)
         self._reconciler: Reconciler | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._passes = PassRunner(full=self._full_pass, sweep=self._sweep)
