@@ -18,10 +18,10 @@ handler found there, for Rekognition `RekognitionResponse.dispatch`. `install()`
 for one that dispatches to `spd.emulator.responses.StreamProcessorResponse` (a `RekognitionResponse`
 subclass: moto's image operations keep working) bound to an in-process `Emulator`; `uninstall()` puts
 moto's handler back. Nothing else of moto is touched, so recording, passthrough and service whitelists
-behave as before, and moto's own in-process server (`ThreadedMotoServer`) serves stream processors too.
+behave as before.
 
-State follows moto's: the `Emulator` lives in a moto `BackendDict`, so moto's reset (`mock_aws` start
-and stop, `/moto-api/reset`) discards it, and the next call starts from an empty emulator with default
+State follows moto's: the `Emulator` lives in a moto `BackendDict`, so moto's reset (`BackendDict.reset`,
+which `mock_aws` calls when it starts and stops) discards it, and the next call starts from an empty emulator with default
 settings. `emulator()` returns a `MockEmulator`, the control API of `spd.emulator.testing` as Python
 methods (reset, configure, fault, fail, stats, ...), which always acts on the current one. Nothing is
 persisted.
