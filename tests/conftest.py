@@ -1,15 +1,18 @@
-"""Shared test setup: dummy AWS credentials, and the emulator fixtures every test directory can use.
+"""Shared test setup: dummy AWS credentials, and short names for the emulator fixtures.
 
-Fixtures:
+The emulator fixtures are those spd ships to every project, in its pytest plugin
+(`spd.emulator.pytest_plugin`, registered by the `pytest11` entry point), so spd's own suite uses them
+the way a user's does. Here they get the short names the suite grew up with:
 
-- `emulator` (session scope): one `spd.emulator.testing.EmulatorProcess`, a real `python -m
-  spd.emulator` subprocess on a free loopback port, for the whole session (with pytest-xdist, one per
-  worker). Use it directly only when a test needs the emulator's default (interactive) timings.
-- `emu` (function scope): the same handle after `reset()` and with fast timings
-  (`FAST_TIMINGS`: transitions 0.05 s, name reuse 0.2 s, asynchronous delete 0.05 s), so every test
-  starts from an empty emulator. `emu.url` is the endpoint, `emu.client(region)` a boto3 Rekognition
-  client (no retries), `emu.configure(...)`, `emu.fault(...)`, `emu.fail(...)`, `emu.stats()` drive
-  the control API.
+- `emulator` is the plugin's `spd_emulator_process` (session scope): one
+  `spd.emulator.testing.EmulatorProcess`, a real `python -m spd.emulator` subprocess on a free loopback
+  port, for the whole session (with pytest-xdist, one per worker). Use it directly only when a test
+  needs the emulator's default (interactive) timings.
+- `emu` is the plugin's `spd_emulator` (function scope): the same handle after `reset()` and with fast
+  timings (`FAST_TIMINGS`: transitions 0.05 s, name reuse 0.2 s, asynchronous delete 0.05 s), so every
+  test starts from an empty emulator. `emu.url` is the endpoint, `emu.client(region)` a boto3
+  Rekognition client (no retries), `emu.configure(...)`, `emu.fault(...)`, `emu.fail(...)`,
+  `emu.stats()` drive the control API.
 
 Unless `SPD_CONTRACT_LIVE=1` (contract tests against real AWS), the environment is pointed at dummy
 credentials and away from any profile or config file, so that nothing can ever reach real AWS.
@@ -18,16 +21,14 @@ credentials and away from any profile or config file, so that nothing can ever r
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
 
-from spd.emulator.testing import EmulatorProcess
+from spd.emulator.testing import FAST_TIMINGS, EmulatorProcess
+
+__all__ = ["FAST_TIMINGS", "LIVE"]
 
 LIVE = os.environ.get("SPD_CONTRACT_LIVE") == "1"
-
-FAST_TIMINGS = {"transition_seconds": 0.05, "name_reuse_seconds": 0.2, "delete_seconds": 0.05}
-"""What `emu` configures after each reset; tests that need other timings call `emu.configure`."""
 
 if not LIVE:
     for _var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_REKOGNITION"):
@@ -47,15 +48,12 @@ if not LIVE:
 
 
 @pytest.fixture(scope="session")
-def emulator() -> Iterator[EmulatorProcess]:
-    """One emulator subprocess for the test session (per xdist worker)."""
-    with EmulatorProcess() as process:
-        yield process
+def emulator(spd_emulator_process: EmulatorProcess) -> EmulatorProcess:
+    """One emulator subprocess for the test session (per xdist worker): the plugin's."""
+    return spd_emulator_process
 
 
 @pytest.fixture
-def emu(emulator: EmulatorProcess) -> EmulatorProcess:
-    """The session emulator, reset, with fast timings."""
-    emulator.reset()
-    emulator.configure(**FAST_TIMINGS)
-    return emulator
+def emu(spd_emulator: EmulatorProcess) -> EmulatorProcess:
+    """The session emulator, reset, with fast timings: the plugin's `spd_emulator`."""
+    return spd_emulator

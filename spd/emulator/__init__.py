@@ -12,7 +12,8 @@ state file. The modules, in the order a request meets them:
 - `validation` - request constraints; `models` - processors, the state machine, the backend;
 - `service` - one emulator's state, settings, faults, statistics and persistence;
 - `config`, `errors`, `faults` - settings, wire errors, injected misbehaviour;
-- `testing` - `EmulatorProcess`, a real emulator subprocess for tests.
+- `testing` - `EmulatorProcess`, a real emulator subprocess for tests; `pytest_plugin` - the fixtures
+  pytest loads wherever spd is installed; `mock` - stream processors under moto's `mock_aws`.
 
 Submodules are imported explicitly (`from spd.emulator.embedded import embedded_emulator`) so that
 importing this package stays free of moto.

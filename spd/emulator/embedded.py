@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from spd.emulator.server import EmulatorServer
-from spd.emulator.service import Emulator
+from spd.emulator.service import Emulator, EmulatorStateError
 
 
 def default_state_file() -> Path:
@@ -25,13 +25,35 @@ def default_state_file() -> Path:
     return root / "spd" / "emulator.json"
 
 
+# -- tests name their own state file --------------------------------------------------------------------
+
+UNDER_PYTEST = "PYTEST_CURRENT_TEST"
+"""Set by pytest while a test runs, and inherited by the processes it starts (`spd ... --local`)."""
+
+
+def _default_outside_tests() -> Path:
+    """The default state file, refused while a test runs: a test must never read or change the user's own
+    `--local` fleet, so it passes a path (`--local-state FILE`, `embedded_emulator(path)`)."""
+    if os.environ.get(UNDER_PYTEST):
+        raise EmulatorStateError(
+            f"the embedded emulator is running under pytest ({UNDER_PYTEST} is set) and was given no state "
+            f"file; pass one (--local-state FILE, or embedded_emulator(path)) so that a test never uses "
+            f"{default_state_file()}"
+        )
+    return default_state_file()
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+
 @contextmanager
 def embedded_emulator(state_file: Path | None = None) -> Iterator[str]:
     """Run an emulator in this process for the `with` block; yields its endpoint URL.
 
-    Raises `spd.emulator.service.EmulatorStateError` (exit 78) if the state file is unusable.
+    Raises `spd.emulator.service.EmulatorStateError` (exit 78) if the state file is unusable, or if no
+    state file is given while a pytest test runs (tests never default to the user's own state).
     """
-    emulator = Emulator(state_file=state_file if state_file is not None else default_state_file())
+    emulator = Emulator(state_file=state_file if state_file is not None else _default_outside_tests())
     server = EmulatorServer(emulator, host="127.0.0.1", port=0)
     server.start()
     try:

@@ -9,8 +9,13 @@
 
 It binds a free loopback port (`--port 0`), reads the URL from the first stdout line, and stops the
 process with SIGTERM (the emulator saves its state and exits 0). The control API is spoken with urllib
-so that nothing here needs more than boto3. The per-call log goes to a temporary file (`log_path`).
-Used by `tests/conftest.py` (the `emulator` and `emu` fixtures) and `tests/bench/bench_emulator.py`.
+so that nothing here needs more than boto3 (imported only by `client()`), and this module imports
+neither moto nor boto3: the pytest plugin (`spd.emulator.pytest_plugin`), which pytest loads wherever spd
+is installed, imports it. The per-call log goes to a temporary file (`log_path`).
+
+`EmulatorControl` holds the control API as Python methods over one `control(method, path, body)` call;
+`EmulatorProcess` speaks it over HTTP, `spd.emulator.mock.MockEmulator` in-process under moto's
+`mock_aws`. Used by the pytest plugin's fixtures and `tests/bench/bench_emulator.py`.
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ _URL_LINE = re.compile(r"listening on (?P<url>http://\S+)")
 
 DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
+FAST_TIMINGS: dict[str, Any] = {"transition_seconds": 0.05, "name_reuse_seconds": 0.2, "delete_seconds": 0.05}
+"""What `reset_fast()` (and so every test fixture) configures: transitions 0.05 s, a deleted name reserved
+0.2 s, asynchronous delete 0.05 s."""
+
 
 class EmulatorControlError(RuntimeError):
     """The control API refused a request; `status` and `body` are its answer."""
@@ -46,7 +55,80 @@ class EmulatorControlError(RuntimeError):
         self.body = body
 
 
-class EmulatorProcess:
+class EmulatorControl:
+    """The control API (README "Control API") as Python methods; subclasses say how a call travels."""
+
+    def control(self, method: str, path: str, body: Any = None) -> Any:
+        """Call `/_emulator/<path>`; returns the decoded JSON or raises `EmulatorControlError`."""
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        self.control("POST", "reset")
+
+    def reset_fast(self) -> None:
+        """Reset, then configure `FAST_TIMINGS`: how every test fixture hands out an emulator."""
+        self.reset()
+        self.configure(**FAST_TIMINGS)
+
+    def configure(self, **settings: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self.control("PUT", "config", settings)
+        return result
+
+    def config(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.control("GET", "config")
+        return result
+
+    def fault(
+        self,
+        operation: str = "*",
+        error: str = "ThrottlingException",
+        *,
+        count: int | None = None,
+        rate: float | None = None,
+        message: str | None = None,
+        status: int | None = None,
+    ) -> dict[str, Any]:
+        spec: dict[str, Any] = {"operation": operation, "error": error}
+        for key, value in (("count", count), ("rate", rate), ("message", message), ("status", status)):
+            if value is not None:
+                spec[key] = value
+        result: dict[str, Any] = self.control("POST", "faults", spec)
+        return result
+
+    def faults(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.control("GET", "faults")["faults"]
+        return result
+
+    def clear_faults(self) -> None:
+        self.control("DELETE", "faults")
+
+    def fail(
+        self,
+        name: str,
+        message: str = "Access denied to Role",
+        *,
+        region: str = "us-east-1",
+        account: str | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"message": message, "region": region}
+        if account is not None:
+            body["account"] = account
+        result: dict[str, Any] = self.control("POST", f"processors/{name}/fail", body)
+        return result
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        result: dict[str, dict[str, int]] = self.control("GET", "stats")
+        return result
+
+    def clear_stats(self) -> None:
+        self.control("DELETE", "stats")
+
+    def processors(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.control("GET", "processors")["processors"]
+        return result
+
+
+class EmulatorProcess(EmulatorControl):
     """Runs the emulator as a subprocess and talks to its control API."""
 
     def __init__(
@@ -170,7 +252,7 @@ class EmulatorProcess:
             return ""
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
-    # -- control API -------------------------------------------------------------------------------
+    # -- control API over HTTP -------------------------------------------------------------------------------
 
     def control(self, method: str, path: str, body: Any = None) -> Any:
         """Call `/_emulator/<path>`; returns the decoded JSON or raises `EmulatorControlError`."""
@@ -191,59 +273,6 @@ class EmulatorProcess:
             except ValueError:
                 payload = raw.decode("utf-8", errors="replace")
             raise EmulatorControlError(err.code, payload) from None
-
-    def reset(self) -> None:
-        self.control("POST", "reset")
-
-    def configure(self, **settings: Any) -> dict[str, Any]:
-        result: dict[str, Any] = self.control("PUT", "config", settings)
-        return result
-
-    def config(self) -> dict[str, Any]:
-        result: dict[str, Any] = self.control("GET", "config")
-        return result
-
-    def fault(
-        self,
-        operation: str = "*",
-        error: str = "ThrottlingException",
-        *,
-        count: int | None = None,
-        rate: float | None = None,
-        message: str | None = None,
-        status: int | None = None,
-    ) -> dict[str, Any]:
-        spec: dict[str, Any] = {"operation": operation, "error": error}
-        for key, value in (("count", count), ("rate", rate), ("message", message), ("status", status)):
-            if value is not None:
-                spec[key] = value
-        result: dict[str, Any] = self.control("POST", "faults", spec)
-        return result
-
-    def clear_faults(self) -> None:
-        self.control("DELETE", "faults")
-
-    def fail(
-        self,
-        name: str,
-        message: str = "Access denied to Role",
-        *,
-        region: str = "us-east-1",
-        account: str | None = None,
-    ) -> dict[str, Any]:
-        body: dict[str, Any] = {"message": message, "region": region}
-        if account is not None:
-            body["account"] = account
-        result: dict[str, Any] = self.control("POST", f"processors/{name}/fail", body)
-        return result
-
-    def stats(self) -> dict[str, dict[str, int]]:
-        result: dict[str, dict[str, int]] = self.control("GET", "stats")
-        return result
-
-    def processors(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self.control("GET", "processors")["processors"]
-        return result
 
     # -- clients -----------------------------------------------------------------------------------
 

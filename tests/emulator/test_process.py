@@ -177,6 +177,7 @@ def test_default_state_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
 def test_embedded_emulator_uses_the_default_state_file(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    monkeypatch.delenv("PYTEST_CURRENT_TEST")  # outside a test, as `spd ... --local` runs
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     with embedded_emulator() as url:
         _client(url).create_stream_processor(**_face("default-cam"))
