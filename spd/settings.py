@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from spd.errors import Diagnostic, SettingsError
 from spd.model import OPERATIONS
+from spd.spec.nesting import TOO_DEEP_MESSAGE, TooDeep, check_events
 
 # AWS publishes no per-API TPS for stream processors. These are assumptions that keep a fleet well
 # under any plausible quota; raise them (or lower them) once the account's real quotas are known.
@@ -151,7 +152,11 @@ def _read_settings_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise SettingsError([Diagnostic(str(path), 1, 1, "", f"cannot read: {exc.strerror}")]) from None
     try:
+        # The loader's composer recurses once per level; refuse runaway nesting before it runs.
+        check_events(YAML(typ="safe", pure=True).parse(text))
         data = YAML(typ="safe").load(text)
+    except TooDeep as exc:
+        raise SettingsError([Diagnostic(str(path), exc.line, exc.column, "", TOO_DEEP_MESSAGE)]) from None
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1

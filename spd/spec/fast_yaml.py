@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from spd.spec.nesting import MAX_NESTING
 from spd.spec.positions import COLUMN_BITS, PathElem
 from spd.spec.scalars import is_plain_string, resolve_plain
 from spd.spec.yaml_tree import TreeBuilder
@@ -52,7 +53,6 @@ _FLOW_TOKEN = re.compile(
     rf""" *(?:([{{}}\[\],])|(:)(?= )|"([^"\\]*)"|'([^']*)'(?!')|({_FIRST}{_FLOW_BODY}))"""
 )
 _PUNCT, _COLON, _DQ, _SQ, _PLAIN = 1, 2, 3, 4, 5
-_MAX_FLOW_DEPTH = 32
 
 
 def read_fast(text: str, builder: TreeBuilder) -> Any:
@@ -83,7 +83,7 @@ def read_fast(text: str, builder: TreeBuilder) -> Any:
     if not contents:
         return None
     reader = _Reader(builder, linenos, indents, contents)
-    data, position = reader.node(indents[0])
+    data, position = reader.node(indents[0], 0)
     if reader.i < len(contents):
         raise Declined
     builder.positions.root = position
@@ -104,6 +104,12 @@ def _key_match(content: str, start: int) -> re.Match[str] | None:
 
 
 class _Reader:
+    """Recursive descent over the lines; `depth` is the number of collections around a node.
+
+    A collection beyond `MAX_NESTING` is declined, so the recursion stays shallow and the full reader
+    reports the file (located) without recursing at all.
+    """
+
     __slots__ = ("b", "contents", "i", "indents", "linenos", "n")
 
     def __init__(self, builder: TreeBuilder, linenos: list[int], indents: list[int], contents: list[str]):
@@ -114,12 +120,14 @@ class _Reader:
         self.i = 0
         self.n = len(contents)
 
-    def node(self, indent: int) -> tuple[Any, int]:
+    def node(self, indent: int, depth: int) -> tuple[Any, int]:
         if _is_item(self.contents[self.i]):
-            return self.sequence(indent)
-        return self.mapping(indent)
+            return self.sequence(indent, depth)
+        return self.mapping(indent, depth)
 
-    def mapping(self, indent: int) -> tuple[Any, int]:
+    def mapping(self, indent: int, depth: int) -> tuple[Any, int]:
+        if depth >= MAX_NESTING:
+            raise Declined
         b = self.b
         contents, indents, linenos, n = self.contents, self.indents, self.linenos, self.n
         mapping, key_positions, value_positions = b.new_map()
@@ -144,13 +152,13 @@ class _Reader:
             if j == len(content) or content[j] == "#":
                 self.i += 1
                 if self.i < n and indents[self.i] > indent:
-                    value, value_position = self.node(indents[self.i])
+                    value, value_position = self.node(indents[self.i], depth + 1)
                 elif self.i < n and indents[self.i] == indent and _is_item(contents[self.i]):
-                    value, value_position = self.sequence(indent)
+                    value, value_position = self.sequence(indent, depth + 1)
                 else:
                     value, value_position = None, key_position
             else:
-                value, value_position = self.inline(content, j, indent, line, mapping, key)
+                value, value_position = self.inline(content, j, indent, line, mapping, key, depth + 1)
                 self.i += 1
                 # A deeper line now would continue a multi-line scalar (or be an error).
                 if self.i < n and indents[self.i] > indent:
@@ -163,7 +171,9 @@ class _Reader:
             raise Declined
         return mapping, position
 
-    def sequence(self, indent: int) -> tuple[Any, int]:
+    def sequence(self, indent: int, depth: int) -> tuple[Any, int]:
+        if depth >= MAX_NESTING:
+            raise Declined
         contents, indents, linenos, n = self.contents, self.indents, self.linenos, self.n
         items, item_positions = self.b.new_seq()
         position = (linenos[self.i] << COLUMN_BITS) | (indent + 1)
@@ -180,16 +190,18 @@ class _Reader:
                 # A dash alone: the item is the block below it (an empty item is left to the full reader).
                 self.i += 1
                 if self.i < n and indents[self.i] > indent:
-                    value, value_position = self.node(indents[self.i])
+                    value, value_position = self.node(indents[self.i], depth + 1)
                 else:
                     raise Declined
             elif _is_item(content[j:]) or _key_match(content, j) is not None:
                 # A compact nested collection: read the rest of the line as a line of its own.
                 contents[self.i] = content[j:]
                 indents[self.i] = indent + j
-                value, value_position = self.node(indent + j)
+                value, value_position = self.node(indent + j, depth + 1)
             else:
-                value, value_position = self.inline(content, j, indent, linenos[self.i], items, len(items))
+                value, value_position = self.inline(
+                    content, j, indent, linenos[self.i], items, len(items), depth + 1
+                )
                 self.i += 1
                 if self.i < n and indents[self.i] > indent:
                     raise Declined
@@ -200,14 +212,14 @@ class _Reader:
         return items, position
 
     def inline(
-        self, s: str, j: int, base: int, line: int, parent: object, slot: PathElem | None
+        self, s: str, j: int, base: int, line: int, parent: object, slot: PathElem | None, depth: int
     ) -> tuple[Any, int]:
         """A value that starts at s[j] and ends on this line; only a comment may follow it."""
         position = (line << COLUMN_BITS) | (base + j + 1)
         first = s[j]
         value: Any
         if first == "{" or first == "[":
-            value, end = self.flow(s, j, base, line, parent, slot, 0)
+            value, end = self.flow(s, j, base, line, parent, slot, depth)
             if not _TRAILING.match(s, end):
                 raise Declined
             return value, position
@@ -229,7 +241,7 @@ class _Reader:
         self, s: str, j: int, base: int, line: int, parent: object, slot: PathElem | None, depth: int
     ) -> tuple[Any, int]:
         """A flow mapping or sequence that opens at s[j] and closes on the same line; returns its end."""
-        if depth > _MAX_FLOW_DEPTH:
+        if depth >= MAX_NESTING:
             raise Declined
         b = self.b
         scan = _FLOW_TOKEN.match

@@ -25,12 +25,12 @@ from ruamel.yaml.events import (
 )
 
 from spd.spec.fast_yaml import Declined, read_fast
+from spd.spec.nesting import MAX_NESTING, TOO_DEEP_MESSAGE, TooDeep, height
 from spd.spec.positions import PathElem, Positions, pack, unpack
 from spd.spec.yaml_tree import SourceProblem, TreeBuilder
 
 _CORE_TAG_PREFIX = "tag:yaml.org,2002:"
 _STR_TAG = _CORE_TAG_PREFIX + "str"
-_MAX_DEPTH = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,21 +59,15 @@ def read_document(text: str, file: str, environ: Mapping[str, str]) -> SourceDoc
         data = _EventReader(builder).read(text)
     except YAMLError as exc:
         return SourceDocument(file, None, builder.positions, (_syntax_problem(text, exc),), False)
-    except _TooDeep as exc:
-        problem = SourceProblem(exc.line, exc.column, (), f"nesting deeper than {_MAX_DEPTH} levels")
+    except TooDeep as exc:
+        problem = SourceProblem(exc.line, exc.column, (), TOO_DEEP_MESSAGE)
         return SourceDocument(file, None, builder.positions, (problem,), False)
     except (RecursionError, ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
-        # Defensive: the parser should only raise YAMLError, but a spec must never produce a traceback.
+        # Defensive: the parser should only raise YAMLError, and nesting is bounded above so nothing
+        # recurses deeply; still, a spec must never produce a traceback.
         problem = SourceProblem(1, 1, (), f"cannot read this file as YAML ({type(exc).__name__}: {exc})")
         return SourceDocument(file, None, builder.positions, (problem,), False)
     return SourceDocument(file, data, builder.positions, tuple(builder.problems(data)), True)
-
-
-class _TooDeep(Exception):
-    def __init__(self, line: int, column: int) -> None:
-        super().__init__(line, column)
-        self.line = line
-        self.column = column
 
 
 def _mark(event: Any) -> int:
@@ -90,11 +84,16 @@ def _explicit_tag(event: Any) -> str | None:
 
 
 class _EventReader:
-    """Builds data from ruamel's parse events: aliases share their anchor's value, `<<` merges."""
+    """Builds data from ruamel's parse events: aliases share their anchor's value, `<<` merges.
+
+    `depth` is the number of collections around a node; a collection at depth `MAX_NESTING` (or an
+    alias whose value would reach past it) raises `TooDeep` before the reader descends any further.
+    """
 
     def __init__(self, builder: TreeBuilder) -> None:
         self.b = builder
         self.anchors: dict[str, tuple[Any, int]] = {}
+        self.heights: dict[int, int] = {}
         self.events: Iterator[Any] = iter(())
 
     def read(self, text: str) -> Any:
@@ -122,15 +121,17 @@ class _EventReader:
         self, event: Any, parent: object, slot: PathElem | None, key_position: int | None, depth: int
     ) -> tuple[Any, int]:
         position = _mark(event)
-        if depth > _MAX_DEPTH:
-            raise _TooDeep(event.start_mark.line + 1, event.start_mark.column + 1)
         if isinstance(event, AliasEvent):
             found = self.anchors.get(event.anchor)
             if found is None:
                 line, column = event.start_mark.line + 1, event.start_mark.column + 1
                 self.b.problem(line, column, f"alias *{event.anchor} refers to no anchor", parent, slot)
                 return None, position
+            if depth + height(found[0], self.heights) > MAX_NESTING:
+                raise TooDeep(event.start_mark.line + 1, event.start_mark.column + 1)
             return found
+        if depth >= MAX_NESTING and not isinstance(event, ScalarEvent):
+            raise TooDeep(event.start_mark.line + 1, event.start_mark.column + 1)
         tag = _explicit_tag(event)
         value: Any
         if isinstance(event, ScalarEvent):
