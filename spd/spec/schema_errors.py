@@ -137,7 +137,7 @@ def _issue(details: ErrorDetails) -> Issue:
 def _version_message(value: object) -> str:
     """`1.0` and `"1"` read as 1 to a human, so say why they are not the version."""
     if isinstance(value, str):
-        return f"version must be an integer, not a string ({value!r}); write version: 1 without quotes"
+        return f"version must be an integer, not {describe(value)}; write version: 1 without quotes"
     if isinstance(value, float):
         return f"version must be the integer 1, not {value!r}"
     if isinstance(value, int) and not isinstance(value, bool):
