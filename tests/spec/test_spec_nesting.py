@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from spec_support import write
 
@@ -60,11 +60,17 @@ def load_errors(tmp_path: Path, text: str) -> list[str]:
     return [str(d) for d in caught.value.diagnostics if d.severity == "error"]
 
 
+@st.composite
+def kinds(draw: st.DrawFn) -> str:
+    """'m'/'s' levels; the length is drawn first so deep documents are as likely as shallow ones."""
+    size = draw(st.integers(0, 200))
+    return "".join(draw(st.lists(st.sampled_from("ms"), min_size=size, max_size=size)))
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    block=st.text(alphabet="ms", max_size=150),
-    flow=st.text(alphabet="ms", max_size=150),
-)
+@given(block=kinds(), flow=kinds())
+@example(block="m" * 65, flow="")
+@example(block="", flow="s" * 65)
 def test_any_nesting_loads_or_is_refused_at_the_level_past_the_limit(
     tmp_path: Path, block: str, flow: str
 ) -> None:
