@@ -203,7 +203,9 @@ def test_a_spec_nested_too_deep_at_start_is_config_invalid_and_exit_78(tmp_path,
     assert d.wait(timeout=30) == 78
     _, line = d.wait_for("config_invalid")
     assert line["source"] == "spec"
-    assert line["errors"] == [f"{spec}:65:129: nesting deeper than 64 levels of collections; spd refuses deeper YAML"]
+    assert line["errors"] == [
+        f"{spec}:65:129: nesting deeper than 64 levels of collections; spd refuses deeper YAML"
+    ]
     assert "Traceback" not in d.stderr
     assert "RecursionError" not in d.stderr
 
@@ -221,7 +223,9 @@ def test_sighup_with_a_spec_or_settings_nested_too_deep_keeps_running(tmp_path, 
     d.signal(signal.SIGHUP)
     _, failed = d.wait_for("config_reload_failed", after=mark)
     assert failed["source"] == "spec"
-    assert failed["errors"] == [f"{spec}:65:129: nesting deeper than 64 levels of collections; spd refuses deeper YAML"]
+    assert failed["errors"] == [
+        f"{spec}:65:129: nesting deeper than 64 levels of collections; spd refuses deeper YAML"
+    ]
 
     spec.write_text(good)
     settings.write_text(_too_deep())
@@ -229,7 +233,9 @@ def test_sighup_with_a_spec_or_settings_nested_too_deep_keeps_running(tmp_path, 
     d.signal(signal.SIGHUP)
     _, failed = d.wait_for("config_reload_failed", after=mark)
     assert failed["source"] == "settings"
-    assert failed["errors"] == [f"{settings}:65:129: nesting deeper than 64 levels of collections; spd refuses deeper YAML"]
+    assert failed["errors"] == [
+        f"{settings}:65:129: nesting deeper than 64 levels of collections; spd refuses deeper YAML"
+    ]
 
     settings.write_text("interval: 3600\n")
     mark = len(d.lines)

@@ -40,7 +40,10 @@ def only_error(path: Path) -> str:
 
 def test_a_dangling_symlink_in_a_directory_is_an_error(spec_dir: Path) -> None:
     (spec_dir / "b.yaml").symlink_to("gone.yaml")
-    assert only_error(spec_dir) == f"{spec_dir}/b.yaml:1:1: dangling symlink: its target 'gone.yaml' does not exist"
+    assert (
+        only_error(spec_dir)
+        == f"{spec_dir}/b.yaml:1:1: dangling symlink: its target 'gone.yaml' does not exist"
+    )
 
 
 def test_a_symlink_loop_in_a_directory_is_an_error(spec_dir: Path) -> None:
@@ -94,7 +97,9 @@ def test_hidden_and_other_entries_are_still_ignored(spec_dir: Path) -> None:
 
 def test_a_dangling_symlink_given_as_the_spec_itself_is_an_error(spec_dir: Path) -> None:
     (spec_dir / "link").symlink_to("gone")
-    assert only_error(spec_dir / "link").endswith("link:1:1: dangling symlink: its target 'gone' does not exist")
+    assert only_error(spec_dir / "link").endswith(
+        "link:1:1: dangling symlink: its target 'gone' does not exist"
+    )
 
 
 def test_a_symlink_to_a_regular_file_is_read(spec_dir: Path) -> None:

@@ -101,7 +101,9 @@ def test_an_alias_chain_cannot_build_deep_data(tmp_path: Path) -> None:
     errors = load_errors(tmp_path, _alias_chain(links))
     # a{N} sits in the top mapping (level 1) and holds N + 1 levels: a63 is the first to pass 64.
     line = MAX_NESTING
-    assert errors == [f"{tmp_path / 'spec.yaml'}:{line}:{len(f'a{line - 1}: &a{line - 1} [') + 1}: {TOO_DEEP_MESSAGE}"]
+    assert errors == [
+        f"{tmp_path / 'spec.yaml'}:{line}:{len(f'a{line - 1}: &a{line - 1} [') + 1}: {TOO_DEEP_MESSAGE}"
+    ]
 
 
 def test_a_deep_alias_below_the_limit_is_read(tmp_path: Path) -> None:
@@ -131,7 +133,10 @@ STYLES = {
     "compact-sequence": "- " * DEEP + "x\n",
     "flow-sequence": nested("", "s" * DEEP)[0],
     "flow-mapping": nested("", "m" * DEEP)[0],
-    "flow-mapping-in-a-spec": "version: 1\nstack: s\nprocessors:\n  - tags: " + "{a: " * DEEP + "1" + "}" * DEEP,
+    "flow-mapping-in-a-spec": "version: 1\nstack: s\nprocessors:\n  - tags: "
+    + "{a: " * DEEP
+    + "1"
+    + "}" * DEEP,
     "block-into-flow": nested("ms" * 20, "sm" * DEEP)[0],
     "flow-100k": "x: " + "[" * 100_000 + "]" * 100_000 + "\n",
     "alias-chain": _alias_chain(DEEP),
@@ -160,7 +165,16 @@ def test_a_deeply_nested_settings_file_exits_78(tmp_path: Path) -> None:
     spec = tmp_path / "spec.yaml"
     spec.write_text("version: 1\nstack: s\nprocessors: []\n")
     result = subprocess.run(
-        [*SPD, "plan", str(spec), "--settings", str(settings_file), "--local", "--local-state", str(tmp_path / "e")],
+        [
+            *SPD,
+            "plan",
+            str(spec),
+            "--settings",
+            str(settings_file),
+            "--local",
+            "--local-state",
+            str(tmp_path / "e"),
+        ],
         env=spd_env(),
         capture_output=True,
         text=True,
@@ -170,4 +184,6 @@ def test_a_deeply_nested_settings_file_exits_78(tmp_path: Path) -> None:
     assert result.returncode == 78, result.stderr
     assert "Traceback" not in result.stderr
     line = MAX_NESTING + 1
-    assert result.stderr.startswith(f"{settings_file}:{line}:{2 * MAX_NESTING + 1}: nesting deeper"), result.stderr
+    assert result.stderr.startswith(f"{settings_file}:{line}:{2 * MAX_NESTING + 1}: nesting deeper"), (
+        result.stderr
+    )
