@@ -29,7 +29,9 @@ from spd.settings import Settings, load_settings
 
 T = TypeVar("T")
 
-SPEC_ARGUMENT = click.argument("spec", type=click.Path(path_type=Path))
+# readable=False: an unreadable spec is a spec error (located, exit 78) reported by the loader, not a
+# usage error.
+SPEC_ARGUMENT = click.argument("spec", type=click.Path(readable=False, path_type=Path))
 
 
 def _settings(

@@ -14,7 +14,7 @@ from spd.cli.app import cli, connection_options, make_connection, warn_about_env
 @click.option(
     "--spec",
     "spec",
-    type=click.Path(path_type=Path),
+    type=click.Path(readable=False, path_type=Path),
     default=None,
     metavar="PATH",
     help="Spec file or directory (overrides the `spec` setting / $SPD_SPEC).",

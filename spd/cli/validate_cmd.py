@@ -18,7 +18,7 @@ from spd.spec import load_spec, spec_json_schema
 
 
 @cli.command("validate")
-@click.argument("spec", type=click.Path())
+@click.argument("spec", type=click.Path(readable=False))
 def validate_command(spec: str) -> None:
     """Check SPEC (a file, or a directory of *.yaml files) offline; print every problem found.
 

@@ -37,7 +37,7 @@ from spd.daemon.logs import configure_logging, level_number
 from spd.daemon.metrics import DaemonMetrics, Health, count_statuses
 from spd.daemon.notify import Notifier, watchdog_period
 from spd.daemon.passes import FULL, SWEEP, PassRunner
-from spd.errors import ConfigError, SpdError, SpecError
+from spd.errors import ConfigError, SettingsError, SpdError, SpecError
 from spd.events import Event
 from spd.executor import ExecutionSettings
 from spd.model import DesiredState
@@ -395,7 +395,7 @@ class Daemon:
         self._metrics.reloads.labels("failed").inc()
         self._log.error(
             "config_reload_failed",
-            source="spec" if isinstance(exc, SpecError) else "settings",
+            source=_config_source(exc),
             errors=errors,
             kept_spec=str(old.settings.spec),
             kept_processors=len(old.desired.processors),
@@ -439,6 +439,15 @@ async def _close_server(server: asyncio.Server) -> None:
     await server.wait_closed()
 
 
+def _config_source(exc: Exception) -> str:
+    """Which input a failed load is blamed on; an error nobody foresaw is not pinned on the settings."""
+    if isinstance(exc, SpecError):
+        return "spec"
+    if isinstance(exc, SettingsError):
+        return "settings"
+    return "unexpected"
+
+
 def run_daemon(
     settings_file: Path | None,
     overrides: Mapping[str, Any],
@@ -469,7 +478,7 @@ def run_daemon(
             log = configure_logging(stream=out, environ=env)
         log.error(
             "config_invalid",
-            source="spec" if isinstance(exc, SpecError) else "settings",
+            source=_config_source(exc),
             errors=[str(d) for d in exc.diagnostics if d.severity == "error"],
         )
         raise

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from spd.errors import Diagnostic, SpecError
 from spd.model import DesiredProcessor, DesiredState, SourceLocation
 from spd.spec.canonical import desired_processor
+from spd.spec.files import read_spec_text, spec_files
 from spd.spec.issues import Issue
 from spd.spec.merge import merge_defaults, source_path
 from spd.spec.positions import Path as KeyPath
@@ -31,8 +32,6 @@ from spd.spec.schema import SpecDocument
 from spd.spec.schema_errors import issues_from_validation_error
 from spd.spec.validate import Declared, check_defaults, check_processor, cross_spec_issues
 from spd.spec.yaml_source import SourceDocument, read_document
-
-SPEC_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass(frozen=True)
@@ -77,24 +76,6 @@ class _File:
         self.diagnostics.append(self.diagnostic(issue))
 
 
-def spec_files(path: Path) -> list[Path]:
-    """The files a spec path stands for: itself, or the directory's *.yaml/*.yml files, sorted."""
-    if path.is_dir():
-        files = sorted(
-            entry
-            for entry in path.iterdir()
-            if entry.suffix in SPEC_SUFFIXES and not entry.name.startswith(".") and entry.is_file()
-        )
-        if not files:
-            raise SpecError(
-                [Diagnostic(str(path), 1, 1, "", "no *.yaml or *.yml spec files in this directory")]
-            )
-        return files
-    if not path.exists():
-        raise SpecError([Diagnostic(str(path), 1, 1, "", "no such file or directory")])
-    return [path]
-
-
 def load_spec(path: Path, *, environ: Mapping[str, str] | None = None) -> LoadedSpec:
     """Load, validate and canonicalise the spec at `path` (a file, or a directory of YAML files).
 
@@ -134,23 +115,9 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _read_text(file: Path) -> str | Diagnostic:
-    """The file's text, or the diagnostic saying why it cannot be had."""
-    try:
-        raw = file.read_bytes()
-    except OSError as exc:
-        return Diagnostic(str(file), 1, 1, "", f"cannot read: {exc.strerror or exc}")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        return Diagnostic(str(file), line, column, "", "not valid UTF-8 text")
-
-
 def _check_file(file: Path, environ: Mapping[str, str]) -> _File:
     """Read one file and run every check that needs only this file."""
-    text = _read_text(file)
+    text = read_spec_text(file)
     if isinstance(text, Diagnostic):
         return _File(SourceDocument(str(file), None, Positions(), (), False), diagnostics=[text])
     checked = _File(read_document(text, str(file), environ))

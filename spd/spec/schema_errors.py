@@ -91,7 +91,7 @@ def _issue(details: ErrorDetails) -> Issue:
     if kind == "extra_forbidden":
         return Issue(loc, _unknown_key_message(loc), at="key")
     if loc == ("version",):
-        return Issue(loc, f"unsupported spec version: {describe(value)}; this spd reads version 1")
+        return Issue(loc, _version_message(value))
     if isinstance(value, Yaml11Bool):
         return Issue(loc, _yaml11_message(kind, value, field))
     if kind == "string_type":
@@ -132,6 +132,17 @@ def _issue(details: ErrorDetails) -> Issue:
     if kind == "finite_number":
         return Issue(loc, "must be a finite number")
     return Issue(loc, details["msg"])
+
+
+def _version_message(value: object) -> str:
+    """`1.0` and `"1"` read as 1 to a human, so say why they are not the version."""
+    if isinstance(value, str):
+        return f"version must be an integer, not {describe(value)}; write version: 1 without quotes"
+    if isinstance(value, float):
+        return f"version must be the integer 1, not {value!r}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"unsupported spec version: {describe(value)}; this spd reads version 1"
+    return f"version must be the integer 1, not {describe(value)}"
 
 
 def _field_name(loc: Path) -> str:

@@ -4,8 +4,8 @@ Called by `spd.spec.loader`. One reader: libyaml's C parser (through PyYAML's `C
 the event stream, and the data is built from it here. PyYAML's constructors are not used: they would
 decide scalar types YAML-1.1 style, drop positions and stop at the first duplicate key; `TreeBuilder`
 resolves scalars YAML-1.2 style instead. Malformed YAML, tabs in indentation or as separators, several
-documents in one file, unsupported tags, undefined aliases and nesting beyond `MAX_DEPTH` all come back
-as `SourceProblem`s; nothing here raises on bad input.
+documents in one file, unsupported tags, undefined aliases and nesting beyond `nesting.MAX_NESTING` all
+come back as `SourceProblem`s; nothing here raises on bad input.
 """
 
 from __future__ import annotations
@@ -27,14 +27,12 @@ from yaml.events import (
     StreamEndEvent,
 )
 
+from spd.spec.nesting import MAX_NESTING, TOO_DEEP_MESSAGE, TooDeep, height
 from spd.spec.positions import COLUMN_BITS, PathElem, Positions, unpack
 from spd.spec.yaml_tree import SourceProblem, TreeBuilder
 
 _CORE_TAG_PREFIX = "tag:yaml.org,2002:"
 _STR_TAG = _CORE_TAG_PREFIX + "str"
-MAX_DEPTH = 64
-"""Deepest nesting a spec may use (a real one needs about 8); deeper input is refused, never recursed."""
-
 _COLUMN_MASK = (1 << COLUMN_BITS) - 1
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's parser; PyYAML's pure-Python one (same events, slower) where PyYAML was built without it."""
@@ -60,22 +58,20 @@ def read_document(text: str, file: str, environ: Mapping[str, str]) -> SourceDoc
     try:
         data = _EventReader(builder, text).read()
     except YAMLError as exc:
-        return SourceDocument(file, None, builder.positions, (_syntax_problem(text, exc),), False)
-    except _TooDeep as exc:
-        problem = SourceProblem(exc.line, exc.column, (), f"nesting deeper than {MAX_DEPTH} levels")
+        problem = _syntax_problem(text, exc)
+        if "maximum nesting depth" in problem.message:
+            # libyaml's own limit (1,000 flow levels), met while it looks ahead, before spd's is reached.
+            problem = SourceProblem(problem.line, problem.column, (), TOO_DEEP_MESSAGE)
+        return SourceDocument(file, None, builder.positions, (problem,), False)
+    except TooDeep as exc:
+        problem = SourceProblem(exc.line, exc.column, (), TOO_DEEP_MESSAGE)
         return SourceDocument(file, None, builder.positions, (problem,), False)
     except (RecursionError, ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
-        # Defensive: the parser should only raise YAMLError, but a spec must never produce a traceback.
+        # Defensive: the parser should only raise YAMLError, and nesting is bounded above so nothing
+        # recurses deeply; still, a spec must never produce a traceback.
         problem = SourceProblem(1, 1, (), f"cannot read this file as YAML ({type(exc).__name__}: {exc})")
         return SourceDocument(file, None, builder.positions, (problem,), False)
     return SourceDocument(file, data, builder.positions, tuple(builder.problems(data)), True)
-
-
-class _TooDeep(Exception):
-    def __init__(self, line: int, column: int) -> None:
-        super().__init__(line, column)
-        self.line = line
-        self.column = column
 
 
 def _mark(event: Any) -> int:
@@ -113,6 +109,8 @@ def _explicit_tag(event: Any) -> str | None:
 class _EventReader:
     """Builds data from libyaml's parse events: aliases share their anchor's value, `<<` merges.
 
+    `depth` is the number of collections around a node; a collection at depth `MAX_NESTING` (or an
+    alias whose value would reach past it) raises `TooDeep` before the reader descends any further.
     Written for speed as much as for clarity: it is the whole cost of reading a 10,000-processor spec,
     so it calls the C parser's `get_event` directly and dispatches on the event's exact type.
     """
@@ -121,6 +119,7 @@ class _EventReader:
         self.b = builder
         self.text = text
         self.anchors: dict[str, tuple[Any, int]] = {}
+        self.heights: dict[int, int] = {}
         self.loader = _LOADER(text)
         self.next: Callable[[], Any] = self.loader.get_event
         unusual = any(char in text for char in _UNUSUAL_BREAKS)
@@ -157,8 +156,6 @@ class _EventReader:
         self, event: Any, parent: object, slot: PathElem | None, key_position: int | None, depth: int
     ) -> tuple[Any, int]:
         position = self.mark(event)
-        if depth > MAX_DEPTH:
-            raise _TooDeep(*unpack(position))
         kind = type(event)
         if kind is AliasEvent:
             found = self.anchors.get(event.anchor)
@@ -166,7 +163,11 @@ class _EventReader:
                 line, column = unpack(position)
                 self.b.problem(line, column, f"alias *{event.anchor} refers to no anchor", parent, slot)
                 return None, position
+            if depth + height(found[0], self.heights) > MAX_NESTING:
+                raise TooDeep(*unpack(position))
             return found
+        if depth >= MAX_NESTING and kind is not ScalarEvent:
+            raise TooDeep(*unpack(position))
         tag = _explicit_tag(event)
         value: Any
         if kind is ScalarEvent:

@@ -192,6 +192,60 @@ def test_invalid_settings_at_start_exit_78(tmp_path, fast_emu, daemons):
     assert line["source"] == "settings"
 
 
+def _too_deep(levels: int = 500) -> str:
+    return "".join("  " * i + "a:\n" for i in range(levels))
+
+
+def test_a_spec_nested_too_deep_at_start_is_config_invalid_and_exit_78(tmp_path, fast_emu, daemons):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(_too_deep())
+    d = daemons(*_run_args(fast_emu, spec))
+    assert d.wait(timeout=30) == 78
+    _, line = d.wait_for("config_invalid")
+    assert line["source"] == "spec"
+    assert line["errors"] == [
+        f"{spec}:65:129: nesting deeper than 64 levels of collections; spd refuses deeper YAML"
+    ]
+    assert "Traceback" not in d.stderr
+    assert "RecursionError" not in d.stderr
+
+
+def test_sighup_with_a_spec_or_settings_nested_too_deep_keeps_running(tmp_path, fast_emu, daemons):
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")])
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("interval: 3600\n")
+    d = daemons(*_run_args(fast_emu, spec), "--settings", str(settings))
+    d.wait_for("reconcile_completed")
+    good = spec.read_text()
+
+    spec.write_text(_too_deep())
+    mark = len(d.lines)
+    d.signal(signal.SIGHUP)
+    _, failed = d.wait_for("config_reload_failed", after=mark)
+    assert failed["source"] == "spec"
+    assert failed["errors"] == [
+        f"{spec}:65:129: nesting deeper than 64 levels of collections; spd refuses deeper YAML"
+    ]
+
+    spec.write_text(good)
+    settings.write_text(_too_deep())
+    mark = len(d.lines)
+    d.signal(signal.SIGHUP)
+    _, failed = d.wait_for("config_reload_failed", after=mark)
+    assert failed["source"] == "settings"
+    assert failed["errors"] == [
+        f"{settings}:65:129: nesting deeper than 64 levels of collections; spd refuses deeper YAML"
+    ]
+
+    settings.write_text("interval: 3600\n")
+    mark = len(d.lines)
+    d.signal(signal.SIGHUP)
+    d.wait_for("config_reloaded", after=mark)
+    assert alive(d.pid)
+    assert d.stop() == 0
+    assert "Traceback" not in d.stderr
+
+
 def test_metrics_port_in_use_exits_1_with_a_clear_error(tmp_path, fast_emu, daemons):
     spec = write_spec(tmp_path / "spec.yaml", [face("lobby")])
     with socket.socket() as taken:

@@ -447,8 +447,9 @@ RULES: list[tuple[str, Mutation, str, str]] = [
     ("name-in-defaults", setting(("defaults", "name"), "x"), "defaults.name", "cannot be set in defaults"),
     # document
     ("version-2", setting(("version",), 2), "version", "unsupported spec version"),
-    ("version-string", setting(("version",), "1"), "version", "unsupported spec version"),
-    ("version-bool", setting(("version",), True), "version", "unsupported spec version"),
+    ("version-string", setting(("version",), "1"), "version", "must be an integer, not string"),
+    ("version-float", setting(("version",), 1.0), "version", "must be the integer 1, not 1.0"),
+    ("version-bool", setting(("version",), True), "version", "must be the integer 1, not boolean true"),
     ("version-missing", deleting(("version",)), "version", "missing required key 'version'"),
     ("stack-missing", deleting(("stack",)), "stack", "missing required key 'stack'"),
     ("stack-pattern", setting(("stack",), "lobby cams"), "stack", "must match"),

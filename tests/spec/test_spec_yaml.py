@@ -53,6 +53,10 @@ def test_what_both_readers_accept_they_read_alike(text: str, edits: list[tuple[i
         reference = read_with("reference", text)
     except (YAMLError, ReferenceError_):
         return
+    if ("&" in text or "*" in text) and (ours[2] or reference[2]):
+        # Anchor names differ between YAML 1.1 (libyaml: letters, digits, '-', '_') and 1.2 (ruamel: any
+        # non-space), so `&a: x` is an anchor on a key to one and an anchor named "a:" to the other.
+        return
     assert ours == reference
 
 
