@@ -88,6 +88,7 @@ class Database:
         except sqlite3.Error as exc:
             raise StoreError(f"{path}: cannot open {schema.kind}: {exc}") from exc
         try:
+            self._check_identity()  # before anything that writes, e.g. the journal mode in the header
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
@@ -98,22 +99,30 @@ class Database:
             self.conn.close()
             raise
 
+    def _check_identity(self) -> tuple[int, int]:
+        """(application id, schema version), refusing another program's database or a newer schema."""
+        schema, conn = self.schema, self.conn
+        app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if app_id == 0 and version == 0:
+            if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                raise StoreError(f"{self.path}: not an {schema.kind} database (it holds other tables)")
+        elif app_id != schema.application_id:
+            raise StoreError(f"{self.path}: not an {schema.kind} database (application id {app_id})")
+        if version > schema.version:
+            raise StoreError(
+                f"{self.path}: {schema.kind} version {version} is newer than this spd supports "
+                f"({schema.version})"
+            )
+        return app_id, version
+
     def _migrate(self) -> None:
         schema = self.schema
         with self.write() as conn:
-            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if app_id == 0 and version == 0:
-                if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-                    raise StoreError(f"{self.path}: not an {schema.kind} database (it holds other tables)")
+            # Again under the write lock: another process may have created or upgraded it meanwhile.
+            app_id, version = self._check_identity()
+            if app_id == 0:
                 conn.execute(f"PRAGMA application_id = {int(schema.application_id)}")
-            elif app_id != schema.application_id:
-                raise StoreError(f"{self.path}: not an {schema.kind} database (application id {app_id})")
-            if version > schema.version:
-                raise StoreError(
-                    f"{self.path}: {schema.kind} version {version} is newer than this spd supports "
-                    f"({schema.version})"
-                )
             for index in range(version, schema.version):
                 # executescript would commit the open transaction; run the statements one by one.
                 for statement in _statements(schema.migrations[index]):
