@@ -72,9 +72,11 @@ def _sql(path: Path, statement: str, *args: Any) -> list[Any]:
 def test_two_local_applies_at_once_both_land(tmp_path: Path) -> None:
     """Two `spd apply --local` of different stacks on one new state file, started together."""
     state = tmp_path / "fresh" / "emulator.json"  # a name of any kind: a missing file becomes a database
+    # Face-search processors are started too, so each command keeps writing for a while (the emulator's
+    # default one-second start), and the two commands' writes interleave.
     stacks = {
-        "north": [face(f"north-{i}", desired_state="stopped") for i in range(5)] + [home("north-home")],
-        "south": [face(f"south-{i}", desired_state="stopped") for i in range(5)] + [home("south-home")],
+        stack: [face(f"{stack}-{i}") for i in range(5)] + [home(f"{stack}-home")]
+        for stack in ("north", "south")
     }
     commands = [
         [
