@@ -277,12 +277,13 @@ def open_store(path: Path, *, legacy: Path | None = None) -> EmulatorStore:
     """
     try:
         size = path.stat().st_size
+        sqlite = bool(size) and is_sqlite_file(path)
     except FileNotFoundError:
-        size = None
+        size, sqlite = None, False
     except OSError as exc:
-        raise EmulatorStateError(f"{path}: cannot read emulator state: {exc}") from exc
+        raise EmulatorStateError(f"{path}: cannot read emulator state: {exc.strerror or exc}") from exc
     if size:
-        if not is_sqlite_file(path):
+        if not sqlite:
             _convert_json(path, path)
     elif size is None and legacy is not None and legacy.exists():
         _convert_json(legacy, path)

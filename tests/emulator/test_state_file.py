@@ -12,7 +12,6 @@ import sqlite3
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -283,11 +282,11 @@ DB_DAMAGE = ["row-bogus-status", "row-not-json", "row-missing-field", "another-p
 
 
 @pytest.fixture(params=DAMAGE + DB_DAMAGE)
-def damaged(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, str]]:
+def damaged(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, str]:
     path = tmp_path / "state"
     kind = str(request.param)
     expected = _damage_json(path, kind) if kind in DAMAGE else _damage_database(path, kind)
-    yield path, expected
+    return path, expected
 
 
 def _snapshot(directory: Path) -> dict[str, bytes]:
@@ -305,7 +304,8 @@ def test_spd_emulator_refuses_a_damaged_state_with_one_line(damaged: tuple[Path,
     )
     assert result.returncode == 78
     assert result.stderr.count("\n") == 1, result.stderr
-    assert str(path) in result.stderr and expected in result.stderr, result.stderr
+    assert str(path) in result.stderr, result.stderr
+    assert expected in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
     assert _snapshot(path.parent) == before, "a damaged state is never repaired or converted"
 
@@ -317,5 +317,6 @@ def test_local_commands_refuse_a_damaged_state(tmp_path: Path, kind: str) -> Non
     spec = write_spec(tmp_path / "spec.yaml", [face("cam")])
     result = run_spd(["plan", str(spec), "--local", "--local-state", str(path)])
     assert result.returncode == 78, result.stdout + result.stderr
-    assert expected in result.stderr and "Traceback" not in result.stderr
+    assert expected in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
