@@ -1,8 +1,10 @@
 """`spd emulator`: serve the local Rekognition stream-processor emulator until SIGTERM or SIGINT.
 
 Prints `spd emulator listening on <url>` as the first line on stdout (the bound port when `--port 0`),
-logs one line per call to stderr (UTC timestamp, operation, region, processor, HTTP status, error code), and on
-SIGTERM/SIGINT stops serving, saves the state file and exits 0. Also the body of `python -m spd.emulator`.
+logs one line per call to stderr (UTC timestamp, operation, region, processor, HTTP status, error code),
+and on SIGTERM/SIGINT stops serving and exits 0. With `--state FILE` every change is committed to the
+SQLite file before it is answered, so even SIGKILL loses nothing acknowledged; an unusable or damaged
+state file is refused with one line naming it (exit 78). Also the body of `python -m spd.emulator`.
 """
 
 from __future__ import annotations
@@ -54,7 +56,11 @@ def _log_call(call: CallRecord) -> None:
     "state_file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="JSON file that keeps processors and settings across restarts (written after every change).",
+    help=(
+        "SQLite file that keeps processors and settings across restarts, committed on every change and "
+        "shareable with other emulators; a JSON state of older versions is converted (kept as "
+        "FILE.json-backup)."
+    ),
 )
 @click.option("--quiet", "-q", is_flag=True, default=False, help="Do not log each call to stderr.")
 def emulator_command(host: str, port: int, state_file: Path | None, quiet: bool) -> None:
@@ -75,6 +81,7 @@ def emulator_command(host: str, port: int, state_file: Path | None, quiet: bool)
     try:
         server = EmulatorServer(emulator, host=host, port=port)
     except OSError as exc:
+        emulator.close()
         raise click.ClickException(
             str(exc) if not exc.strerror else f"cannot listen on {host}:{port}: {exc.strerror}"
         ) from exc
@@ -94,6 +101,7 @@ def emulator_command(host: str, port: int, state_file: Path | None, quiet: bool)
             pass
     finally:
         server.stop()
+        emulator.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if not quiet:

@@ -1,9 +1,11 @@
 """The embedded emulator behind every spd command's `--local` flag.
 
 `embedded_emulator()` serves a private emulator on a free loopback port on a background thread for the
-duration of a `with` block and yields its URL; its state (processors and settings) persists in a file,
-by default `$XDG_STATE_HOME/spd/emulator.json` (or `~/.local/state/spd/emulator.json`), so successive
-`spd ... --local` runs see the same fleet. Only the Rekognition pieces of moto are imported up front,
+duration of a `with` block and yields its URL; its state (processors and settings) persists in an SQLite file,
+by default `$XDG_STATE_HOME/spd/emulator.db` (or `~/.local/state/spd/emulator.db`), so successive
+`spd ... --local` runs see the same fleet, and `--local` commands running at the same time share it
+safely (each change is one transaction; each sees the others' changes). A JSON `emulator.json` left by
+older versions next to the default file is converted into it once and kept as `emulator.json-backup`. Only the Rekognition pieces of moto are imported up front,
 so starting it takes a fraction of a second.
 """
 
@@ -22,7 +24,12 @@ def default_state_file() -> Path:
     """Where `--local` keeps the emulator's state unless told otherwise (XDG base directory spec)."""
     base = os.environ.get("XDG_STATE_HOME", "")
     root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "state"
-    return root / "spd" / "emulator.json"
+    return root / "spd" / "emulator.db"
+
+
+def legacy_state_file() -> Path:
+    """Where older versions kept the default state, as JSON; converted into `default_state_file()`."""
+    return default_state_file().with_name("emulator.json")
 
 
 # -- tests name their own state file --------------------------------------------------------------------
@@ -53,10 +60,16 @@ def embedded_emulator(state_file: Path | None = None) -> Iterator[str]:
     Raises `spd.emulator.service.EmulatorStateError` (exit 78) if the state file is unusable, or if no
     state file is given while a pytest test runs (tests never default to the user's own state).
     """
-    emulator = Emulator(state_file=state_file if state_file is not None else _default_outside_tests())
-    server = EmulatorServer(emulator, host="127.0.0.1", port=0)
-    server.start()
+    if state_file is None:
+        emulator = Emulator(state_file=_default_outside_tests(), legacy_state_file=legacy_state_file())
+    else:
+        emulator = Emulator(state_file=state_file)
     try:
-        yield server.url
+        server = EmulatorServer(emulator, host="127.0.0.1", port=0)
+        server.start()
+        try:
+            yield server.url
+        finally:
+            server.stop()
     finally:
-        server.stop()
+        emulator.close()

@@ -15,7 +15,9 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from moto.core.base_backend import BaseBackend
 
@@ -133,26 +135,78 @@ class StreamProcessor(StreamArns):
         }
 
     @classmethod
-    def from_json(cls, data: JsonDict) -> StreamProcessor:
+    def from_json(cls, data: object) -> StreamProcessor:
+        """Rebuild a stored processor; `RecordError` names the first field that is missing or wrong.
+
+        Strict on purpose: a damaged record is refused, never guessed at.
+        """
+        if not isinstance(data, dict):
+            raise RecordError("not an object")
+        transitions: list[tuple[float, str]] = []
+        for item in _field(data, "transitions", list, default=[]):
+            if not (isinstance(item, list) and len(item) == 2):
+                raise RecordError(f"field 'transitions': {item!r} is not an [epoch seconds, status] pair")
+            transitions.append((_number(item[0], "transitions"), _status(item[1], "transitions")))
+        tags = _field(data, "tags", dict, default={})
+        for key, value in tags.items():
+            if not isinstance(value, str):
+                raise RecordError(f"field 'tags': value of {key!r} is not a string")
+        deleted_at = data.get("deleted_at")
         return cls(
-            name=str(data["name"]),
-            arn=str(data["arn"]),
-            input=dict(data["input"]),
-            output=dict(data["output"]),
-            role_arn=str(data["role_arn"]),
-            settings=dict(data["settings"]),
-            notification_channel=data.get("notification_channel"),
-            kms_key_id=data.get("kms_key_id"),
-            regions_of_interest=data.get("regions_of_interest"),
-            data_sharing_opt_in=bool(data.get("data_sharing_opt_in", False)),
-            tags={str(k): str(v) for k, v in dict(data.get("tags") or {}).items()},
-            created=float(data["created"]),
-            status=str(data["status"]),
-            last_update=float(data["last_update"]),
-            status_message=data.get("status_message"),
-            transitions=[(float(at), str(status)) for at, status in data.get("transitions") or []],
-            deleted_at=None if data.get("deleted_at") is None else float(data["deleted_at"]),
+            name=_field(data, "name", str),
+            arn=_field(data, "arn", str),
+            input=_field(data, "input", dict),
+            output=_field(data, "output", dict),
+            role_arn=_field(data, "role_arn", str),
+            settings=_field(data, "settings", dict),
+            notification_channel=_field(data, "notification_channel", dict, default=None),
+            kms_key_id=_field(data, "kms_key_id", str, default=None),
+            regions_of_interest=_field(data, "regions_of_interest", list, default=None),
+            data_sharing_opt_in=_field(data, "data_sharing_opt_in", bool, default=False),
+            tags=dict(tags),
+            created=_number(data.get("created"), "created"),
+            status=_status(data.get("status"), "status"),
+            last_update=_number(data.get("last_update"), "last_update"),
+            status_message=_field(data, "status_message", str, default=None),
+            transitions=transitions,
+            deleted_at=None if deleted_at is None else _number(deleted_at, "deleted_at"),
         )
+
+
+class RecordError(ValueError):
+    """A stored processor record is damaged; the message names the field."""
+
+
+_MISSING: object = object()
+_T = TypeVar("_T")
+_STATUSES = frozenset(status.value for status in Status)
+
+
+def _field(data: JsonDict, key: str, kind: type[_T], default: object = _MISSING) -> _T:
+    value = data.get(key, _MISSING)
+    if value is _MISSING or (value is None and default is None):
+        if default is _MISSING:
+            raise RecordError(f"field {key!r} is missing")
+        return default  # type: ignore[return-value]
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise RecordError(f"field {key!r}: {value!r} is not a {kind.__name__}")
+    return value
+
+
+def _number(value: object, key: str) -> float:
+    if value is None:
+        raise RecordError(f"field {key!r} is missing")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RecordError(f"field {key!r}: {value!r} is not a number")
+    return float(value)
+
+
+def _status(value: object, key: str) -> str:
+    if value is None:
+        raise RecordError(f"field {key!r} is missing")
+    if not isinstance(value, str) or value not in _STATUSES:
+        raise RecordError(f"field {key!r}: {value!r} is not a stream-processor status")
+    return value
 
 
 class StreamProcessorBackend(BaseBackend):
@@ -171,6 +225,14 @@ class StreamProcessorBackend(BaseBackend):
         self._deleting: dict[str, float] = {}
         self._by_kvs: dict[str, str] = {}
         self._by_kds: dict[str, str] = {}
+        self.changed: set[str] = set()
+        """Names whose stored record must be rewritten (or removed, if no longer here) on the next save."""
+        self.changed_reservations: set[str] = set()
+        """Names whose stored reservation must be rewritten or removed on the next save."""
+        self.before_change: Callable[[], None] | None = None
+        """Called first by every operation that may change something, before any rule is checked: the
+        owner takes its store's write lock there and brings this backend up to date, so the checks see
+        what other processes sharing the store have committed."""
 
     def reset(self) -> None:
         self.processors.clear()
@@ -178,6 +240,8 @@ class StreamProcessorBackend(BaseBackend):
         self._deleting.clear()
         self._by_kvs.clear()
         self._by_kds.clear()
+        self.changed.clear()
+        self.changed_reservations.clear()
 
     @property
     def empty(self) -> bool:
@@ -195,12 +259,15 @@ class StreamProcessorBackend(BaseBackend):
                 if gone_at <= now:
                     del self._deleting[name]
                     self._forget(name)
+                    self.changed.add(name)
         if self.reserved_names:
             for name, until in list(self.reserved_names.items()):
                 if until <= now:
                     del self.reserved_names[name]
+                    self.changed_reservations.add(name)
 
     def _forget(self, name: str) -> None:
+        self._deleting.pop(name, None)
         processor = self.processors.pop(name, None)
         if processor is None:
             return
@@ -217,6 +284,10 @@ class StreamProcessorBackend(BaseBackend):
             self._by_kds[processor.kds_arn] = processor.name
         if processor.deleted_at is not None:
             self._deleting[processor.name] = processor.deleted_at
+
+    def _begin_change(self) -> None:
+        if self.before_change is not None:
+            self.before_change()
 
     def get(self, name: str, now: float) -> StreamProcessor:
         """The processor, including one whose asynchronous deletion is still under way."""
@@ -236,6 +307,7 @@ class StreamProcessorBackend(BaseBackend):
     # -- operations --------------------------------------------------------------------------------
 
     def create(self, request: CreateRequest, now: float, config: EmulatorConfig) -> str:
+        self._begin_change()
         self._purge(now)
         name = request.name
         if name in self.processors or name in self.reserved_names:
@@ -279,6 +351,7 @@ class StreamProcessorBackend(BaseBackend):
                 last_update=now,
             )
         )
+        self.changed.add(name)
         return arn
 
     def describe(self, name: str, now: float) -> JsonDict:
@@ -304,6 +377,7 @@ class StreamProcessorBackend(BaseBackend):
         return out
 
     def start(self, request: StartRequest, now: float, config: EmulatorConfig) -> str:
+        self._begin_change()
         processor = self._get_for_change(request.name, now)
         if processor.is_face_search:
             if request.has_start_selector or request.has_stop_selector:
@@ -322,9 +396,11 @@ class StreamProcessorBackend(BaseBackend):
         else:
             duration = request.max_duration_seconds or config.default_max_duration_seconds
             processor.move(now, Status.STARTING, (now + duration * config.session_time_scale, Status.STOPPED))
+        self.changed.add(processor.name)
         return str(uuid.uuid4())
 
     def stop(self, name: str, now: float, config: EmulatorConfig) -> None:
+        self._begin_change()
         processor = self._get_for_change(name, now)
         allowed = (
             config.stop_allowed_in if processor.is_face_search else config.connected_home_stop_allowed_in
@@ -332,8 +408,10 @@ class StreamProcessorBackend(BaseBackend):
         if processor.status not in allowed:
             raise in_use("Stream Processor not available for stopping")
         processor.move(now, Status.STOPPING, (now + config.effective_stop_seconds, Status.STOPPED))
+        self.changed.add(name)
 
     def update(self, request: UpdateRequest, now: float, config: EmulatorConfig) -> None:
+        self._begin_change()
         processor = self._get_for_change(request.name, now)
         if processor.is_face_search:
             raise RekognitionError(
@@ -358,8 +436,10 @@ class StreamProcessorBackend(BaseBackend):
             processor.data_sharing_opt_in = request.data_sharing_opt_in
         processor.status_message = None
         processor.move(now, Status.UPDATING, (now + config.effective_update_seconds, Status.STOPPED))
+        self.changed.add(processor.name)
 
     def delete(self, name: str, now: float, config: EmulatorConfig) -> None:
+        self._begin_change()
         processor = self.get(name, now)
         if processor.deleted_at is not None:
             return  # already being deleted: a retried delete succeeds
@@ -369,9 +449,12 @@ class StreamProcessorBackend(BaseBackend):
         processor.deleted_at = now + config.delete_seconds
         self._deleting[name] = processor.deleted_at
         self.reserved_names[name] = now + config.name_reuse_seconds
+        self.changed.add(name)
+        self.changed_reservations.add(name)
         self._purge(now)
 
     def tag(self, name: str, tags: dict[str, str], now: float, config: EmulatorConfig) -> None:
+        self._begin_change()
         processor = self.get(name, now)
         merged = {**processor.tags, **tags}
         if len(merged) > config.max_tags:
@@ -380,23 +463,28 @@ class StreamProcessorBackend(BaseBackend):
                 f"A stream processor can have at most {config.max_tags} tags; this request would make {len(merged)}.",
             )
         processor.tags = merged
+        self.changed.add(name)
 
     def untag(self, name: str, keys: list[str], now: float) -> None:
+        self._begin_change()
         processor = self.get(name, now)
         for key in keys:
             processor.tags.pop(key, None)
+        self.changed.add(name)
 
     def list_tags(self, name: str, now: float) -> dict[str, str]:
         return dict(self.get(name, now).tags)
 
     def fail(self, name: str, message: str, now: float) -> JsonDict:
         """Put the processor in FAILED with `message`, as the service does when it loses access."""
+        self._begin_change()
         processor = self.get(name, now)
         if processor.deleted_at is not None:
             raise not_found(f"Stream processor {name} is being deleted.")
         processor.settle(now)
         processor.status_message = message
         processor.move(now, Status.FAILED)
+        self.changed.add(name)
         return processor.describe(now)
 
     def summary(self, now: float) -> list[JsonDict]:
@@ -408,17 +496,29 @@ class StreamProcessorBackend(BaseBackend):
 
     # -- persistence -------------------------------------------------------------------------------
 
-    def to_json(self) -> JsonDict:
-        return {
-            "processors": [p.to_json() for p in self.processors.values()],
-            "reserved_names": dict(self.reserved_names),
-        }
+    def put(self, processor: StreamProcessor) -> None:
+        """Replace (or add) a processor with its stored record, as read from the store."""
+        self._forget(processor.name)
+        self._add(processor)
 
-    def load_json(self, data: JsonDict) -> None:
-        self.reset()
-        for item in data.get("processors") or []:
-            self._add(StreamProcessor.from_json(item))
-        self.reserved_names = {str(k): float(v) for k, v in dict(data.get("reserved_names") or {}).items()}
+    def remove(self, name: str) -> None:
+        """Drop a processor whose stored record is gone."""
+        self._forget(name)
+
+    def put_reservation(self, name: str, until: float | None) -> None:
+        """Set (or, with None, drop) a name's reuse reservation, as read from the store."""
+        if until is None:
+            self.reserved_names.pop(name, None)
+        else:
+            self.reserved_names[name] = until
+
+    def take_changes(self) -> tuple[dict[str, StreamProcessor | None], dict[str, float | None]]:
+        """The records to save since the last call (None: remove it), and forget that they changed."""
+        processors = {name: self.processors.get(name) for name in sorted(self.changed)}
+        reservations = {name: self.reserved_names.get(name) for name in sorted(self.changed_reservations)}
+        self.changed.clear()
+        self.changed_reservations.clear()
+        return processors, reservations
 
 
 def _encode_token(after: str) -> str:

@@ -2,8 +2,18 @@
 
 It owns the stream-processor backends (one moto `BaseBackend` per account and region), the current
 `EmulatorConfig`, fault rules, TPS buckets, statistics and the optional state file, plus the injected
-clock, sleep and random source. Everything that changes state happens under `Emulator.lock` and, when it
-changes stream processors or settings, is written to the state file before the lock is released.
+clock, sleep and random source.
+
+Everything that reads or changes processors or settings happens under `Emulator.lock`. With a state file
+(`spd.emulator.state`, SQLite in WAL mode) that lock also keeps the memory in step with the file, which
+other processes may share: taking it first reloads the records others committed since (checked with one
+`PRAGMA data_version`), every change starts by taking the file's write lock (`BEGIN IMMEDIATE`, from the
+backend's `before_change` hook) and reloading again, so its checks see the latest state, and `persist()`
+writes just the changed records and commits before the response goes out. A change that fails is rolled
+back and its records restored from the file when the lock is released. Readers never wait for writers.
+
+Faults, TPS buckets and statistics are runtime aids, never persisted, under a lock of their own so that
+counting a call never touches the state file.
 
 The backends are kept here rather than in a moto `BackendDict` on purpose: a `BackendDict` is a
 process-wide registry that moto's own `/moto-api/reset` clears and that only admits boto3's region list,
@@ -16,32 +26,25 @@ and the entry points (`spd.emulator.server`, `spd.emulator.embedded`, `spd emula
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from spd.emulator.config import EmulatorConfig
 from spd.emulator.errors import RekognitionError
 from spd.emulator.faults import FaultInjector, Stats, TokenBuckets
-from spd.emulator.models import StreamProcessorBackend
-from spd.errors import ExitCode, SpdError
+from spd.emulator.models import StreamProcessor, StreamProcessorBackend
+from spd.emulator.state import Changes, EmulatorStateError, EmulatorStore, Key, open_store
 
-STATE_FORMAT = "spd-emulator-state"
-STATE_VERSION = 1
+__all__ = ["DEFAULT_ACCOUNT", "CallRecord", "Emulator", "EmulatorStateError"]
+
 DEFAULT_ACCOUNT = "123456789012"
 """moto's default account, which every request with unknown credentials maps to."""
-
-
-class EmulatorStateError(SpdError):
-    """The state file exists but cannot be used (not JSON, another format, invalid settings)."""
-
-    exit_code = ExitCode.CONFIG
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,33 +62,87 @@ class CallRecord:
         return f"{line} {self.error_code}" if self.error_code else line
 
 
+class _StateLock:
+    """`Emulator.lock`: a re-entrant lock whose outermost acquisition syncs with the state file.
+
+    Entering reloads what other processes committed; leaving ends a write transaction the body left
+    open (a change that raised before `persist`), rolling it back and restoring the records it touched.
+    """
+
+    def __init__(self, emulator: Emulator) -> None:
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._emulator = emulator
+
+    def __enter__(self) -> _StateLock:
+        self._lock.acquire()
+        self._depth += 1
+        if self._depth == 1:
+            try:
+                self._emulator._sync()
+            except BaseException:
+                self._depth -= 1
+                self._lock.release()
+                raise
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if self._depth == 1:
+                self._emulator._abandon_write()
+        finally:
+            self._depth -= 1
+            self._lock.release()
+
+
 class Emulator:
-    """The emulated service; thread-safe, time-injectable, optionally persisted."""
+    """The emulated service; thread-safe, time-injectable, optionally persisted (and shareable)."""
 
     def __init__(
         self,
         *,
         state_file: Path | None = None,
+        legacy_state_file: Path | None = None,
         config: EmulatorConfig | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         on_call: Callable[[CallRecord], None] | None = None,
     ) -> None:
-        self.lock = threading.RLock()
+        """`legacy_state_file`: a JSON state of older versions to convert into `state_file` if that is
+        missing. Raises `EmulatorStateError` if the state file is unusable."""
+        self.lock = _StateLock(self)
+        self._runtime_lock = threading.RLock()
         self.state_file = state_file
         self.clock = clock
         self.monotonic = monotonic
         self.sleep = sleep
         self.on_call = on_call
         self._config = config or EmulatorConfig()
-        self._backends: dict[tuple[str, str], StreamProcessorBackend] = {}
+        self._config_changed = False
+        self._backends: dict[Key, StreamProcessorBackend] = {}
         self._faults = FaultInjector()
         self._buckets = TokenBuckets()
         self._stats = Stats()
         self._rng = random.Random(self._config.random_seed)
-        if state_file is not None and state_file.exists():
-            self._load(state_file)
+        self._store: EmulatorStore | None = None
+        if state_file is not None:
+            self._store = open_store(state_file, legacy=legacy_state_file)
+            try:
+                with self.lock:
+                    pass  # the first sync loads everything
+            except BaseException:
+                self._store.close()
+                raise
+
+    def close(self) -> None:
+        """Close the state file (everything acknowledged is already committed)."""
+        with self.lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
 
     # -- state -------------------------------------------------------------------------------------
 
@@ -101,31 +158,47 @@ class Emulator:
         backend = self._backends.get(key)
         if backend is None:
             with self.lock:
-                backend = self._backends.setdefault(key, StreamProcessorBackend(region, account))
+                backend = self._backends.get(key)
+                if backend is None:
+                    backend = StreamProcessorBackend(region, account)
+                    backend.before_change = self._begin_write
+                    self._backends[key] = backend
         return backend
 
     def configure(self, changes: Mapping[str, Any]) -> EmulatorConfig:
         """Apply a partial config change (`ConfigValueError` if invalid) and persist it."""
         with self.lock:
+            self._begin_write()
             new = self._config.updated(changes)
-            if new.random_seed != self._config.random_seed or "random_seed" in changes:
+            self._set_config(new, reseed="random_seed" in changes)
+            self._config_changed = True
+            self.persist()
+            return new
+
+    def _set_config(self, new: EmulatorConfig, *, reseed: bool = False) -> None:
+        with self._runtime_lock:
+            if reseed or new.random_seed != self._config.random_seed:
                 self._rng = random.Random(new.random_seed)
             if new.tps != self._config.tps:
                 self._buckets.clear()
             self._config = new
-            self.persist()
-            return new
 
     def reset(self) -> None:
         """Forget every processor, setting, fault and statistic, and the data of moto's other services."""
         with self.lock:
-            self._backends.clear()
+            self._begin_write()
+            for backend in self._backends.values():
+                backend.reset()
             self._config = EmulatorConfig()
-            self._faults.clear()
-            self._buckets.clear()
-            self._stats.clear()
-            self._rng = random.Random(None)
-            self.persist()
+            self._config_changed = False
+            with self._runtime_lock:
+                self._faults.clear()
+                self._buckets.clear()
+                self._stats.clear()
+                self._rng = random.Random(None)
+            if self._store is not None:
+                self._store.clear()
+                self._store.commit()
         # moto keeps its services' data in process-wide registries; reset only those already in use, so
         # that a reset never imports (or slows down on) services nobody called.
         from moto.core.base_backend import BackendDict
@@ -150,35 +223,35 @@ class Emulator:
     # -- runtime aids ------------------------------------------------------------------------------
 
     def add_fault(self, spec: Mapping[str, Any]) -> dict[str, Any]:
-        with self.lock:
+        with self._runtime_lock:
             return self._faults.add(spec).to_json()
 
     def clear_faults(self) -> None:
-        with self.lock:
+        with self._runtime_lock:
             self._faults.clear()
 
     def faults(self) -> list[dict[str, Any]]:
-        with self.lock:
+        with self._runtime_lock:
             return self._faults.to_json()
 
     def stats(self) -> dict[str, dict[str, int]]:
-        with self.lock:
+        with self._runtime_lock:
             return self._stats.to_json()
 
     def clear_stats(self) -> None:
-        with self.lock:
+        with self._runtime_lock:
             self._stats.clear()
 
     def admit(self, operation: str, *, account: str, region: str) -> None:
         """Count the call and apply latency, TPS limits and faults; raises the error the caller sees."""
-        with self.lock:
+        with self._runtime_lock:
             self._stats.calls[operation] += 1
             config = self._config
         delay = config.operation_latency_seconds(operation)
         if delay > 0:
             # Outside the lock: a slow operation must not hold up the others.
             self.sleep(delay)
-        with self.lock:
+        with self._runtime_lock:
             rate = config.operation_tps(operation)
             if rate is not None and not self._buckets.take(
                 (account, region, operation), rate, self.monotonic()
@@ -196,7 +269,7 @@ class Emulator:
     def record(self, call: CallRecord) -> None:
         """Account for a finished call and hand it to the call logger."""
         if call.status >= 400:
-            with self.lock:
+            with self._runtime_lock:
                 self._stats.errors[call.operation] += 1
                 if call.error_code:
                     self._stats.error_codes[call.error_code] += 1
@@ -205,50 +278,100 @@ class Emulator:
 
     # -- persistence -------------------------------------------------------------------------------
 
-    def snapshot(self) -> dict[str, Any]:
-        with self.lock:
-            accounts: dict[str, dict[str, Any]] = {}
-            for (account, region), backend in sorted(self._backends.items()):
-                if not backend.empty:
-                    accounts.setdefault(account, {})[region] = backend.to_json()
-            return {
-                "format": STATE_FORMAT,
-                "version": STATE_VERSION,
-                "saved_at": self.now(),
-                "config": self._config.to_json(),
-                "accounts": accounts,
-            }
-
     def persist(self) -> None:
-        """Write the state file atomically (temporary file, then rename); no-op without a state file."""
-        if self.state_file is None:
-            return
-        with self.lock:
-            data = json.dumps(self.snapshot(), separators=(",", ":"))
-            path = self.state_file
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            try:
-                tmp.write_text(data, encoding="utf-8")
-                os.replace(tmp, path)
-            finally:
-                if tmp.exists():
-                    tmp.unlink()
+        """Commit the changes made under the lock (one transaction); called before a change is answered.
 
-    def _load(self, path: Path) -> None:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeError, ValueError) as exc:
-            raise EmulatorStateError(f"{path}: cannot read emulator state: {exc}") from exc
-        if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
-            raise EmulatorStateError(f"{path}: not an spd emulator state file")
-        if data.get("version") != STATE_VERSION:
-            raise EmulatorStateError(f"{path}: unsupported state version {data.get('version')!r}")
-        try:
-            self._config = EmulatorConfig().updated(data.get("config") or {})
-            self._rng = random.Random(self._config.random_seed)
-            for account, regions in dict(data.get("accounts") or {}).items():
-                for region, backend_data in dict(regions).items():
-                    self.backend(str(account), str(region)).load_json(backend_data)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise EmulatorStateError(f"{path}: invalid emulator state: {exc}") from exc
+        Without a state file it only forgets which records changed.
+        """
+        with self.lock:
+            store = self._store
+            if store is None:
+                for backend in self._backends.values():
+                    backend.take_changes()
+                self._config_changed = False
+                return
+            self._begin_write()
+            processors: dict[Key, dict[str, StreamProcessor | None]] = {}
+            reservations: dict[Key, dict[str, float | None]] = {}
+            for key, backend in self._backends.items():
+                changed, reserved = backend.take_changes()
+                if changed:
+                    processors[key] = changed
+                if reserved:
+                    reservations[key] = reserved
+            try:
+                if processors or reservations or self._config_changed:
+                    store.save(processors, reservations, self._config if self._config_changed else None)
+                store.commit()
+            except BaseException:
+                store.rollback()
+                self._restore(processors, reservations)
+                raise
+            self._config_changed = False
+
+    def _sync(self) -> None:
+        """Bring memory up to date with what other processes committed (outside a write)."""
+        store = self._store
+        if store is not None and not store.in_write:
+            self._apply(store.changes())
+
+    def _begin_write(self) -> None:
+        """Take the state file's write lock (once per change) and reload what others committed first."""
+        store = self._store
+        if store is not None and not store.in_write:
+            self._apply(store.begin())
+
+    def _abandon_write(self) -> None:
+        """End a write the lock's holder left open: roll it back and restore the records it touched."""
+        store = self._store
+        if store is None or not store.in_write:
+            return
+        store.rollback()
+        touched = {key: backend.take_changes() for key, backend in self._backends.items()}
+        self._restore(
+            {key: changed for key, (changed, _) in touched.items()},
+            {key: reserved for key, (_, reserved) in touched.items()},
+        )
+        if self._config_changed:
+            self._config_changed = False
+            self._store_config_reload()
+
+    def _store_config_reload(self) -> None:
+        store = self._store
+        stored = store.config() if store is not None else None
+        if stored is not None:
+            self._set_config(stored)
+
+    def _restore(
+        self,
+        processors: Mapping[Key, Mapping[str, object]],
+        reservations: Mapping[Key, Mapping[str, object]],
+    ) -> None:
+        store = self._store
+        if store is None:
+            return
+        for key, names in processors.items():
+            backend = self.backend(*key)
+            for name in names:
+                stored = store.processor(key, name)
+                if stored is None:
+                    backend.remove(name)
+                else:
+                    backend.put(stored)
+        for key, names in reservations.items():
+            backend = self.backend(*key)
+            for name in names:
+                backend.put_reservation(name, store.reservation(key, name))
+
+    def _apply(self, changes: Changes | None) -> None:
+        if changes is None:
+            return
+        if changes.full:
+            for backend in self._backends.values():
+                backend.reset()
+        if changes.config is not None:
+            self._set_config(changes.config)
+        for (account, region), processor in changes.processors:
+            self.backend(account, region).put(processor)
+        for (account, region), name, until in changes.reservations:
+            self.backend(account, region).put_reservation(name, until)

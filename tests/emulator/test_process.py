@@ -5,14 +5,15 @@ These start their own emulator processes, so they never run against real AWS."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,12 @@ def _face(name: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+def stored_names(state: Path) -> list[str]:
+    """Names of the processors committed to a state file, read with a connection of its own."""
+    with closing(sqlite3.connect(state)) as conn:
+        return [row[0] for row in conn.execute("SELECT name FROM processors ORDER BY name")]
+
+
 def test_state_survives_a_restart(tmp_path: Path) -> None:
     state = tmp_path / "state" / "emulator.json"
     with EmulatorProcess(state_file=state) as first:
@@ -53,8 +60,7 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
         client.start_stream_processor(Name="lobby")
         client.create_stream_processor(**_face("gone"))
         client.delete_stream_processor(Name="gone")
-        saved = json.loads(state.read_text())  # written after every change, not only at exit
-        assert [p["name"] for p in saved["accounts"]["123456789012"]["us-east-1"]["processors"]] == ["lobby"]
+        assert stored_names(state) == ["lobby"]  # committed on every change, not only at exit
     assert first.returncode == 0
     assert [p.name for p in state.parent.iterdir()] == ["emulator.json"], "no temporary files are left"
 
@@ -77,7 +83,7 @@ def test_signals_stop_cleanly(tmp_path: Path, signum: int) -> None:
     process.client().create_stream_processor(**_face("cam"))
     process.signal(signum)
     assert process.wait() == 0
-    assert "cam" in state.read_text()
+    assert stored_names(state) == ["cam"]
 
 
 def test_calls_are_logged(tmp_path: Path) -> None:
@@ -159,19 +165,19 @@ def test_embedded_emulator_persists(tmp_path: Path) -> None:
     with embedded_emulator(state) as url:
         assert url.startswith("http://127.0.0.1:")
         _client(url).create_stream_processor(**_face("local-cam"))
-    assert "local-cam" in state.read_text()
+    assert stored_names(state) == ["local-cam"]
     with embedded_emulator(state) as url:
         assert _client(url).describe_stream_processor(Name="local-cam")["Status"] == "STOPPED"
 
 
 def test_default_state_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
-    assert default_state_file() == tmp_path / "spd" / "emulator.json"
+    assert default_state_file() == tmp_path / "spd" / "emulator.db"
     monkeypatch.setenv("XDG_STATE_HOME", "relative/is/ignored")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert default_state_file() == tmp_path / "home" / ".local" / "state" / "spd" / "emulator.json"
+    assert default_state_file() == tmp_path / "home" / ".local" / "state" / "spd" / "emulator.db"
     monkeypatch.delenv("XDG_STATE_HOME")
-    assert default_state_file() == tmp_path / "home" / ".local" / "state" / "spd" / "emulator.json"
+    assert default_state_file() == tmp_path / "home" / ".local" / "state" / "spd" / "emulator.db"
 
 
 def test_embedded_emulator_uses_the_default_state_file(
@@ -181,4 +187,4 @@ def test_embedded_emulator_uses_the_default_state_file(
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     with embedded_emulator() as url:
         _client(url).create_stream_processor(**_face("default-cam"))
-    assert "default-cam" in (tmp_path / "spd" / "emulator.json").read_text()
+    assert stored_names(tmp_path / "spd" / "emulator.db") == ["default-cam"]

@@ -1,0 +1,182 @@
+"""Local persistent state in SQLite: one small, generic layer over the standard library's `sqlite3`.
+
+Every piece of state spd keeps on local disk (the emulator's processors and settings today; a session
+ledger and a history later) goes through `Database`, so that all of it gets the same guarantees:
+
+- the file and its `-wal`/`-shm` companions are private (mode 0600; SQLite gives the companions the
+  main file's mode), in a directory created with mode 0700 if missing;
+- WAL journal, so readers never wait for a writer and several processes can share one file; writers
+  serialise on `BEGIN IMMEDIATE` with a busy timeout instead of failing at once;
+- `synchronous=NORMAL`: a committed transaction survives the process being killed (SIGKILL included);
+  only a power loss can take back the last few commits, which local tool state can afford;
+- a schema identified by `PRAGMA application_id` (another program's database is refused, never
+  altered) and versioned by `PRAGMA user_version`, upgraded by numbered migration scripts inside one
+  write transaction, so two processes opening a new file at once migrate it exactly once;
+- one exception, `StoreError` (exit 78), carrying one line that names the file.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from spd.errors import ExitCode, SpdError
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+FILE_MODE = 0o600
+DIRECTORY_MODE = 0o700
+
+
+class StoreError(SpdError):
+    """A state file that cannot be used: not a database, another program's, damaged, too new."""
+
+    exit_code = ExitCode.CONFIG
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """What a database holds: its identity and the scripts that build it up version by version."""
+
+    kind: str
+    """How errors name this kind of file, e.g. "spd emulator state"."""
+    application_id: int
+    """Stored in the file header; a database carrying another id is refused."""
+    migrations: Sequence[str]
+    """SQL scripts; script `i` upgrades a database from version `i` to `i + 1`."""
+
+    @property
+    def version(self) -> int:
+        return len(self.migrations)
+
+
+def is_sqlite_file(path: Path) -> bool:
+    """True if `path` starts with the SQLite header (False for a missing or empty file)."""
+    try:
+        with path.open("rb") as file:
+            return file.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except FileNotFoundError:
+        return False
+
+
+def create_private_file(path: Path) -> None:
+    """Create `path` (and missing parents) readable by its owner only; leave an existing file alone."""
+    path.parent.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, FILE_MODE)
+    os.close(fd)
+
+
+class Database:
+    """One connection to one state file, shared by the threads of its owner under the owner's lock.
+
+    Autocommit by default (each statement its own transaction); `write()` or `begin_write()` /
+    `commit()` / `rollback()` group a change. `data_version()` tells whether another connection
+    committed since the last call, so a cache of the rows can be refreshed only when needed.
+    """
+
+    def __init__(self, path: Path, schema: Schema, *, busy_timeout: float = 30.0) -> None:
+        self.path = path
+        self.schema = schema
+        create_private_file(path)
+        try:
+            self.conn = sqlite3.connect(
+                path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot open {schema.kind}: {exc}") from exc
+        try:
+            self._check_identity()  # before anything that writes, e.g. the journal mode in the header
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise StoreError(f"{path}: not an {schema.kind} database ({exc})") from exc
+        except StoreError:
+            self.conn.close()
+            raise
+
+    def _check_identity(self) -> tuple[int, int]:
+        """(application id, schema version), refusing another program's database or a newer schema."""
+        schema, conn = self.schema, self.conn
+        app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if app_id == 0 and version == 0:
+            if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                raise StoreError(f"{self.path}: not an {schema.kind} database (it holds other tables)")
+        elif app_id != schema.application_id:
+            raise StoreError(f"{self.path}: not an {schema.kind} database (application id {app_id})")
+        if version > schema.version:
+            raise StoreError(
+                f"{self.path}: {schema.kind} version {version} is newer than this spd supports "
+                f"({schema.version})"
+            )
+        return app_id, version
+
+    def _migrate(self) -> None:
+        schema = self.schema
+        with self.write() as conn:
+            # Again under the write lock: another process may have created or upgraded it meanwhile.
+            app_id, version = self._check_identity()
+            if app_id == 0:
+                conn.execute(f"PRAGMA application_id = {int(schema.application_id)}")
+            for index in range(version, schema.version):
+                # executescript would commit the open transaction; run the statements one by one.
+                for statement in _statements(schema.migrations[index]):
+                    conn.execute(statement)
+            if version != schema.version:
+                conn.execute(f"PRAGMA user_version = {schema.version}")
+
+    # -- transactions ------------------------------------------------------------------------------
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.conn.in_transaction
+
+    def begin_write(self) -> None:
+        """Take the database's write lock now (waiting up to the busy timeout), not at the first write."""
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def begin_read(self) -> None:
+        """Start a read transaction: the following reads see one consistent snapshot."""
+        self.conn.execute("BEGIN")
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: committed if the block succeeds, rolled back if it raises."""
+        self.begin_write()
+        try:
+            yield self.conn
+        except BaseException:
+            self.rollback()
+            raise
+        self.commit()
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits to the file (never for this one's own commits)."""
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _statements(script: str) -> Iterator[str]:
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                yield buffer.strip()
+            buffer = ""
+    if buffer.strip():
+        yield buffer.strip()
