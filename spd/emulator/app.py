@@ -15,23 +15,44 @@ module, `EmulatorApplication` composes:
   keeps serving kinesisvideo, kinesis, s3, sns, iam, sts, dynamodb and the rest of moto (including
   `/moto-api/`).
 
+Every request with an `X-Amz-Target` (the JSON protocols) is checked here first, whichever service it is
+for: a body that is not strict JSON (`spd.emulator.jsonbody`: UTF-8, bounded depth, no NaN) is a 400
+SerializationException, and a target nobody serves is a 400 UnknownOperationException, both in the JSON
+error shape, instead of moto's HTML 500 or an unrelated service's answer. "Nobody serves" is decided
+from what moto does, so that whatever moto serves today keeps working: an unsigned request whose target
+prefix moto does not route unsigned (it would otherwise land on S3), or a request moto fails with
+NotImplementedError or botocore's OperationNotFoundError, or one that crashes moto while its target
+prefix belongs to no service botocore knows.
+
 Used by `spd.emulator.server`.
 """
 
 from __future__ import annotations
 
+import io
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from botocore.model import OperationNotFoundError
 from moto.core.request import Request as MotoRequest
 from werkzeug.wrappers import Response
+from werkzeug.wsgi import get_input_stream
 
 from spd.emulator.control import CONTROL_PREFIX, ControlApi
-from spd.emulator.errors import RekognitionError
+from spd.emulator.errors import (
+    JSON_CONTENT_TYPE,
+    RekognitionError,
+    SerializationError,
+    UnknownOperationError,
+)
+from spd.emulator.jsonbody import JsonBodyError, decode_json_object
+from spd.emulator.paging import PageTokens
 from spd.emulator.responses import StreamProcessorResponse, region_from_authorization
 from spd.emulator.service import CallRecord, Emulator
+from spd.emulator.targets import is_known_target_prefix, is_unsigned_target_prefix
 
 REKOGNITION_TARGET_PREFIX = "RekognitionService."
 _log = logging.getLogger(__name__)
@@ -50,6 +71,8 @@ class EmulatorApplication:
     def __init__(self, emulator: Emulator) -> None:
         self._emulator = emulator
         self._control = ControlApi(emulator)
+        # Signs ListStreamProcessors page tokens; a new secret per server, so tokens do not outlive it.
+        self._page_tokens = PageTokens(secrets.token_bytes(32))
         self._moto_app: WsgiApp | None = None
         self._moto_lock = threading.Lock()
 
@@ -57,13 +80,43 @@ class EmulatorApplication:
         path = environ.get("PATH_INFO") or "/"
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
             return self._control(environ, start_response)
-        if str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith(REKOGNITION_TARGET_PREFIX):
+        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        if not target:
+            return self._moto(environ, start_response)
+        refusal = _refuse_body(environ)
+        if refusal is None and target.startswith(REKOGNITION_TARGET_PREFIX):
             return self._rekognition(environ, start_response)
-        return self._moto(environ, start_response)
+        if (
+            refusal is None
+            and not _signed(environ)
+            and not is_unsigned_target_prefix(target.partition(".")[0])
+        ):
+            refusal = UnknownOperationError(target)
+        if refusal is None:
+            return self._moto_target(environ, start_response, target)
+        return self._error(environ, start_response, refusal, target)
+
+    def _error(
+        self, environ: dict[str, Any], start_response: Any, err: RekognitionError, target: str
+    ) -> Iterable[bytes]:
+        """Answer a refused JSON-protocol request with the AWS JSON error shape, and account for it."""
+        operation = target.removeprefix(REKOGNITION_TARGET_PREFIX)
+        region = region_from_authorization(str(environ.get("HTTP_AUTHORIZATION", "")), "-")
+        self._emulator.record(CallRecord(operation or "-", region, None, err.code or 400, err.error_code))
+        content_type = str(environ.get("CONTENT_TYPE") or "")
+        headers = dict(err.get_headers())
+        if content_type.startswith("application/x-amz-json-"):
+            headers["Content-Type"] = content_type
+        else:
+            headers["Content-Type"] = JSON_CONTENT_TYPE
+        response = Response(err.get_body(), status=err.code or 400, headers=headers)
+        result: Iterable[bytes] = response(environ, start_response)
+        return result
 
     def _rekognition(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         try:
-            status, headers, body = StreamProcessorResponse(self._emulator)._dispatch(_ServerRequest(environ))
+            handler = StreamProcessorResponse(self._emulator, self._page_tokens)
+            status, headers, body = handler._dispatch(_ServerRequest(environ))
         except Exception:
             # A bug must still look like the service's own 500, not a dropped connection.
             _log.exception("internal error while handling %s", environ.get("HTTP_X_AMZ_TARGET"))
@@ -72,6 +125,29 @@ class EmulatorApplication:
         response = Response(body, status=status, headers=headers)
         result: Iterable[bytes] = response(environ, start_response)
         return result
+
+    def _moto_target(self, environ: dict[str, Any], start_response: Any, target: str) -> Iterable[bytes]:
+        """A JSON-protocol request for one of moto's services; moto's failures to route it become errors."""
+        started = False
+
+        def tracking_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+            nonlocal started
+            started = True
+            return start_response(status, headers, exc_info)
+
+        try:
+            return self._moto(environ, tracking_start_response)
+        except (NotImplementedError, OperationNotFoundError):
+            if started:
+                raise
+            return self._error(environ, start_response, UnknownOperationError(target), target)
+        except Exception:
+            if started:
+                raise
+            if not is_known_target_prefix(target.partition(".")[0]):
+                return self._error(environ, start_response, UnknownOperationError(target), target)
+            _log.exception("internal error while handling %s", target)
+            return self._error(environ, start_response, RekognitionError("InternalServerError"), target)
 
     def _moto(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         app = self._moto_app
@@ -91,6 +167,24 @@ class EmulatorApplication:
             return start_response(status, headers, exc_info)
 
         return app(environ, recording_start_response)
+
+
+def _signed(environ: dict[str, Any]) -> bool:
+    return bool(environ.get("HTTP_AUTHORIZATION"))
+
+
+def _refuse_body(environ: dict[str, Any]) -> RekognitionError | None:
+    """Read the body (putting it back for the handler) and say why it is refused, if it is."""
+    raw = get_input_stream(environ).read()
+    environ["wsgi.input"] = io.BytesIO(raw)
+    environ["CONTENT_LENGTH"] = str(len(raw))
+    if not raw.strip():
+        return None
+    try:
+        decode_json_object(raw)
+    except JsonBodyError as exc:
+        return SerializationError(str(exc))
+    return None
 
 
 def _moto_call(environ: dict[str, Any], status: str) -> CallRecord:
