@@ -18,11 +18,12 @@ module, `EmulatorApplication` composes:
 Every request with an `X-Amz-Target` (the JSON protocols) is checked here first, whichever service it is
 for: a body that is not strict JSON (`spd.emulator.jsonbody`: UTF-8, bounded depth, no NaN) is a 400
 SerializationException, and a target nobody serves is a 400 UnknownOperationException, both in the JSON
-error shape, instead of moto's HTML 500 or an unrelated service's answer. "Nobody serves" is decided
-from what moto does, so that whatever moto serves today keeps working: an unsigned request whose target
-prefix moto does not route unsigned (it would otherwise land on S3), or a request moto fails with
-NotImplementedError or botocore's OperationNotFoundError, or one that crashes moto while its target
-prefix belongs to no service botocore knows.
+error shape, instead of moto's HTML 500 or an unrelated service's answer: an operation the botocore
+model of its target prefix does not have (`spd.emulator.targets`; this also keeps requests away from
+moto's internal methods, which moto would otherwise call by name), an unsigned request whose prefix
+moto does not route unsigned (it would land on S3), one moto fails with NotImplementedError or
+botocore's OperationNotFoundError, or one moto crashes on while its prefix is no AWS service's.
+Everything moto serves today keeps going to moto.
 
 Used by `spd.emulator.server`.
 """
@@ -50,9 +51,14 @@ from spd.emulator.errors import (
 )
 from spd.emulator.jsonbody import JsonBodyError, decode_json_object
 from spd.emulator.paging import PageTokens
-from spd.emulator.responses import StreamProcessorResponse, region_from_authorization
+from spd.emulator.responses import CREDENTIAL_SCOPE, StreamProcessorResponse, region_from_authorization
 from spd.emulator.service import CallRecord, Emulator
-from spd.emulator.targets import is_known_target_prefix, is_unsigned_target_prefix
+from spd.emulator.targets import (
+    is_known_operation,
+    is_modelled_prefix,
+    is_unsigned_target_prefix,
+    split_target,
+)
 
 REKOGNITION_TARGET_PREFIX = "RekognitionService."
 _log = logging.getLogger(__name__)
@@ -83,18 +89,12 @@ class EmulatorApplication:
         target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
         if not target:
             return self._moto(environ, start_response)
-        refusal = _refuse_body(environ)
-        if refusal is None and target.startswith(REKOGNITION_TARGET_PREFIX):
+        refusal = _refuse_body(environ) or _refuse_target(environ, target)
+        if refusal is not None:
+            return self._error(environ, start_response, refusal, target)
+        if target.startswith(REKOGNITION_TARGET_PREFIX):
             return self._rekognition(environ, start_response)
-        if (
-            refusal is None
-            and not _signed(environ)
-            and not is_unsigned_target_prefix(target.partition(".")[0])
-        ):
-            refusal = UnknownOperationError(target)
-        if refusal is None:
-            return self._moto_target(environ, start_response, target)
-        return self._error(environ, start_response, refusal, target)
+        return self._moto_target(environ, start_response, target)
 
     def _error(
         self, environ: dict[str, Any], start_response: Any, err: RekognitionError, target: str
@@ -144,7 +144,8 @@ class EmulatorApplication:
         except Exception:
             if started:
                 raise
-            if not is_known_target_prefix(target.partition(".")[0]):
+            if not is_modelled_prefix(split_target(target)[0]):
+                # A prefix no AWS service uses, which moto could only guess at.
                 return self._error(environ, start_response, UnknownOperationError(target), target)
             _log.exception("internal error while handling %s", target)
             return self._error(environ, start_response, RekognitionError("InternalServerError"), target)
@@ -169,8 +170,22 @@ class EmulatorApplication:
         return app(environ, recording_start_response)
 
 
-def _signed(environ: dict[str, Any]) -> bool:
-    return bool(environ.get("HTTP_AUTHORIZATION"))
+def _refuse_target(environ: dict[str, Any], target: str) -> RekognitionError | None:
+    """UnknownOperationException for a target no service has, or one moto would not route."""
+    prefix, operation = split_target(target)
+    if target.startswith(REKOGNITION_TARGET_PREFIX):
+        # Ours, signed or not; checked against the Rekognition model whatever the signature says.
+        known = prefix + "." == REKOGNITION_TARGET_PREFIX and is_known_operation(target, "rekognition")
+        return None if known else UnknownOperationError(operation or target)
+    authorization = str(environ.get("HTTP_AUTHORIZATION") or "")
+    if not authorization and not is_unsigned_target_prefix(prefix):
+        return UnknownOperationError(target)
+    scope = CREDENTIAL_SCOPE.search(authorization)
+    return (
+        None
+        if is_known_operation(target, scope["service"] if scope else None)
+        else UnknownOperationError(target)
+    )
 
 
 def _refuse_body(environ: dict[str, Any]) -> RekognitionError | None:

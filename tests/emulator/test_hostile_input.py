@@ -163,6 +163,17 @@ def test_malformed_control_bodies_are_400(emu_only: EmulatorProcess, body: bytes
         ("Kinesis_20131202.Bogus", "kinesis"),
         ("AmazonSQS.Bogus", "sqs"),
         ("AWSEvents.Bogus", "events"),
+        # moto calls the method an operation name maps to: its own machinery must not be reachable
+        ("RekognitionService.CallAction", "rekognition"),
+        ("RekognitionService.SetupClass", "rekognition"),
+        ("RekognitionService.__init__", "rekognition"),
+        ("RekognitionService._run", "rekognition"),
+        ("RekognitionService.describe_stream_processor", "rekognition"),
+        ("RekognitionService.", "rekognition"),
+        ("RekognitionService", "rekognition"),
+        ("Kinesis_20131202.CallAction", "kinesis"),
+        ("DynamoDB_20120810.CallAction", "dynamodb"),
+        ("Nonsense.CallAction", "kinesis"),
     ],
 )
 def test_unknown_targets(emu_only: EmulatorProcess, target_name: str, scope: str | None) -> None:
