@@ -61,6 +61,8 @@ from spd.emulator.targets import (
 )
 
 REKOGNITION_TARGET_PREFIX = "RekognitionService."
+_INTERNAL_FAILURE = "The request processing has failed because of an unknown error, exception or failure."
+"""AWS's common `InternalFailure` message, for a moto service failing on a request it should handle."""
 _log = logging.getLogger(__name__)
 
 WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
@@ -148,7 +150,8 @@ class EmulatorApplication:
                 # A prefix no AWS service uses, which moto could only guess at.
                 return self._error(environ, start_response, UnknownOperationError(target), target)
             _log.exception("internal error while handling %s", target)
-            return self._error(environ, start_response, RekognitionError("InternalServerError"), target)
+            failure = RekognitionError("InternalFailure", _INTERNAL_FAILURE, status=500)
+            return self._error(environ, start_response, failure, target)
 
     def _moto(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         app = self._moto_app
