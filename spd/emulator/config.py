@@ -2,7 +2,8 @@
 
 `EmulatorConfig` is immutable; the control API (`PUT /_emulator/config`) and the state file produce new
 values through `EmulatorConfig.updated`, which rejects unknown keys and out-of-range values with a
-`ConfigValueError` naming the key. Rules marked [I] in the docstrings are inferred (the public sources
+`ConfigValueError` naming the key and stating the range. Every numeric setting has one (`BOUNDS`): an
+unbounded one let `{"latency_ms": 1e308}` break every later call. Rules marked [I] in the docstrings are inferred (the public sources
 do not state them) and are settings precisely so that a contract run against real AWS can correct them
 without code changes.
 

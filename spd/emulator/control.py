@@ -12,6 +12,8 @@
 | `GET /_emulator/health`                     | `{"ok": true}` once serving                                 |
 
 Errors are `{"error": "<message>"}` with 400 (bad request), 404 (unknown path or processor) or 405.
+Bodies are decoded strictly (`spd.emulator.jsonbody`: UTF-8, no NaN or infinities, bounded depth), and
+every setting and fault number is range-checked (`spd.emulator.config.BOUNDS`, `faults.FAULT_BOUNDS`).
 Used by `spd.emulator.app`; the client side is `spd.emulator.testing.EmulatorProcess`.
 """
 
