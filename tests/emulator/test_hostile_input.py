@@ -174,6 +174,8 @@ def test_malformed_control_bodies_are_400(emu_only: EmulatorProcess, body: bytes
         ("Kinesis_20131202.CallAction", "kinesis"),
         ("DynamoDB_20120810.CallAction", "dynamodb"),
         ("Nonsense.CallAction", "kinesis"),
+        ("Nonsense.DetectLabels", "rekognition"),
+        ("DynamoDB_20111205.CallAction", "dynamodb"),
     ],
 )
 def test_unknown_targets(emu_only: EmulatorProcess, target_name: str, scope: str | None) -> None:
@@ -200,6 +202,13 @@ def test_unknown_targets(emu_only: EmulatorProcess, target_name: str, scope: str
 )
 def test_json_services_moto_serves_keep_working(emu_only: EmulatorProcess, service: str, call: Any) -> None:
     assert isinstance(call(emu_only.client(service=service)), list | str)
+
+
+def test_targets_moto_serves_beyond_the_botocore_default_keep_working(emu_only: EmulatorProcess) -> None:
+    for target_name in ("DynamoDBStreams_20120810.ListStreams", "DynamoDB_20111205.ListTables"):
+        status, _, body = _post(emu_only.url, target_name, b"{}", scope="dynamodb")
+        assert status == 200, body
+        assert isinstance(json.loads(body), dict)
 
 
 def test_unsigned_target_moto_routes_keeps_working(emu_only: EmulatorProcess) -> None:
