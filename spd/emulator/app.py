@@ -15,25 +15,54 @@ module, `EmulatorApplication` composes:
   keeps serving kinesisvideo, kinesis, s3, sns, iam, sts, dynamodb and the rest of moto (including
   `/moto-api/`).
 
+Every request with an `X-Amz-Target` (the JSON protocols) is checked here first, whichever service it is
+for: a body that is not strict JSON (`spd.emulator.jsonbody`: UTF-8, bounded depth, no NaN) is a 400
+SerializationException, and a target nobody serves is a 400 UnknownOperationException, both in the JSON
+error shape, instead of moto's HTML 500 or an unrelated service's answer: an operation the botocore
+model of its target prefix does not have (`spd.emulator.targets`; this also keeps requests away from
+moto's internal methods, which moto would otherwise call by name), an unsigned request whose prefix
+moto does not route unsigned (it would land on S3), one moto fails with NotImplementedError or
+botocore's OperationNotFoundError, or one moto crashes on while its prefix is no AWS service's.
+Everything moto serves today keeps going to moto.
+
 Used by `spd.emulator.server`.
 """
 
 from __future__ import annotations
 
+import io
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from botocore.model import OperationNotFoundError
 from moto.core.request import Request as MotoRequest
 from werkzeug.wrappers import Response
+from werkzeug.wsgi import get_input_stream
 
 from spd.emulator.control import CONTROL_PREFIX, ControlApi
-from spd.emulator.errors import RekognitionError
-from spd.emulator.responses import StreamProcessorResponse, region_from_authorization
+from spd.emulator.errors import (
+    JSON_CONTENT_TYPE,
+    RekognitionError,
+    SerializationError,
+    UnknownOperationError,
+)
+from spd.emulator.jsonbody import JsonBodyError, decode_json_object
+from spd.emulator.paging import PageTokens
+from spd.emulator.responses import CREDENTIAL_SCOPE, StreamProcessorResponse, region_from_authorization
 from spd.emulator.service import CallRecord, Emulator
+from spd.emulator.targets import (
+    is_known_operation,
+    is_modelled_prefix,
+    is_unsigned_target_prefix,
+    split_target,
+)
 
 REKOGNITION_TARGET_PREFIX = "RekognitionService."
+_INTERNAL_FAILURE = "The request processing has failed because of an unknown error, exception or failure."
+"""AWS's common `InternalFailure` message, for a moto service failing on a request it should handle."""
 _log = logging.getLogger(__name__)
 
 WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
@@ -50,6 +79,8 @@ class EmulatorApplication:
     def __init__(self, emulator: Emulator) -> None:
         self._emulator = emulator
         self._control = ControlApi(emulator)
+        # Signs ListStreamProcessors page tokens; a new secret per server, so tokens do not outlive it.
+        self._page_tokens = PageTokens(secrets.token_bytes(32))
         self._moto_app: WsgiApp | None = None
         self._moto_lock = threading.Lock()
 
@@ -57,13 +88,37 @@ class EmulatorApplication:
         path = environ.get("PATH_INFO") or "/"
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
             return self._control(environ, start_response)
-        if str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith(REKOGNITION_TARGET_PREFIX):
+        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        if not target:
+            return self._moto(environ, start_response)
+        refusal = _refuse_body(environ) or _refuse_target(environ, target)
+        if refusal is not None:
+            return self._error(environ, start_response, refusal, target)
+        if target.startswith(REKOGNITION_TARGET_PREFIX):
             return self._rekognition(environ, start_response)
-        return self._moto(environ, start_response)
+        return self._moto_target(environ, start_response, target)
+
+    def _error(
+        self, environ: dict[str, Any], start_response: Any, err: RekognitionError, target: str
+    ) -> Iterable[bytes]:
+        """Answer a refused JSON-protocol request with the AWS JSON error shape, and account for it."""
+        operation = target.removeprefix(REKOGNITION_TARGET_PREFIX)
+        region = region_from_authorization(str(environ.get("HTTP_AUTHORIZATION", "")), "-")
+        self._emulator.record(CallRecord(operation or "-", region, None, err.code or 400, err.error_code))
+        content_type = str(environ.get("CONTENT_TYPE") or "")
+        headers = dict(err.get_headers())
+        if content_type.startswith("application/x-amz-json-"):
+            headers["Content-Type"] = content_type
+        else:
+            headers["Content-Type"] = JSON_CONTENT_TYPE
+        response = Response(err.get_body(), status=err.code or 400, headers=headers)
+        result: Iterable[bytes] = response(environ, start_response)
+        return result
 
     def _rekognition(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         try:
-            status, headers, body = StreamProcessorResponse(self._emulator)._dispatch(_ServerRequest(environ))
+            handler = StreamProcessorResponse(self._emulator, self._page_tokens)
+            status, headers, body = handler._dispatch(_ServerRequest(environ))
         except Exception:
             # A bug must still look like the service's own 500, not a dropped connection.
             _log.exception("internal error while handling %s", environ.get("HTTP_X_AMZ_TARGET"))
@@ -72,6 +127,31 @@ class EmulatorApplication:
         response = Response(body, status=status, headers=headers)
         result: Iterable[bytes] = response(environ, start_response)
         return result
+
+    def _moto_target(self, environ: dict[str, Any], start_response: Any, target: str) -> Iterable[bytes]:
+        """A JSON-protocol request for one of moto's services; moto's failures to route it become errors."""
+        started = False
+
+        def tracking_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+            nonlocal started
+            started = True
+            return start_response(status, headers, exc_info)
+
+        try:
+            return self._moto(environ, tracking_start_response)
+        except (NotImplementedError, OperationNotFoundError):
+            if started:
+                raise
+            return self._error(environ, start_response, UnknownOperationError(target), target)
+        except Exception:
+            if started:
+                raise
+            if not is_modelled_prefix(split_target(target)[0]):
+                # A prefix no AWS service uses, which moto could only guess at.
+                return self._error(environ, start_response, UnknownOperationError(target), target)
+            _log.exception("internal error while handling %s", target)
+            failure = RekognitionError("InternalFailure", _INTERNAL_FAILURE, status=500)
+            return self._error(environ, start_response, failure, target)
 
     def _moto(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         app = self._moto_app
@@ -91,6 +171,38 @@ class EmulatorApplication:
             return start_response(status, headers, exc_info)
 
         return app(environ, recording_start_response)
+
+
+def _refuse_target(environ: dict[str, Any], target: str) -> RekognitionError | None:
+    """UnknownOperationException for a target no service has, or one moto would not route."""
+    prefix, operation = split_target(target)
+    if target.startswith(REKOGNITION_TARGET_PREFIX):
+        # Ours, signed or not; checked against the Rekognition model whatever the signature says.
+        known = prefix + "." == REKOGNITION_TARGET_PREFIX and is_known_operation(target, "rekognition")
+        return None if known else UnknownOperationError(operation or target)
+    authorization = str(environ.get("HTTP_AUTHORIZATION") or "")
+    if not authorization and not is_unsigned_target_prefix(prefix):
+        return UnknownOperationError(target)
+    scope = CREDENTIAL_SCOPE.search(authorization)
+    return (
+        None
+        if is_known_operation(target, scope["service"] if scope else None)
+        else UnknownOperationError(target)
+    )
+
+
+def _refuse_body(environ: dict[str, Any]) -> RekognitionError | None:
+    """Read the body (putting it back for the handler) and say why it is refused, if it is."""
+    raw = get_input_stream(environ).read()
+    environ["wsgi.input"] = io.BytesIO(raw)
+    environ["CONTENT_LENGTH"] = str(len(raw))
+    if not raw.strip():
+        return None
+    try:
+        decode_json_object(raw)
+    except JsonBodyError as exc:
+        return SerializationError(str(exc))
+    return None
 
 
 def _moto_call(environ: dict[str, Any], status: str) -> CallRecord:

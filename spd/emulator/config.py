@@ -2,7 +2,8 @@
 
 `EmulatorConfig` is immutable; the control API (`PUT /_emulator/config`) and the state file produce new
 values through `EmulatorConfig.updated`, which rejects unknown keys and out-of-range values with a
-`ConfigValueError` naming the key. Rules marked [I] in the docstrings are inferred (the public sources
+`ConfigValueError` naming the key and stating the range. Every numeric setting has one (`BOUNDS`): an
+unbounded one let `{"latency_ms": 1e308}` break every later call. Rules marked [I] in the docstrings are inferred (the public sources
 do not state them) and are settings precisely so that a contract run against real AWS can correct them
 without code changes.
 
@@ -194,20 +195,74 @@ class EmulatorConfig:
         return self.transition_seconds if self.update_seconds is None else self.update_seconds
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """The range a numeric setting may take; the message of a refusal states it."""
+
+    low: float
+    high: float
+    integer: bool = False
+    low_exclusive: bool = False
+
+    def describe(self) -> str:
+        kind = "an integer" if self.integer else "a number"
+        if self.low_exclusive:
+            return f"{kind} > {_show(self.low)} and <= {_show(self.high)}"
+        return f"{kind} between {_show(self.low)} and {_show(self.high)}"
+
+    def check(self, name: str, value: Any) -> Any:
+        """`value` if it is in range (as a float unless integral); `ConfigValueError` otherwise."""
+        if not _in_range(self, value):
+            raise ConfigValueError(f"{name} must be {self.describe()}, got {_show(value)}")
+        return value if self.integer else float(value)
 
 
-def _non_negative(name: str, value: Any) -> float:
-    if not _is_number(value) or value < 0:
-        raise ConfigValueError(f"{name} must be a number >= 0, got {value!r}")
-    return float(value)
+def _in_range(bound: Bound, value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if bound.integer and not isinstance(value, int):
+        return False
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    if value > bound.high:
+        return False
+    return value > bound.low if bound.low_exclusive else value >= bound.low
 
 
-def _positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
+def _show(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+MAX_SECONDS = 3600.0
+"""Longest simulated delay of any kind (transitions, deletion, name reuse): one hour."""
+
+BOUNDS: dict[str, Bound] = {
+    "latency_ms": Bound(0, 60_000),
+    "tps": Bound(0, 1_000_000, low_exclusive=True),
+    "transition_seconds": Bound(0, MAX_SECONDS),
+    "start_seconds": Bound(0, MAX_SECONDS),
+    "stop_seconds": Bound(0, MAX_SECONDS),
+    "update_seconds": Bound(0, MAX_SECONDS),
+    "delete_seconds": Bound(0, MAX_SECONDS),
+    "name_reuse_seconds": Bound(0, MAX_SECONDS),
+    "max_processors": Bound(0, 1_000_000, integer=True),
+    "default_max_duration_seconds": Bound(1, 120, integer=True),
+    "session_time_scale": Bound(0, 100, low_exclusive=True),
+    "max_tags": Bound(1, 10_000, integer=True),
+    "page_size": Bound(1, 10_000, integer=True),
+    "polygon_min_points": Bound(1, 100, integer=True),
+    "polygon_max_points": Bound(1, 100, integer=True),
+    "throttling_status": Bound(400, 599, integer=True),
+    "random_seed": Bound(0, 2**64 - 1, integer=True),
+}
+"""Every numeric setting's range (the README's table of settings shows the same). Keys of `latency_ms`
+and `tps` maps obey the bound of their setting; `start_seconds`, `stop_seconds`, `update_seconds` and
+`random_seed` may also be null."""
+
+NULLABLE = frozenset({"start_seconds", "stop_seconds", "update_seconds", "random_seed"})
 
 
 def _boolean(name: str, value: Any) -> bool:
@@ -216,64 +271,40 @@ def _boolean(name: str, value: Any) -> bool:
     return value
 
 
-def _operation_map(name: str, value: Any, *, positive: bool) -> dict[str, float]:
+def _operation_map(name: str, value: Any) -> dict[str, float]:
     if not isinstance(value, Mapping):
-        raise ConfigValueError(f"{name} must be an object {{operation: number}}, got {value!r}")
+        raise ConfigValueError(f"{name} must be an object {{operation: number}}, got {_show(value)}")
     out: dict[str, float] = {}
     for op, number in value.items():
         if op != ALL_OPERATIONS and op not in OPERATIONS:
             raise ConfigValueError(
-                f"{name}: unknown operation {op!r}; expected one of {', '.join(OPERATIONS)} or '*'"
+                f"{name}: unknown operation {_show(op)}; expected one of {', '.join(OPERATIONS)} or '*'"
             )
-        if not _is_number(number) or number < 0 or (positive and number == 0):
-            bound = "> 0" if positive else ">= 0"
-            raise ConfigValueError(f"{name}.{op} must be a number {bound}, got {number!r}")
-        out[op] = float(number)
+        out[op] = BOUNDS[name].check(f"{name}.{op}", number)
     return out
 
 
 def _check(name: str, value: Any) -> Any:
     """Validate and normalise one setting; the per-key rules live here, next to each other."""
-    if name == "latency_ms":
-        if isinstance(value, Mapping):
-            return _operation_map(name, value, positive=False)
-        return _non_negative(name, value)
+    if name == "latency_ms" and isinstance(value, Mapping):
+        return _operation_map(name, value)
     if name == "tps":
-        return _operation_map(name, value, positive=True)
-    if name in ("transition_seconds", "delete_seconds", "name_reuse_seconds"):
-        return _non_negative(name, value)
-    if name in ("start_seconds", "stop_seconds", "update_seconds"):
-        return None if value is None else _non_negative(name, value)
-    if name == "session_time_scale":
-        if not _is_number(value) or value <= 0:
-            raise ConfigValueError(f"{name} must be a number > 0, got {value!r}")
-        return float(value)
-    if name in ("max_processors", "default_max_duration_seconds", "max_tags", "page_size"):
-        checked = _positive_int(name, value, minimum=0 if name == "max_processors" else 1)
-        if name == "default_max_duration_seconds" and checked > 120:
-            raise ConfigValueError(f"{name} must be between 1 and 120, got {value!r}")
-        return checked
-    if name in ("polygon_min_points", "polygon_max_points"):
-        return _positive_int(name, value)
-    if name == "throttling_status":
-        if isinstance(value, bool) or not isinstance(value, int) or not 400 <= value <= 599:
-            raise ConfigValueError(f"{name} must be an HTTP error status (400-599), got {value!r}")
-        return value
+        return _operation_map(name, value)
+    if name in BOUNDS:
+        if value is None and name in NULLABLE:
+            return None
+        return BOUNDS[name].check(name, value)
     if name.endswith("_allowed_in"):
         if isinstance(value, str) or not isinstance(value, list | tuple):
-            raise ConfigValueError(f"{name} must be a list of statuses, got {value!r}")
+            raise ConfigValueError(f"{name} must be a list of statuses, got {_show(value)}")
         bad = [s for s in value if s not in STATUSES]
         if bad:
             raise ConfigValueError(
-                f"{name}: unknown status(es) {bad!r}; expected some of {', '.join(STATUSES)}"
+                f"{name}: unknown status(es) {_show(bad)}; expected some of {', '.join(STATUSES)}"
             )
         return tuple(dict.fromkeys(value))
     if name in ("face_search_update_error", "validation_error"):
         if value not in ERROR_CODES:
-            raise ConfigValueError(f"{name} must be one of {', '.join(ERROR_CODES)}, got {value!r}")
-        return value
-    if name == "random_seed":
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ConfigValueError(f"{name} must be an integer or null, got {value!r}")
+            raise ConfigValueError(f"{name} must be one of {', '.join(ERROR_CODES)}, got {_show(value)}")
         return value
     return _boolean(name, value)

@@ -12,6 +12,8 @@
 | `GET /_emulator/health`                     | `{"ok": true}` once serving                                 |
 
 Errors are `{"error": "<message>"}` with 400 (bad request), 404 (unknown path or processor) or 405.
+Bodies are decoded strictly (`spd.emulator.jsonbody`: UTF-8, no NaN or infinities, bounded depth), and
+every setting and fault number is range-checked (`spd.emulator.config.BOUNDS`, `faults.FAULT_BOUNDS`).
 Used by `spd.emulator.app`; the client side is `spd.emulator.testing.EmulatorProcess`.
 """
 
@@ -26,6 +28,7 @@ from werkzeug.wrappers import Request, Response
 
 from spd.emulator.config import ConfigValueError
 from spd.emulator.errors import RekognitionError
+from spd.emulator.jsonbody import JsonBodyError, decode_json_object
 from spd.emulator.service import DEFAULT_ACCOUNT, Emulator
 
 CONTROL_PREFIX = "/_emulator"
@@ -119,13 +122,11 @@ class ControlApi:
 
     @staticmethod
     def _body(request: Request) -> dict[str, Any]:
-        raw = request.get_data(as_text=True)
+        """The JSON object sent, decoded strictly (`spd.emulator.jsonbody`: no NaN, bounded depth)."""
+        raw = request.get_data()
         if not raw.strip():
             return {}
         try:
-            data = json.loads(raw)
-        except ValueError as exc:
-            raise ControlError(400, f"request body is not valid JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise ControlError(400, "request body must be a JSON object")
-        return data
+            return decode_json_object(raw)
+        except JsonBodyError as exc:
+            raise ControlError(400, str(exc)) from None

@@ -12,9 +12,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from spd.emulator.config import ALL_OPERATIONS, ConfigValueError
+from spd.emulator.config import ALL_OPERATIONS, Bound, ConfigValueError
 from spd.emulator.errors import ERROR_STATUS
 from spd.model import OPERATIONS
+
+FAULT_BOUNDS: dict[str, Bound] = {
+    "count": Bound(1, 1_000_000, integer=True),
+    "rate": Bound(0, 1, low_exclusive=True),
+    "status": Bound(400, 599, integer=True),
+}
+"""The ranges of a fault rule's numbers (the README's fault table shows the same)."""
+
+MAX_FAULT_MESSAGE = 2048
 
 
 @dataclass(slots=True)
@@ -61,12 +70,12 @@ class FaultInjector:
                 f"unknown fault key(s): {', '.join(unknown)}; known: {', '.join(sorted(allowed))}"
             )
         operation = spec.get("operation", ALL_OPERATIONS)
-        if operation != ALL_OPERATIONS and operation not in OPERATIONS:
+        if not isinstance(operation, str) or (operation != ALL_OPERATIONS and operation not in OPERATIONS):
             raise ConfigValueError(
                 f"unknown operation {operation!r}; expected one of {', '.join(OPERATIONS)} or '*'"
             )
         error = spec.get("error", "ThrottlingException")
-        if error not in ERROR_STATUS:
+        if not isinstance(error, str) or error not in ERROR_STATUS:
             raise ConfigValueError(
                 f"unknown error {error!r}; expected one of {', '.join(sorted(ERROR_STATUS))}"
             )
@@ -74,20 +83,16 @@ class FaultInjector:
         rate = spec.get("rate")
         if count is None and rate is None:
             raise ConfigValueError("a fault needs 'count' (number of failures) or 'rate' (probability 0..1)")
-        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
-            raise ConfigValueError(f"count must be an integer >= 1, got {count!r}")
-        if rate is not None and (
-            isinstance(rate, bool) or not isinstance(rate, int | float) or not 0.0 < rate <= 1.0
-        ):
-            raise ConfigValueError(f"rate must be a number in (0, 1], got {rate!r}")
+        if count is not None:
+            count = FAULT_BOUNDS["count"].check("count", count)
+        if rate is not None:
+            rate = FAULT_BOUNDS["rate"].check("rate", rate)
         message = spec.get("message")
-        if message is not None and not isinstance(message, str):
-            raise ConfigValueError("message must be a string")
+        if message is not None and (not isinstance(message, str) or len(message) > MAX_FAULT_MESSAGE):
+            raise ConfigValueError(f"message must be a string of at most {MAX_FAULT_MESSAGE} characters")
         status = spec.get("status")
-        if status is not None and (
-            isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599
-        ):
-            raise ConfigValueError(f"status must be an HTTP error status (400-599), got {status!r}")
+        if status is not None:
+            status = FAULT_BOUNDS["status"].check("status", status)
         fault = Fault(
             id=self._next_id,
             operation=operation,
@@ -95,7 +100,7 @@ class FaultInjector:
             message=message,
             status=status,
             remaining=count,
-            rate=None if rate is None else float(rate),
+            rate=rate,
         )
         self._next_id += 1
         self._faults.append(fault)

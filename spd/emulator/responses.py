@@ -7,12 +7,15 @@ method per stream-processor operation and three deliberate overrides:
 
 * `get_region_from_url` takes the region from the SigV4 credential scope (the request is sent to a
   loopback URL, so moto's host-name heuristics would find nothing there);
-* `call_action` applies latency, TPS limits and injected faults before the action, turns unknown actions
-  into UnknownOperationException instead of a server crash, and records each call;
+* `call_action` applies latency, TPS limits and injected faults before the action, refuses numbers the
+  model's member types cannot hold, turns unknown actions into UnknownOperationException instead of a
+  server crash, and records each call;
 * `_enrich_response` sets the JSON 1.1 content type and an `x-amzn-RequestId` UUID on every response.
 
 Handlers raise `RekognitionError` (a werkzeug `HTTPException`), which moto's `call_action` already
-serialises. Instances are created per request by `spd.emulator.app`, bound to one `Emulator`.
+serialises. Request bodies are decoded strictly (`spd.emulator.jsonbody`), and ListStreamProcessors page
+tokens are sealed to their request (`spd.emulator.paging`). Instances are created per request by
+`spd.emulator.app`, bound to one `Emulator` and the server's `PageTokens`.
 """
 
 from __future__ import annotations
@@ -33,10 +36,13 @@ from spd.emulator.errors import (
     UnknownOperationError,
     not_found,
 )
+from spd.emulator.jsonbody import JsonBodyError, decode_json_object
 from spd.emulator.models import StreamProcessorBackend
+from spd.emulator.paging import PageTokens
 from spd.emulator.service import CallRecord, Emulator
 from spd.emulator.validation import (
     JsonDict,
+    check_number_widths,
     parse_create,
     parse_list,
     parse_list_tags,
@@ -65,9 +71,10 @@ def region_from_authorization(authorization: str, default: str) -> str:
 class StreamProcessorResponse(RekognitionResponse):
     """Handles one Rekognition request against one `Emulator`."""
 
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: Emulator, page_tokens: PageTokens) -> None:
         super().__init__()
         self._emulator = emulator
+        self._page_tokens = page_tokens
         self._params: JsonDict | None = None
 
     # -- moto hooks --------------------------------------------------------------------------------
@@ -80,6 +87,7 @@ class StreamProcessorResponse(RekognitionResponse):
         try:
             if operation in OPERATIONS:
                 self._emulator.admit(operation, account=self.current_account, region=self.region)
+                check_number_widths(operation, self._body(), self._emulator.config)
             try:
                 status, headers, body = super().call_action()
             except NotImplementedError:
@@ -110,15 +118,10 @@ class StreamProcessorResponse(RekognitionResponse):
     def _body(self) -> JsonDict:
         if self._params is None:
             raw = self.body if self.body else "{}"
-            if isinstance(raw, bytes):
-                raw = raw.decode("utf-8", errors="replace")
             try:
-                data = json.loads(raw)
-            except ValueError:
-                raise SerializationError("Request body is not valid JSON.") from None
-            if not isinstance(data, dict):
-                raise SerializationError("Request body must be a JSON object.")
-            self._params = data
+                self._params = decode_json_object(raw)
+            except JsonBodyError as exc:
+                raise SerializationError(str(exc)) from None
         return self._params
 
     def _subject(self) -> str | None:
@@ -168,9 +171,21 @@ class StreamProcessorResponse(RekognitionResponse):
 
     def list_stream_processors(self) -> str:
         max_results, token = parse_list(self._body(), self._emulator.config)
-        return self._run(
-            lambda backend, now, config: backend.list_page(max_results, token, now, config), mutates=False
-        )
+        binding: dict[str, Any] = {
+            "account": self.current_account,
+            "region": self.region,
+            "operation": "ListStreamProcessors",
+            "max_results": max_results,
+        }
+        cursor = None if token is None else self._page_tokens.open(token, **binding)
+
+        def page(backend: StreamProcessorBackend, now: float, config: EmulatorConfig) -> JsonDict:
+            result = backend.list_page(max_results, cursor, now, config)
+            if "NextToken" in result:
+                result["NextToken"] = self._page_tokens.seal(result["NextToken"], **binding)
+            return result
+
+        return self._run(page, mutates=False)
 
     def start_stream_processor(self) -> str:
         request = parse_start(self._body(), self._emulator.config)

@@ -9,11 +9,14 @@ detected: Value ... at '...' failed to satisfy constraint: ..." (or AWS's terse 
 parameters" when `detailed_messages` is off).
 
 Floats are stored as IEEE-754 single precision, as the service does, so 0.1 reads back as
-0.10000000149011612. Used by `spd.emulator.responses`.
+0.10000000149011612. Numbers the wire types cannot hold (an `integer` member is 32-bit, a `long` 64-bit,
+a `float` single precision, as the botocore service model types each member) are refused first, by
+`check_number_widths`, with a ValidationException naming the member. Used by `spd.emulator.responses`.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 from collections.abc import Mapping
@@ -21,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import regex
+from botocore.loaders import Loader
+from botocore.model import ServiceModel, Shape
 
 from spd.emulator.config import EmulatorConfig
 from spd.emulator.errors import RekognitionError
@@ -73,16 +78,62 @@ class Violations:
     def rule(self, message: str) -> None:
         self.items.append(message)
 
-    def raise_if_any(self, config: EmulatorConfig) -> None:
+    def raise_if_any(self, config: EmulatorConfig, code: str | None = None) -> None:
+        """Raise one error listing every problem: `code`, or the configured validation error code."""
         if not self.items:
             return
+        code = code or config.validation_error
         if not config.detailed_messages:
-            raise RekognitionError(config.validation_error, "Request has invalid parameters")
+            raise RekognitionError(code, "Request has invalid parameters")
         count = len(self.items)
         noun = "error" if count == 1 else "errors"
-        raise RekognitionError(
-            config.validation_error, f"{count} validation {noun} detected: " + "; ".join(self.items)
-        )
+        raise RekognitionError(code, f"{count} validation {noun} detected: " + "; ".join(self.items))
+
+
+NUMBER_RANGES: dict[str, tuple[int, int]] = {
+    "integer": (-(2**31), 2**31 - 1),
+    "long": (-(2**63), 2**63 - 1),
+}
+"""What the model's integer types hold (Smithy: `integer` is 32-bit signed, `long` 64-bit signed)."""
+
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+@functools.cache
+def _service_model() -> ServiceModel:
+    return ServiceModel(Loader().load_service_model("rekognition", "service-2"))
+
+
+def check_number_widths(operation: str, body: JsonDict, config: EmulatorConfig) -> None:
+    """Refuse numbers the model's member types cannot hold (ValidationException naming each member);
+    everything else about the numbers is left to the operation's `parse_*`."""
+    v = Violations()
+    _check_widths(v, _service_model().operation_model(operation).input_shape, body, "")
+    v.raise_if_any(config, "ValidationException")
+
+
+def _check_widths(v: Violations, shape: Shape | None, value: Any, path: str) -> None:
+    if shape is None or value is None:
+        return
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, Mapping):
+        members = getattr(shape, "members", {})
+        for name, member in members.items():
+            _check_widths(v, member, value.get(name), f"{path}.{name}" if path else name)
+    elif kind == "list" and isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_widths(v, getattr(shape, "member", None), item, f"{path}.{i + 1}")
+    elif kind == "map" and isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_widths(v, getattr(shape, "value", None), item, f"{path}.{key}")
+    elif kind in NUMBER_RANGES and isinstance(value, int) and not isinstance(value, bool):
+        low, high = NUMBER_RANGES[kind]
+        if value < low:
+            v.constraint(path, value, f"Member must fit in a {kind} (>= {low})")
+        elif value > high:
+            v.constraint(path, value, f"Member must fit in a {kind} (<= {high})")
+    elif kind == "float" and _is_number(value) and abs(value) > FLOAT32_MAX:
+        v.constraint(path, value, f"Member must fit in a float (magnitude <= {FLOAT32_MAX:.8g})")
 
 
 def _show(value: Any) -> str:
