@@ -12,8 +12,8 @@ import socket
 import sqlite3
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
 from contextlib import closing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
