@@ -34,6 +34,7 @@ Rekognition.
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
 from moto.core.base_backend import BackendDict, BaseBackend
@@ -42,6 +43,7 @@ from moto.rekognition.responses import RekognitionResponse
 from werkzeug.test import Client
 
 from spd.emulator.control import CONTROL_PREFIX, ControlApi
+from spd.emulator.paging import PageTokens
 from spd.emulator.responses import StreamProcessorResponse
 from spd.emulator.service import DEFAULT_ACCOUNT, Emulator
 from spd.emulator.testing import EmulatorControl, EmulatorControlError
@@ -57,6 +59,7 @@ class _EmulatorBackend(BaseBackend):
     def __init__(self, region_name: str, account_id: str) -> None:
         super().__init__(region_name, account_id)
         self.emulator = Emulator()
+        self.page_tokens = PageTokens(secrets.token_bytes(32))
 
 
 # moto's own registries are module-level too; this one is what moto's reset clears.
@@ -66,12 +69,18 @@ _emulators: BackendDict[_EmulatorBackend] = BackendDict(
 
 
 def _current() -> Emulator:
-    return _emulators[DEFAULT_ACCOUNT][_HOLDER_REGION].emulator
+    return _holder().emulator
+
+
+def _holder() -> _EmulatorBackend:
+    return _emulators[DEFAULT_ACCOUNT][_HOLDER_REGION]
 
 
 def _dispatch(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, Any], Any]:
     """The handler `install()` puts in moto's Rekognition URL table."""
-    status, response_headers, body = StreamProcessorResponse(_current())._dispatch(request, full_url, headers)
+    holder = _holder()
+    handler = StreamProcessorResponse(holder.emulator, holder.page_tokens)
+    status, response_headers, body = handler._dispatch(request, full_url, headers)
     return int(status), dict(response_headers), body
 
 

@@ -33,7 +33,7 @@ def test_embedded_emulator_without_a_state_file_is_refused_in_a_test(
     home = _home(monkeypatch, tmp_path)
     with pytest.raises(EmulatorStateError, match="under pytest") as info, embedded_emulator():
         pass
-    assert str(home / ".local" / "state" / "spd" / "emulator.json") in str(info.value)
+    assert str(home / ".local" / "state" / "spd" / "emulator.db") in str(info.value)
     assert not home.exists()
 
 

@@ -230,6 +230,7 @@ def test_the_default_json_state_becomes_the_default_database(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    monkeypatch.delenv("PYTEST_CURRENT_TEST")  # the default path is refused inside tests, on purpose
     legacy = tmp_path / "spd" / "emulator.json"
     legacy.parent.mkdir()
     legacy.write_text(_legacy_state(_legacy_record("old-cam")))
