@@ -79,7 +79,9 @@ class StreamProcessorResponse(RekognitionResponse):
         operation = str(self._get_action() or "")
         try:
             if operation in OPERATIONS:
-                self._emulator.admit(operation, account=self.current_account, region=self.region)
+                self._emulator.admit(
+                    operation, account=self.current_account, region=self.region, subject=self._subject()
+                )
             try:
                 status, headers, body = super().call_action()
             except NotImplementedError:
