@@ -264,6 +264,7 @@ class Daemon:
         if execution.stack != reconciler.settings.stack:
             # Ownership proven for another stack says nothing about this one.
             reconciler.owned = frozenset()
+            reconciler.arns = {}
         reconciler.settings = execution
         reconciler.extra_regions = tuple(config.settings.regions)
         self._backoff.initial = config.settings.failed_backoff_initial
