@@ -291,7 +291,7 @@ class Daemon:
             count_statuses(
                 p.observed.status if p.observed is not None else None
                 for p in result.plan.processors
-                if p.desired is not None
+                if p.desired is not None and p.unreadable is None
             )
         )
         self._notifier.status(
