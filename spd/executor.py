@@ -82,8 +82,9 @@ class _Owned:
     The plan proved the processor ours when it was observed, but the tag can change between then and
     any later step (a replace or a wait can take minutes). So every start, stop, update, tag, untag and
     delete first reads the tag again (one ListTagsForResource; a Describe too while the ARN is unknown)
-    and refuses the processor if it is no longer this stack's. Nothing else in the executor calls a
-    mutating operation, so no step can forget the check.
+    and refuses the processor if it is no longer this stack's. Apart from CreateStreamProcessor (which
+    sets the tag in the same call, and whose name-taken path checks the existing processor's tag through
+    `check`), nothing else in the executor calls a mutating operation, so no step can forget the check.
     """
 
     def __init__(
