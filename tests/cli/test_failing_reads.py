@@ -87,3 +87,14 @@ def test_once_the_reads_succeed_the_next_apply_finishes(stopped_fleet, emu):
     second = run_spd(["apply", str(stopped_fleet), "--endpoint-url", emu.url, "--auto-approve"])
     assert second.returncode == 0, second.stdout + second.stderr
     assert "  ok us-east-1/bravo: start" in second.stdout
+
+
+def test_status_lists_the_unreadable_processor(stopped_fleet, emu):
+    emu.fault("ListTagsForResource", "ThrottlingException", rate=1.0, processor="bravo")
+    r = run_spd(["status", str(stopped_fleet), "--endpoint-url", emu.url], env=RETRIES)
+    assert "Traceback" not in r.stderr
+    rows = {line.split()[1]: line for line in r.stdout.splitlines()[1:]}
+    assert "unreadable" in rows["bravo"]
+    assert "ThrottlingException" in rows["bravo"]
+    assert "missing" not in rows["bravo"]
+    assert "yes" in rows["alpha"]
