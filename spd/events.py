@@ -22,6 +22,7 @@ PROCESSOR_FAILED = "processor_failed"
 PROCESSOR_CONFLICT = "processor_conflict"
 PROCESSOR_BLOCKED = "processor_blocked"
 PROCESSOR_ERROR = "processor_error"
+OWNERSHIP_LOST = "ownership_lost"
 RESTART_DEFERRED = "restart_deferred"
 RECONCILE_COMPLETED = "reconcile_completed"
 STATUS_SWEEP_COMPLETED = "status_sweep_completed"
@@ -36,7 +37,13 @@ class Event:
     def level(self) -> str:
         if self.name in (PROCESSOR_ERROR, PROCESSOR_FAILED):
             return "error"
-        if self.name in (DRIFT_DETECTED, PROCESSOR_CONFLICT, PROCESSOR_BLOCKED, RESTART_DEFERRED):
+        if self.name in (
+            DRIFT_DETECTED,
+            PROCESSOR_CONFLICT,
+            PROCESSOR_BLOCKED,
+            RESTART_DEFERRED,
+            OWNERSHIP_LOST,
+        ):
             return "warning"
         return "info"
 

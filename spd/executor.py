@@ -4,24 +4,26 @@ Called by the reconciler. Each processor's steps run in order (stop -> wait STOP
 stop -> delete -> wait gone -> create -> start for a replace) while different processors proceed
 independently: one processor's failure is recorded in its outcome and never stops the others.
 
-Every step is keyed by name and every decision is re-checked against the service (a destructive step
-re-reads the ownership tag first), so a run killed at any point is finished by the next one with no
-duplicate and nothing lost.
+Every step is keyed by name and every decision is re-checked against the service, so a run killed at
+any point is finished by the next one with no duplicate and nothing lost. Ownership is a security
+property: every mutating call goes through `_Owned`, which re-reads the `spd:stack` tag immediately
+before it, so a processor untagged or handed to another stack after the plan was made is never touched.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from spd import events
 from spd.aws.gateway import Gateway, RegionClient
 from spd.backoff import RestartBackoff
 from spd.errors import AwsError, EndpointError, NotFoundError, SpdError, WaitTimeoutError
 from spd.events import Event, EventSink
-from spd.model import STACK_TAG, Kind, ObservedProcessor, ProcessorId, Status
+from spd.model import STACK_TAG, Kind, ObservedProcessor, ProcessorId, Status, UpdateRequest
 from spd.plan import Action, ProcessorPlan
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -47,6 +49,10 @@ class ProcessorOutcome:
     done: list[str] = field(default_factory=list)
     error: str | None = None
     deferred: str | None = None
+    disowned: bool = False
+    """Refused because the processor no longer carries this stack's tag (`error` says so)."""
+    arn: str | None = None
+    """The processor's ARN once known (lets the status sweep re-check its tag with one call)."""
 
     @property
     def ok(self) -> bool:
@@ -68,6 +74,82 @@ class ApplyResult:
 
 class _Abandon(SpdError):
     """Stop working on this processor now; the reason is already in the outcome."""
+
+
+class _Owned:
+    """The mutating calls on one processor, each preceded by a re-read of its ownership tag.
+
+    The plan proved the processor ours when it was observed, but the tag can change between then and
+    any later step (a replace or a wait can take minutes). So every start, stop, update, tag, untag and
+    delete first reads the tag again (one ListTagsForResource; a Describe too while the ARN is unknown)
+    and refuses the processor if it is no longer this stack's. Apart from CreateStreamProcessor (which
+    sets the tag in the same call, and whose name-taken path checks the existing processor's tag through
+    `check`), nothing else in the executor calls a mutating operation, so no step can forget the check.
+    """
+
+    def __init__(
+        self,
+        client: RegionClient,
+        pid: ProcessorId,
+        stack: str,
+        outcome: ProcessorOutcome,
+        refuse: Callable[[str, str | None], NoReturn],
+    ) -> None:
+        self._client = client
+        self._pid = pid
+        self._stack = stack
+        self._outcome = outcome
+        self._refuse = refuse
+
+    def check(self, owner: str | None, step: str) -> None:
+        """Refuse the processor unless `owner` (a freshly read tag value) is this stack."""
+        if owner != self._stack:
+            self._refuse(step, owner)
+
+    async def confirm(self, step: str) -> None:
+        """Read the tag now and refuse the processor unless it is still ours.
+
+        A processor that is gone is left to the step itself (which reports it, or treats it as done).
+        """
+        if self._outcome.arn is None:
+            try:
+                current = await self._client.describe(self._pid.name)
+            except NotFoundError:
+                return
+            self._outcome.arn = current.arn
+            self.check(current.stack(), step)
+            return
+        try:
+            tags = await self._client.list_tags(self._outcome.arn)
+        except NotFoundError:
+            return
+        self.check(tags.get(STACK_TAG), step)
+
+    async def start(self) -> None:
+        await self.confirm("start")
+        await self._client.start(self._pid.name)
+
+    async def stop(self) -> None:
+        await self.confirm("stop")
+        await self._client.stop(self._pid.name)
+
+    async def update(self, update: UpdateRequest) -> None:
+        await self.confirm("update")
+        await self._client.update(self._pid.name, update)
+
+    async def delete(self) -> None:
+        await self.confirm("delete")
+        await self._client.delete(self._pid.name)
+
+    async def tag(self, tags: Mapping[str, str]) -> None:
+        await self.confirm("tag")
+        assert self._outcome.arn is not None
+        await self._client.tag(self._outcome.arn, tags)
+
+    async def untag(self, keys: list[str]) -> None:
+        await self.confirm("untag")
+        assert self._outcome.arn is not None
+        await self._client.untag(self._outcome.arn, keys)
 
 
 class Executor:
@@ -105,9 +187,18 @@ class Executor:
 
     async def apply_one(self, plan: ProcessorPlan) -> ProcessorOutcome:
         outcome = ProcessorOutcome(plan.id, plan.actions)
+        if plan.observed is not None:
+            outcome.arn = plan.observed.arn
         try:
             client = await self._gateway.region(plan.id.region)
-            await self._run(plan, client, outcome)
+            target = _Owned(
+                client,
+                plan.id,
+                self._settings.stack,
+                outcome,
+                lambda step, owner: self._disown(outcome, step, owner),
+            )
+            await self._run(plan, client, target, outcome)
         except _Abandon:
             pass
         except (AwsError, EndpointError, WaitTimeoutError) as exc:
@@ -115,43 +206,58 @@ class Executor:
             self._event(events.PROCESSOR_ERROR, plan.id, error=str(exc), steps_done=list(outcome.done))
         return outcome
 
+    def _disown(self, outcome: ProcessorOutcome, step: str, owner: str | None) -> NoReturn:
+        """Record that the processor is no longer ours and abandon it before `step`."""
+        now = "no spd:stack tag" if owner is None else f"{STACK_TAG}={owner}"
+        outcome.error = (
+            f"refused before {step}: {outcome.id} no longer carries {STACK_TAG}={self._settings.stack} "
+            f"(now {now}); not touched"
+        )
+        outcome.disowned = True
+        self._event(events.OWNERSHIP_LOST, outcome.id, step=step, owner=owner, steps_done=list(outcome.done))
+        raise _Abandon()
+
     # -- the workflows --------------------------------------------------------------------------------
 
-    async def _run(self, plan: ProcessorPlan, client: RegionClient, outcome: ProcessorOutcome) -> None:
+    async def _run(
+        self, plan: ProcessorPlan, client: RegionClient, target: _Owned, outcome: ProcessorOutcome
+    ) -> None:
         actions = set(plan.actions)
         observed = plan.observed
         if Action.DELETE in actions:
             assert observed is not None
-            await self._remove(client, observed, outcome)
+            await self._remove(client, target, observed, outcome)
             self._event(events.PROCESSOR_DELETED, plan.id)
             return
         if Action.REPLACE in actions:
             assert observed is not None
             assert plan.desired is not None
-            await self._remove(client, observed, outcome)
-            await self._create(client, plan, outcome)
+            await self._remove(client, target, observed, outcome)
+            await self._create(client, target, plan, outcome)
             self._event(
                 events.PROCESSOR_REPLACED,
                 plan.id,
                 fields=[c.field for c in plan.changes if c.forces_replacement],
             )
         elif Action.CREATE in actions:
-            await self._create(client, plan, outcome)
+            await self._create(client, target, plan, outcome)
             self._event(events.PROCESSOR_CREATED, plan.id, kind=_kind(plan))
         if Action.UPDATE in actions:
-            await self._update(client, plan, outcome)
+            await self._update(client, target, plan, outcome)
         if Action.STOP in actions:
-            await self._stop(client, plan, outcome)
+            await self._stop(client, target, plan, outcome)
         if Action.START in actions:
-            await self._start(client, plan, outcome)
+            await self._start(client, target, plan, outcome)
 
-    async def _create(self, client: RegionClient, plan: ProcessorPlan, outcome: ProcessorOutcome) -> None:
+    async def _create(
+        self, client: RegionClient, target: _Owned, plan: ProcessorPlan, outcome: ProcessorOutcome
+    ) -> None:
         desired = plan.desired
         assert desired is not None
         deadline = self._clock() + self._settings.name_reuse_timeout
         while True:
             try:
-                await client.create(desired.config, desired.tag_dict)
+                outcome.arn = await client.create(desired.config, desired.tag_dict) or None
                 break
             except AwsError as exc:
                 if exc.code != "ResourceInUseException" or "name" not in exc.message.lower():
@@ -159,32 +265,34 @@ class Executor:
                     # will not help.
                     raise
                 # Either the name is still reserved after a delete (wait), or it exists: maybe our
-                # own create from a run that died before it could record it.
+                # own create from a run that died before it could record it, maybe someone else's.
                 existing = await self._describe(client, plan.id.name)
                 if existing is not None:
-                    if existing.stack() == self._settings.stack:
-                        break
-                    raise
+                    target.check(existing.stack(), "create")
+                    outcome.arn = existing.arn
+                    break
                 if self._clock() >= deadline:
                     raise
                 await self._sleep(self._settings.poll_interval)
         outcome.done.append("create")
 
-    async def _update(self, client: RegionClient, plan: ProcessorPlan, outcome: ProcessorOutcome) -> None:
+    async def _update(
+        self, client: RegionClient, target: _Owned, plan: ProcessorPlan, outcome: ProcessorOutcome
+    ) -> None:
         observed = plan.observed
         assert observed is not None
         assert observed.arn is not None
         if plan.tags.add:
-            await client.tag(observed.arn, dict(plan.tags.add))
+            await target.tag(dict(plan.tags.add))
         if plan.tags.remove:
-            await client.untag(observed.arn, list(plan.tags.remove))
+            await target.untag(list(plan.tags.remove))
         if not plan.tags.empty:
             outcome.done.append("tag")
         if not plan.update.empty:
             if observed.status not in _STOPPED_LIKE:
                 # A connected-home session in flight (or a transition) must end before an update.
                 await self._wait_for(client, plan.id, _STOPPED_LIKE)
-            await client.update(plan.id.name, plan.update)
+            await target.update(plan.update)
             outcome.done.append("update")
         self._event(
             events.PROCESSOR_UPDATED,
@@ -192,9 +300,11 @@ class Executor:
             fields=[c.field for c in plan.changes if c.field != "status"],
         )
 
-    async def _stop(self, client: RegionClient, plan: ProcessorPlan, outcome: ProcessorOutcome) -> None:
+    async def _stop(
+        self, client: RegionClient, target: _Owned, plan: ProcessorPlan, outcome: ProcessorOutcome
+    ) -> None:
         try:
-            await client.stop(plan.id.name)
+            await target.stop()
         except AwsError as exc:
             if exc.code != "ResourceInUseException":
                 raise
@@ -203,13 +313,15 @@ class Executor:
             if current.status is not Status.RUNNING:
                 outcome.done.append("stop")
                 return
-            await client.stop(plan.id.name)
+            await target.stop()
         outcome.done.append("stop")
         if self._backoff is not None:
             self._backoff.healthy(plan.id)
         self._event(events.PROCESSOR_STOPPED, plan.id)
 
-    async def _start(self, client: RegionClient, plan: ProcessorPlan, outcome: ProcessorOutcome) -> None:
+    async def _start(
+        self, client: RegionClient, target: _Owned, plan: ProcessorPlan, outcome: ProcessorOutcome
+    ) -> None:
         observed = plan.observed
         created = any(step == "create" for step in outcome.done)
         status = Status.STOPPED if created or observed is None else observed.status
@@ -224,7 +336,7 @@ class Executor:
             self._event(events.PROCESSOR_FAILED, plan.id, status_message=message or "")
         if status in (Status.STOPPING, Status.UPDATING):
             await self._wait_for(client, plan.id, _STOPPED_LIKE)
-        await client.start(plan.id.name)
+        await target.start()
         outcome.done.append("start")
         self._event(events.PROCESSOR_STARTED, plan.id, previous_status=status.value, **restart_note)
 
@@ -246,28 +358,24 @@ class Executor:
         return {"restart": self._backoff.failures(pid), "next_restart_after": delay}
 
     async def _remove(
-        self, client: RegionClient, observed: ObservedProcessor, outcome: ProcessorOutcome
+        self, client: RegionClient, target: _Owned, observed: ObservedProcessor, outcome: ProcessorOutcome
     ) -> None:
         """Stop if needed, delete, and wait until the name is gone. Ownership is re-read first."""
         current = await self._describe(client, observed.id.name)
         if current is None:
             return
-        if current.stack() != self._settings.stack:
-            outcome.error = (
-                f"refused: {observed.id} no longer carries {STACK_TAG}={self._settings.stack}; not touched"
-            )
-            self._event(events.PROCESSOR_CONFLICT, observed.id, reason=outcome.error)
-            raise _Abandon()
+        target.check(current.stack(), "delete")
+        outcome.arn = current.arn
         face_search = current.config is not None and current.config.kind is Kind.FACE_SEARCH
         if face_search and current.status is Status.STARTING:
             current = await self._wait_for(client, observed.id, {Status.RUNNING} | _STOPPED_LIKE)
         if face_search and current.status is Status.RUNNING:
-            await client.stop(observed.id.name)
+            await target.stop()
             outcome.done.append("stop")
         if current.status not in _STOPPED_LIKE:
             await self._wait_for(client, observed.id, _STOPPED_LIKE)
         try:
-            await client.delete(observed.id.name)
+            await target.delete()
         except NotFoundError:
             return
         outcome.done.append("delete")

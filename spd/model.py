@@ -270,6 +270,9 @@ class ObservedState:
 
     regions: tuple[str, ...]
     processors: tuple[ObservedProcessor, ...] = field(default=())
+    unreadable: tuple[tuple[ProcessorId, str], ...] = field(default=())
+    """Listed processors whose Describe or ListTagsForResource failed (after retries), with the error:
+    nothing is known about their config or owner, so nothing may be done to them this pass."""
 
     def by_id(self) -> dict[ProcessorId, ObservedProcessor]:
         return {p.id: p for p in self.processors}

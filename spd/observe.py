@@ -3,7 +3,8 @@
 Called by the reconciler. One ListStreamProcessors pass per region, then Describe + ListTagsForResource
 for the processors that matter (those the spec names, or every one when ownership of all of them must
 be known: pruning and `spd status`), in parallel under a concurrency bound and the gateway's pacer.
-A processor deleted between the List and its Describe simply is not observed.
+A processor deleted between the List and its Describe simply is not observed; one whose Describe or
+ListTagsForResource fails after the gateway's retries is recorded as unreadable, and the rest proceed.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 from collections.abc import Callable, Collection, Iterable
 
 from spd.aws.gateway import Gateway
-from spd.errors import NotFoundError
+from spd.errors import AwsError, NotFoundError
 from spd.model import ObservedProcessor, ObservedState, ProcessorId, Status
 
 Progress = Callable[[int, int], None]
@@ -44,6 +45,8 @@ async def observe(
     semaphore = asyncio.Semaphore(concurrency)
     done = 0
 
+    unreadable: list[tuple[ProcessorId, str]] = []
+
     async def one(pid: ProcessorId) -> ObservedProcessor | None:
         nonlocal done
         async with semaphore:
@@ -52,10 +55,19 @@ async def observe(
                 return await client.describe(pid.name)
             except NotFoundError:
                 return None
+            except AwsError as exc:
+                # Retries are spent (or the error is permanent) for this one processor: the others
+                # can still be planned and applied; this one is reported and left alone.
+                unreadable.append((pid, str(exc)))
+                return None
             finally:
                 done += 1
                 if progress is not None:
                     progress(done, len(wanted))
 
     observed = await asyncio.gather(*(one(pid) for pid in wanted))
-    return ObservedState(regions, tuple(p for p in observed if p is not None))
+    return ObservedState(
+        regions,
+        tuple(p for p in observed if p is not None),
+        tuple(sorted(unreadable, key=lambda u: (u[0].region, u[0].name))),
+    )

@@ -106,6 +106,8 @@ class ProcessorPlan:
     observed: ObservedProcessor | None = None
     update: UpdateRequest = field(default_factory=UpdateRequest)
     tags: TagChange = field(default_factory=TagChange)
+    unreadable: str | None = None
+    """Why the live processor could not be read; nothing is planned for it (the others still are)."""
 
     @property
     def name(self) -> str:
@@ -113,7 +115,7 @@ class ProcessorPlan:
 
     @property
     def actionable(self) -> bool:
-        return self.blocked is None and self.actions != (Action.NOOP,)
+        return self.blocked is None and self.unreadable is None and self.actions != (Action.NOOP,)
 
     @property
     def drifted(self) -> bool:
@@ -129,6 +131,9 @@ class Plan:
     def summary(self) -> dict[str, int]:
         counts: Counter[str] = Counter()
         for p in self.processors:
+            if p.unreadable is not None:
+                counts["unreadable"] += 1
+                continue
             if p.blocked is not None:
                 counts["blocked"] += 1
                 continue
@@ -136,11 +141,16 @@ class Plan:
                 counts[action.value] += 1
         out = {a.value: counts.get(a.value, 0) for a in SUMMARY_ACTIONS}
         out["blocked"] = counts.get("blocked", 0)
+        out["unreadable"] = counts.get("unreadable", 0)
         return out
 
     @property
     def has_changes(self) -> bool:
         return any(p.actionable for p in self.processors)
+
+    def unreadable(self) -> tuple[ProcessorPlan, ...]:
+        """The processors that could not be read, so could not be planned."""
+        return tuple(p for p in self.processors if p.unreadable is not None)
 
     def actionable(self) -> tuple[ProcessorPlan, ...]:
         return tuple(p for p in self.processors if p.actionable)
@@ -361,12 +371,21 @@ def plan(desired: DesiredState, observed: ObservedState, policy: Policy) -> Plan
     def targeted(pid: ProcessorId) -> bool:
         return policy.targets is None or pid.name in policy.targets
 
-    plans = [plan_processor(d, seen.get(pid), policy) for pid, d in wanted.items() if targeted(pid)]
+    unreadable = dict(observed.unreadable)
+    plans = [
+        plan_processor(d, seen.get(pid), policy)
+        for pid, d in wanted.items()
+        if targeted(pid) and pid not in unreadable
+    ]
     for pid, obs in seen.items():
         if pid in wanted or not targeted(pid) or pid.region not in spec_regions:
             continue
         if obs.stack() == policy.stack:
             plans.append(_plan_orphan(obs, policy))
+    for pid, error in unreadable.items():
+        # Unread, its owner is unknown: it may be this stack's (to update, or to prune), so say so.
+        if targeted(pid) and (pid in wanted or (policy.prune and pid.region in spec_regions)):
+            plans.append(ProcessorPlan(pid, (Action.NOOP,), desired=wanted.get(pid), unreadable=error))
     plans.sort(key=lambda p: (p.id.region, p.id.name))
     return Plan(desired.stack, tuple(plans))
 

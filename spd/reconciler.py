@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,12 +47,21 @@ class SweepResult:
 
     @property
     def errors(self) -> int:
-        return sum(1 for o in self.outcomes if not o.ok)
+        return sum(1 for o in self.outcomes if not o.ok and not o.disowned)
+
+    @property
+    def disowned(self) -> int:
+        """Processors left alone because their tag no longer names this stack."""
+        return sum(1 for o in self.outcomes if o.disowned)
 
 
 @dataclass
 class Reconciler:
-    """Binds a gateway and settings; `owned` remembers which processors the last full pass proved ours."""
+    """Binds a gateway and settings; `owned` remembers which processors the last full pass proved ours.
+
+    `arns` remembers their ARNs, so a sweep re-checks a processor's tag before acting on it with one
+    ListTagsForResource (a List response carries neither tags nor ARNs).
+    """
 
     gateway: Gateway
     settings: ExecutionSettings
@@ -61,6 +70,7 @@ class Reconciler:
     extra_regions: tuple[str, ...] = ()
     clock: Callable[[], float] = time.monotonic
     owned: frozenset[ProcessorId] = field(default_factory=frozenset)
+    arns: dict[ProcessorId, str] = field(default_factory=dict)
 
     def _executor(self) -> Executor:
         return Executor(
@@ -94,7 +104,13 @@ class Reconciler:
     async def apply(
         self, planned: Plan, *, progress: Callable[[ProcessorOutcome], None] | None = None
     ) -> ApplyResult:
-        return await self._executor().apply(planned.processors, progress=progress)
+        """Carry out the plan; a processor that could not be read is reported as failed, untouched."""
+        applied = await self._executor().apply(planned.processors, progress=progress)
+        unread = tuple(
+            ProcessorOutcome(p.id, p.actions, error=f"not read, so not changed: {p.unreadable}")
+            for p in planned.unreadable()
+        )
+        return ApplyResult(applied.outcomes + unread)
 
     async def reconcile(self, desired: DesiredState, policy: Policy) -> ReconcileResult:
         """A full pass: observe, report drift, converge, report the pass."""
@@ -106,6 +122,7 @@ class Reconciler:
         # What this pass created carries this stack's tag: the status sweeps may tend it from now on,
         # not only after the next full pass.
         self.owned |= {o.id for o in applied.outcomes if "create" in o.done}
+        self._learn(applied.outcomes)
         duration = self.clock() - started
         calls = _delta(before, self.gateway.stats.snapshot())
         result = ReconcileResult(planned, observed, applied, duration, calls)
@@ -133,11 +150,14 @@ class Reconciler:
                     },
                 )
             )
-            observed = ObservedProcessor(item.desired.id, item.status)
+            observed = ObservedProcessor(item.desired.id, item.status, arn=self.arns.get(item.desired.id))
             plans.append(
                 ProcessorPlan(item.desired.id, (item.action,), desired=item.desired, observed=observed)
             )
+        # The executor re-reads each processor's tag before starting or stopping it (one call per
+        # action, not per listed processor): a processor untagged since the last full pass is left alone.
         applied = await self._executor().apply(plans)
+        self._learn(applied.outcomes)
         for pid, status in statuses.items():
             if status is Status.RUNNING and self.backoff is not None:
                 self.backoff.healthy(pid)
@@ -155,6 +175,7 @@ class Reconciler:
                     "started": sum(1 for o in applied.outcomes if "start" in o.done),
                     "stopped": sum(1 for o in applied.outcomes if "stop" in o.done),
                     "errors": result.errors,
+                    "disowned": result.disowned,
                     "api_calls": sum(result.api_calls.values()),
                 },
             )
@@ -164,6 +185,14 @@ class Reconciler:
     def report_drift(self, planned: Plan) -> None:
         """One `drift_detected` event per changed field of a processor that already exists."""
         for p in planned.processors:
+            if p.unreadable is not None:
+                self.on_event(
+                    Event(
+                        events.PROCESSOR_ERROR,
+                        {"processor": p.name, "region": p.id.region, "error": p.unreadable, "steps_done": []},
+                    )
+                )
+                continue
             if p.observed is None:
                 continue
             if p.observed.status is Status.FAILED:
@@ -204,6 +233,16 @@ class Reconciler:
     def _remember_owned(self, observed: ObservedState) -> None:
         stack = self.settings.stack
         self.owned = frozenset(p.id for p in observed.processors if p.stack() == stack)
+        self.arns = {p.id: p.arn for p in observed.processors if p.id in self.owned and p.arn}
+
+    def _learn(self, outcomes: Iterable[ProcessorOutcome]) -> None:
+        """Keep what the executor found: new ARNs, and processors that stopped being ours."""
+        for o in outcomes:
+            if o.disowned:
+                self.owned -= {o.id}
+                self.arns.pop(o.id, None)
+            elif o.arn is not None and o.id in self.owned:
+                self.arns[o.id] = o.arn
 
 
 def _delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:

@@ -144,6 +144,8 @@ def plan_command(
 
     planned = _run(go)
     click.echo(plan_json(planned) if output == "json" else plan_text(planned), nl=False)
+    if planned.unreadable():
+        return ExitCode.FAILURE
     if detailed_exitcode and planned.has_changes:
         return ExitCode.CHANGES
     return ExitCode.OK
@@ -182,10 +184,14 @@ def apply_command(
             )
             _check_targets_planned(targets, desired, planned)
             click.echo(plan_text(planned), nl=False)
-            if not planned.has_changes:
+            if not planned.has_changes and not planned.unreadable():
                 return ExitCode.OK
-            if not auto_approve and not await asyncio.to_thread(
-                click.confirm, "Apply these changes?", default=False, err=True
+            if (
+                planned.has_changes
+                and not auto_approve
+                and not await asyncio.to_thread(
+                    click.confirm, "Apply these changes?", default=False, err=True
+                )
             ):
                 click.echo("Apply cancelled; nothing changed.")
                 return ExitCode.FAILURE

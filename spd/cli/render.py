@@ -131,10 +131,16 @@ def _detail_lines(p: ProcessorPlan) -> list[str]:
 
 def plan_text(plan: Plan, *, verbose: bool = True) -> str:
     lines: list[str] = []
-    changed = [p for p in plan.processors if p.actions != (Action.NOOP,)]
-    if not changed:
+    changed = [p for p in plan.processors if p.actions != (Action.NOOP,) and p.unreadable is None]
+    unreadable = plan.unreadable()
+    if not changed and not unreadable:
         return f"No changes. {len(plan.processors)} processor(s) of stack {plan.stack} match the spec.\n"
-    lines.append(f"Stack {plan.stack}: spd will perform these actions:\n")
+    if unreadable:
+        lines.append(f"Stack {plan.stack}: {len(unreadable)} processor(s) could not be read; not planned:\n")
+        lines.extend(f"  x {p.id}: {p.unreadable}" for p in unreadable)
+        lines.append("")
+    if changed:
+        lines.append(f"Stack {plan.stack}: spd will perform these actions:\n")
     for p in changed:
         lines.append(_headline(p))
         if p.blocked:
@@ -157,6 +163,8 @@ def summary_line(plan: Plan) -> str:
     )
     if s["blocked"]:
         text += f"; {s['blocked']} blocked"
+    if s["unreadable"]:
+        text += f"; {s['unreadable']} unreadable"
     return text + "."
 
 
@@ -178,6 +186,7 @@ def plan_json(plan: Plan) -> str:
                     for c in p.changes
                 ],
                 "blocked": p.blocked,
+                "error": p.unreadable,
             }
             for p in plan.processors
         ],
@@ -222,6 +231,9 @@ def status_table(observed: ObservedState, plan: Plan, stack: str) -> str:
             fields = sorted({c.field.split(".")[0] for c in p.changes})
             sync = "drifted: " + ",".join(fields)
         rows.append((o.id.region, o.name, o.status.value, managed, sync, o.status_message or ""))
+    for p in plan.unreadable():
+        seen.add(p.id)
+        rows.append((p.id.region, p.name, "?", "?", "unreadable", p.unreadable or ""))
     for p in plan.processors:
         if p.id not in seen and p.desired is not None:
             rows.append((p.id.region, p.name, "-", "-", "missing", ""))

@@ -264,6 +264,7 @@ class Daemon:
         if execution.stack != reconciler.settings.stack:
             # Ownership proven for another stack says nothing about this one.
             reconciler.owned = frozenset()
+            reconciler.arns = {}
         reconciler.settings = execution
         reconciler.extra_regions = tuple(config.settings.regions)
         self._backoff.initial = config.settings.failed_backoff_initial
@@ -290,7 +291,7 @@ class Daemon:
             count_statuses(
                 p.observed.status if p.observed is not None else None
                 for p in result.plan.processors
-                if p.desired is not None
+                if p.desired is not None and p.unreadable is None
             )
         )
         self._notifier.status(

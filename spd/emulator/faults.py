@@ -28,7 +28,11 @@ MAX_FAULT_MESSAGE = 2048
 
 @dataclass(slots=True)
 class Fault:
-    """One rule: calls to `operation` fail with `error`, `remaining` more times and/or at `rate`."""
+    """One rule: calls to `operation` fail with `error`, `remaining` more times and/or at `rate`.
+
+    `processor` narrows the rule to calls about that processor (its `Name`, or the last part of its
+    `ResourceArn`), so a test can make one processor's reads fail while the others succeed.
+    """
 
     id: int
     operation: str
@@ -37,6 +41,7 @@ class Fault:
     status: int | None
     remaining: int | None
     rate: float | None
+    processor: str | None = None
     injected: int = 0
 
     def to_json(self) -> dict[str, Any]:
@@ -48,6 +53,7 @@ class Fault:
             "status": self.status,
             "count": self.remaining,
             "rate": self.rate,
+            "processor": self.processor,
             "injected": self.injected,
         }
 
@@ -63,7 +69,7 @@ class FaultInjector:
         """Validate a control-API fault request and activate it; `ConfigValueError` if malformed."""
         if not isinstance(spec, Mapping):
             raise ConfigValueError("a fault must be a JSON object")
-        allowed = {"operation", "error", "count", "rate", "message", "status"}
+        allowed = {"operation", "error", "count", "rate", "message", "status", "processor"}
         unknown = sorted(set(spec) - allowed)
         if unknown:
             raise ConfigValueError(
@@ -93,6 +99,9 @@ class FaultInjector:
         status = spec.get("status")
         if status is not None:
             status = FAULT_BOUNDS["status"].check("status", status)
+        processor = spec.get("processor")
+        if processor is not None and (not isinstance(processor, str) or not processor):
+            raise ConfigValueError("processor must be a non-empty string (a processor name)")
         fault = Fault(
             id=self._next_id,
             operation=operation,
@@ -101,15 +110,19 @@ class FaultInjector:
             status=status,
             remaining=count,
             rate=rate,
+            processor=processor,
         )
         self._next_id += 1
         self._faults.append(fault)
         return fault
 
-    def draw(self, operation: str, rng: random.Random) -> Fault | None:
-        """The fault that hits this call, if any; consumes one use of a counted fault."""
+    def draw(self, operation: str, rng: random.Random, *, subject: str | None = None) -> Fault | None:
+        """The fault that hits this call (about processor `subject`), if any; consumes one use of a
+        counted fault."""
         for fault in self._faults:
             if fault.operation not in (operation, ALL_OPERATIONS):
+                continue
+            if fault.processor is not None and fault.processor != subject:
                 continue
             if fault.rate is not None and rng.random() >= fault.rate:
                 continue

@@ -86,7 +86,9 @@ class StreamProcessorResponse(RekognitionResponse):
         operation = str(self._get_action() or "")
         try:
             if operation in OPERATIONS:
-                self._emulator.admit(operation, account=self.current_account, region=self.region)
+                self._emulator.admit(
+                    operation, account=self.current_account, region=self.region, subject=self._subject()
+                )
                 check_number_widths(operation, self._body(), self._emulator.config)
             try:
                 status, headers, body = super().call_action()

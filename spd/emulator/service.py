@@ -242,7 +242,7 @@ class Emulator:
         with self._runtime_lock:
             self._stats.clear()
 
-    def admit(self, operation: str, *, account: str, region: str) -> None:
+    def admit(self, operation: str, *, account: str, region: str, subject: str | None = None) -> None:
         """Count the call and apply latency, TPS limits and faults; raises the error the caller sees."""
         with self._runtime_lock:
             self._stats.calls[operation] += 1
@@ -258,7 +258,7 @@ class Emulator:
             ):
                 self._stats.throttled[operation] += 1
                 raise RekognitionError("ProvisionedThroughputExceededException", "Provisioned Rate exceeded.")
-            fault = self._faults.draw(operation, self._rng)
+            fault = self._faults.draw(operation, self._rng, subject=subject)
             if fault is not None:
                 self._stats.injected[operation] += 1
                 status = fault.status

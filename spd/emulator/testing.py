@@ -87,9 +87,12 @@ class EmulatorControl:
         rate: float | None = None,
         message: str | None = None,
         status: int | None = None,
+        processor: str | None = None,
     ) -> dict[str, Any]:
+        """Inject a fault; `processor` limits it to calls about that processor (by name or ARN)."""
         spec: dict[str, Any] = {"operation": operation, "error": error}
-        for key, value in (("count", count), ("rate", rate), ("message", message), ("status", status)):
+        options = {"count": count, "rate": rate, "message": message, "status": status, "processor": processor}
+        for key, value in options.items():
             if value is not None:
                 spec[key] = value
         result: dict[str, Any] = self.control("POST", "faults", spec)

@@ -10,12 +10,13 @@ import time
 
 import pytest
 
-from builders import STACK, desired, face_config, state
+from builders import STACK, desired, face_config, home_config, state
 from spd.aws.gateway import Gateway
 from spd.executor import ExecutionSettings
-from spd.model import STACK_TAG, FaceSearch
+from spd.model import STACK_TAG, ConnectedHome, FaceSearch, RunState
 from spd.plan import Action, Policy
 from spd.reconciler import Reconciler
+from spdrun import wait_status
 
 SETTINGS = ExecutionSettings(stack=STACK, poll_interval=0.02, wait_timeout=10)
 
@@ -74,3 +75,63 @@ async def test_name_taken_by_someone_else_after_delete_is_not_adopted(emu):
         client.describe_stream_processor(Name="cam")["Settings"]["FaceSearch"]["CollectionId"]
         == "old-collection"
     )
+
+
+def _run_state_cases():
+    face_stopped = {"config": face_config, "run_state": RunState.STOPPED}
+    face_running = {"config": face_config, "run_state": RunState.RUNNING}
+    home_person = {"config": home_config}
+    home_more = {"config": lambda n: home_config(n, settings=ConnectedHome(("PACKAGE", "PERSON"), 60.0))}
+    return {
+        "start": (face_stopped, face_running, Action.START, "StartStreamProcessor"),
+        "stop": (face_running, face_stopped, Action.STOP, "StopStreamProcessor"),
+        "update": (home_person, home_more, Action.UPDATE, "UpdateStreamProcessor"),
+    }
+
+
+def _want(case, names):
+    build = dict(case)
+    config = build.pop("config")
+    return state(*(desired(config(n), **build) for n in names))
+
+
+@pytest.mark.parametrize("new_owner", [None, "someone-else"], ids=["untagged", "retagged"])
+@pytest.mark.parametrize("step", ["start", "stop", "update"])
+async def test_processor_disowned_between_plan_and_apply_is_not_started_stopped_or_updated(
+    emu, step, new_owner
+):
+    before_case, after_case, action, operation = _run_state_cases()[step]
+    names = ("bystander", "victim")
+    client = emu.client()
+    async with Gateway.open(endpoint_url=emu.url, max_attempts=1) as gw:
+        reconciler = Reconciler(gw, SETTINGS)
+        first = await reconciler.reconcile(_want(before_case, names), Policy(STACK))
+        assert first.applied.ok
+        for name in names:  # settled, so each planned step is one call
+            wait_status(client, name, {"RUNNING", "STOPPED"})
+        planned, _ = await reconciler.plan(_want(after_case, names), Policy(STACK))
+        assert all(action in p.actions for p in planned.processors)
+        arn = client.describe_stream_processor(Name="victim")["StreamProcessorArn"]
+        if new_owner is None:
+            client.untag_resource(ResourceArn=arn, TagKeys=[STACK_TAG])
+        else:
+            client.tag_resource(ResourceArn=arn, Tags={STACK_TAG: new_owner})
+        victim_before = client.describe_stream_processor(Name="victim")
+        calls_before = emu.stats()["calls"].get(operation, 0)
+        result = await reconciler.apply(planned)
+    # Exactly one call: the bystander's. The victim got none.
+    assert emu.stats()["calls"].get(operation, 0) == calls_before + 1
+    outcomes = {o.id.name: o for o in result.outcomes}
+    assert outcomes["bystander"].ok, outcomes["bystander"].error
+    assert step in outcomes["bystander"].done
+    victim = outcomes["victim"]
+    assert victim.error is not None
+    assert victim.disowned
+    assert f"refused before {step}" in victim.error
+    assert "not touched" in victim.error
+    assert victim.done == []
+    victim_after = client.describe_stream_processor(Name="victim")
+    assert victim_after["Status"] == victim_before["Status"]
+    assert victim_after["Settings"] == victim_before["Settings"]
+    tags = client.list_tags_for_resource(ResourceArn=arn)["Tags"]
+    assert tags.get(STACK_TAG) == new_owner
