@@ -18,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,32 +213,15 @@ class EmulatorStore:
         """Write changed records (None: delete it) in the open write transaction."""
         conn = self.db.conn
         (seq,) = conn.execute("UPDATE emulator SET seq = seq + 1 WHERE id = 1 RETURNING seq").fetchone()
-        for (account, region), records in processors.items():
-            for name, processor in records.items():
-                if processor is None:
-                    conn.execute(
-                        "DELETE FROM processors WHERE account = ? AND region = ? AND name = ?",
-                        (account, region, name),
-                    )
-                else:
-                    conn.execute(
-                        "INSERT OR REPLACE INTO processors (account, region, name, seq, record) "
-                        "VALUES (?, ?, ?, ?, ?)",
-                        (account, region, name, seq, json.dumps(processor.to_json(), separators=(",", ":"))),
-                    )
-        for (account, region), names in reservations.items():
-            for name, until in names.items():
-                if until is None:
-                    conn.execute(
-                        "DELETE FROM reserved_names WHERE account = ? AND region = ? AND name = ?",
-                        (account, region, name),
-                    )
-                else:
-                    conn.execute(
-                        "INSERT OR REPLACE INTO reserved_names (account, region, name, seq, until) "
-                        "VALUES (?, ?, ?, ?, ?)",
-                        (account, region, name, seq, until),
-                    )
+        records = {
+            key: {
+                name: None if processor is None else json.dumps(processor.to_json(), separators=(",", ":"))
+                for name, processor in named.items()
+            }
+            for key, named in processors.items()
+        }
+        _write_rows(conn, "processors", "record", records, seq)
+        _write_rows(conn, "reserved_names", "until", reservations, seq)
         if config is not None:
             text = json.dumps(config.to_json(), separators=(",", ":"), sort_keys=True)
             conn.execute("UPDATE emulator SET config = ? WHERE id = 1", (text,))
@@ -413,3 +397,28 @@ def parse_legacy_state(path: Path, raw: bytes) -> tuple[EmulatorConfig, LegacyBa
                 reserved[str(name)] = float(until)
             backends[key] = (processors, reserved)
     return config, backends
+
+
+def _write_rows(
+    conn: sqlite3.Connection,
+    table: str,
+    column: str,
+    rows: Mapping[Key, Mapping[str, object | None]],
+    seq: int,
+) -> None:
+    """Upsert each (account, region, name) row's `column` with change number `seq`; None deletes the row.
+
+    `table` and `column` are this module's own names, never input.
+    """
+    for (account, region), named in rows.items():
+        for name, value in named.items():
+            if value is None:
+                conn.execute(
+                    f"DELETE FROM {table} WHERE account = ? AND region = ? AND name = ?",
+                    (account, region, name),
+                )
+            else:
+                conn.execute(
+                    f"INSERT OR REPLACE INTO {table} (account, region, name, seq, {column}) VALUES (?, ?, ?, ?, ?)",
+                    (account, region, name, seq, value),
+                )
