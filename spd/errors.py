@@ -5,9 +5,11 @@ Two families that never mix:
 * configuration errors (`SpecError`, `SettingsError`) - the operator's input is wrong; they carry every
   problem found, each located at `file:line:column` and a key path. Exit 78, so systemd's
   `RestartPreventExitStatus=78` ends a crash loop instead of feeding it.
-* run-time errors (`AwsError` and friends) - the world misbehaved. Temporary ones (throttling, a
-  processor in a transitional state, 5xx) are worth retrying after a delay; permanent ones (invalid
-  parameter, access denied, limits) are not. Exit 1.
+* run-time errors (`AwsError` and friends) - the world misbehaved. Each service error arrives as one
+  specific type (`NameInUseError`, `BusyError`, `ThrottledError`, `LimitReachedError` ...), made by the
+  table in `spd.aws.errors`. Temporary ones (throttling, a processor in a transitional state, a name
+  still reserved, 5xx) are worth retrying after a delay, and the executor does; permanent ones (invalid
+  parameter, access denied, limits, a stream used by another processor) are not. Exit 1.
 """
 
 from __future__ import annotations
