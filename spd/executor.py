@@ -450,7 +450,11 @@ class Executor:
 
     async def _wait_gone(self, client: RegionClient, pid: ProcessorId) -> None:
         async def probe() -> bool | _NotYet:
-            return True if await client.status(pid.name) is None else _NotYet("still exists {after} after delete")
+            return (
+                True
+                if await client.status(pid.name) is None
+                else _NotYet("still exists {after} after delete")
+            )
 
         await self._poll(probe, pid)
 
