@@ -27,8 +27,6 @@ from spd.aws.ratelimit import RateLimiter
 from spd.errors import BusyError, NameInUseError, NotFoundError
 from spd.model import ObservedProcessor, ProcessorConfig, ProcessorId, Status, UpdateRequest
 
-__all__ = ["THROTTLING_CODES", "CallStats", "Created", "Gateway", "RegionClient", "translate"]
-
 _STOPPED_LIKE = frozenset({Status.STOPPED, Status.FAILED})
 _STARTED_LIKE = frozenset({Status.STARTING, Status.RUNNING})
 
