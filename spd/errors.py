@@ -5,9 +5,11 @@ Two families that never mix:
 * configuration errors (`SpecError`, `SettingsError`) - the operator's input is wrong; they carry every
   problem found, each located at `file:line:column` and a key path. Exit 78, so systemd's
   `RestartPreventExitStatus=78` ends a crash loop instead of feeding it.
-* run-time errors (`AwsError` and friends) - the world misbehaved. Temporary ones (throttling, a
-  processor in a transitional state, 5xx) are worth retrying after a delay; permanent ones (invalid
-  parameter, access denied, limits) are not. Exit 1.
+* run-time errors (`AwsError` and friends) - the world misbehaved. Each service error arrives as one
+  specific type (`NameInUseError`, `BusyError`, `ThrottledError`, `LimitReachedError` ...), made by the
+  table in `spd.aws.errors`. Temporary ones (throttling, a processor in a transitional state, a name
+  still reserved, 5xx) are worth retrying after a delay, and the executor does; permanent ones (invalid
+  parameter, access denied, limits, a stream used by another processor) are not. Exit 1.
 """
 
 from __future__ import annotations
@@ -74,15 +76,29 @@ class UsageError(SpdError):
 
 
 class AwsError(SpdError):
-    """A call to the service failed; `code` is the service's error code."""
+    """A call to the service failed; `code` is the service's error code (for messages and logs only).
+
+    Code above `spd.aws` never compares `code` or parses `message`: it catches the specific subclasses
+    below, or reads `temporary` (worth retrying after `retry_after`, or the caller's poll interval, as
+    the table in `spd.aws.errors` says).
+    """
 
     temporary: bool = False
 
-    def __init__(self, operation: str, code: str, message: str, *, http_status: int | None = None):
+    def __init__(
+        self,
+        operation: str,
+        code: str,
+        message: str,
+        *,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+    ):
         self.operation = operation
         self.code = code
         self.message = message
         self.http_status = http_status
+        self.retry_after = retry_after
         super().__init__(f"{operation}: {code}: {message}")
 
 
@@ -96,8 +112,40 @@ class PermanentAwsError(AwsError):
     """Retrying will not help until someone changes something: bad parameter, access, limits."""
 
 
+class ThrottledError(TemporaryAwsError):
+    """The request rate is over the account's quota; `retry_after` says how long to wait."""
+
+
+class ServiceUnavailableError(TemporaryAwsError):
+    """The service failed on its side (5xx, a read time-out)."""
+
+
+class BusyError(TemporaryAwsError):
+    """The processor is in a status where the operation is not allowed yet (starting, stopping...)."""
+
+
+class NameInUseError(TemporaryAwsError):
+    """The processor name is taken: by an existing processor, or still reserved after a delete."""
+
+
+class StreamInUseError(PermanentAwsError):
+    """The input video stream or output data stream already feeds another processor."""
+
+
 class NotFoundError(PermanentAwsError):
     """The processor (or ARN) does not exist."""
+
+
+class LimitReachedError(PermanentAwsError):
+    """An account limit (number of processors, tags...) is reached; retrying will not free it."""
+
+
+class AccessDeniedError(PermanentAwsError):
+    """The credentials may not make this call, or there are no credentials."""
+
+
+class InvalidParameterError(PermanentAwsError):
+    """The request was refused as malformed or invalid for this processor."""
 
 
 class EndpointError(SpdError):

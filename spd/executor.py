@@ -4,8 +4,13 @@ Called by the reconciler. Each processor's steps run in order (stop -> wait STOP
 stop -> delete -> wait gone -> create -> start for a replace) while different processors proceed
 independently: one processor's failure is recorded in its outcome and never stops the others.
 
-Every step is keyed by name and every decision is re-checked against the service, so a run killed at
-any point is finished by the next one with no duplicate and nothing lost. Ownership is a security
+Every step is keyed by name and idempotent at the edge (`RegionClient.ensure_*`: a create that finds
+its own processor, a delete of one already gone, a stop of one already stopped are success), so a run
+killed at any point is finished by the next one with no duplicate and nothing lost. A step that fails
+with a temporary error (`AwsError.temporary`: throttled, busy, name still reserved, 5xx) is tried again
+by the one polling helper, `_poll`, which also does every wait for a status or for a processor to go;
+a permanent error ends the processor's steps at once. Restarts of FAILED processors ask the restart
+policy handed in (`spd.backoff`; none for a one-shot run). Ownership is a security
 property: every mutating call goes through `_Owned`, which re-reads the `spd:stack` tag immediately
 before it, so a processor untagged or handed to another stack after the plan was made is never touched.
 """
@@ -16,17 +21,18 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 from spd import events
-from spd.aws.gateway import Gateway, RegionClient
-from spd.backoff import RestartBackoff
+from spd.aws.gateway import Created, Gateway, RegionClient
+from spd.backoff import NO_BACKOFF, RestartPolicy
 from spd.errors import AwsError, EndpointError, NotFoundError, SpdError, WaitTimeoutError
 from spd.events import Event, EventSink
 from spd.model import STACK_TAG, Kind, ObservedProcessor, ProcessorId, Status, UpdateRequest
 from spd.plan import Action, ProcessorPlan
 
 Sleep = Callable[[float], Awaitable[None]]
+_T = TypeVar("_T")
 
 _STOPPED_LIKE = frozenset({Status.STOPPED, Status.FAILED})
 
@@ -74,6 +80,20 @@ class ApplyResult:
 
 class _Abandon(SpdError):
     """Stop working on this processor now; the reason is already in the outcome."""
+
+
+@dataclass(frozen=True, slots=True)
+class _NotYet:
+    """A probe's answer to `_poll`: not done; `waiting` is the time-out message after the processor id,
+    with `{after}` standing for the time waited.
+
+    `error` is the temporary error that made a step's attempt fail: re-raised if time runs out, so
+    the outcome names the service's own error. `delay` overrides the poll interval (throttling).
+    """
+
+    waiting: str
+    error: AwsError | None = None
+    delay: float | None = None
 
 
 class _Owned:
@@ -125,21 +145,24 @@ class _Owned:
             return
         self.check(tags.get(STACK_TAG), step)
 
-    async def start(self) -> None:
+    async def start(self) -> bool:
+        """Start it; False when it was already starting or running."""
         await self.confirm("start")
-        await self._client.start(self._pid.name)
+        return await self._client.ensure_started(self._pid.name)
 
-    async def stop(self) -> None:
+    async def stop(self) -> bool:
+        """Stop it; False when it was already stopped (or FAILED)."""
         await self.confirm("stop")
-        await self._client.stop(self._pid.name)
+        return await self._client.ensure_stopped(self._pid.name)
 
     async def update(self, update: UpdateRequest) -> None:
         await self.confirm("update")
         await self._client.update(self._pid.name, update)
 
-    async def delete(self) -> None:
+    async def delete(self) -> bool:
+        """Delete it; False when it was already gone."""
         await self.confirm("delete")
-        await self._client.delete(self._pid.name)
+        return await self._client.ensure_deleted(self._pid.name)
 
     async def tag(self, tags: Mapping[str, str]) -> None:
         await self.confirm("tag")
@@ -159,14 +182,14 @@ class Executor:
         settings: ExecutionSettings,
         *,
         on_event: EventSink = events.discard,
-        backoff: RestartBackoff | None = None,
+        backoff: RestartPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._gateway = gateway
         self._settings = settings
         self._emit = on_event
-        self._backoff = backoff
+        self._restarts: RestartPolicy = backoff if backoff is not None else NO_BACKOFF
         self._clock = clock
         self._sleep = sleep
 
@@ -254,26 +277,18 @@ class Executor:
     ) -> None:
         desired = plan.desired
         assert desired is not None
-        deadline = self._clock() + self._settings.name_reuse_timeout
-        while True:
-            try:
-                outcome.arn = await client.create(desired.config, desired.tag_dict) or None
-                break
-            except AwsError as exc:
-                if exc.code != "ResourceInUseException" or "name" not in exc.message.lower():
-                    # Not about the name (e.g. the video stream feeds another processor): waiting
-                    # will not help.
-                    raise
-                # Either the name is still reserved after a delete (wait), or it exists: maybe our
-                # own create from a run that died before it could record it, maybe someone else's.
-                existing = await self._describe(client, plan.id.name)
-                if existing is not None:
-                    target.check(existing.stack(), "create")
-                    outcome.arn = existing.arn
-                    break
-                if self._clock() >= deadline:
-                    raise
-                await self._sleep(self._settings.poll_interval)
+
+        async def create() -> Created:
+            created = await client.ensure_created(desired.config, desired.tag_dict)
+            if created.existing is not None:
+                # The name is taken: maybe by our own create from a run that died before it could
+                # record it (adopted), maybe by someone else's processor (refused, untouched).
+                target.check(created.existing.stack(), "create")
+            return created
+
+        # A name still reserved after a delete is temporary: tried again until name_reuse_timeout.
+        created = await self._retrying(create, plan.id, "create", self._settings.name_reuse_timeout)
+        outcome.arn = created.arn
         outcome.done.append("create")
 
     async def _update(
@@ -292,7 +307,7 @@ class Executor:
             if observed.status not in _STOPPED_LIKE:
                 # A connected-home session in flight (or a transition) must end before an update.
                 await self._wait_for(client, plan.id, _STOPPED_LIKE)
-            await target.update(plan.update)
+            await self._retrying(lambda: target.update(plan.update), plan.id, "update")
             outcome.done.append("update")
         self._event(
             events.PROCESSOR_UPDATED,
@@ -303,20 +318,12 @@ class Executor:
     async def _stop(
         self, client: RegionClient, target: _Owned, plan: ProcessorPlan, outcome: ProcessorOutcome
     ) -> None:
-        try:
-            await target.stop()
-        except AwsError as exc:
-            if exc.code != "ResourceInUseException":
-                raise
-            # Still STARTING: wait until it can be stopped, then stop it.
-            current = await self._wait_for(client, plan.id, {Status.RUNNING} | _STOPPED_LIKE)
-            if current.status is not Status.RUNNING:
-                outcome.done.append("stop")
-                return
-            await target.stop()
+        # Still STARTING is busy (temporary): tried again until it can be stopped.
+        stopped = await self._retrying(target.stop, plan.id, "stop")
         outcome.done.append("stop")
-        if self._backoff is not None:
-            self._backoff.healthy(plan.id)
+        if not stopped:
+            return
+        self._restarts.healthy(plan.id)
         self._event(events.PROCESSOR_STOPPED, plan.id)
 
     async def _start(
@@ -336,26 +343,20 @@ class Executor:
             self._event(events.PROCESSOR_FAILED, plan.id, status_message=message or "")
         if status in (Status.STOPPING, Status.UPDATING):
             await self._wait_for(client, plan.id, _STOPPED_LIKE)
-        await target.start()
+        await self._retrying(target.start, plan.id, "start")
         outcome.done.append("start")
         self._event(events.PROCESSOR_STARTED, plan.id, previous_status=status.value, **restart_note)
 
     def _allow_restart(self, pid: ProcessorId, outcome: ProcessorOutcome) -> dict[str, object]:
-        """Consult the backoff before restarting a FAILED processor; abandon if it is too soon."""
-        if self._backoff is None:
-            return {}
-        now = self._clock()
-        if not self._backoff.allowed(pid, now):
+        """Ask the restart policy before restarting a FAILED processor; abandon if it is too soon."""
+        decision = self._restarts.admit(pid, self._clock())
+        if not decision.allowed:
             outcome.deferred = "restart deferred by backoff"
-            self._event(
-                events.RESTART_DEFERRED,
-                pid,
-                failures=self._backoff.failures(pid),
-                retry_in=round((self._backoff.next_attempt(pid) or now) - now, 1),
-            )
+            self._event(events.RESTART_DEFERRED, pid, failures=decision.failures, retry_in=decision.delay)
             raise _Abandon()
-        delay = self._backoff.record_restart(pid, now)
-        return {"restart": self._backoff.failures(pid), "next_restart_after": delay}
+        if decision.delay is None:
+            return {}
+        return {"restart": decision.failures, "next_restart_after": decision.delay}
 
     async def _remove(
         self, client: RegionClient, target: _Owned, observed: ObservedProcessor, outcome: ProcessorOutcome
@@ -370,13 +371,11 @@ class Executor:
         if face_search and current.status is Status.STARTING:
             current = await self._wait_for(client, observed.id, {Status.RUNNING} | _STOPPED_LIKE)
         if face_search and current.status is Status.RUNNING:
-            await target.stop()
+            await self._retrying(target.stop, observed.id, "stop")
             outcome.done.append("stop")
         if current.status not in _STOPPED_LIKE:
             await self._wait_for(client, observed.id, _STOPPED_LIKE)
-        try:
-            await target.delete()
-        except NotFoundError:
+        if not await self._retrying(target.delete, observed.id, "delete"):
             return
         outcome.done.append("delete")
         await self._wait_gone(client, observed.id)
@@ -389,35 +388,75 @@ class Executor:
         except NotFoundError:
             return None
 
+    async def _poll(
+        self,
+        probe: Callable[[], Awaitable[_T | _NotYet]],
+        pid: ProcessorId,
+        timeout: float | None = None,
+    ) -> _T:
+        """Call `probe` every poll interval until it answers something other than `_NotYet`.
+
+        The one loop of the executor: waits for a status, for a processor to go, and tries of a step
+        that failed with a temporary error all come through here. When `timeout` (default: the wait
+        time-out) runs out, the last temporary error is raised, or `WaitTimeoutError`.
+        """
+        limit = self._settings.wait_timeout if timeout is None else timeout
+        deadline = self._clock() + limit
+        while True:
+            answer = await probe()
+            if not isinstance(answer, _NotYet):
+                return answer
+            if self._clock() >= deadline:
+                if answer.error is not None:
+                    raise answer.error
+                raise WaitTimeoutError(f"{pid} {answer.waiting.format(after=f'{limit:.0f}s')}")
+            await self._sleep(answer.delay if answer.delay is not None else self._settings.poll_interval)
+
+    async def _retrying(
+        self,
+        step: Callable[[], Awaitable[_T]],
+        pid: ProcessorId,
+        name: str,
+        timeout: float | None = None,
+    ) -> _T:
+        """Run a step; a temporary error (`AwsError.temporary`) has it tried again, a permanent one ends it."""
+
+        async def attempt() -> _T | _NotYet:
+            try:
+                return await step()
+            except AwsError as exc:
+                if not exc.temporary:
+                    raise
+                return _NotYet(f"could not {name} after {{after}}", exc, exc.retry_after)
+
+        return await self._poll(attempt, pid, timeout)
+
     async def _wait_for(
         self, client: RegionClient, pid: ProcessorId, targets: Iterable[Status]
     ) -> ObservedProcessor:
         wanted = frozenset(targets)
-        deadline = self._clock() + self._settings.wait_timeout
-        while True:
+        waiting = "/".join(sorted(s.value for s in wanted))
+
+        async def probe() -> ObservedProcessor | _NotYet:
             try:
                 current = await client.describe(pid.name, with_tags=False)
             except NotFoundError:
                 raise WaitTimeoutError(f"{pid} disappeared while waiting for {sorted(wanted)}") from None
             if current.status in wanted:
                 return current
-            if self._clock() >= deadline:
-                raise WaitTimeoutError(
-                    f"{pid} still {current.status.value} after {self._settings.wait_timeout:.0f}s "
-                    f"(waiting for {'/'.join(sorted(s.value for s in wanted))})"
-                )
-            await self._sleep(self._settings.poll_interval)
+            return _NotYet(f"still {current.status.value} after {{after}} (waiting for {waiting})")
+
+        return await self._poll(probe, pid)
 
     async def _wait_gone(self, client: RegionClient, pid: ProcessorId) -> None:
-        deadline = self._clock() + self._settings.wait_timeout
-        while True:
-            try:
-                await client.describe(pid.name, with_tags=False)
-            except NotFoundError:
-                return
-            if self._clock() >= deadline:
-                raise WaitTimeoutError(f"{pid} still exists {self._settings.wait_timeout:.0f}s after delete")
-            await self._sleep(self._settings.poll_interval)
+        async def probe() -> bool | _NotYet:
+            return (
+                True
+                if await client.status(pid.name) is None
+                else _NotYet("still exists {after} after delete")
+            )
+
+        await self._poll(probe, pid)
 
     def _event(self, name: str, pid: ProcessorId, **fields: object) -> None:
         self._emit(Event(name, {"processor": pid.name, "region": pid.region, **fields}))

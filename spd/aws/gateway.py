@@ -1,9 +1,12 @@
 """The Rekognition gateway: one long-lived aiobotocore client per region behind a per-operation pacer.
 
 Everything above this module speaks domain values (`ProcessorConfig`, `ObservedProcessor`) and
-`spd.errors`; everything botocore-shaped stays here. Retries are botocore's standard mode with a fixed
-attempt count (deterministic, and the same everywhere), and every throttled attempt, including those
-botocore retries on its own, slows the operation's pacer for all callers.
+`spd.errors`; everything botocore-shaped stays here (with the error table in `spd.aws.errors`). Retries
+are botocore's standard mode with a fixed attempt count (deterministic, and the same everywhere), minus
+the codes `spd.aws.errors` knows to be final; every throttled attempt, including those botocore retries
+on its own, slows the operation's pacer for all callers. The `ensure_*` methods are the idempotent forms
+the executor uses: a create that finds the name taken returns the holder, a delete of a processor already
+gone, a stop of one already stopped and a start of one already running all succeed.
 """
 
 from __future__ import annotations
@@ -16,38 +19,24 @@ from typing import Any
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    NoRegionError,
-    ParamValidationError,
-    ReadTimeoutError,
-)
+from botocore.exceptions import BotoCoreError, ClientError
 
 from spd.aws import mapping
+from spd.aws.errors import THROTTLING_CODES, error_code, install_retry_rules, translate
 from spd.aws.ratelimit import RateLimiter
-from spd.errors import (
-    AwsError,
-    EndpointError,
-    NotFoundError,
-    PermanentAwsError,
-    TemporaryAwsError,
-)
+from spd.errors import BusyError, NameInUseError, NotFoundError
 from spd.model import ObservedProcessor, ProcessorConfig, ProcessorId, Status, UpdateRequest
 
-THROTTLING_CODES = frozenset(
-    {"ThrottlingException", "ProvisionedThroughputExceededException", "TooManyRequestsException"}
-)
-TEMPORARY_CODES = THROTTLING_CODES | {
-    "InternalServerError",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-    "RequestTimeout",
-    "RequestTimeoutException",
-}
+_STOPPED_LIKE = frozenset({Status.STOPPED, Status.FAILED})
+_STARTED_LIKE = frozenset({Status.STARTING, Status.RUNNING})
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """What `ensure_created` found: `existing` is the processor that already held the name, if any."""
+
+    arn: str | None
+    existing: ObservedProcessor | None = None
 
 
 @dataclass
@@ -64,31 +53,6 @@ class CallStats:
         return dict(sorted(self.calls.items()))
 
 
-def translate(operation: str, exc: Exception) -> AwsError | EndpointError:
-    """Map a botocore exception to spd's hierarchy (temporary vs permanent)."""
-    if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
-        code = str(err.get("Code", "Unknown"))
-        message = str(err.get("Message", "")) or code
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if code == "ResourceNotFoundException":
-            return NotFoundError(operation, code, message, http_status=status)
-        if code in TEMPORARY_CODES or (isinstance(status, int) and status >= 500):
-            return TemporaryAwsError(operation, code, message, http_status=status)
-        return PermanentAwsError(operation, code, message, http_status=status)
-    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
-        return EndpointError(f"cannot reach the Rekognition endpoint: {exc}")
-    if isinstance(exc, ReadTimeoutError):
-        return TemporaryAwsError(operation, "ReadTimeout", str(exc))
-    if isinstance(exc, NoCredentialsError):
-        return PermanentAwsError(
-            operation, "NoCredentials", "no AWS credentials found (set AWS_PROFILE, use --local, ...)"
-        )
-    if isinstance(exc, NoRegionError | ParamValidationError):
-        return PermanentAwsError(operation, type(exc).__name__, str(exc))
-    return PermanentAwsError(operation, type(exc).__name__, str(exc))
-
-
 class RegionClient:
     """Stream-processor calls for one region, paced and translated."""
 
@@ -103,9 +67,7 @@ class RegionClient:
         """Counts every attempt and slows the pacer on throttling, retried or not."""
         name = getattr(operation, "name", "unknown")
         self._stats.calls[name] += 1
-        code = None
-        if isinstance(response, tuple) and len(response) == 2 and isinstance(response[1], Mapping):
-            code = response[1].get("Error", {}).get("Code")
+        code = error_code(response)
         if code in THROTTLING_CODES:
             self._stats.outcomes[(name, "throttled")] += 1
             self._limiter.throttled(name)
@@ -167,6 +129,66 @@ class RegionClient:
 
     async def delete(self, name: str) -> None:
         await self._call("DeleteStreamProcessor", Name=name)
+
+    # -- idempotent forms: "already so" is success ---------------------------------------------------
+
+    async def ensure_created(self, config: ProcessorConfig, tags: Mapping[str, str]) -> Created:
+        """Create, or find the processor that already holds the name (returned for its owner's check).
+
+        Raises `NameInUseError` (temporary) when the name is held by nothing visible: still reserved
+        after a delete.
+        """
+        try:
+            return Created(await self.create(config, tags) or None)
+        except NameInUseError as taken:
+            try:
+                existing = await self.describe(config.name)
+            except NotFoundError:
+                raise taken from None
+            return Created(existing.arn, existing)
+
+    async def ensure_stopped(self, name: str) -> bool:
+        """Stop; True if this call stopped it, False if it was already STOPPED or FAILED.
+
+        A processor still starting or stopping raises `BusyError` (temporary): poll and call again.
+        """
+        try:
+            await self.stop(name)
+            return True
+        except BusyError:
+            current = await self.describe(name, with_tags=False)
+            if current.status in _STOPPED_LIKE:
+                return False
+            raise
+
+    async def ensure_started(self, name: str) -> bool:
+        """Start; True if this call started it, False if it was already STARTING or RUNNING.
+
+        A processor still stopping or updating raises `BusyError` (temporary): poll and call again.
+        """
+        try:
+            await self.start(name)
+            return True
+        except BusyError:
+            current = await self.describe(name, with_tags=False)
+            if current.status in _STARTED_LIKE:
+                return False
+            raise
+
+    async def ensure_deleted(self, name: str) -> bool:
+        """Delete; True if this call deleted it, False if it was already gone."""
+        try:
+            await self.delete(name)
+            return True
+        except NotFoundError:
+            return False
+
+    async def status(self, name: str) -> Status | None:
+        """The processor's status now, or None once it is gone (one Describe, no tags)."""
+        try:
+            return (await self.describe(name, with_tags=False)).status
+        except NotFoundError:
+            return None
 
     async def tag(self, arn: str, tags: Mapping[str, str]) -> None:
         await self._call("TagResource", ResourceArn=arn, Tags=dict(tags))
@@ -244,5 +266,6 @@ class Gateway:
             )
         except BotoCoreError as exc:
             raise translate("CreateClient", exc) from None
+        install_retry_rules(client)
         # Another task may have raced us to it; keep the first and let the stack close both.
         return self._clients.setdefault(region, RegionClient(region, client, self.limiter, self.stats))
