@@ -13,8 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from spd.api import rules
+from spd.api.fields import ConfigField
 
 STACK_TAG = "spd:stack"
 """The ownership tag: a processor is spd's to change only if this tag names the current stack."""
@@ -179,6 +181,15 @@ class ProcessorConfig:
     @property
     def id(self) -> ProcessorId:
         return ProcessorId(self.region, self.name)
+
+    def value(self, field: ConfigField) -> Any:
+        """This config's value of a field of `spd.api.fields.FIELDS`; None when the kind has no such field."""
+        if not field.applies_to(self.kind.value):
+            return None
+        value: Any = self
+        for part in field.attr.split("."):
+            value = getattr(value, part)
+        return value
 
 
 @dataclass(frozen=True, slots=True)
