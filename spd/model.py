@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from spd.api import rules
-from spd.api.fields import ConfigField
+from spd.api.fields import UPDATABLE, ConfigField
 
 STACK_TAG = "spd:stack"
 """The ownership tag: a processor is spd's to change only if this tag names the current stack."""
@@ -291,7 +291,10 @@ class ObservedState:
 
 @dataclass(frozen=True, slots=True)
 class UpdateRequest:
-    """What UpdateStreamProcessor must send; None means "leave unchanged" (connected home only)."""
+    """What UpdateStreamProcessor must send; None means "leave unchanged" (connected home only).
+
+    One attribute per updatable row of `spd.api.fields.FIELDS`, named as the row's domain attribute.
+    """
 
     labels: tuple[str, ...] | None = None
     min_confidence: float | None = None
@@ -301,10 +304,4 @@ class UpdateRequest:
 
     @property
     def empty(self) -> bool:
-        return (
-            self.labels is None
-            and self.min_confidence is None
-            and self.regions_of_interest is None
-            and self.data_sharing is None
-            and not self.parameters_to_delete
-        )
+        return not self.parameters_to_delete and all(getattr(self, f.leaf) is None for f in UPDATABLE)

@@ -1,14 +1,19 @@
 """The planner: a pure function from desired x observed x policy to what must happen to each processor.
 
-Called by the reconciler (for `plan`, `apply`, `status` and every daemon pass) and nowhere else. It does
-no I/O and logs nothing; it returns data. Its rules are product.md's "Plan semantics":
+Called by the reconciler (for `plan`, `apply`, `status`, every daemon pass and every status sweep) and
+nowhere else. It does no I/O and logs nothing; it returns data, in types: what blocks a processor is a
+`BlockReason`, what a change is about a `ChangeKind`, and which fields exist, which update in place and
+how they are cleared comes from the field table `spd.api.fields.FIELDS`. Its rules are product.md's
+"Plan semantics":
 
 * face-search processors cannot be updated in place: every non-tag change replaces them;
 * connected-home labels, min confidence, regions of interest and data sharing update in place; clearing
   a value uses `ParametersToDelete`;
 * `protect` blocks replace and delete; pruning needs the policy flag and this stack's tag;
 * a processor whose name the spec wants but which carries no (or another) stack tag is a conflict and is
-  never touched.
+  never touched;
+* under `Scope.RUN_STATE` (the status sweep: a List page, status only) only start and stop are planned,
+  for the spec's processors a previous full read proved this stack's.
 """
 
 from __future__ import annotations
