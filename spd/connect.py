@@ -1,7 +1,9 @@
-"""Opening the gateway the settings ask for: the embedded emulator, an explicit endpoint, or AWS.
+"""From settings to the live objects a run needs: the gateway, the execution settings, the policy.
 
 Shared by the CLI and the daemon so `--local`, `--endpoint-url` and the standard AWS chain
-(`AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL_REKOGNITION`) behave the same everywhere.
+(`AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL_REKOGNITION`) behave the same everywhere, and so the
+settings become concurrency, timeouts and a policy in this one place. (Not in `spd.settings`: that
+module is read by every command, `spd validate` included, which must not import the AWS stack.)
 """
 
 from __future__ import annotations
@@ -12,9 +14,26 @@ from collections.abc import AsyncIterator, Iterator
 
 from spd.aws.gateway import Gateway
 from spd.errors import SpdError
+from spd.executor import ExecutionSettings
+from spd.plan import Policy
 from spd.settings import Settings
 
 LOCAL_EXTRA_MISSING = "the embedded emulator needs the 'local' extra: pip install 'spd[local]'"
+
+
+def execution_settings(settings: Settings, stack: str) -> ExecutionSettings:
+    """How the executor works for `stack`: its concurrency bound, polling interval and wait timeout."""
+    return ExecutionSettings(
+        stack=stack,
+        concurrency=settings.concurrency,
+        poll_interval=settings.poll_interval,
+        wait_timeout=settings.wait_timeout,
+    )
+
+
+def run_policy(settings: Settings, stack: str, targets: frozenset[str] | None = None) -> Policy:
+    """What a plan/apply run or a daemon pass may do: prune as the settings say, limited to `targets`."""
+    return Policy(stack, prune=settings.prune, targets=targets)
 
 
 class MissingExtraError(SpdError):

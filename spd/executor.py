@@ -29,7 +29,7 @@ from spd.backoff import NO_BACKOFF, RestartPolicy
 from spd.errors import AwsError, EndpointError, NotFoundError, SpdError, WaitTimeoutError
 from spd.events import Event, EventSink
 from spd.model import STACK_TAG, Kind, ObservedProcessor, ProcessorId, Status, UpdateRequest
-from spd.plan import Action, ProcessorPlan
+from spd.plan import Action, ChangeKind, ProcessorPlan
 
 Sleep = Callable[[float], Awaitable[None]]
 _T = TypeVar("_T")
@@ -312,7 +312,7 @@ class Executor:
         self._event(
             events.PROCESSOR_UPDATED,
             plan.id,
-            fields=[c.field for c in plan.changes if c.field != "status"],
+            fields=[c.field for c in plan.changes if c.kind is not ChangeKind.STATUS],
         )
 
     async def _stop(

@@ -13,8 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from spd.api import rules
+from spd.api.fields import UPDATABLE, ConfigField
 
 STACK_TAG = "spd:stack"
 """The ownership tag: a processor is spd's to change only if this tag names the current stack."""
@@ -180,6 +182,15 @@ class ProcessorConfig:
     def id(self) -> ProcessorId:
         return ProcessorId(self.region, self.name)
 
+    def value(self, field: ConfigField) -> Any:
+        """This config's value of a field of `spd.api.fields.FIELDS`; None when the kind has no such field."""
+        if not field.applies_to(self.kind.value):
+            return None
+        value: Any = self
+        for part in field.attr.split("."):
+            value = getattr(value, part)
+        return value
+
 
 @dataclass(frozen=True, slots=True)
 class SourceLocation:
@@ -280,7 +291,10 @@ class ObservedState:
 
 @dataclass(frozen=True, slots=True)
 class UpdateRequest:
-    """What UpdateStreamProcessor must send; None means "leave unchanged" (connected home only)."""
+    """What UpdateStreamProcessor must send; None means "leave unchanged" (connected home only).
+
+    One attribute per updatable row of `spd.api.fields.FIELDS`, named as the row's domain attribute.
+    """
 
     labels: tuple[str, ...] | None = None
     min_confidence: float | None = None
@@ -290,10 +304,4 @@ class UpdateRequest:
 
     @property
     def empty(self) -> bool:
-        return (
-            self.labels is None
-            and self.min_confidence is None
-            and self.regions_of_interest is None
-            and self.data_sharing is None
-            and not self.parameters_to_delete
-        )
+        return not self.parameters_to_delete and all(getattr(self, f.leaf) is None for f in UPDATABLE)

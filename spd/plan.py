@@ -1,31 +1,34 @@
 """The planner: a pure function from desired x observed x policy to what must happen to each processor.
 
-Called by the reconciler (for `plan`, `apply`, `status` and every daemon pass) and nowhere else. It does
-no I/O and logs nothing; it returns data. Its rules are product.md's "Plan semantics":
+Called by the reconciler (for `plan`, `apply`, `status`, every daemon pass and every status sweep) and
+nowhere else. It does no I/O and logs nothing; it returns data, in types: what blocks a processor is a
+`BlockReason`, what a change is about a `ChangeKind`, and which fields exist, which update in place and
+how they are cleared comes from the field table `spd.api.fields.FIELDS`. Its rules are product.md's
+"Plan semantics":
 
 * face-search processors cannot be updated in place: every non-tag change replaces them;
 * connected-home labels, min confidence, regions of interest and data sharing update in place; clearing
   a value uses `ParametersToDelete`;
 * `protect` blocks replace and delete; pruning needs the policy flag and this stack's tag;
 * a processor whose name the spec wants but which carries no (or another) stack tag is a conflict and is
-  never touched.
+  never touched;
+* under `Scope.RUN_STATE` (the status sweep: a List page, status only) only start and stop are planned,
+  for the spec's processors a previous full read proved this stack's.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from spd.api.fields import BY_SPEC, FIELDS, UPDATABLE, UPDATABLE_KINDS, Codec, ConfigField
 from spd.model import (
-    DEFAULT_MIN_CONFIDENCE,
     BoundingBox,
-    ConnectedHome,
     DesiredProcessor,
     DesiredState,
-    FaceSearch,
     Kind,
     ObservedProcessor,
     ObservedState,
@@ -35,7 +38,7 @@ from spd.model import (
     RunState,
     Status,
     UpdateRequest,
-    f32,
+    canonical_tags,
 )
 
 
@@ -63,6 +66,14 @@ SUMMARY_ACTIONS = (
 _ACTIVE = frozenset({Status.STARTING, Status.RUNNING})
 
 
+class ChangeKind(StrEnum):
+    """What a `Change` is about: a configuration field, a tag, or the run state."""
+
+    CONFIG = "config"
+    TAG = "tag"
+    STATUS = "status"
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """One field that differs: `before` is observed, `after` desired (JSON-friendly values)."""
@@ -71,6 +82,57 @@ class Change:
     before: Any
     after: Any
     forces_replacement: bool = False
+    kind: ChangeKind = ChangeKind.CONFIG
+
+    @property
+    def section(self) -> str:
+        """The top-level key the change is under (`connected_home`, `tags`, `status`): status tables group by it."""
+        if self.kind is ChangeKind.TAG:
+            return "tags"
+        if self.kind is ChangeKind.STATUS:
+            return "status"
+        return self.field.split(".", 1)[0]
+
+
+class BlockReason(StrEnum):
+    """Why the planned actions on a processor will not be carried out."""
+
+    PROTECTED = "protected"
+    """`protect: true` and the change needs a replace."""
+    CONFLICT_UNTAGGED = "conflict_untagged"
+    """The spec's name is taken by a processor without the `spd:stack` tag."""
+    CONFLICT_STACK = "conflict_stack"
+    """The spec's name is taken by a processor of another stack."""
+    PRUNING_OFF = "pruning_off"
+    """This stack's processor left the spec, and pruning is off."""
+    UNREADABLE = "unreadable"
+    """Describe or ListTagsForResource failed: nothing is known, so nothing is planned."""
+
+    @property
+    def conflict(self) -> bool:
+        return self in (BlockReason.CONFLICT_UNTAGGED, BlockReason.CONFLICT_STACK)
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A reason with its detail (the other stack's name, the read error); `text` is what people read."""
+
+    reason: BlockReason
+    detail: str | None = None
+
+    @property
+    def text(self) -> str:
+        match self.reason:
+            case BlockReason.PROTECTED:
+                return "protected: protect is true, so spd will not replace it"
+            case BlockReason.CONFLICT_UNTAGGED:
+                return "conflict: name taken by a processor without the spd:stack tag; spd never changes it"
+            case BlockReason.CONFLICT_STACK:
+                return f"conflict: name taken by a processor of stack {self.detail!r}; spd never changes it"
+            case BlockReason.PRUNING_OFF:
+                return "not in the spec; pruning is off (use --prune to delete it)"
+            case BlockReason.UNREADABLE:
+                return self.detail or "could not be read"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +145,15 @@ class TagChange:
         return not self.add and not self.remove
 
 
+class Scope(StrEnum):
+    """What a plan may decide."""
+
+    FULL = "full"
+    """Everything: create, update, replace, start, stop, delete (a full observation)."""
+    RUN_STATE = "run_state"
+    """Start and stop only, for processors known to be this stack's (the status sweep's List page)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     """What the operator allows this run to do."""
@@ -91,6 +162,16 @@ class Policy:
     prune: bool = False
     targets: frozenset[str] | None = None
     """Limit the plan to these processor names (`--target`); None means all."""
+    scope: Scope = Scope.FULL
+    owned: frozenset[ProcessorId] = frozenset()
+    """Processors a previous full read proved this stack's: the owner of an observation that carries no
+    tags (a List page). The executor re-reads the tag before acting on any of them."""
+
+    def owner(self, observed: ObservedProcessor) -> str | None:
+        """The stack that owns `observed`: its tag when read, else what `owned` remembers."""
+        if observed.tags is not None:
+            return observed.stack()
+        return self.stack if observed.id in self.owned else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,22 +181,38 @@ class ProcessorPlan:
     id: ProcessorId
     actions: tuple[Action, ...]
     changes: tuple[Change, ...] = ()
-    blocked: str | None = None
-    """Why the actions will not be carried out (protected, conflict, pruning off); None if they will."""
+    block: Block | None = None
+    """Why the actions will not be carried out; None if they will."""
     desired: DesiredProcessor | None = None
     observed: ObservedProcessor | None = None
     update: UpdateRequest = field(default_factory=UpdateRequest)
     tags: TagChange = field(default_factory=TagChange)
-    unreadable: str | None = None
-    """Why the live processor could not be read; nothing is planned for it (the others still are)."""
 
     @property
     def name(self) -> str:
         return self.id.name
 
     @property
+    def blocked(self) -> str | None:
+        """Why the actions will not be carried out (protected, conflict, pruning off), as people read it."""
+        if self.block is None or self.block.reason is BlockReason.UNREADABLE:
+            return None
+        return self.block.text
+
+    @property
+    def unreadable(self) -> str | None:
+        """Why the live processor could not be read; nothing is planned for it (the others still are)."""
+        if self.block is None or self.block.reason is not BlockReason.UNREADABLE:
+            return None
+        return self.block.text
+
+    @property
+    def conflict(self) -> bool:
+        return self.block is not None and self.block.reason.conflict
+
+    @property
     def actionable(self) -> bool:
-        return self.blocked is None and self.unreadable is None and self.actions != (Action.NOOP,)
+        return self.block is None and self.actions != (Action.NOOP,)
 
     @property
     def drifted(self) -> bool:
@@ -131,11 +228,8 @@ class Plan:
     def summary(self) -> dict[str, int]:
         counts: Counter[str] = Counter()
         for p in self.processors:
-            if p.unreadable is not None:
-                counts["unreadable"] += 1
-                continue
-            if p.blocked is not None:
-                counts["blocked"] += 1
+            if p.block is not None:
+                counts["unreadable" if p.block.reason is BlockReason.UNREADABLE else "blocked"] += 1
                 continue
             for action in p.actions:
                 counts[action.value] += 1
@@ -150,7 +244,9 @@ class Plan:
 
     def unreadable(self) -> tuple[ProcessorPlan, ...]:
         """The processors that could not be read, so could not be planned."""
-        return tuple(p for p in self.processors if p.unreadable is not None)
+        return tuple(
+            p for p in self.processors if p.block is not None and p.block.reason is BlockReason.UNREADABLE
+        )
 
     def actionable(self) -> tuple[ProcessorPlan, ...]:
         return tuple(p for p in self.processors if p.actionable)
@@ -177,47 +273,28 @@ def regions_json(regions: Iterable[RegionOfInterest]) -> list[dict[str, Any]]:
     return [_roi_json(r) for r in regions]
 
 
-def _settings_fields(config: ProcessorConfig) -> dict[str, Any]:
-    s = config.settings
-    if isinstance(s, FaceSearch):
-        return {
-            "face_search.collection_id": s.collection_id,
-            "face_search.face_match_threshold": s.face_match_threshold,
-        }
-    assert isinstance(s, ConnectedHome)
-    return {
-        "connected_home.labels": list(s.labels),
-        "connected_home.min_confidence": s.min_confidence,
-    }
+def _json(f: ConfigField, value: Any) -> Any:
+    if f.codec is Codec.REGIONS:
+        return regions_json(value)
+    if f.codec is Codec.LABELS:
+        return list(value)
+    return value
 
 
 def config_fields(config: ProcessorConfig) -> dict[str, Any]:
-    """The comparable fields of a config, flattened to the spec's key paths."""
-    fields: dict[str, Any] = {
-        "kind": config.kind.value,
-        "role_arn": config.role_arn,
-        "input.kinesis_video_stream_arn": config.kinesis_video_stream_arn,
-        "output.kinesis_data_stream_arn": config.kinesis_data_stream_arn,
-        "output.s3_bucket": config.s3_bucket,
-        "output.s3_key_prefix": config.s3_key_prefix,
-        "notification_channel.sns_topic_arn": config.sns_topic_arn,
-        "kms_key_id": config.kms_key_id,
-        "regions_of_interest": regions_json(config.regions_of_interest),
-        "data_sharing": config.data_sharing,
-    }
-    fields.update(_settings_fields(config))
+    """The comparable fields of a config (those of `spd.api.fields.FIELDS` its kind has), by spec key path."""
+    fields: dict[str, Any] = {"kind": config.kind.value}
+    for f in FIELDS:
+        if f.applies_to(config.kind.value):
+            fields[f.spec] = _json(f, config.value(f))
     return fields
 
 
-_UPDATABLE_CONNECTED_HOME = frozenset(
-    {"connected_home.labels", "connected_home.min_confidence", "regions_of_interest", "data_sharing"}
-)
-
-
 def _forces_replacement(field_name: str, desired: ProcessorConfig, observed: ProcessorConfig) -> bool:
-    if desired.kind is not observed.kind or desired.kind is Kind.FACE_SEARCH:
+    if desired.kind is not observed.kind or desired.kind.value not in UPDATABLE_KINDS:
         return True
-    return field_name not in _UPDATABLE_CONNECTED_HOME
+    f = BY_SPEC.get(field_name)
+    return f is None or not f.updatable
 
 
 def diff_config(desired: ProcessorConfig, observed: ProcessorConfig) -> tuple[Change, ...]:
@@ -232,39 +309,33 @@ def diff_config(desired: ProcessorConfig, observed: ProcessorConfig) -> tuple[Ch
     return tuple(changes)
 
 
-def diff_tags(desired: DesiredProcessor, observed_tags: dict[str, str]) -> tuple[TagChange, list[Change]]:
+def diff_tags(desired: DesiredProcessor, observed_tags: Mapping[str, str]) -> tuple[TagChange, list[Change]]:
     want = desired.tag_dict
-    have = {k: v for k, v in observed_tags.items() if not k.startswith("aws:")}
+    have = dict(canonical_tags(observed_tags))
     add = tuple(sorted((k, v) for k, v in want.items() if have.get(k) != v))
     remove = tuple(sorted(k for k in have if k not in want))
-    changes = [Change(f"tags.{k}", have.get(k), v) for k, v in add]
-    changes += [Change(f"tags.{k}", have[k], None) for k in remove]
+    changes = [Change(f"tags.{k}", have.get(k), v, kind=ChangeKind.TAG) for k, v in add]
+    changes += [Change(f"tags.{k}", have[k], None, kind=ChangeKind.TAG) for k in remove]
     return TagChange(add, remove), sorted(changes, key=lambda c: c.field)
 
 
 def update_request(desired: ProcessorConfig, observed: ProcessorConfig) -> UpdateRequest:
-    """The UpdateStreamProcessor call that turns `observed` into `desired` (connected home only)."""
-    want, have = desired.settings, observed.settings
-    assert isinstance(want, ConnectedHome)
-    assert isinstance(have, ConnectedHome)
+    """The UpdateStreamProcessor call that turns `observed` into `desired` (connected home only).
+
+    Each updatable field that differs is sent; going back to a deletable field's default is a deletion,
+    not a write of the default: that is what the API documents, and it keeps an unset value unset.
+    """
+    values: dict[str, Any] = {}
     to_delete: list[str] = []
-    labels = want.labels if want.labels != have.labels else None
-    min_confidence: float | None = None
-    if want.min_confidence != have.min_confidence:
-        # Going back to the service default is a deletion, not a write of 50: that is what the API
-        # documents, and it keeps an unset value unset.
-        if want.min_confidence == f32(DEFAULT_MIN_CONFIDENCE):
-            to_delete.append("ConnectedHomeMinConfidence")
+    for f in UPDATABLE:
+        want, have = desired.value(f), observed.value(f)
+        if want is None or want == have:
+            continue
+        if f.delete is not None and want == f.default:
+            to_delete.append(f.delete)
         else:
-            min_confidence = want.min_confidence
-    regions: tuple[RegionOfInterest, ...] | None = None
-    if desired.regions_of_interest != observed.regions_of_interest:
-        if desired.regions_of_interest:
-            regions = desired.regions_of_interest
-        else:
-            to_delete.append("RegionsOfInterest")
-    data_sharing = desired.data_sharing if desired.data_sharing != observed.data_sharing else None
-    return UpdateRequest(labels, min_confidence, regions, data_sharing, tuple(to_delete))
+            values[f.leaf] = want
+    return UpdateRequest(**values, parameters_to_delete=tuple(sorted(to_delete)))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -284,7 +355,7 @@ def run_state_change(desired: DesiredProcessor, observed: ObservedProcessor) -> 
     actions = _run_state_actions(desired, observed.status)
     if not actions:
         return None
-    return Change("status", observed.status.value, desired.run_state.value.upper())
+    return Change("status", observed.status.value, desired.run_state.value.upper(), kind=ChangeKind.STATUS)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -302,33 +373,37 @@ def _plan_create(desired: DesiredProcessor) -> ProcessorPlan:
 def plan_processor(
     desired: DesiredProcessor, observed: ObservedProcessor | None, policy: Policy
 ) -> ProcessorPlan:
-    """Plan one processor of the spec against what the service holds under its name."""
+    """Plan one processor of the spec against what the service holds under its name.
+
+    Under `Scope.RUN_STATE` the config and tags are not compared (the observation has neither): only
+    the start or stop the run state needs is planned.
+    """
     if observed is None:
         return _plan_create(desired)
-    owner = observed.stack()
+    owner = policy.owner(observed)
     if owner != policy.stack:
-        why = (
-            "name taken by a processor without the spd:stack tag; spd never changes it"
+        block = (
+            Block(BlockReason.CONFLICT_UNTAGGED)
             if owner is None
-            else f"name taken by a processor of stack {owner!r}; spd never changes it"
+            else Block(BlockReason.CONFLICT_STACK, owner)
         )
-        return ProcessorPlan(
-            desired.id, (Action.CREATE,), blocked=f"conflict: {why}", desired=desired, observed=observed
-        )
-    assert observed.config is not None, "a full observation carries the config"
-    config_changes = diff_config(desired.config, observed.config)
-    tag_change, tag_changes = diff_tags(desired, observed.tag_dict)
+        return ProcessorPlan(desired.id, (Action.CREATE,), block=block, desired=desired, observed=observed)
+    config_changes: tuple[Change, ...] = ()
+    tag_change, tag_changes = TagChange(), list[Change]()
+    if policy.scope is Scope.FULL:
+        assert observed.config is not None, "a full observation carries the config"
+        config_changes = diff_config(desired.config, observed.config)
+        tag_change, tag_changes = diff_tags(desired, observed.tag_dict)
     replace = any(c.forces_replacement for c in config_changes)
     if replace:
         actions: list[Action] = [Action.REPLACE]
         if desired.config.kind is Kind.FACE_SEARCH and desired.run_state is RunState.RUNNING:
             actions.append(Action.START)
-        blocked = "protected: protect is true, so spd will not replace it" if desired.protect else None
         return ProcessorPlan(
             desired.id,
             tuple(actions),
             config_changes + tuple(tag_changes),
-            blocked=blocked,
+            block=Block(BlockReason.PROTECTED) if desired.protect else None,
             desired=desired,
             observed=observed,
             tags=tag_change,
@@ -336,6 +411,7 @@ def plan_processor(
     actions = []
     update = UpdateRequest()
     if config_changes:
+        assert observed.config is not None
         update = update_request(desired.config, observed.config)
     if config_changes or not tag_change.empty:
         actions.append(Action.UPDATE)
@@ -357,19 +433,33 @@ def plan_processor(
 
 
 def _plan_orphan(observed: ObservedProcessor, policy: Policy) -> ProcessorPlan:
-    blocked = None if policy.prune else "not in the spec; pruning is off (use --prune to delete it)"
-    changes = (Change("status", observed.status.value, None),)
-    return ProcessorPlan(observed.id, (Action.DELETE,), changes, blocked=blocked, observed=observed)
+    block = None if policy.prune else Block(BlockReason.PRUNING_OFF)
+    changes = (Change("status", observed.status.value, None, kind=ChangeKind.STATUS),)
+    return ProcessorPlan(observed.id, (Action.DELETE,), changes, block=block, observed=observed)
 
 
 def plan(desired: DesiredState, observed: ObservedState, policy: Policy) -> Plan:
-    """Plan every processor of the spec, and this stack's processors the spec no longer names."""
+    """Plan every processor of the spec, and this stack's processors the spec no longer names.
+
+    Under `Scope.RUN_STATE` (the status sweep) only the spec's processors that are listed and known to
+    be this stack's are planned: the List page says nothing about the others' config or owner, so they
+    wait for the next full pass.
+    """
     seen = observed.by_id()
     wanted = desired.by_id()
     spec_regions = set(desired.regions)
 
     def targeted(pid: ProcessorId) -> bool:
         return policy.targets is None or pid.name in policy.targets
+
+    if policy.scope is Scope.RUN_STATE:
+        plans = [
+            plan_processor(d, seen[pid], policy)
+            for pid, d in wanted.items()
+            if targeted(pid) and pid in seen and policy.owner(seen[pid]) == policy.stack
+        ]
+        plans.sort(key=lambda p: (p.id.region, p.id.name))
+        return Plan(desired.stack, tuple(plans))
 
     unreadable = dict(observed.unreadable)
     plans = [
@@ -380,41 +470,15 @@ def plan(desired: DesiredState, observed: ObservedState, policy: Policy) -> Plan
     for pid, obs in seen.items():
         if pid in wanted or not targeted(pid) or pid.region not in spec_regions:
             continue
-        if obs.stack() == policy.stack:
+        if policy.owner(obs) == policy.stack:
             plans.append(_plan_orphan(obs, policy))
     for pid, error in unreadable.items():
         # Unread, its owner is unknown: it may be this stack's (to update, or to prune), so say so.
         if targeted(pid) and (pid in wanted or (policy.prune and pid.region in spec_regions)):
-            plans.append(ProcessorPlan(pid, (Action.NOOP,), desired=wanted.get(pid), unreadable=error))
+            plans.append(
+                ProcessorPlan(
+                    pid, (Action.NOOP,), desired=wanted.get(pid), block=Block(BlockReason.UNREADABLE, error)
+                )
+            )
     plans.sort(key=lambda p: (p.id.region, p.id.name))
     return Plan(desired.stack, tuple(plans))
-
-
-# ---------------------------------------------------------------------------------------------------
-# The status sweep: run state only, from ListStreamProcessors
-
-
-@dataclass(frozen=True, slots=True)
-class SweepItem:
-    desired: DesiredProcessor
-    status: Status
-    action: Action
-
-
-def plan_sweep(
-    desired: DesiredState, statuses: dict[ProcessorId, Status], owned: frozenset[ProcessorId]
-) -> tuple[SweepItem, ...]:
-    """Start or stop owned processors whose run state drifted; nothing else is decided here.
-
-    `owned` comes from the last full pass: a List response carries no tags, so ownership and config
-    are only known from there. Processors not in `owned` (new, conflicting, deleted) wait for the next
-    full pass.
-    """
-    items = []
-    for d in desired.processors:
-        if d.id not in owned or d.id not in statuses:
-            continue
-        status = statuses[d.id]
-        for action in _run_state_actions(d, status):
-            items.append(SweepItem(d, status, action))
-    return tuple(items)

@@ -20,7 +20,7 @@ from spd.events import Event, EventSink
 from spd.executor import ApplyResult, ExecutionSettings, Executor, ProcessorOutcome
 from spd.model import DesiredState, ObservedProcessor, ObservedState, ProcessorId, Status
 from spd.observe import Progress, list_statuses, observe
-from spd.plan import Plan, Policy, ProcessorPlan, plan, plan_sweep
+from spd.plan import Plan, Policy, Scope, plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,34 +129,47 @@ class Reconciler:
         self.on_event(Event(events.RECONCILE_COMPLETED, reconcile_fields(result)))
         return result
 
+    async def status(
+        self, desired: DesiredState, *, progress: Progress | None = None
+    ) -> tuple[Plan, ObservedState]:
+        """`spd status`: every processor of the spec's regions read (owners included), planned as if
+        pruning, so this stack's processors that left the spec show as such."""
+        return await self.plan(desired, Policy(desired.stack, prune=True), progress=progress)
+
     async def sweep(self, desired: DesiredState) -> SweepResult:
-        """ListStreamProcessors only: start or stop owned processors whose run state drifted."""
+        """ListStreamProcessors only: start or stop owned processors whose run state drifted.
+
+        The List page becomes an observation with status only, planned by the same planner under
+        `Scope.RUN_STATE`; ownership comes from the last full pass (`owned`), since a List response
+        carries no tags. Processors not in `owned` (new, conflicting, deleted) wait for the next full pass.
+        """
         started = self.clock()
         before = self.gateway.stats.snapshot()
         statuses = await list_statuses(self.gateway, self.regions(desired))
-        items = plan_sweep(desired, statuses, self.owned)
-        plans = []
-        for item in items:
-            self.on_event(
-                Event(
-                    events.DRIFT_DETECTED,
-                    {
-                        "processor": item.desired.name,
-                        "region": item.desired.id.region,
-                        "field": "status",
-                        "desired": item.desired.run_state.value.upper(),
-                        "observed": item.status.value,
-                        "source": "status_sweep",
-                    },
+        listed = ObservedState(
+            self.regions(desired),
+            tuple(ObservedProcessor(pid, status, arn=self.arns.get(pid)) for pid, status in statuses.items()),
+        )
+        policy = Policy(desired.stack, scope=Scope.RUN_STATE, owned=self.owned)
+        drifted = plan(desired, listed, policy).actionable()
+        for p in drifted:
+            for change in p.changes:
+                self.on_event(
+                    Event(
+                        events.DRIFT_DETECTED,
+                        {
+                            "processor": p.name,
+                            "region": p.id.region,
+                            "field": change.field,
+                            "desired": change.after,
+                            "observed": change.before,
+                            "source": "status_sweep",
+                        },
+                    )
                 )
-            )
-            observed = ObservedProcessor(item.desired.id, item.status, arn=self.arns.get(item.desired.id))
-            plans.append(
-                ProcessorPlan(item.desired.id, (item.action,), desired=item.desired, observed=observed)
-            )
         # The executor re-reads each processor's tag before starting or stopping it (one call per
         # action, not per listed processor): a processor untagged since the last full pass is left alone.
-        applied = await self._executor().apply(plans)
+        applied = await self._executor().apply(drifted)
         self._learn(applied.outcomes)
         for pid, status in statuses.items():
             if status is Status.RUNNING and self.backoff is not None:
@@ -171,7 +184,7 @@ class Reconciler:
                 {
                     "duration": round(duration, 3),
                     "processors": len(statuses),
-                    "drifted": len(items),
+                    "drifted": len(drifted),
                     "started": sum(1 for o in applied.outcomes if "start" in o.done),
                     "stopped": sum(1 for o in applied.outcomes if "stop" in o.done),
                     "errors": result.errors,
@@ -206,14 +219,12 @@ class Reconciler:
                         },
                     )
                 )
-            if p.blocked is not None:
-                name = (
-                    events.PROCESSOR_CONFLICT
-                    if p.blocked.startswith("conflict")
-                    else events.PROCESSOR_BLOCKED
+            if p.block is not None:
+                name = events.PROCESSOR_CONFLICT if p.conflict else events.PROCESSOR_BLOCKED
+                self.on_event(
+                    Event(name, {"processor": p.name, "region": p.id.region, "reason": p.block.text})
                 )
-                self.on_event(Event(name, {"processor": p.name, "region": p.id.region, "reason": p.blocked}))
-                if name == events.PROCESSOR_CONFLICT:
+                if p.conflict:
                     continue
             for change in p.changes:
                 self.on_event(

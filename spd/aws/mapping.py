@@ -1,6 +1,7 @@
 """Translation between spd's domain values and Rekognition request/response dictionaries.
 
-Used only by the gateway. Requests are built from canonical configs; responses are turned back into
+Used only by the gateway. Which field goes where is `spd.api.fields.FIELDS`; this module only walks
+it and converts values (regions, labels, numbers) between their wire and domain forms. Requests are built from canonical configs; responses are turned back into
 canonical configs with the service's defaults filled in, so a Describe of a processor spd created
 compares equal to the config it was created from.
 """
@@ -11,10 +12,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from spd.api.fields import FIELDS, UPDATABLE, Codec
+from spd.api.rules import CONNECTED_HOME, FACE_SEARCH
 from spd.model import (
-    DEFAULT_DATA_SHARING,
-    DEFAULT_FACE_MATCH_THRESHOLD,
-    DEFAULT_MIN_CONFIDENCE,
     BoundingBox,
     ConnectedHome,
     FaceSearch,
@@ -24,7 +24,6 @@ from spd.model import (
     ProcessorConfig,
     ProcessorId,
     RegionOfInterest,
-    Settings,
     Status,
     UpdateRequest,
     canonical_tags,
@@ -57,75 +56,66 @@ def region_from_api(data: Mapping[str, Any]) -> RegionOfInterest:
     return Polygon(tuple(Point(float(p.get("X", 0.0)), float(p.get("Y", 0.0))) for p in points))
 
 
-def settings_to_api(settings: Settings) -> dict[str, Any]:
-    if isinstance(settings, FaceSearch):
-        return {
-            "FaceSearch": {
-                "CollectionId": settings.collection_id,
-                "FaceMatchThreshold": settings.face_match_threshold,
-            }
-        }
-    return {"ConnectedHome": {"Labels": list(settings.labels), "MinConfidence": settings.min_confidence}}
+def _encode(codec: Codec, value: Any) -> Any:
+    if codec is Codec.REGIONS:
+        return [region_to_api(r) for r in value]
+    if codec is Codec.LABELS:
+        return list(value)
+    return value
+
+
+def _decode(codec: Codec, value: Any) -> Any:
+    if codec is Codec.REGIONS:
+        return tuple(region_from_api(r) for r in value)
+    if codec is Codec.LABELS:
+        return tuple(str(label) for label in value)
+    if codec is Codec.FLOAT:
+        return float(value)
+    if codec is Codec.BOOL:
+        return bool(value)
+    return str(value)
+
+
+def _put(request: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    *parents, leaf = path
+    for part in parents:
+        request = request.setdefault(part, {})
+    request[leaf] = value
+
+
+def _get(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = data
+    for part in path:
+        value = (value or {}).get(part)
+    return value
 
 
 def create_request(config: ProcessorConfig, tags: Mapping[str, str]) -> dict[str, Any]:
-    """CreateStreamProcessor arguments; tags go in the same call so ownership is never half-done."""
-    output: dict[str, Any]
-    if config.kinesis_data_stream_arn is not None:
-        output = {"KinesisDataStream": {"Arn": config.kinesis_data_stream_arn}}
-    else:
-        s3: dict[str, Any] = {"Bucket": config.s3_bucket}
-        if config.s3_key_prefix:
-            s3["KeyPrefix"] = config.s3_key_prefix
-        output = {"S3Destination": s3}
-    request: dict[str, Any] = {
-        "Name": config.name,
-        "Input": {"KinesisVideoStream": {"Arn": config.kinesis_video_stream_arn}},
-        "Output": output,
-        "RoleArn": config.role_arn,
-        "Settings": settings_to_api(config.settings),
-        "Tags": dict(tags),
-        "DataSharingPreference": {"OptIn": config.data_sharing},
-    }
-    if config.sns_topic_arn is not None:
-        request["NotificationChannel"] = {"SNSTopicArn": config.sns_topic_arn}
-    if config.kms_key_id is not None:
-        request["KmsKeyId"] = config.kms_key_id
-    if config.regions_of_interest:
-        request["RegionsOfInterest"] = [region_to_api(r) for r in config.regions_of_interest]
+    """CreateStreamProcessor arguments; tags go in the same call so ownership is never half-done.
+
+    Every field of `spd.api.fields.FIELDS` the config's kind has is sent, except unset values (None)
+    and empty lists, which the service treats as absent.
+    """
+    request: dict[str, Any] = {"Name": config.name, "Tags": dict(tags)}
+    for f in FIELDS:
+        value = config.value(f)
+        if value is None or value == ():
+            continue
+        _put(request, f.wire, _encode(f.codec, value))
     return request
 
 
 def update_request(name: str, update: UpdateRequest) -> dict[str, Any]:
+    """UpdateStreamProcessor arguments: each set value at its field's update path, then the deletions."""
     request: dict[str, Any] = {"Name": name}
-    for_update: dict[str, Any] = {}
-    if update.labels is not None:
-        for_update["Labels"] = list(update.labels)
-    if update.min_confidence is not None:
-        for_update["MinConfidence"] = update.min_confidence
-    if for_update:
-        request["SettingsForUpdate"] = {"ConnectedHomeForUpdate": for_update}
-    if update.regions_of_interest is not None:
-        request["RegionsOfInterestForUpdate"] = [region_to_api(r) for r in update.regions_of_interest]
-    if update.data_sharing is not None:
-        request["DataSharingPreferenceForUpdate"] = {"OptIn": update.data_sharing}
+    for f in UPDATABLE:
+        assert f.update is not None
+        value = getattr(update, f.leaf)
+        if value is not None:
+            _put(request, f.update, _encode(f.codec, value))
     if update.parameters_to_delete:
         request["ParametersToDelete"] = list(update.parameters_to_delete)
     return request
-
-
-def _settings_from_api(data: Mapping[str, Any]) -> Settings:
-    if data.get("FaceSearch") is not None:
-        fs = data["FaceSearch"]
-        return FaceSearch(
-            str(fs.get("CollectionId", "")),
-            float(fs.get("FaceMatchThreshold", DEFAULT_FACE_MATCH_THRESHOLD)),
-        )
-    ch = data.get("ConnectedHome") or {}
-    return ConnectedHome(
-        tuple(str(label) for label in ch.get("Labels", [])),
-        float(ch.get("MinConfidence", DEFAULT_MIN_CONFIDENCE)),
-    )
 
 
 def _timestamp(value: Any) -> datetime | None:
@@ -137,25 +127,24 @@ def _timestamp(value: Any) -> datetime | None:
 
 
 def config_from_describe(region: str, data: Mapping[str, Any]) -> ProcessorConfig:
-    output = data.get("Output") or {}
-    kds = (output.get("KinesisDataStream") or {}).get("Arn")
-    s3 = output.get("S3Destination") or {}
-    channel = data.get("NotificationChannel") or {}
-    sharing = data.get("DataSharingPreference") or {}
-    kvs = (data.get("Input") or {}).get("KinesisVideoStream") or {}
+    """The canonical config a Describe response states, each absent field at the service's default."""
+    kind = FACE_SEARCH if _get(data, ("Settings", "FaceSearch")) is not None else CONNECTED_HOME
+    top: dict[str, Any] = {}
+    settings: dict[str, Any] = {}
+    for f in FIELDS:
+        if not f.applies_to(kind):
+            continue
+        raw = _get(data, f.wire)
+        value = f.default if raw is None else _decode(f.codec, raw)
+        if f.kind is not None:  # a kind's own fields are its settings'
+            settings[f.leaf] = value
+        else:
+            top[f.attr] = value
     return ProcessorConfig(
         name=str(data["Name"]),
         region=region,
-        role_arn=str(data.get("RoleArn", "")),
-        kinesis_video_stream_arn=str(kvs.get("Arn", "")),
-        settings=_settings_from_api(data.get("Settings") or {}),
-        kinesis_data_stream_arn=kds,
-        s3_bucket=s3.get("Bucket"),
-        s3_key_prefix=s3.get("KeyPrefix") or None,
-        sns_topic_arn=channel.get("SNSTopicArn"),
-        kms_key_id=data.get("KmsKeyId"),
-        regions_of_interest=tuple(region_from_api(r) for r in data.get("RegionsOfInterest") or []),
-        data_sharing=bool(sharing.get("OptIn", DEFAULT_DATA_SHARING)),
+        settings=FaceSearch(**settings) if kind == FACE_SEARCH else ConnectedHome(**settings),
+        **top,
     )
 
 

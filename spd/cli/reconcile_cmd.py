@@ -17,13 +17,12 @@ import click
 
 from spd.cli.app import cli, colour_option, connection_options, make_connection, warn_about_environment
 from spd.cli.render import apply_report, plan_json, plan_text, status_table
-from spd.connect import open_gateway
+from spd.connect import execution_settings, open_gateway, run_policy
 from spd.errors import ExitCode, UsageError
 from spd.events import Event
-from spd.executor import ExecutionSettings, ProcessorOutcome
+from spd.executor import ProcessorOutcome
 from spd.model import DesiredState
 from spd.plan import Plan, Policy
-from spd.plan import plan as make_plan
 from spd.reconciler import Reconciler
 from spd.settings import Settings, load_settings
 
@@ -52,15 +51,15 @@ def _load(spec: Path) -> DesiredState:
     return loaded.desired
 
 
-def _policy(desired: DesiredState, prune: bool, targets: tuple[str, ...]) -> Policy:
+def _policy(settings: Settings, desired: DesiredState, targets: tuple[str, ...]) -> Policy:
     """The run's policy; a `--target` that names no processor of the spec is a usage error, not a no-op.
 
     With pruning on, a target may also name a processor of this stack that left the spec (to delete just
     that one); such names are checked against the plan instead (`_check_targets_planned`).
     """
-    if not prune:
+    if not settings.prune:
         _check_targets(targets, {p.name for p in desired.processors}, desired.stack)
-    return Policy(desired.stack, prune=prune, targets=frozenset(targets) or None)
+    return run_policy(settings, desired.stack, frozenset(targets) or None)
 
 
 def _check_targets_planned(targets: tuple[str, ...], desired: DesiredState, planned: Plan) -> None:
@@ -78,15 +77,6 @@ def _check_targets(targets: tuple[str, ...], known: set[str], stack: str) -> Non
         problems.append(f"--target {name!r}: no processor of stack {stack} has this name{hint}")
     if problems:
         raise UsageError("\n".join(problems))
-
-
-def _execution(settings: Settings, stack: str) -> ExecutionSettings:
-    return ExecutionSettings(
-        stack=stack,
-        concurrency=settings.concurrency,
-        poll_interval=settings.poll_interval,
-        wait_timeout=settings.wait_timeout,
-    )
 
 
 def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -129,12 +119,12 @@ def plan_command(
     """Read the live service and print what `apply` would do."""
     settings = _settings(**conn, prune=prune)
     desired = _load(spec)
-    policy = _policy(desired, settings.prune, targets)
+    policy = _policy(settings, desired, targets)
 
     async def go() -> Plan:
         async with open_gateway(settings) as gateway:
             reconciler = Reconciler(
-                gateway, _execution(settings, desired.stack), extra_regions=tuple(settings.regions)
+                gateway, execution_settings(settings, desired.stack), extra_regions=tuple(settings.regions)
             )
             planned, _ = await reconciler.plan(
                 desired, policy, progress=_observe_progress(sys.stderr.isatty())
@@ -164,7 +154,7 @@ def apply_command(
     """Plan, confirm, and make the live service match the spec."""
     settings = _settings(**conn, prune=prune)
     desired = _load(spec)
-    policy = _policy(desired, settings.prune, targets)
+    policy = _policy(settings, desired, targets)
     # The answer comes from stdin, so stdin decides whether spd can ask; stdout may be piped
     # (`spd apply spec | tee log`), which is why the question goes to stderr.
     if not auto_approve and not sys.stdin.isatty():
@@ -175,7 +165,7 @@ def apply_command(
             events: list[Event] = []
             reconciler = Reconciler(
                 gateway,
-                _execution(settings, desired.stack),
+                execution_settings(settings, desired.stack),
                 on_event=events.append,
                 extra_regions=tuple(settings.regions),
             )
@@ -245,12 +235,11 @@ def status_command(spec: Path, **conn: Any) -> int:
     async def go() -> str:
         async with open_gateway(settings) as gateway:
             reconciler = Reconciler(
-                gateway, _execution(settings, desired.stack), extra_regions=tuple(settings.regions)
+                gateway, execution_settings(settings, desired.stack), extra_regions=tuple(settings.regions)
             )
-            observed = await reconciler.observe(
-                desired, everything=True, progress=_observe_progress(sys.stderr.isatty())
+            planned, observed = await reconciler.status(
+                desired, progress=_observe_progress(sys.stderr.isatty())
             )
-            planned = make_plan(desired, observed, Policy(desired.stack, prune=True))
             return status_table(observed, planned, desired.stack)
 
     click.echo(_run(go), nl=False)

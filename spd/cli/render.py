@@ -16,7 +16,7 @@ import click
 
 from spd.executor import ApplyResult
 from spd.model import ObservedState, ProcessorId, Status
-from spd.plan import Action, Change, Plan, ProcessorPlan
+from spd.plan import Action, Change, ChangeKind, Plan, ProcessorPlan
 
 SYMBOLS = {
     Action.CREATE: "+",
@@ -69,9 +69,10 @@ def _added(field: str, value: Any) -> str:
 
 
 def _change_line(change: Change, *, creating: bool) -> str:
-    if creating or (change.before is None and change.field.startswith("tags.")):
+    tag = change.kind is ChangeKind.TAG
+    if creating or (change.before is None and tag):
         return _added(change.field, change.after)
-    if change.after is None and change.field.startswith("tags."):
+    if change.after is None and tag:
         return f"      {_paint('-', Action.DELETE)} {change.field} = {_value(change.before)}"
     note = click.style("   # forces replacement", fg="red") if change.forces_replacement else ""
     tilde = _paint("~", Action.UPDATE)
@@ -85,7 +86,7 @@ def _tag_lines(p: ProcessorPlan) -> list[str]:
     because the processor is created again with all of them.
     """
     assert p.desired is not None
-    changed = {c.field: c for c in p.changes if c.field.startswith("tags.")}
+    changed = {c.field: c for c in p.changes if c.kind is ChangeKind.TAG}
     wanted = {f"tags.{k}": v for k, v in p.desired.tag_dict.items()}
     creating = p.actions[0] is Action.CREATE
     lines = []
@@ -114,9 +115,9 @@ def _detail_lines(p: ProcessorPlan) -> list[str]:
     lines = [
         _change_line(c, creating=creating)
         for c in p.changes
-        if c.field != "status"
+        if c.kind is not ChangeKind.STATUS
         and not (creating and c.after in ([], False))
-        and not (whole and c.field.startswith("tags."))
+        and not (whole and c.kind is ChangeKind.TAG)
     ]
     if whole:
         lines.extend(_tag_lines(p))
@@ -124,7 +125,7 @@ def _detail_lines(p: ProcessorPlan) -> list[str]:
     lines.extend(
         f"      {tilde} status: {c.before} -> {c.after}"
         for c in p.changes
-        if c.field == "status" and c.after is not None
+        if c.kind is ChangeKind.STATUS and c.after is not None
     )
     return lines
 
@@ -228,7 +229,7 @@ def status_table(observed: ObservedState, plan: Plan, stack: str) -> str:
         elif p.actions == (Action.NOOP,):
             sync = "in sync"
         else:
-            fields = sorted({c.field.split(".")[0] for c in p.changes})
+            fields = sorted({c.section for c in p.changes})
             sync = "drifted: " + ",".join(fields)
         rows.append((o.id.region, o.name, o.status.value, managed, sync, o.status_message or ""))
     for p in plan.unreadable():

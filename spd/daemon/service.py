@@ -31,7 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from spd import __version__
 from spd.aws.gateway import CallStats, Gateway
 from spd.backoff import RestartBackoff
-from spd.connect import open_gateway
+from spd.connect import execution_settings, open_gateway, run_policy
 from spd.daemon.http import Response, serve
 from spd.daemon.logs import configure_logging, level_number
 from spd.daemon.metrics import DaemonMetrics, Health, count_statuses
@@ -39,9 +39,7 @@ from spd.daemon.notify import Notifier, watchdog_period
 from spd.daemon.passes import FULL, SWEEP, PassRunner
 from spd.errors import ConfigError, SettingsError, SpdError, SpecError
 from spd.events import Event
-from spd.executor import ExecutionSettings
 from spd.model import DesiredState
-from spd.plan import Policy
 from spd.reconciler import Reconciler, reconcile_fields
 from spd.settings import Settings, load_settings
 from spd.spec import load_spec
@@ -133,7 +131,7 @@ class Daemon:
                 self._gateway = await stack.enter_async_context(open_gateway(settings))
                 self._reconciler = Reconciler(
                     self._gateway,
-                    self._execution_settings(self._config),
+                    execution_settings(settings, self._config.desired.stack),
                     on_event=self._on_event,
                     backoff=self._backoff,
                     extra_regions=tuple(settings.regions),
@@ -246,21 +244,12 @@ class Daemon:
 
     # -- passes ---------------------------------------------------------------------------------------
 
-    def _execution_settings(self, config: Config) -> ExecutionSettings:
-        s = config.settings
-        return ExecutionSettings(
-            stack=config.desired.stack,
-            concurrency=s.concurrency,
-            poll_interval=s.poll_interval,
-            wait_timeout=s.wait_timeout,
-        )
-
     def _prepare(self) -> tuple[Reconciler, Config]:
         """The reconciler, brought up to the current config (a reload only swaps `_config`)."""
         config = self._config
         reconciler = self._reconciler
         assert reconciler is not None
-        execution = self._execution_settings(config)
+        execution = execution_settings(config.settings, config.desired.stack)
         if execution.stack != reconciler.settings.stack:
             # Ownership proven for another stack says nothing about this one.
             reconciler.owned = frozenset()
@@ -277,7 +266,7 @@ class Daemon:
         if not self._ready:
             self._ready = True
             self._notifier.ready(f"first full pass running ({len(config.desired.processors)} processors)")
-        policy = Policy(config.desired.stack, prune=config.settings.prune)
+        policy = run_policy(config.settings, config.desired.stack)
         started = self._clock()
         try:
             result = await reconciler.reconcile(config.desired, policy)

@@ -11,6 +11,7 @@ from spd.model import (
     BoundingBox,
     ConnectedHome,
     FaceSearch,
+    ObservedProcessor,
     ObservedState,
     Point,
     Polygon,
@@ -19,7 +20,7 @@ from spd.model import (
     Status,
     f32,
 )
-from spd.plan import Action, Policy, plan, plan_processor, plan_sweep
+from spd.plan import Action, Policy, Scope, plan, plan_processor
 
 POLICY = Policy(STACK)
 ALL_STATUSES = list(Status)
@@ -306,5 +307,6 @@ def test_sweep_only_touches_owned_processors_with_drifted_run_state():
         ProcessorId("us-east-1", "c"): Status.STOPPED,
     }
     owned = frozenset({ProcessorId("us-east-1", "a"), ProcessorId("us-east-1", "c")})
-    items = plan_sweep(want, statuses, owned)
-    assert [(i.desired.name, i.action) for i in items] == [("a", Action.START)]
+    listed = ObservedState(("us-east-1",), tuple(ObservedProcessor(pid, s) for pid, s in statuses.items()))
+    items = plan(want, listed, Policy(STACK, scope=Scope.RUN_STATE, owned=owned)).actionable()
+    assert [(i.desired.name, i.actions) for i in items if i.desired] == [("a", (Action.START,))]
