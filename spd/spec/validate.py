@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from spd.api import rules
 from spd.model import AWS_TAG_PREFIX, DEFAULT_FACE_MATCH_THRESHOLD, RESERVED_TAG_PREFIX
 from spd.spec import schema
 from spd.spec.issues import Issue
@@ -125,10 +126,11 @@ def _face_search_rules(merged: dict[str, Any], base: Path) -> list[Issue]:
         )
     threshold = _number(_get(merged.get("face_search"), "face_match_threshold"))
     if threshold is not None and 0 <= threshold < DEFAULT_FACE_MATCH_THRESHOLD:
+        least = f"{DEFAULT_FACE_MATCH_THRESHOLD:g}"
         issues.append(
             Issue(
                 (*base, "face_search", "face_match_threshold"),
-                f"AWS stores thresholds below 80 as 80; planned as 80 (got {threshold:g})",
+                f"AWS stores thresholds below {least} as {least}; planned as {least} (got {threshold:g})",
                 severity="warning",
             )
         )
@@ -156,7 +158,8 @@ def _connected_home_rules(merged: dict[str, Any], base: Path) -> list[Issue]:
         issues.append(
             Issue(
                 (*base, "desired_state"),
-                "connected_home processors cannot be kept running: each session lasts at most 120 seconds "
+                "connected_home processors cannot be kept running: each session lasts at most "
+                f"{rules.MAX_SESSION_SECONDS} seconds "
                 "and ends by itself; use stopped (the default)",
             )
         )
@@ -259,7 +262,7 @@ def _tag_rules(tags: Any, own: Any, path: Path) -> list[Issue]:
             Issue(
                 path,
                 f"{len(tags)} tags; at most {schema.MAX_USER_TAGS} are allowed "
-                "(AWS allows 200 per processor and spd adds spd:stack)",
+                f"(AWS allows {schema.MAX_USER_TAGS + 1} per processor and spd adds spd:stack)",
                 "key",
             )
         )
