@@ -33,21 +33,18 @@ SCHEMA_ID = "urn:spd:spec:1"
 """`$id` of the published schema: names the spec format (version 1), not a download location."""
 
 
-def _string(shape: Shape) -> Any:
-    """A string type with the model's length bounds and pattern for `shape`."""
-    return Annotated[
-        str,
-        StringConstraints(
-            min_length=bound(shape.min) if shape.min else None,
-            max_length=bound(shape.max),
-            pattern=None if shape.pattern is None else portable_pattern(shape),
-        ),
-    ]
+def _string(shape: Shape) -> StringConstraints:
+    """The model's length bounds and pattern for a string of `shape`."""
+    return StringConstraints(
+        min_length=int(shape.min) if shape.min else None,
+        max_length=None if shape.max is None else int(shape.max),
+        pattern=None if shape.pattern is None else portable_pattern(shape),
+    )
 
 
 def _range(shape: Shape) -> Any:
-    """A number type with the model's value bounds for `shape`."""
-    return Annotated[float, Field(ge=bound(shape.min), le=bound(shape.max))]
+    """The model's value bounds for a number of `shape`."""
+    return Field(ge=bound(shape.min), le=bound(shape.max))
 
 
 _NAME = shape_of(_CREATE, "Name")
@@ -76,27 +73,29 @@ MAX_REGIONS_OF_INTEREST = bound(_REGIONS.max)
 MAX_USER_TAGS = int(_TAGS.max or 0) - 1
 """The API allows 200 tags per processor; spd adds its `spd:stack` tag to every one."""
 
-Name = _string(_NAME)
-StackName = _string(_NAME)
-CollectionId = _string(_COLLECTION_ID)
+Name = Annotated[str, _string(_NAME)]
+StackName = Annotated[str, _string(_NAME)]
+CollectionId = Annotated[str, _string(_COLLECTION_ID)]
 Region = Annotated[str, StringConstraints(pattern=REGION_PATTERN)]
-RoleArn = _string(shape_of(_CREATE, "RoleArn"))
-KinesisVideoArn = _string(shape_of(_CREATE, "Input", "KinesisVideoStream", "Arn"))
-KinesisDataArn = _string(shape_of(_CREATE, "Output", "KinesisDataStream", "Arn"))
-SnsTopicArn = _string(shape_of(_CREATE, "NotificationChannel", "SNSTopicArn"))
-KmsKeyId = _string(shape_of(_CREATE, "KmsKeyId"))
-S3Bucket = _string(shape_of(_CREATE, "Output", "S3Destination", "Bucket"))
-S3KeyPrefix = _string(shape_of(_CREATE, "Output", "S3Destination", "KeyPrefix"))
-Percent = _range(shape_of(_CREATE, "Settings", "FaceSearch", "FaceMatchThreshold"))
+RoleArn = Annotated[str, _string(shape_of(_CREATE, "RoleArn"))]
+KinesisVideoArn = Annotated[str, _string(shape_of(_CREATE, "Input", "KinesisVideoStream", "Arn"))]
+KinesisDataArn = Annotated[str, _string(shape_of(_CREATE, "Output", "KinesisDataStream", "Arn"))]
+SnsTopicArn = Annotated[str, _string(shape_of(_CREATE, "NotificationChannel", "SNSTopicArn"))]
+KmsKeyId = Annotated[str, _string(shape_of(_CREATE, "KmsKeyId"))]
+S3Bucket = Annotated[str, _string(shape_of(_CREATE, "Output", "S3Destination", "Bucket"))]
+S3KeyPrefix = Annotated[str, _string(shape_of(_CREATE, "Output", "S3Destination", "KeyPrefix"))]
+Percent = Annotated[float, _range(shape_of(_CREATE, "Settings", "FaceSearch", "FaceMatchThreshold"))]
 Ratio = Annotated[float, Field(ge=rules.COORDINATE_MIN, le=rules.COORDINATE_MAX)]
-TagKey = _string(MODEL.shape(_TAG_KEY))
-TagValue = _string(MODEL.shape(_TAG_VALUE))
+TagKey = Annotated[str, _string(MODEL.shape(_TAG_KEY))]
+TagValue = Annotated[str, _string(MODEL.shape(_TAG_VALUE))]
 if TYPE_CHECKING:
     Label = str
 else:
     Label = Literal[LABELS]
 LabelList = Annotated[list[Label], Field(min_length=bound(_LABELS.min), max_length=bound(_LABELS.max))]
-Polygon = Annotated[list["PointSpec"], Field(min_length=rules.POLYGON_MIN_POINTS, max_length=rules.POLYGON_MAX_POINTS)]
+Polygon = Annotated[
+    list["PointSpec"], Field(min_length=rules.POLYGON_MIN_POINTS, max_length=rules.POLYGON_MAX_POINTS)
+]
 RegionList = Annotated[list["RegionOfInterestSpec"], Field(max_length=MAX_REGIONS_OF_INTEREST)]
 
 
