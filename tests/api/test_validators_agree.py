@@ -220,6 +220,8 @@ REGIONS: list[tuple[str, list[tuple[dict[str, Any], dict[str, Any]]]]] = [
     ("one box", [_box(0.1, 0.1, 0.5, 0.5)]),
     ("box to the edge", [_box(0.5, 0.0, 0.5, 1.0)]),
     ("box out of frame", [_box(0.6, 0.1, 0.5, 0.5)]),
+    ("box a hair past the edge", [_box(0.5, 0.0, 0.5000005, 1.0)]),
+    ("box just past the edge", [_box(0.5, 0.0, 0.50001, 1.0)]),
     ("negative ratio", [_box(-0.1, 0.1, 0.5, 0.5)]),
     ("ratio above 1", [_box(0.1, 1.5, 0.1, 0.1)]),
     ("fewest points", [_polygon(rules.POLYGON_MIN_POINTS)]),
