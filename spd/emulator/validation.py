@@ -465,6 +465,9 @@ def parse_create(body: JsonDict, config: EmulatorConfig) -> CreateRequest:
     )
 
 
+_WITH_ARTICLE = {"KinesisDataStream": "a KinesisDataStream", "S3Destination": "an S3Destination"}
+
+
 def _kind_rules(
     v: Violations, body: JsonDict, face: JsonDict | None, home: JsonDict | None, config: EmulatorConfig
 ) -> None:
@@ -478,8 +481,7 @@ def _kind_rules(
     output = _dict(body.get("Output"))
     wanted = str(rule["output"])
     if output is not None and output.get(wanted) is None:
-        article = "an" if wanted[0] in "AEIOUS" else "a"
-        v.rule(f"A {settings} stream processor must output to {article} {wanted}")
+        v.rule(f"A {settings} stream processor must output to {_WITH_ARTICLE[wanted]}")
     if not (kind == rules.FACE_SEARCH and config.face_search_kms_and_notification):
         for member in rule.get("forbidden", ()):
             if body.get(member) is not None:
