@@ -31,11 +31,25 @@ COLLECTION_OPERATIONS: Final = (
 )
 """The face-collection operations that preflight reads and the emulator serves."""
 
-CONNECTED_HOME_LABELS: Final = ("ALL", "PACKAGE", "PERSON", "PET")
-"""ConnectedHome.Labels values [C]: doc text only, the model has no enum, so the server enforces it."""
+CONNECTED_HOME_LABELS: Final = ("PERSON", "PET", "PACKAGE", "ALL")
+"""ConnectedHome.Labels values [C]: doc text only, the model has no enum, so the server enforces it.
+In the documentation's order, which is the order messages list them in."""
 
 PARAMETERS_TO_DELETE: Final = ("ConnectedHomeMinConfidence", "RegionsOfInterest")
-"""UpdateStreamProcessor's ParametersToDelete values (also in the model's enum; repeated here as names)."""
+"""UpdateStreamProcessor's ParametersToDelete values, as names for code that deletes them (the model's
+enum is what requests are validated against; `tests/api` checks the two agree)."""
+
+SERVICE_REQUIRED: Final = frozenset(
+    {
+        ("StreamProcessorInput", "KinesisVideoStream"),
+        ("KinesisVideoStream", "Arn"),
+        ("KinesisDataStream", "Arn"),
+        ("S3Destination", "Bucket"),
+        ("FaceSearchSettings", "CollectionId"),
+    }
+)
+"""(structure, member) pairs the service requires though the model marks them optional [I]: a stream
+processor needs its video stream, an output needs its ARN or bucket, a face search its collection."""
 
 POLYGON_MIN_POINTS: Final = 3
 POLYGON_MAX_POINTS: Final = 10

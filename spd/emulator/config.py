@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from spd.api import rules
 from spd.model import OPERATIONS, Status
 
 STATUSES: tuple[str, ...] = tuple(status.value for status in Status)
@@ -125,10 +126,10 @@ class EmulatorConfig:
     """[I] Face-search processors accept KmsKeyId and NotificationChannel (documented as "should not be
     used"; refused with InvalidParameterException by default)."""
 
-    polygon_min_points: int = 3
+    polygon_min_points: int = rules.POLYGON_MIN_POINTS
     """[I] Fewest points in a region-of-interest polygon (Terraform and CloudFormation: 3)."""
 
-    polygon_max_points: int = 10
+    polygon_max_points: int = rules.POLYGON_MAX_POINTS
     """Most points in a polygon (AWS docs: "up to 10 Point objects")."""
 
     coordinate_checks: bool = True

@@ -13,25 +13,18 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from werkzeug.exceptions import HTTPException
 
+from spd.api import rules
+
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 
-ERROR_STATUS: dict[str, int] = {
-    "AccessDeniedException": 400,
-    "InternalServerError": 500,
-    "InvalidPaginationTokenException": 400,
-    "InvalidParameterException": 400,
-    "LimitExceededException": 400,
-    "ProvisionedThroughputExceededException": 400,
-    "ResourceInUseException": 400,
-    "ResourceNotFoundException": 400,
-    "ServiceQuotaExceededException": 400,
-    "ThrottlingException": 500,
-}
-"""Modelled error codes of the ten operations and their HTTP status (rekognition-api.md, error shapes)."""
+ERROR_STATUS: Mapping[str, int] = rules.ERROR_STATUS
+"""Modelled error codes and their HTTP status (`spd.api.rules`: 500 for InternalServerError and
+ThrottlingException, 400 for the rest)."""
 
 DEFAULT_MESSAGES: dict[str, str] = {
     "AccessDeniedException": "You are not authorized to perform this operation.",

@@ -21,10 +21,10 @@ from typing import TypeVar
 
 from moto.core.base_backend import BaseBackend
 
+from spd.api.rules import DEFAULT_MIN_CONFIDENCE
 from spd.emulator.config import EmulatorConfig
 from spd.emulator.errors import RekognitionError, in_use, invalid_parameter, not_found
 from spd.emulator.validation import (
-    DEFAULT_MIN_CONFIDENCE,
     CreateRequest,
     JsonDict,
     StartRequest,

@@ -1,8 +1,15 @@
 """Request validation for the stream-processor operations: everything botocore does not check itself.
 
-botocore validates required members, types and minimums on the client; the service validates the rest:
-maximum lengths, whole-value patterns, enums, ranges, list sizes and the cross-field rules (one kind per
-processor, output kind matching, connected-home labels and notification channel, start selectors, ...).
+botocore validates required members, types and minimums on the client; the service validates the rest.
+The emulator does both, from one description (`spd.api`), in two steps:
+
+1. it walks the operation's input shape in `spd.api.model.MODEL`, member by member: type, required,
+   length or size bounds, value bounds, pattern (matched against the whole value), enum;
+2. it applies what the model does not say, from `spd.api.rules`: the connected-home labels, members
+   the service requires though the model does not, exactly one of each pair (FaceSearch or
+   ConnectedHome, KinesisDataStream or S3Destination, BoundingBox or Polygon), which members go with
+   which processor kind, coordinates as ratios of the frame, polygon sizes, start selectors.
+
 Each `parse_*` function turns a raw JSON request into a typed, normalised request or raises one
 InvalidParameterException listing every problem found, in the style of AWS's "N validation errors
 detected: Value ... at '...' failed to satisfy constraint: ..." (or AWS's terse "Request has invalid
@@ -10,60 +17,35 @@ parameters" when `detailed_messages` is off).
 
 Floats are stored as IEEE-754 single precision, as the service does, so 0.1 reads back as
 0.10000000149011612. Numbers the wire types cannot hold (an `integer` member is 32-bit, a `long` 64-bit,
-a `float` single precision, as the botocore service model types each member) are refused first, by
-`check_number_widths`, with a ValidationException naming the member. Used by `spd.emulator.responses`.
+a `float` single precision) are refused first, by `check_number_widths` (the same walk), with a
+ValidationException naming the member. Used by `spd.emulator.responses`.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import regex
-from botocore.loaders import Loader
-from botocore.model import ServiceModel, Shape
 
+from spd.api import rules
+from spd.api.constraints import bound, full_match_pattern
+from spd.api.model import MODEL
+from spd.api.rules import DEFAULT_FACE_MATCH_THRESHOLD, DEFAULT_MIN_CONFIDENCE, f32
+from spd.api.shapes import Shape
 from spd.emulator.config import EmulatorConfig
 from spd.emulator.errors import RekognitionError
 
 JsonDict = dict[str, Any]
 
-# Model patterns, matched against the whole value. ASCII because the service's \d and \w are ASCII.
-NAME_PATTERN = re.compile(r"[a-zA-Z0-9_.\-]+", re.ASCII)
-COLLECTION_PATTERN = re.compile(r"[a-zA-Z0-9_.\-]+", re.ASCII)
-ROLE_ARN_PATTERN = re.compile(r"arn:aws:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+", re.ASCII)
-KVS_ARN_PATTERN = re.compile(r"(^arn:([a-z\d-]+):kinesisvideo:([a-z\d-]+):\d{12}:.+$)", re.ASCII)
-KDS_ARN_PATTERN = re.compile(r"(^arn:([a-z\d-]+):kinesis:([a-z\d-]+):\d{12}:.+$)", re.ASCII)
-SNS_ARN_PATTERN = re.compile(r"(^arn:aws:sns:.*:\w{12}:.+$)", re.ASCII)
-KMS_KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:_/+=,@.-]{0,2048}$", re.ASCII)
-S3_BUCKET_PATTERN = re.compile(r"[0-9A-Za-z\.\-_]*", re.ASCII)
-FRAGMENT_PATTERN = re.compile(r"^[0-9]+$", re.ASCII)
-# The tag patterns use Unicode property classes, which only the `regex` package understands.
-TAG_KEY_PATTERN = regex.compile(r"^(?!aws:)[\p{L}\p{Z}\p{N}_.:/=+\-@]*$")
-TAG_VALUE_PATTERN = regex.compile(r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$")
 REKOGNITION_ARN_PATTERN = re.compile(
     r"arn:(?P<partition>[a-z\d-]+):rekognition:(?P<region>[a-z\d-]+):(?P<account>\d{12}):(?P<resource>.+)",
     re.ASCII,
 )
-
-CONNECTED_HOME_LABELS = ("PERSON", "PET", "PACKAGE", "ALL")
-PARAMETERS_TO_DELETE = ("ConnectedHomeMinConfidence", "RegionsOfInterest")
-MODEL_MAX_TAGS = 200
-"""The TagMap / TagKeyList size limit in the service model (a request constraint, not the quota)."""
-
-DEFAULT_FACE_MATCH_THRESHOLD = 80.0
-DEFAULT_MIN_CONFIDENCE = 50.0
-_COORDINATE_TOLERANCE = 1e-6
-
-
-def f32(value: float) -> float:
-    """Round through single precision, as the service stores every Float and Percent."""
-    rounded: float = struct.unpack("f", struct.pack("f", float(value)))[0]
-    return rounded
+"""Splits a resource ARN into its parts (TagResource and friends); the model gives ResourceArn no pattern."""
 
 
 class Violations:
@@ -99,43 +81,6 @@ NUMBER_RANGES: dict[str, tuple[int, int]] = {
 FLOAT32_MAX = 3.4028234663852886e38
 
 
-@functools.cache
-def _service_model() -> ServiceModel:
-    return ServiceModel(Loader().load_service_model("rekognition", "service-2"))
-
-
-def check_number_widths(operation: str, body: JsonDict, config: EmulatorConfig) -> None:
-    """Refuse numbers the model's member types cannot hold (ValidationException naming each member);
-    everything else about the numbers is left to the operation's `parse_*`."""
-    v = Violations()
-    _check_widths(v, _service_model().operation_model(operation).input_shape, body, "")
-    v.raise_if_any(config, "ValidationException")
-
-
-def _check_widths(v: Violations, shape: Shape | None, value: Any, path: str) -> None:
-    if shape is None or value is None:
-        return
-    kind = shape.type_name
-    if kind == "structure" and isinstance(value, Mapping):
-        members = getattr(shape, "members", {})
-        for name, member in members.items():
-            _check_widths(v, member, value.get(name), f"{path}.{name}" if path else name)
-    elif kind == "list" and isinstance(value, list):
-        for i, item in enumerate(value):
-            _check_widths(v, getattr(shape, "member", None), item, f"{path}.{i + 1}")
-    elif kind == "map" and isinstance(value, Mapping):
-        for key, item in value.items():
-            _check_widths(v, getattr(shape, "value", None), item, f"{path}.{key}")
-    elif kind in NUMBER_RANGES and isinstance(value, int) and not isinstance(value, bool):
-        low, high = NUMBER_RANGES[kind]
-        if value < low:
-            v.constraint(path, value, f"Member must fit in a {kind} (>= {low})")
-        elif value > high:
-            v.constraint(path, value, f"Member must fit in a {kind} (<= {high})")
-    elif kind == "float" and _is_number(value) and abs(value) > FLOAT32_MAX:
-        v.constraint(path, value, f"Member must fit in a float (magnitude <= {FLOAT32_MAX:.8g})")
-
-
 def _show(value: Any) -> str:
     if value is None:
         return "null"
@@ -149,151 +94,216 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _string(
-    v: Violations,
-    path: str,
-    value: Any,
-    *,
-    required: bool = False,
-    min_len: int | None = None,
-    max_len: int | None = None,
-    pattern: re.Pattern[str] | regex.Pattern[str] | None = None,
-) -> str | None:
-    if value is None:
-        if required:
-            v.constraint(path, None, "Member must not be null")
-        return None
-    if not isinstance(value, str):
-        v.constraint(path, value, "Member must be a string")
-        return None
-    if min_len is not None and len(value) < min_len:
-        v.constraint(path, value, f"Member must have length greater than or equal to {min_len}")
-    if max_len is not None and len(value) > max_len:
-        v.constraint(path, value, f"Member must have length less than or equal to {max_len}")
-    if pattern is not None and pattern.fullmatch(value) is None:
-        v.constraint(path, value, f"Member must satisfy regular expression pattern: {pattern.pattern}")
-    return value
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _struct(v: Violations, path: str, value: Any, *, required: bool = False) -> JsonDict | None:
-    if value is None:
-        if required:
-            v.constraint(path, None, "Member must not be null")
-        return None
-    if not isinstance(value, Mapping):
-        v.constraint(path, value, "Member must be a structure")
-        return None
-    return dict(value)
+def _join(path: str, step: str) -> str:
+    return f"{path}.{step}" if path else step
 
 
-def _percent(v: Violations, path: str, value: Any) -> float | None:
-    if value is None:
-        return None
-    if not _is_number(value):
-        v.constraint(path, value, "Member must be a number")
-        return None
-    if value < 0:
-        v.constraint(path, value, "Member must have value greater than or equal to 0")
-    if value > 100:
-        v.constraint(path, value, "Member must have value less than or equal to 100")
-    return float(value)
+@functools.cache
+def _pattern(shape_name: str) -> regex.Pattern[str]:
+    """The shape's pattern compiled once; `regex` because the tag patterns use Unicode properties."""
+    return regex.compile(full_match_pattern(MODEL.shape(shape_name)))
 
 
-def _integer(
-    v: Violations, path: str, value: Any, *, minimum: int | None = None, maximum: int | None = None
-) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        v.constraint(path, value, "Member must be an integer")
-        return None
-    if minimum is not None and value < minimum:
-        v.constraint(path, value, f"Member must have value greater than or equal to {minimum}")
-    if maximum is not None and value > maximum:
-        v.constraint(path, value, f"Member must have value less than or equal to {maximum}")
-    return value
+def _is_mapping(value: Any) -> bool:
+    return isinstance(value, Mapping)
 
 
-def _labels(v: Violations, path: str, value: Any, *, required: bool) -> list[str] | None:
-    if value is None:
-        if required:
-            v.constraint(path, None, "Member must not be null")
-        return None
-    if not isinstance(value, list):
-        v.constraint(path, value, "Member must be a list")
-        return None
-    if not 1 <= len(value) <= 128:
-        v.constraint(path, value, "Member must have length between 1 and 128")
-    labels: list[str] = []
-    for i, label in enumerate(value):
-        if not isinstance(label, str) or label not in CONNECTED_HOME_LABELS:
+def _is_list(value: Any) -> bool:
+    return isinstance(value, list)
+
+
+def _is_string(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_boolean(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+_TYPE_NOUNS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "structure": ("Member must be a structure", _is_mapping),
+    "list": ("Member must be a list", _is_list),
+    "map": ("Member must be a map", _is_mapping),
+    "string": ("Member must be a string", _is_string),
+    "integer": ("Member must be an integer", _is_integer),
+    "long": ("Member must be an integer", _is_integer),
+    "float": ("Member must be a number", _is_number),
+    "double": ("Member must be a number", _is_number),
+    "boolean": ("Member must be a boolean", _is_boolean),
+}
+"""Each model type, the message for a value not of it, and the test of a JSON value for it."""
+
+
+class _Walk:
+    """One walk of a request along its input shape. Subclasses say what to report at each value."""
+
+    def __init__(self, v: Violations) -> None:
+        self.v = v
+
+    def value(self, shape: Shape, value: Any, path: str) -> None:
+        """Check a present (non-null) value of `shape` and everything under it."""
+        kind = shape.type
+        noun_and_test = _TYPE_NOUNS.get(kind)
+        if noun_and_test is not None and not noun_and_test[1](value):
+            self.wrong_type(noun_and_test[0], value, path)
+            return
+        self.check(shape, value, path)
+        if kind == "structure":
+            for member in shape.members:
+                item = value.get(member.name)
+                member_path = _join(path, member.name)
+                if item is None:
+                    if member.required or (shape.name, member.name) in rules.SERVICE_REQUIRED:
+                        self.missing(member_path)
+                else:
+                    self.value(MODEL.shape(member.shape), item, member_path)
+        elif kind == "list" and shape.member is not None:
+            item_shape = MODEL.shape(shape.member)
+            for i, item in enumerate(value):
+                if item is None:
+                    self.missing(f"{path}.{i + 1}")
+                else:
+                    self.value(item_shape, item, f"{path}.{i + 1}")
+        elif kind == "map" and shape.key is not None and shape.value is not None:
+            key_shape, value_shape = MODEL.shape(shape.key), MODEL.shape(shape.value)
+            for key, item in value.items():
+                self.value(key_shape, key, f"{path}.key")
+                if item is None:
+                    self.missing(f"{path}.{key}")
+                else:
+                    self.value(value_shape, item, f"{path}.{key}")
+
+    def request(self, structure: str, body: JsonDict) -> None:
+        self.value(MODEL.shape(structure), body, "")
+
+    def wrong_type(self, message: str, value: Any, path: str) -> None:
+        """A value not of its member's type."""
+
+    def missing(self, path: str) -> None:
+        """A required member that is absent or null."""
+
+    def check(self, shape: Shape, value: Any, path: str) -> None:
+        """A value of the right type: its own constraints."""
+
+
+class _Constraints(_Walk):
+    """Everything the model states about each member, reported as AWS words it."""
+
+    def wrong_type(self, message: str, value: Any, path: str) -> None:
+        self.v.constraint(path, value, message)
+
+    def missing(self, path: str) -> None:
+        self.v.constraint(path, None, "Member must not be null")
+
+    def check(self, shape: Shape, value: Any, path: str) -> None:
+        low, high = bound(shape.min), bound(shape.max)
+        if shape.type in ("string", "list", "map"):
+            shown = value if isinstance(value, str) else f"<{len(value)} items>"
+            if low is not None and len(value) < low:
+                self.v.constraint(path, shown, f"Member must have length greater than or equal to {low}")
+            if high is not None and len(value) > high:
+                self.v.constraint(path, shown, f"Member must have length less than or equal to {high}")
+        elif shape.type in ("integer", "long", "float", "double"):
+            if low is not None and value < low:
+                self.v.constraint(path, value, f"Member must have value greater than or equal to {low}")
+            if high is not None and value > high:
+                self.v.constraint(path, value, f"Member must have value less than or equal to {high}")
+        if shape.type != "string":
+            return
+        if shape.pattern is not None and _pattern(shape.name).fullmatch(value) is None:
+            self.v.constraint(path, value, f"Member must satisfy regular expression pattern: {shape.pattern}")
+        if shape.enum and value not in shape.enum:
+            self.v.constraint(path, value, f"Member must satisfy enum value set: [{', '.join(shape.enum)}]")
+
+
+class _Widths(_Walk):
+    """Only numbers the wire types cannot hold; every other problem is the second walk's."""
+
+    def check(self, shape: Shape, value: Any, path: str) -> None:
+        kind = shape.type
+        if kind in NUMBER_RANGES:
+            low, high = NUMBER_RANGES[kind]
+            if value < low:
+                self.v.constraint(path, value, f"Member must fit in a {kind} (>= {low})")
+            elif value > high:
+                self.v.constraint(path, value, f"Member must fit in a {kind} (<= {high})")
+        elif kind == "float" and abs(value) > FLOAT32_MAX:
+            self.v.constraint(path, value, f"Member must fit in a float (magnitude <= {FLOAT32_MAX:.8g})")
+
+
+def check_number_widths(operation: str, body: JsonDict, config: EmulatorConfig) -> None:
+    """Refuse numbers the model's member types cannot hold (ValidationException naming each member);
+    everything else about the numbers is left to the operation's `parse_*`."""
+    shape = MODEL.input_shape(operation)
+    if shape is None:
+        return
+    v = Violations()
+    _Widths(v).value(shape, body, "")
+    v.raise_if_any(config, "ValidationException")
+
+
+def _checked(operation: str, body: JsonDict) -> Violations:
+    """The model's constraints on a request, as violations to which the rules add their own."""
+    v = Violations()
+    shape = MODEL.input_shape(operation)
+    if shape is not None:
+        _Constraints(v).value(shape, body, "")
+    return v
+
+
+# -- the rules the model does not state (spd.api.rules) ----------------------------------------------
+
+
+def _dict(value: Any) -> JsonDict | None:
+    return dict(value) if isinstance(value, Mapping) else None
+
+
+def _exactly_one(v: Violations, value: Any, path: str, first: str, second: str) -> None:
+    """A structure that must carry exactly one of two members."""
+    found = _dict(value)
+    if found is None:
+        return
+    has_first, has_second = found.get(first) is not None, found.get(second) is not None
+    if not has_first and not has_second:
+        v.rule(f"{path} must have exactly one of {first} or {second}")
+    elif has_first and has_second:
+        v.rule(f"{path} must have exactly one of {first} or {second}, not both")
+
+
+def _label_rules(v: Violations, path: str, labels: Any) -> None:
+    if not isinstance(labels, list):
+        return
+    allowed = rules.CONNECTED_HOME_LABELS
+    for i, label in enumerate(labels):
+        if isinstance(label, str) and label not in allowed:
             v.constraint(
-                f"{path}.{i + 1}",
-                label,
-                f"Member must satisfy enum value set: [{', '.join(CONNECTED_HOME_LABELS)}]",
+                f"{path}.{i + 1}", label, f"Member must satisfy enum value set: [{', '.join(allowed)}]"
             )
-        else:
-            labels.append(label)
-    return labels
 
 
-def _name(v: Violations, value: Any, path: str = "Name") -> str:
-    name = _string(v, path, value, required=True, min_len=1, max_len=128, pattern=NAME_PATTERN)
-    return name or ""
-
-
-def _tags(v: Violations, path: str, value: Any, *, required: bool = False) -> dict[str, str] | None:
+def _coordinate_rule(v: Violations, path: str, value: Any, config: EmulatorConfig) -> None:
+    if not config.coordinate_checks:
+        return
     if value is None:
-        if required:
-            v.constraint(path, None, "Member must not be null")
-        return None
-    if not isinstance(value, Mapping):
-        v.constraint(path, value, "Member must be a map")
-        return None
-    if len(value) > MODEL_MAX_TAGS:
+        v.constraint(path, None, "Member must not be null")
+    elif _is_number(value) and not rules.COORDINATE_MIN <= value <= rules.COORDINATE_MAX:
         v.constraint(
-            path, f"<{len(value)} tags>", f"Member must have length less than or equal to {MODEL_MAX_TAGS}"
+            path,
+            value,
+            f"Member must be a ratio between {bound(rules.COORDINATE_MIN)} and {bound(rules.COORDINATE_MAX)}",
         )
-    tags: dict[str, str] = {}
-    for key, tag_value in value.items():
-        _tag_key(v, f"{path}.key", key)
-        _string(v, f"{path}.{key}", tag_value, required=True, max_len=256, pattern=TAG_VALUE_PATTERN)
-        if isinstance(tag_value, str):
-            tags[str(key)] = tag_value
-    return tags
 
 
-def _tag_key(v: Violations, path: str, key: Any) -> None:
-    _string(v, path, key, required=True, min_len=1, max_len=128, pattern=TAG_KEY_PATTERN)
-
-
-def _coordinate(v: Violations, path: str, value: Any, config: EmulatorConfig) -> float | None:
-    if value is None:
-        if config.coordinate_checks:
-            v.constraint(path, None, "Member must not be null")
-        return None
-    if not _is_number(value):
-        v.constraint(path, value, "Member must be a number")
-        return None
-    if config.coordinate_checks and not 0.0 <= value <= 1.0:
-        v.constraint(path, value, "Member must be a ratio between 0 and 1")
-    return f32(value)
-
-
-def _regions_of_interest(
-    v: Violations, path: str, value: Any, config: EmulatorConfig
-) -> list[JsonDict] | None:
-    if value is None:
-        return None
+def _region_rules(v: Violations, path: str, value: Any, config: EmulatorConfig) -> None:
     if not isinstance(value, list):
-        v.constraint(path, value, "Member must be a list")
-        return None
-    if len(value) > 10:
-        v.constraint(path, f"<{len(value)} regions>", "Member must have length less than or equal to 10")
-    regions: list[JsonDict] = []
+        return
     for i, item in enumerate(value):
         item_path = f"{path}.{i + 1}"
-        region = _struct(v, item_path, item, required=True)
+        region = _dict(item)
         if region is None:
             continue
         box, polygon = region.get("BoundingBox"), region.get("Polygon")
@@ -301,61 +311,68 @@ def _regions_of_interest(
             v.rule(f"{item_path} must have exactly one of BoundingBox or Polygon")
             continue
         if box is not None:
-            regions.append(_bounding_box(v, f"{item_path}.BoundingBox", box, config))
+            _bounding_box_rules(v, f"{item_path}.BoundingBox", box, config)
         else:
-            regions.append(_polygon(v, f"{item_path}.Polygon", polygon, config))
-    return regions
+            _polygon_rules(v, f"{item_path}.Polygon", polygon, config)
 
 
-def _bounding_box(v: Violations, path: str, value: Any, config: EmulatorConfig) -> JsonDict:
-    box = _struct(v, path, value, required=True) or {}
-    out: JsonDict = {}
+def _bounding_box_rules(v: Violations, path: str, value: Any, config: EmulatorConfig) -> None:
+    box = _dict(value)
+    if box is None:
+        return
     for member in ("Width", "Height", "Left", "Top"):
-        number = _coordinate(v, f"{path}.{member}", box.get(member), config)
-        if number is not None:
-            out[member] = number
-    if config.coordinate_checks and len(out) == 4:
-        if out["Left"] + out["Width"] > 1.0 + _COORDINATE_TOLERANCE:
+        _coordinate_rule(v, f"{path}.{member}", box.get(member), config)
+    numbers = {
+        member: f32(box[member])
+        for member in ("Width", "Height", "Left", "Top")
+        if _is_number(box.get(member))
+    }
+    if config.coordinate_checks and len(numbers) == 4:
+        edge = rules.COORDINATE_MAX + rules.COORDINATE_TOLERANCE
+        if numbers["Left"] + numbers["Width"] > edge:
             v.rule(f"{path}: Left + Width must not exceed 1 (the box must lie inside the frame)")
-        if out["Top"] + out["Height"] > 1.0 + _COORDINATE_TOLERANCE:
+        if numbers["Top"] + numbers["Height"] > edge:
             v.rule(f"{path}: Top + Height must not exceed 1 (the box must lie inside the frame)")
-    return {"BoundingBox": out}
 
 
-def _polygon(v: Violations, path: str, value: Any, config: EmulatorConfig) -> JsonDict:
+def _polygon_rules(v: Violations, path: str, value: Any, config: EmulatorConfig) -> None:
     if not isinstance(value, list):
-        v.constraint(path, value, "Member must be a list")
-        return {"Polygon": []}
+        return
     if not config.polygon_min_points <= len(value) <= config.polygon_max_points:
         v.constraint(
             path,
             f"<{len(value)} points>",
             f"Member must have between {config.polygon_min_points} and {config.polygon_max_points} points",
         )
-    points: list[JsonDict] = []
     for i, item in enumerate(value):
-        point_path = f"{path}.{i + 1}"
-        point = _struct(v, point_path, item, required=True)
-        if point is None:
-            continue
-        out: JsonDict = {}
-        for member in ("X", "Y"):
-            number = _coordinate(v, f"{point_path}.{member}", point.get(member), config)
-            if number is not None:
-                out[member] = number
-        points.append(out)
-    return {"Polygon": points}
+        point = _dict(item)
+        if point is not None:
+            for member in ("X", "Y"):
+                _coordinate_rule(v, f"{path}.{i + 1}.{member}", point.get(member), config)
 
 
-def _data_sharing(v: Violations, path: str, value: Any) -> bool | None:
-    preference = _struct(v, path, value)
-    if preference is None:
+def _regions(value: Any) -> list[JsonDict] | None:
+    """A valid RegionsOfInterest list as Describe echoes it: coordinates in single precision."""
+    if value is None:
         return None
-    opt_in = preference.get("OptIn")
-    if not isinstance(opt_in, bool):
-        v.constraint(f"{path}.OptIn", opt_in, "Member must be a boolean")
-        return None
-    return opt_in
+    regions: list[JsonDict] = []
+    for region in value:
+        if region.get("BoundingBox") is not None:
+            box = region["BoundingBox"]
+            regions.append(
+                {
+                    "BoundingBox": {
+                        m: f32(box[m]) for m in ("Width", "Height", "Left", "Top") if box.get(m) is not None
+                    }
+                }
+            )
+        else:
+            points = [
+                {m: f32(point[m]) for m in ("X", "Y") if point.get(m) is not None}
+                for point in region["Polygon"]
+            ]
+            regions.append({"Polygon": points})
+    return regions
 
 
 class StreamArns:
@@ -393,140 +410,95 @@ class CreateRequest(StreamArns):
 
 
 def parse_create(body: JsonDict, config: EmulatorConfig) -> CreateRequest:
-    v = Violations()
-    name = _name(v, body.get("Name"))
-
-    kvs_arn = None
-    input_ = _struct(v, "Input", body.get("Input"), required=True)
-    if input_ is not None:
-        stream = _struct(v, "Input.KinesisVideoStream", input_.get("KinesisVideoStream"), required=True)
-        if stream is not None:
-            kvs_arn = _string(
-                v, "Input.KinesisVideoStream.Arn", stream.get("Arn"), required=True, pattern=KVS_ARN_PATTERN
-            )
-
-    output: JsonDict = {}
-    output_in = _struct(v, "Output", body.get("Output"), required=True)
-    if output_in is not None:
-        kds = _struct(v, "Output.KinesisDataStream", output_in.get("KinesisDataStream"))
-        s3 = _struct(v, "Output.S3Destination", output_in.get("S3Destination"))
-        if kds is not None:
-            arn = _string(
-                v, "Output.KinesisDataStream.Arn", kds.get("Arn"), required=True, pattern=KDS_ARN_PATTERN
-            )
-            output["KinesisDataStream"] = {"Arn": arn}
-        if s3 is not None:
-            bucket = _string(
-                v,
-                "Output.S3Destination.Bucket",
-                s3.get("Bucket"),
-                required=True,
-                min_len=3,
-                max_len=255,
-                pattern=S3_BUCKET_PATTERN,
-            )
-            destination: JsonDict = {"Bucket": bucket}
-            prefix = _string(v, "Output.S3Destination.KeyPrefix", s3.get("KeyPrefix"), max_len=1024)
-            if prefix is not None:
-                destination["KeyPrefix"] = prefix
-            output["S3Destination"] = destination
-        if kds is None and s3 is None:
-            v.rule("Output must have exactly one of KinesisDataStream or S3Destination")
-        elif kds is not None and s3 is not None:
-            v.rule("Output must have exactly one of KinesisDataStream or S3Destination, not both")
-
-    settings: JsonDict = {}
-    settings_in = _struct(v, "Settings", body.get("Settings"), required=True)
-    face = home = None
-    if settings_in is not None:
-        face = _struct(v, "Settings.FaceSearch", settings_in.get("FaceSearch"))
-        home = _struct(v, "Settings.ConnectedHome", settings_in.get("ConnectedHome"))
-        if face is not None:
-            collection = _string(
-                v,
-                "Settings.FaceSearch.CollectionId",
-                face.get("CollectionId"),
-                required=True,
-                min_len=1,
-                max_len=255,
-                pattern=COLLECTION_PATTERN,
-            )
-            threshold = _percent(v, "Settings.FaceSearch.FaceMatchThreshold", face.get("FaceMatchThreshold"))
-            # "values lower than 80 are set to 80" (service model)
-            stored = DEFAULT_FACE_MATCH_THRESHOLD if threshold is None else f32(threshold)
-            settings["FaceSearch"] = {
-                "CollectionId": collection,
-                "FaceMatchThreshold": max(stored, DEFAULT_FACE_MATCH_THRESHOLD),
-            }
-        if home is not None:
-            labels = _labels(v, "Settings.ConnectedHome.Labels", home.get("Labels"), required=True)
-            confidence = _percent(v, "Settings.ConnectedHome.MinConfidence", home.get("MinConfidence"))
-            settings["ConnectedHome"] = {
-                "Labels": labels,
-                "MinConfidence": DEFAULT_MIN_CONFIDENCE if confidence is None else f32(confidence),
-            }
-        if face is None and home is None:
-            v.rule("Settings must have exactly one of FaceSearch or ConnectedHome")
-        elif face is not None and home is not None:
-            v.rule("Settings must have exactly one of FaceSearch or ConnectedHome, not both")
-
-    role_arn = _string(v, "RoleArn", body.get("RoleArn"), required=True, pattern=ROLE_ARN_PATTERN)
-    tags = _tags(v, "Tags", body.get("Tags")) or {}
-
-    notification = None
-    channel = _struct(v, "NotificationChannel", body.get("NotificationChannel"))
-    if channel is not None:
-        topic = _string(
-            v,
-            "NotificationChannel.SNSTopicArn",
-            channel.get("SNSTopicArn"),
-            required=True,
-            pattern=SNS_ARN_PATTERN,
-        )
-        notification = {"SNSTopicArn": topic}
-    kms_key_id = _string(
-        v, "KmsKeyId", body.get("KmsKeyId"), min_len=1, max_len=2048, pattern=KMS_KEY_PATTERN
-    )
-    regions = _regions_of_interest(v, "RegionsOfInterest", body.get("RegionsOfInterest"), config)
-    opt_in = _data_sharing(v, "DataSharingPreference", body.get("DataSharingPreference"))
-
-    # Cross-field rules: which members go with which processor kind.
-    if face is not None and home is None:
-        if output_in is not None and "KinesisDataStream" not in output:
-            v.rule("A FaceSearch stream processor must output to a KinesisDataStream")
-        if not config.face_search_kms_and_notification:
-            if channel is not None:
-                v.rule("NotificationChannel is not supported for FaceSearch stream processors")
-            if kms_key_id is not None:
-                v.rule("KmsKeyId is not supported for FaceSearch stream processors")
-        if regions is not None and not config.face_search_regions_of_interest:
-            v.rule("RegionsOfInterest is not supported for FaceSearch stream processors")
-    if home is not None and face is None:
-        if output_in is not None and "S3Destination" not in output:
-            v.rule("A ConnectedHome stream processor must output to an S3Destination")
-        if channel is None:
-            v.rule("NotificationChannel is required for ConnectedHome stream processors")
-
+    v = _checked("CreateStreamProcessor", body)
+    output, settings = _dict(body.get("Output")), _dict(body.get("Settings"))
+    _exactly_one(v, output, "Output", "KinesisDataStream", "S3Destination")
+    _exactly_one(v, settings, "Settings", "FaceSearch", "ConnectedHome")
+    face = None if settings is None else _dict(settings.get("FaceSearch"))
+    home = None if settings is None else _dict(settings.get("ConnectedHome"))
+    if home is not None:
+        _label_rules(v, "Settings.ConnectedHome.Labels", home.get("Labels"))
+    _region_rules(v, "RegionsOfInterest", body.get("RegionsOfInterest"), config)
+    _kind_rules(v, body, face, home, config)
     v.raise_if_any(config)
+
+    # Output and Settings are required members: the walk refused a request without them.
+    assert output is not None
+    assert settings is not None
+    wire_output: JsonDict = {}
+    if output.get("KinesisDataStream") is not None:
+        wire_output["KinesisDataStream"] = {"Arn": output["KinesisDataStream"]["Arn"]}
+    if output.get("S3Destination") is not None:
+        s3 = output["S3Destination"]
+        destination: JsonDict = {"Bucket": s3["Bucket"]}
+        if s3.get("KeyPrefix") is not None:
+            destination["KeyPrefix"] = s3["KeyPrefix"]
+        wire_output["S3Destination"] = destination
+    wire_settings: JsonDict = {}
+    if face is not None:
+        threshold = face.get("FaceMatchThreshold")
+        stored = DEFAULT_FACE_MATCH_THRESHOLD if threshold is None else f32(threshold)
+        wire_settings["FaceSearch"] = {
+            "CollectionId": face["CollectionId"],
+            # "values lower than 80 are set to 80" (service model)
+            "FaceMatchThreshold": max(stored, DEFAULT_FACE_MATCH_THRESHOLD),
+        }
+    if home is not None:
+        confidence = home.get("MinConfidence")
+        wire_settings["ConnectedHome"] = {
+            "Labels": list(home["Labels"]),
+            "MinConfidence": DEFAULT_MIN_CONFIDENCE if confidence is None else f32(confidence),
+        }
+    channel = _dict(body.get("NotificationChannel"))
+    preference = _dict(body.get("DataSharingPreference"))
     return CreateRequest(
-        name=name,
-        input={"KinesisVideoStream": {"Arn": kvs_arn}},
-        output=output,
-        settings=settings,
-        role_arn=role_arn or "",
-        tags=tags,
-        notification_channel=notification,
-        kms_key_id=kms_key_id,
-        regions_of_interest=regions or None,
-        data_sharing_opt_in=bool(opt_in),
+        name=body["Name"],
+        input={"KinesisVideoStream": {"Arn": body["Input"]["KinesisVideoStream"]["Arn"]}},
+        output=wire_output,
+        settings=wire_settings,
+        role_arn=body["RoleArn"],
+        tags=dict(body.get("Tags") or {}),
+        notification_channel=None if channel is None else {"SNSTopicArn": channel["SNSTopicArn"]},
+        kms_key_id=body.get("KmsKeyId"),
+        regions_of_interest=_regions(body.get("RegionsOfInterest")) or None,
+        data_sharing_opt_in=bool(preference and preference["OptIn"]),
     )
+
+
+_WITH_ARTICLE = {"KinesisDataStream": "a KinesisDataStream", "S3Destination": "an S3Destination"}
+
+
+def _kind_rules(
+    v: Violations, body: JsonDict, face: JsonDict | None, home: JsonDict | None, config: EmulatorConfig
+) -> None:
+    """Which members go with which processor kind (`spd.api.rules.KIND_RULES`), and the emulator's
+    switches for the behaviour AWS leaves unclear (KMS and notification on face search, regions)."""
+    if (face is None) == (home is None):
+        return
+    kind = rules.FACE_SEARCH if face is not None else rules.CONNECTED_HOME
+    rule = rules.KIND_RULES[kind]
+    settings = str(rule["settings"])
+    output = _dict(body.get("Output"))
+    wanted = str(rule["output"])
+    if output is not None and output.get(wanted) is None:
+        v.rule(f"A {settings} stream processor must output to {_WITH_ARTICLE[wanted]}")
+    if not (kind == rules.FACE_SEARCH and config.face_search_kms_and_notification):
+        for member in rule.get("forbidden", ()):
+            if body.get(member) is not None:
+                v.rule(f"{member} is not supported for {settings} stream processors")
+    regions = body.get("RegionsOfInterest") is not None
+    if kind == rules.FACE_SEARCH and regions and not config.face_search_regions_of_interest:
+        v.rule(f"RegionsOfInterest is not supported for {settings} stream processors")
+    for member in rule.get("required", ()):
+        if body.get(member) is None:
+            v.rule(f"{member} is required for {settings} stream processors")
 
 
 def parse_name(body: JsonDict, config: EmulatorConfig) -> str:
-    v = Violations()
-    name = _name(v, body.get("Name"))
+    """The Name of Describe, Delete or Stop, whose inputs are the same one-member structure."""
+    v = _checked("DescribeStreamProcessor", body)
     v.raise_if_any(config)
-    return name
+    return str(body["Name"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -538,42 +510,23 @@ class StartRequest:
 
 
 def parse_start(body: JsonDict, config: EmulatorConfig) -> StartRequest:
-    v = Violations()
-    name = _name(v, body.get("Name"))
-    start = _struct(v, "StartSelector", body.get("StartSelector"))
+    v = _checked("StartStreamProcessor", body)
+    start = _dict(body.get("StartSelector"))
     if start is not None:
-        kvs = _struct(v, "StartSelector.KVSStreamStartSelector", start.get("KVSStreamStartSelector"))
+        kvs = start.get("KVSStreamStartSelector")
         if kvs is None:
             v.rule("StartSelector.KVSStreamStartSelector is required")
-        else:
-            _integer(
-                v,
-                "StartSelector.KVSStreamStartSelector.ProducerTimestamp",
-                kvs.get("ProducerTimestamp"),
-                minimum=0,
-            )
-            _string(
-                v,
-                "StartSelector.KVSStreamStartSelector.FragmentNumber",
-                kvs.get("FragmentNumber"),
-                min_len=1,
-                max_len=128,
-                pattern=FRAGMENT_PATTERN,
-            )
-            if (kvs.get("ProducerTimestamp") is None) == (kvs.get("FragmentNumber") is None):
-                v.rule("KVSStreamStartSelector must have exactly one of ProducerTimestamp or FragmentNumber")
-    stop = _struct(v, "StopSelector", body.get("StopSelector"))
-    duration = None
-    if stop is not None:
-        duration = _integer(
-            v, "StopSelector.MaxDurationInSeconds", stop.get("MaxDurationInSeconds"), minimum=1, maximum=120
-        )
+        elif isinstance(kvs, Mapping) and (kvs.get("ProducerTimestamp") is None) == (
+            kvs.get("FragmentNumber") is None
+        ):
+            v.rule("KVSStreamStartSelector must have exactly one of ProducerTimestamp or FragmentNumber")
+    stop = _dict(body.get("StopSelector"))
     v.raise_if_any(config)
     return StartRequest(
-        name=name,
+        name=body["Name"],
         has_start_selector=start is not None,
         has_stop_selector=stop is not None,
-        max_duration_seconds=duration,
+        max_duration_seconds=None if stop is None else stop.get("MaxDurationInSeconds"),
     )
 
 
@@ -589,104 +542,58 @@ class UpdateRequest:
 
 
 def parse_update(body: JsonDict, config: EmulatorConfig) -> UpdateRequest:
-    v = Violations()
-    name = _name(v, body.get("Name"))
-    labels = confidence = None
-    settings = _struct(v, "SettingsForUpdate", body.get("SettingsForUpdate"))
-    if settings is not None:
-        home = _struct(v, "SettingsForUpdate.ConnectedHomeForUpdate", settings.get("ConnectedHomeForUpdate"))
-        if home is not None:
-            labels = _labels(
-                v, "SettingsForUpdate.ConnectedHomeForUpdate.Labels", home.get("Labels"), required=False
-            )
-            confidence = _percent(
-                v, "SettingsForUpdate.ConnectedHomeForUpdate.MinConfidence", home.get("MinConfidence")
-            )
-    regions = _regions_of_interest(
-        v, "RegionsOfInterestForUpdate", body.get("RegionsOfInterestForUpdate"), config
-    )
-    opt_in = _data_sharing(v, "DataSharingPreferenceForUpdate", body.get("DataSharingPreferenceForUpdate"))
-    to_delete: set[str] = set()
+    v = _checked("UpdateStreamProcessor", body)
+    settings = _dict(body.get("SettingsForUpdate"))
+    home = None if settings is None else _dict(settings.get("ConnectedHomeForUpdate"))
+    if home is not None:
+        _label_rules(v, "SettingsForUpdate.ConnectedHomeForUpdate.Labels", home.get("Labels"))
+    _region_rules(v, "RegionsOfInterestForUpdate", body.get("RegionsOfInterestForUpdate"), config)
     raw_delete = body.get("ParametersToDelete")
-    if raw_delete is not None:
-        if not isinstance(raw_delete, list):
-            v.constraint("ParametersToDelete", raw_delete, "Member must be a list")
-        else:
-            for i, item in enumerate(raw_delete):
-                if item not in PARAMETERS_TO_DELETE:
-                    v.constraint(
-                        f"ParametersToDelete.{i + 1}",
-                        item,
-                        f"Member must satisfy enum value set: [{', '.join(PARAMETERS_TO_DELETE)}]",
-                    )
-                else:
-                    to_delete.add(item)
-    if body.get("RegionsOfInterestForUpdate") is not None and "RegionsOfInterest" in to_delete:
-        v.rule("RegionsOfInterestForUpdate cannot be combined with ParametersToDelete RegionsOfInterest")
-    if confidence is not None and "ConnectedHomeMinConfidence" in to_delete:
-        v.rule("MinConfidence cannot be combined with ParametersToDelete ConnectedHomeMinConfidence")
+    to_delete = frozenset(
+        item for item in (raw_delete if isinstance(raw_delete, list) else ()) if isinstance(item, str)
+    )
+    regions_to_delete, confidence_to_delete = rules.PARAMETERS_TO_DELETE[1], rules.PARAMETERS_TO_DELETE[0]
+    if body.get("RegionsOfInterestForUpdate") is not None and regions_to_delete in to_delete:
+        v.rule(f"RegionsOfInterestForUpdate cannot be combined with ParametersToDelete {regions_to_delete}")
+    confidence = None if home is None else home.get("MinConfidence")
+    if confidence is not None and confidence_to_delete in to_delete:
+        v.rule(f"MinConfidence cannot be combined with ParametersToDelete {confidence_to_delete}")
     v.raise_if_any(config)
+    labels = None if home is None else home.get("Labels")
+    preference = _dict(body.get("DataSharingPreferenceForUpdate"))
     return UpdateRequest(
-        name=name,
-        labels=labels,
+        name=body["Name"],
+        labels=None if labels is None else list(labels),
         min_confidence=None if confidence is None else f32(confidence),
-        regions_of_interest=regions,
-        data_sharing_opt_in=opt_in,
-        parameters_to_delete=frozenset(to_delete),
+        regions_of_interest=_regions(body.get("RegionsOfInterestForUpdate")),
+        data_sharing_opt_in=None if preference is None else bool(preference["OptIn"]),
+        parameters_to_delete=to_delete,
         has_settings=settings is not None,
     )
 
 
 def parse_list(body: JsonDict, config: EmulatorConfig) -> tuple[int | None, str | None]:
-    v = Violations()
-    max_results = _integer(v, "MaxResults", body.get("MaxResults"), minimum=1)
-    token = _string(v, "NextToken", body.get("NextToken"), max_len=255)
+    v = _checked("ListStreamProcessors", body)
     v.raise_if_any(config)
-    return max_results, token or None
-
-
-def parse_resource_arn(body: JsonDict, v: Violations) -> str:
-    arn = _string(v, "ResourceArn", body.get("ResourceArn"), required=True, min_len=20, max_len=2048)
-    return arn or ""
+    return body.get("MaxResults"), body.get("NextToken") or None
 
 
 def parse_tag_resource(body: JsonDict, config: EmulatorConfig) -> tuple[str, dict[str, str]]:
-    v = Violations()
-    arn = parse_resource_arn(body, v)
-    tags = _tags(v, "Tags", body.get("Tags"), required=True) or {}
+    v = _checked("TagResource", body)
     v.raise_if_any(config)
-    return arn, tags
+    return str(body["ResourceArn"]), dict(body["Tags"])
 
 
 def parse_untag_resource(body: JsonDict, config: EmulatorConfig) -> tuple[str, list[str]]:
-    v = Violations()
-    arn = parse_resource_arn(body, v)
-    keys: list[str] = []
-    raw = body.get("TagKeys")
-    if raw is None:
-        v.constraint("TagKeys", None, "Member must not be null")
-    elif not isinstance(raw, list):
-        v.constraint("TagKeys", raw, "Member must be a list")
-    else:
-        if len(raw) > MODEL_MAX_TAGS:
-            v.constraint(
-                "TagKeys",
-                f"<{len(raw)} keys>",
-                f"Member must have length less than or equal to {MODEL_MAX_TAGS}",
-            )
-        for i, key in enumerate(raw):
-            _tag_key(v, f"TagKeys.{i + 1}", key)
-            if isinstance(key, str):
-                keys.append(key)
+    v = _checked("UntagResource", body)
     v.raise_if_any(config)
-    return arn, keys
+    return str(body["ResourceArn"]), list(body["TagKeys"])
 
 
 def parse_list_tags(body: JsonDict, config: EmulatorConfig) -> str:
-    v = Violations()
-    arn = parse_resource_arn(body, v)
+    v = _checked("ListTagsForResource", body)
     v.raise_if_any(config)
-    return arn
+    return str(body["ResourceArn"])
 
 
 def processor_name_from_arn(arn: str, *, region: str, account: str) -> str | None:

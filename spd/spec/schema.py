@@ -13,49 +13,90 @@ means "not set", which on a processor cancels a default.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import functools
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
-NAME_PATTERN = r"^[a-zA-Z0-9_.\-]+$"
-ROLE_ARN_PATTERN = r"^arn:aws:iam::[0-9]{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$"
-KVS_ARN_PATTERN = r"^arn:[a-z0-9-]+:kinesisvideo:[a-z0-9-]+:[0-9]{12}:.+$"
-KDS_ARN_PATTERN = r"^arn:[a-z0-9-]+:kinesis:[a-z0-9-]+:[0-9]{12}:.+$"
-SNS_ARN_PATTERN = r"^arn:aws:sns:.*:[A-Za-z0-9_]{12}:.+$"
-KMS_KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9:_/+=,@.-]{0,2048}$"
-S3_BUCKET_PATTERN = r"^[0-9A-Za-z.\-_]*$"
+from spd.api import rules
+from spd.api.constraints import bound, portable_pattern, shape_of
+from spd.api.model import MODEL
+from spd.api.shapes import Shape
+
+_CREATE = "CreateStreamProcessorRequest"
+_TAG_KEY = shape_of("TagResourceRequest", "Tags").key or ""
+_TAG_VALUE = shape_of("TagResourceRequest", "Tags").value or ""
+
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$"
-TAG_PATTERN = r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$"
-TAG_PATTERN_PORTABLE = r"^[^\x00-\x1f\x7f-\x9f!\x22#$%&'()*,;<>?\[\\\]^`{|}~]*$"
-"""`TAG_PATTERN` as `spd schema` publishes it. JSON Schema validators run patterns through their own regex
-engines (Python's `re` in `jsonschema`, JavaScript's in editors), and not all of them know Unicode
-property classes. This negated class means the same in all of them: AWS's rule exactly for ASCII and the
-control characters, any other character allowed (looser beyond ASCII; `spd validate` applies the Unicode
-classes)."""
+"""A region name. Not in the API model (the service takes its region from the endpoint): spd's own."""
 SCHEMA_ID = "urn:spd:spec:1"
 """`$id` of the published schema: names the spec format (version 1), not a download location."""
 
-LABELS = ("PERSON", "PET", "PACKAGE", "ALL")
-MAX_REGIONS_OF_INTEREST = 10
-MAX_USER_TAGS = 199
+
+def _string(shape: Shape) -> StringConstraints:
+    """The model's length bounds and pattern for a string of `shape`."""
+    return StringConstraints(
+        min_length=int(shape.min) if shape.min else None,
+        max_length=None if shape.max is None else int(shape.max),
+        pattern=None if shape.pattern is None else portable_pattern(shape),
+    )
+
+
+def _range(shape: Shape) -> Any:
+    """The model's value bounds for a number of `shape`."""
+    return Field(ge=bound(shape.min), le=bound(shape.max))
+
+
+_NAME = shape_of(_CREATE, "Name")
+_COLLECTION_ID = shape_of(_CREATE, "Settings", "FaceSearch", "CollectionId")
+_LABELS = shape_of(_CREATE, "Settings", "ConnectedHome", "Labels")
+_REGIONS = shape_of(_CREATE, "RegionsOfInterest")
+_TAGS = shape_of(_CREATE, "Tags")
+
+NAME_PATTERN = portable_pattern(_NAME)
+ROLE_ARN_PATTERN = portable_pattern(shape_of(_CREATE, "RoleArn"))
+KVS_ARN_PATTERN = portable_pattern(shape_of(_CREATE, "Input", "KinesisVideoStream", "Arn"))
+KDS_ARN_PATTERN = portable_pattern(shape_of(_CREATE, "Output", "KinesisDataStream", "Arn"))
+SNS_ARN_PATTERN = portable_pattern(shape_of(_CREATE, "NotificationChannel", "SNSTopicArn"))
+KMS_KEY_PATTERN = portable_pattern(shape_of(_CREATE, "KmsKeyId"))
+S3_BUCKET_PATTERN = portable_pattern(shape_of(_CREATE, "Output", "S3Destination", "Bucket"))
+TAG_KEY_PATTERN = portable_pattern(MODEL.shape(_TAG_KEY))
+"""TagKey's pattern without its `(?!aws:)` (Rust regex has no lookaround; `spd.spec.validate` refuses
+reserved prefixes with a message of its own)."""
+TAG_VALUE_PATTERN = portable_pattern(MODEL.shape(_TAG_VALUE))
+TAG_PATTERN = TAG_VALUE_PATTERN
+"""The model's tag character class (`\\p{L}`...), which `spd validate` applies through Rust regex."""
+_TAG_PATTERNS = (TAG_KEY_PATTERN, TAG_VALUE_PATTERN)
+
+LABELS = rules.CONNECTED_HOME_LABELS
+MAX_REGIONS_OF_INTEREST = bound(_REGIONS.max)
+MAX_USER_TAGS = int(_TAGS.max or 0) - 1
 """The API allows 200 tags per processor; spd adds its `spd:stack` tag to every one."""
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=NAME_PATTERN)]
-StackName = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=NAME_PATTERN)]
-CollectionId = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=NAME_PATTERN)]
+Name = Annotated[str, _string(_NAME)]
+StackName = Annotated[str, _string(_NAME)]
+CollectionId = Annotated[str, _string(_COLLECTION_ID)]
 Region = Annotated[str, StringConstraints(pattern=REGION_PATTERN)]
-RoleArn = Annotated[str, StringConstraints(pattern=ROLE_ARN_PATTERN)]
-KinesisVideoArn = Annotated[str, StringConstraints(pattern=KVS_ARN_PATTERN)]
-KinesisDataArn = Annotated[str, StringConstraints(pattern=KDS_ARN_PATTERN)]
-SnsTopicArn = Annotated[str, StringConstraints(pattern=SNS_ARN_PATTERN)]
-KmsKeyId = Annotated[str, StringConstraints(min_length=1, max_length=2048, pattern=KMS_KEY_PATTERN)]
-S3Bucket = Annotated[str, StringConstraints(min_length=3, max_length=255, pattern=S3_BUCKET_PATTERN)]
-S3KeyPrefix = Annotated[str, StringConstraints(max_length=1024)]
-Percent = Annotated[float, Field(ge=0, le=100)]
-Ratio = Annotated[float, Field(ge=0, le=1)]
-TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=TAG_PATTERN)]
-TagValue = Annotated[str, StringConstraints(max_length=256, pattern=TAG_PATTERN)]
-Label = Literal["PERSON", "PET", "PACKAGE", "ALL"]
+RoleArn = Annotated[str, _string(shape_of(_CREATE, "RoleArn"))]
+KinesisVideoArn = Annotated[str, _string(shape_of(_CREATE, "Input", "KinesisVideoStream", "Arn"))]
+KinesisDataArn = Annotated[str, _string(shape_of(_CREATE, "Output", "KinesisDataStream", "Arn"))]
+SnsTopicArn = Annotated[str, _string(shape_of(_CREATE, "NotificationChannel", "SNSTopicArn"))]
+KmsKeyId = Annotated[str, _string(shape_of(_CREATE, "KmsKeyId"))]
+S3Bucket = Annotated[str, _string(shape_of(_CREATE, "Output", "S3Destination", "Bucket"))]
+S3KeyPrefix = Annotated[str, _string(shape_of(_CREATE, "Output", "S3Destination", "KeyPrefix"))]
+Percent = Annotated[float, _range(shape_of(_CREATE, "Settings", "FaceSearch", "FaceMatchThreshold"))]
+Ratio = Annotated[float, Field(ge=rules.COORDINATE_MIN, le=rules.COORDINATE_MAX)]
+TagKey = Annotated[str, _string(MODEL.shape(_TAG_KEY))]
+TagValue = Annotated[str, _string(MODEL.shape(_TAG_VALUE))]
+if TYPE_CHECKING:
+    Label = str
+else:
+    Label = Literal[LABELS]
+LabelList = Annotated[list[Label], Field(min_length=bound(_LABELS.min), max_length=bound(_LABELS.max))]
+Polygon = Annotated[
+    list["PointSpec"], Field(min_length=rules.POLYGON_MIN_POINTS, max_length=rules.POLYGON_MAX_POINTS)
+]
+RegionList = Annotated[list["RegionOfInterestSpec"], Field(max_length=MAX_REGIONS_OF_INTEREST)]
 
 
 class _Model(BaseModel):
@@ -99,7 +140,7 @@ class FaceSearchSpec(_Model):
 class ConnectedHomeSpec(_Model):
     """Label detection (people, pets, packages)."""
 
-    labels: Annotated[list[Label], Field(min_length=1, max_length=128)]
+    labels: LabelList
     """Non-empty set of PERSON, PET, PACKAGE, ALL."""
     min_confidence: Percent | None = None
     """Minimum label confidence, 0-100 (default 50)."""
@@ -133,7 +174,7 @@ class RegionOfInterestSpec(_Model):
     )
 
     bounding_box: BoundingBoxSpec | None = None
-    polygon: Annotated[list[PointSpec], Field(min_length=3, max_length=10)] | None = None
+    polygon: Polygon | None = None
     """3 to 10 points."""
 
 
@@ -152,7 +193,7 @@ class ProcessorFields(_Model):
     """connected_home only, and required there."""
     kms_key_id: KmsKeyId | None = None
     """connected_home only: KMS key (id, alias or ARN) for the S3 results."""
-    regions_of_interest: Annotated[list[RegionOfInterestSpec], Field(max_length=10)] | None = None
+    regions_of_interest: RegionList | None = None
     """Up to 10 regions of the frame to watch."""
     data_sharing: bool | None = None
     """Share data with AWS to improve its models (default false)."""
@@ -199,7 +240,7 @@ def spec_json_schema() -> dict[str, Any]:
 
 
 def _portable(node: Any) -> Any:
-    """`node` with the tag pattern in its portable form, and tag maps that refuse keys not matching it.
+    """`node` with the tag patterns in their portable form, and tag maps that refuse keys not matching it.
 
     pydantic publishes `dict[TagKey, TagValue]` as `patternProperties`, which only constrains the keys that
     match; `propertyNames` + `additionalProperties` make a bad key an error, as it is for `spd validate`.
@@ -209,11 +250,61 @@ def _portable(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     out = {key: _portable(value) for key, value in node.items()}
-    if out.get("pattern") == TAG_PATTERN:
-        out["pattern"] = TAG_PATTERN_PORTABLE
+    if out.get("pattern") in _TAG_PATTERNS:
+        out["pattern"] = portable_tag_pattern(out["pattern"])
     by_pattern = out.get("patternProperties")
-    if isinstance(by_pattern, dict) and set(by_pattern) == {TAG_PATTERN}:
+    if isinstance(by_pattern, dict) and len(by_pattern) == 1 and set(by_pattern) <= set(_TAG_PATTERNS):
+        [(key_pattern, value_schema)] = by_pattern.items()
         del out["patternProperties"]
-        out["propertyNames"] = {**out.get("propertyNames", {}), "pattern": TAG_PATTERN_PORTABLE}
-        out["additionalProperties"] = by_pattern[TAG_PATTERN]
+        out["propertyNames"] = {**out.get("propertyNames", {}), "pattern": portable_tag_pattern(key_pattern)}
+        out["additionalProperties"] = value_schema
     return out
+
+
+_PORTABLE_BELOW = 0xA0
+"""Characters below this (ASCII and the C1 controls) are decided exactly by the portable tag pattern."""
+
+
+@functools.cache
+def portable_tag_pattern(pattern: str) -> str:
+    """A tag pattern (`\\p{L}`...) as `spd schema` publishes it, derived from the model's pattern.
+
+    JSON Schema validators run patterns through their own regex engines (Python's `re` in `jsonschema`,
+    JavaScript's in editors), and not all of them know Unicode property classes. The derived pattern is
+    a negated class of the characters below U+00A0 that `pattern` refuses (asked of the same engine
+    `spd validate` uses): the API's rule exactly for ASCII and the control characters, any other
+    character allowed (looser beyond ASCII; `spd validate` applies the Unicode classes).
+    """
+    checker = TypeAdapter(Annotated[str, StringConstraints(pattern=pattern)])
+    refused = []
+    for code in range(_PORTABLE_BELOW):
+        try:
+            checker.validate_python(chr(code))
+        except ValidationError:
+            refused.append(code)
+    return f"^[^{_class_ranges(refused)}]*$"
+
+
+def _class_ranges(codes: list[int]) -> str:
+    """Sorted code points as the body of a regex character class: runs of control characters written as
+    ranges, printable characters one by one (so the published pattern reads as the list it is)."""
+    runs: list[list[int]] = []
+    for code in codes:
+        if runs and runs[-1][1] == code - 1 and not _printable(code) and not _printable(runs[-1][1]):
+            runs[-1][1] = code
+        else:
+            runs.append([code, code])
+    return "".join(
+        _class_char(low) if low == high else f"{_class_char(low)}-{_class_char(high)}" for low, high in runs
+    )
+
+
+def _printable(code: int) -> bool:
+    return 0x20 <= code < 0x7F
+
+
+def _class_char(code: int) -> str:
+    char = chr(code)
+    if not _printable(code) or char == '"':
+        return f"\\x{code:02x}"
+    return "\\" + char if char in "\\]^-[" else char

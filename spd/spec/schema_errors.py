@@ -18,10 +18,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from spd.api import rules
+from spd.api.constraints import bound, shape_of
 from spd.spec import schema
 from spd.spec.issues import Issue
 from spd.spec.positions import Path
 from spd.spec.scalars import Yaml11Bool, describe
+
+_TAG_HINT = "may contain only letters, digits, spaces and _ . : / = + - @"
 
 _PATTERN_HINTS: Mapping[str, Any] = MappingProxyType(
     {
@@ -39,20 +43,23 @@ _PATTERN_HINTS: Mapping[str, Any] = MappingProxyType(
         ),
         schema.S3_BUCKET_PATTERN: "must be an S3 bucket name (letters, digits, '.', '-' and '_' only)",
         schema.REGION_PATTERN: "must be an AWS region such as us-east-1",
-        schema.TAG_PATTERN: "may contain only letters, digits, spaces and _ . : / = + - @",
+        schema.TAG_KEY_PATTERN: _TAG_HINT,
+        schema.TAG_VALUE_PATTERN: _TAG_HINT,
     }
 )
 
+_PERCENT = shape_of("CreateStreamProcessorRequest", "Settings", "FaceSearch", "FaceMatchThreshold")
+_RATIO = (bound(rules.COORDINATE_MIN), bound(rules.COORDINATE_MAX))
 _RANGES: Mapping[str, Any] = MappingProxyType(
     {
-        "face_match_threshold": (0, 100),
-        "min_confidence": (0, 100),
-        "left": (0, 1),
-        "top": (0, 1),
-        "width": (0, 1),
-        "height": (0, 1),
-        "x": (0, 1),
-        "y": (0, 1),
+        "face_match_threshold": (bound(_PERCENT.min), bound(_PERCENT.max)),
+        "min_confidence": (bound(_PERCENT.min), bound(_PERCENT.max)),
+        "left": _RATIO,
+        "top": _RATIO,
+        "width": _RATIO,
+        "height": _RATIO,
+        "x": _RATIO,
+        "y": _RATIO,
     }
 )
 
@@ -179,7 +186,7 @@ def _choice_message(loc: Path, value: Any) -> str:
 
 def _tag_key_issue(loc: Path, kind: str, ctx: dict[str, Any]) -> Issue:
     if kind == "string_pattern_mismatch":
-        message = f"tag key {_PATTERN_HINTS[schema.TAG_PATTERN]}"
+        message = f"tag key {_TAG_HINT}"
     elif kind == "string_too_long":
         message = f"tag keys are at most {ctx.get('max_length')} characters long"
     elif kind == "string_too_short":

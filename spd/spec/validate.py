@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from spd.api import rules
 from spd.model import AWS_TAG_PREFIX, DEFAULT_FACE_MATCH_THRESHOLD, RESERVED_TAG_PREFIX
 from spd.spec import schema
 from spd.spec.issues import Issue
@@ -26,8 +27,9 @@ _REGIONAL_ARNS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
     (("notification_channel", "sns_topic_arn"), re.compile(schema.SNS_ARN_PATTERN)),
     (("kms_key_id",), re.compile(schema.KMS_KEY_PATTERN)),
 )
-_FRAME_TOLERANCE = 1e-9
-"""Decimal sums such as 0.7 + 0.3 may land a hair above 1.0 in binary floating point."""
+_FRAME_TOLERANCE = rules.COORDINATE_TOLERANCE
+"""Decimal sums such as 0.7 + 0.3 may land a hair above 1.0 in binary floating point; the service's
+slack (it stores single precision), so that what it accepts, `spd validate` accepts."""
 
 
 def _get(mapping: Any, key: str) -> Any:
@@ -81,37 +83,55 @@ def check_defaults(defaults: dict[str, Any]) -> list[Issue]:
     return _tag_rules(tags, tags, ("defaults", "tags"))
 
 
-def _face_search_rules(merged: dict[str, Any], base: Path) -> list[Issue]:
+_OUTPUT_KEYS = {
+    "KinesisDataStream": ("kinesis_data_stream_arn",),
+    "S3Destination": ("s3_bucket", "s3_key_prefix"),
+}
+"""The spec's `output` keys for each output member of the API."""
+_WRITES_TO = {"KinesisDataStream": "a Kinesis data stream", "S3Destination": "S3"}
+_MEMBER_KEYS = {"NotificationChannel": "notification_channel", "KmsKeyId": "kms_key_id"}
+"""The spec's key for each request member that `rules.KIND_RULES` ties to a kind."""
+_WHY_NOT = {
+    "notification_channel": "only connected_home ones do",
+    "kms_key_id": "it encrypts connected_home results in S3",
+}
+_NEEDS = {"notification_channel": "a notification_channel (sns_topic_arn)"}
+
+
+def _kind_rules(merged: dict[str, Any], base: Path, kind: str) -> list[Issue]:
+    """What `rules.KIND_RULES` says a processor of `kind` must have and must not have, in spec keys."""
+    rule = rules.KIND_RULES[kind]
     issues: list[Issue] = []
     output = merged.get("output")
-    if _get(output, "kinesis_data_stream_arn") is None:
+    wanted = str(rule["output"])
+    needed = _OUTPUT_KEYS[wanted][0]
+    if _get(output, needed) is None:
         where = (*base, "output") if output is not None else base
-        issues.append(Issue(where, "face_search processors need output.kinesis_data_stream_arn"))
-    for key in ("s3_bucket", "s3_key_prefix"):
-        if _get(output, key) is not None:
-            issues.append(
-                Issue(
-                    (*base, "output", key),
-                    f"face_search processors write to a Kinesis data stream, not S3; remove output.{key}",
-                    "key",
+        issues.append(Issue(where, f"{kind} processors need output.{needed}"))
+    for other, keys in _OUTPUT_KEYS.items():
+        for key in keys if other != wanted else ():
+            if _get(output, key) is not None:
+                issues.append(
+                    Issue(
+                        (*base, "output", key),
+                        f"{kind} processors write to {_WRITES_TO[wanted]}, not {_WRITES_TO[other]}; "
+                        f"remove output.{key}",
+                        "key",
+                    )
                 )
-            )
-    if merged.get("notification_channel") is not None:
-        issues.append(
-            Issue(
-                (*base, "notification_channel"),
-                "face_search processors take no notification_channel (only connected_home ones do)",
-                "key",
-            )
-        )
-    if merged.get("kms_key_id") is not None:
-        issues.append(
-            Issue(
-                (*base, "kms_key_id"),
-                "face_search processors take no kms_key_id (it encrypts connected_home results in S3)",
-                "key",
-            )
-        )
+    for member in rule.get("forbidden", ()):
+        key = _MEMBER_KEYS[member]
+        if merged.get(key) is not None:
+            issues.append(Issue((*base, key), f"{kind} processors take no {key} ({_WHY_NOT[key]})", "key"))
+    for member in rule.get("required", ()):
+        key = _MEMBER_KEYS[member]
+        if merged.get(key) is None:
+            issues.append(Issue(base, f"{kind} processors need {_NEEDS[key]}"))
+    return issues
+
+
+def _face_search_rules(merged: dict[str, Any], base: Path) -> list[Issue]:
+    issues = _kind_rules(merged, base, rules.FACE_SEARCH)
     regions = merged.get("regions_of_interest")
     if isinstance(regions, list) and regions:
         issues.append(
@@ -125,10 +145,11 @@ def _face_search_rules(merged: dict[str, Any], base: Path) -> list[Issue]:
         )
     threshold = _number(_get(merged.get("face_search"), "face_match_threshold"))
     if threshold is not None and 0 <= threshold < DEFAULT_FACE_MATCH_THRESHOLD:
+        least = f"{DEFAULT_FACE_MATCH_THRESHOLD:g}"
         issues.append(
             Issue(
                 (*base, "face_search", "face_match_threshold"),
-                f"AWS stores thresholds below 80 as 80; planned as 80 (got {threshold:g})",
+                f"AWS stores thresholds below {least} as {least}; planned as {least} (got {threshold:g})",
                 severity="warning",
             )
         )
@@ -136,27 +157,13 @@ def _face_search_rules(merged: dict[str, Any], base: Path) -> list[Issue]:
 
 
 def _connected_home_rules(merged: dict[str, Any], base: Path) -> list[Issue]:
-    issues: list[Issue] = []
-    output = merged.get("output")
-    if _get(output, "s3_bucket") is None:
-        where = (*base, "output") if output is not None else base
-        issues.append(Issue(where, "connected_home processors need output.s3_bucket"))
-    if _get(output, "kinesis_data_stream_arn") is not None:
-        issues.append(
-            Issue(
-                (*base, "output", "kinesis_data_stream_arn"),
-                "connected_home processors write to S3, not a Kinesis data stream; "
-                "remove output.kinesis_data_stream_arn",
-                "key",
-            )
-        )
-    if merged.get("notification_channel") is None:
-        issues.append(Issue(base, "connected_home processors need a notification_channel (sns_topic_arn)"))
+    issues = _kind_rules(merged, base, rules.CONNECTED_HOME)
     if merged.get("desired_state") == "running":
         issues.append(
             Issue(
                 (*base, "desired_state"),
-                "connected_home processors cannot be kept running: each session lasts at most 120 seconds "
+                "connected_home processors cannot be kept running: each session lasts at most "
+                f"{rules.MAX_SESSION_SECONDS} seconds "
                 "and ends by itself; use stopped (the default)",
             )
         )
@@ -259,7 +266,7 @@ def _tag_rules(tags: Any, own: Any, path: Path) -> list[Issue]:
             Issue(
                 path,
                 f"{len(tags)} tags; at most {schema.MAX_USER_TAGS} are allowed "
-                "(AWS allows 200 per processor and spd adds spd:stack)",
+                f"(AWS allows {schema.MAX_USER_TAGS + 1} per processor and spd adds spd:stack)",
                 "key",
             )
         )

@@ -1,0 +1,89 @@
+"""The model's constraints in the forms the two validators need: the spec schema and the emulator.
+
+Both read a shape of `spd.api.model.MODEL` and turn its pattern into the same engine-neutral form, so a
+value the spec language accepts is one the emulator accepts, and the reverse. The model's patterns are
+written for the service's Java engine, matched against the whole value, with ASCII `\\d` and `\\w`. The
+engines that run them here differ: the spec's (Rust regex, through pydantic) and the emulator's (`regex`)
+read `\\d` and `\\w` as Unicode classes, and JSON Schema validators search rather than match. Hence:
+
+- `ascii_classes` spells `\\d` and `\\w` out as ASCII ranges;
+- `anchored` makes a searching engine match the whole value;
+- `without_lookahead` drops a leading negative lookahead (`(?!aws:)` on TagKey), which Rust regex does
+  not support; the spec refuses that prefix with a rule of its own (`spd.spec.validate`).
+
+Pure: no third-party import, so the spec language can use it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from spd.api.model import MODEL
+from spd.api.shapes import Shape
+
+_ASCII_CLASSES = {"d": "0-9", "w": "A-Za-z0-9_"}
+_LEADING_LOOKAHEAD = re.compile(r"^(\^?)\(\?![^()]*\)")
+
+
+def shape_of(structure: str, *path: str) -> Shape:
+    """The shape a member path of a request structure has (`MODEL.member_shape`)."""
+    return MODEL.member_shape(structure, *path)
+
+
+def bound(value: float | None) -> int | float | None:
+    """A bound as people write it: 128, not 128.0."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else value
+
+
+def ascii_classes(pattern: str) -> str:
+    """`pattern` with `\\d` and `\\w` spelt as the ASCII ranges the service means by them."""
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            escaped = pattern[i + 1]
+            if escaped in _ASCII_CLASSES:
+                ranges = _ASCII_CLASSES[escaped]
+                out.append(ranges if in_class else f"[{ranges}]")
+            else:
+                out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+        elif char == "]" and in_class:
+            in_class = False
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def without_lookahead(pattern: str) -> str:
+    """`pattern` without a leading negative lookahead such as TagKey's `(?!aws:)`."""
+    return _LEADING_LOOKAHEAD.sub(r"\1", pattern, count=1)
+
+
+def anchored(pattern: str) -> str:
+    """`pattern` anchored at both ends, unless it already is, so that searching means matching it whole."""
+    bare = pattern[1:-1] if pattern.startswith("(") and pattern.endswith(")") else pattern
+    if bare.startswith("^") and bare.endswith("$") and not bare.endswith("\\$"):
+        return pattern
+    return f"^(?:{pattern})$" if "|" in pattern else f"^{pattern}$"
+
+
+def portable_pattern(shape: Shape) -> str:
+    """The shape's pattern for an engine that searches and reads `\\d` as Unicode (the spec's form)."""
+    if shape.pattern is None:
+        raise ValueError(f"{shape.name} has no pattern")
+    return anchored(ascii_classes(without_lookahead(shape.pattern)))
+
+
+def full_match_pattern(shape: Shape) -> str:
+    """The shape's pattern, ASCII classes spelt out, for an engine that full-matches (the emulator's)."""
+    if shape.pattern is None:
+        raise ValueError(f"{shape.name} has no pattern")
+    return ascii_classes(shape.pattern)
