@@ -11,24 +11,8 @@ import os
 from collections.abc import AsyncIterator, Iterator
 
 from spd.aws.gateway import Gateway
-from spd.errors import SpdError
+from spd.extras import local_extra_required
 from spd.settings import Settings
-
-LOCAL_EXTRA_MISSING = "the embedded emulator needs the 'local' extra: pip install 'spd[local]'"
-
-
-class MissingExtraError(SpdError):
-    """A feature needs an optional dependency that is not installed (exit 1: fix the installation)."""
-
-
-@contextlib.contextmanager
-def local_extra_required() -> Iterator[None]:
-    """Wrap the import of `spd.emulator` modules: without moto, a clear message instead of a traceback."""
-    try:
-        yield
-    except ImportError as exc:
-        raise MissingExtraError(f"{LOCAL_EXTRA_MISSING} ({exc})") from None
-
 
 # botocore insists on credentials even for a local emulator that ignores signatures.
 _LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "spd-local", "AWS_SECRET_ACCESS_KEY": "spd-local"}
