@@ -139,7 +139,6 @@ def test_port_in_use_exits_1() -> None:
 
 
 def test_spd_emulator_command_is_registered() -> None:
-    from spd.cli import emulator_cmd  # noqa: F401  (registers the command)
     from spd.cli.app import cli
 
     result = CliRunner().invoke(cli, ["emulator", "--help"])
