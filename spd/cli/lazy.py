@@ -12,10 +12,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from click.shell_completion import CompletionItem
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,8 @@ class LazyGroup(click.Group):
 
     def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
         # click.Group.shell_complete, with `_listed` in place of `get_command`.
+        from click.shell_completion import CompletionItem
+
         results = [
             CompletionItem(name, help=command.get_short_help_str())
             for name in self.list_commands(ctx)
