@@ -45,7 +45,8 @@ def _log_call(call: CallRecord) -> None:
     sys.stderr.flush()
 
 
-@click.command("emulator")
+# The `spd` group's context settings, so that `python -m spd.emulator` (no group) takes `-h` too.
+@click.command("emulator", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
 @click.option(
     "--port",
