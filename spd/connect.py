@@ -13,12 +13,10 @@ import os
 from collections.abc import AsyncIterator, Iterator
 
 from spd.aws.gateway import Gateway
-from spd.errors import SpdError
 from spd.executor import ExecutionSettings
+from spd.extras import local_extra_required
 from spd.plan import Policy
 from spd.settings import Settings
-
-LOCAL_EXTRA_MISSING = "the embedded emulator needs the 'local' extra: pip install 'spd[local]'"
 
 
 def execution_settings(settings: Settings, stack: str) -> ExecutionSettings:
@@ -34,19 +32,6 @@ def execution_settings(settings: Settings, stack: str) -> ExecutionSettings:
 def run_policy(settings: Settings, stack: str, targets: frozenset[str] | None = None) -> Policy:
     """What a plan/apply run or a daemon pass may do: prune as the settings say, limited to `targets`."""
     return Policy(stack, prune=settings.prune, targets=targets)
-
-
-class MissingExtraError(SpdError):
-    """A feature needs an optional dependency that is not installed (exit 1: fix the installation)."""
-
-
-@contextlib.contextmanager
-def local_extra_required() -> Iterator[None]:
-    """Wrap the import of `spd.emulator` modules: without moto, a clear message instead of a traceback."""
-    try:
-        yield
-    except ImportError as exc:
-        raise MissingExtraError(f"{LOCAL_EXTRA_MISSING} ({exc})") from None
 
 
 # botocore insists on credentials even for a local emulator that ignores signatures.

@@ -1,4 +1,4 @@
-"""The `spd` command line; see `spd.cli.app` for the group and `spd.cli.commands` for the commands."""
+"""The `spd` command line: `spd.cli.app` holds the group, `spd.cli.commands` the table of its commands."""
 
 from spd.cli.app import main
 

@@ -17,8 +17,9 @@ from typing import Any, TypeVar
 import click
 
 from spd import __version__
+from spd.cli.commands import COMMANDS
+from spd.cli.lazy import LazyGroup
 from spd.errors import ConfigError, ExitCode, SpdError
-from spd.settings import environment_warnings
 from spd.urls import endpoint_url_problem, redact_userinfo
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -96,6 +97,10 @@ def colour_option(func: F) -> F:
 
 def warn_about_environment() -> None:
     """Print a warning for each `SPD_*` variable that sets nothing (a typo would otherwise go unseen)."""
+    # Here rather than at the top: pydantic-settings is for the commands that read settings, and
+    # `spd validate` or `spd --help` should not wait for it.
+    from spd.settings import environment_warnings
+
     for warning in environment_warnings():
         click.echo(str(warning), err=True)
 
@@ -114,7 +119,11 @@ def make_connection(
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="spd")
 def cli() -> None:
     """Keep Amazon Rekognition Video stream processors exactly as declared in a YAML spec."""
@@ -129,9 +138,6 @@ def report_config_error(err: ConfigError) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the group and turn every outcome into an exit code."""
-    # Imported for their side effect of registering commands on the group.
-    from spd.cli import commands  # noqa: F401
-
     try:
         rv = cli.main(args=argv, prog_name="spd", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:

@@ -1,4 +1,32 @@
-"""Imports every command module so that each registers itself on the `spd` group."""
+"""The commands of `spd`: where each one lives and its one-line help, loaded only when it runs.
 
-# Each module below adds its commands to `spd.cli.app.cli` when imported.
-from spd.cli import emulator_cmd, reconcile_cmd, run_cmd, validate_cmd  # noqa: F401
+The help strings are the first paragraph of each command's docstring; `spd --help` lists them without
+importing the commands (tests/cli/test_lazy_commands.py keeps the two in step).
+"""
+
+from spd.cli.lazy import LazyCommand
+
+COMMANDS: dict[str, LazyCommand] = {
+    "apply": LazyCommand(
+        "spd.cli.reconcile_cmd:apply_command", "Plan, confirm, and make the live service match the spec."
+    ),
+    "emulator": LazyCommand(
+        "spd.emulator.command:emulator_command",
+        "Serve the local Rekognition stream-processor emulator (plus moto's other services).",
+    ),
+    "plan": LazyCommand(
+        "spd.cli.reconcile_cmd:plan_command", "Read the live service and print what `apply` would do."
+    ),
+    "run": LazyCommand(
+        "spd.cli.run_cmd:run_command", "Run the daemon: keep the live fleet equal to the spec until SIGTERM."
+    ),
+    "schema": LazyCommand("spd.cli.validate_cmd:schema_command", "Print the JSON Schema of a spec file."),
+    "status": LazyCommand(
+        "spd.cli.reconcile_cmd:status_command",
+        "Table of every processor in the spec's regions: status, owner, drift.",
+    ),
+    "validate": LazyCommand(
+        "spd.cli.validate_cmd:validate_command",
+        "Check SPEC (a file, or a directory of *.yaml files) offline; print every problem found.",
+    ),
+}

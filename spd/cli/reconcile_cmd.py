@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
-from spd.cli.app import cli, colour_option, connection_options, make_connection, warn_about_environment
+from spd.cli.app import colour_option, connection_options, make_connection, warn_about_environment
 from spd.cli.render import apply_report, plan_json, plan_text, status_table
 from spd.connect import execution_settings, open_gateway, run_policy
 from spd.errors import ExitCode, UsageError
@@ -98,7 +98,7 @@ def _observe_progress(enabled: bool) -> Callable[[int, int], None] | None:
     return report
 
 
-@cli.command("plan")
+@click.command("plan")
 @SPEC_ARGUMENT
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none.")
@@ -141,7 +141,7 @@ def plan_command(
     return ExitCode.OK
 
 
-@cli.command("apply")
+@click.command("apply")
 @SPEC_ARGUMENT
 @click.option("--auto-approve", is_flag=True, help="Do not ask; required when no terminal is attached.")
 @click.option("--prune", is_flag=True, default=None, help="Delete this stack's processors not in the spec.")
@@ -223,7 +223,7 @@ class _progress:
             self._bar.__exit__(*exc)
 
 
-@cli.command("status")
+@click.command("status")
 @SPEC_ARGUMENT
 @colour_option
 @connection_options

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from spd.cli.app import cli, connection_options, make_connection, warn_about_environment
+from spd.cli.app import connection_options, make_connection, warn_about_environment
 
 
-@cli.command("run")
+@click.command("run")
 @connection_options
 @click.option(
     "--spec",

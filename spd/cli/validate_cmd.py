@@ -1,6 +1,6 @@
 """`spd validate SPEC` and `spd schema`: the offline commands of the spec language.
 
-Registered on the `spd` click group when `spd.cli.commands` imports this module. `validate` loads the
+Listed in `spd.cli.commands`, which imports this module when one of its commands runs. `validate` loads the
 spec with `spd.spec.load_spec`; a `SpecError` propagates to `spd.cli.app.main`, which prints every
 diagnostic as `file:line:col: key.path: message` and a count on stderr and exits 78. `schema` prints the
 JSON Schema of a spec file, for editors and CI linters.
@@ -13,11 +13,10 @@ from pathlib import Path
 
 import click
 
-from spd.cli.app import cli
 from spd.spec import load_spec, spec_json_schema
 
 
-@cli.command("validate")
+@click.command("validate")
 @click.argument("spec", type=click.Path(readable=False))
 def validate_command(spec: str) -> None:
     """Check SPEC (a file, or a directory of *.yaml files) offline; print every problem found.
@@ -36,7 +35,7 @@ def validate_command(spec: str) -> None:
     click.echo(f"{spec}: {count} {noun} in stack {desired.stack} {verb} valid")
 
 
-@cli.command("schema")
+@click.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of a spec file."""
     click.echo(json.dumps(spec_json_schema(), indent=2))

@@ -1,6 +1,6 @@
 """`python -m spd.emulator [--host H] [--port P] [--state FILE] [--quiet]`: same as `spd emulator`."""
 
-from spd.cli.emulator_cmd import emulator_command
+from spd.emulator.command import emulator_command
 
 if __name__ == "__main__":
     emulator_command.main(prog_name="python -m spd.emulator")

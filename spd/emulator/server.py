@@ -5,7 +5,7 @@ HTTP/1.1, but werkzeug closes every connection after its response (it cannot dra
 safely for keep-alive), so clients reconnect per call; the throughput benchmark includes that cost. `EmulatorServer` binds at construction (so port 0 is
 resolved and the URL is known before serving) and serves on a background thread.
 
-Used by `spd emulator` (`spd.cli.emulator_cmd`) and `spd.emulator.embedded`.
+Used by `spd emulator` (`spd.emulator.command`) and `spd.emulator.embedded`.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ from pathlib import Path
 import click
 import pytest
 
-from spd.cli import commands  # noqa: F401  (registers the subcommands on the group)
 from spd.cli.app import cli
 from spdrun import spd_env
 

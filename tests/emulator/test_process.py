@@ -138,8 +138,17 @@ def test_port_in_use_exits_1() -> None:
     assert "cannot listen" in result.stderr
 
 
+def test_python_m_spd_emulator_is_spd_emulator() -> None:
+    """Same command either way: the help of `python -m spd.emulator -h` is that of `spd emulator -h`."""
+    module = _run_emulator("-h")
+    command = subprocess.run(
+        [sys.executable, "-m", "spd", "emulator", "-h"], capture_output=True, text=True, timeout=60
+    )
+    assert module.returncode == command.returncode == 0, module.stderr + command.stderr
+    assert module.stdout.replace("python -m spd.emulator", "spd emulator") == command.stdout
+
+
 def test_spd_emulator_command_is_registered() -> None:
-    from spd.cli import emulator_cmd  # noqa: F401  (registers the command)
     from spd.cli.app import cli
 
     result = CliRunner().invoke(cli, ["emulator", "--help"])

@@ -4,7 +4,11 @@ Prints `spd emulator listening on <url>` as the first line on stdout (the bound 
 logs one line per call to stderr (UTC timestamp, operation, region, processor, HTTP status, error code),
 and on SIGTERM/SIGINT stops serving and exits 0. With `--state FILE` every change is committed to the
 SQLite file before it is answered, so even SIGKILL loses nothing acknowledged; an unusable or damaged
-state file is refused with one line naming it (exit 78). Also the body of `python -m spd.emulator`.
+state file is refused with one line naming it (exit 78).
+
+The emulator owns its command: `python -m spd.emulator` runs it as is, and the `spd` group lists it
+(`spd.cli.commands`), so both behave identically. Importing this module stays free of moto, werkzeug
+and the CLI; the server is imported when the command runs.
 """
 
 from __future__ import annotations
@@ -19,14 +23,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from spd.cli.app import cli
-from spd.connect import MissingExtraError, local_extra_required
+from spd.extras import MissingExtraError, local_extra_required
 
 if TYPE_CHECKING:
     from spd.emulator.service import CallRecord
 
-# Kept in step with spd.emulator.server; that module imports moto, which every other command would
-# otherwise pay for at start-up.
+# Kept in step with spd.emulator.server; that module imports moto, which importing this command (and so
+# `python -m spd.emulator --help`) would otherwise pay for.
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
 
@@ -42,7 +45,8 @@ def _log_call(call: CallRecord) -> None:
     sys.stderr.flush()
 
 
-@cli.command("emulator")
+# The `spd` group's context settings, so that `python -m spd.emulator` (no group) takes `-h` too.
+@click.command("emulator", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
 @click.option(
     "--port",
