@@ -20,7 +20,7 @@ from spd.events import Event, EventSink
 from spd.executor import ApplyResult, ExecutionSettings, Executor, ProcessorOutcome
 from spd.model import DesiredState, ObservedProcessor, ObservedState, ProcessorId, Status
 from spd.observe import Progress, list_statuses, observe
-from spd.plan import Plan, Policy, Scope, plan
+from spd.plan import Change, Plan, Policy, ProcessorPlan, Scope, plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,19 +154,7 @@ class Reconciler:
         drifted = plan(desired, listed, policy).actionable()
         for p in drifted:
             for change in p.changes:
-                self.on_event(
-                    Event(
-                        events.DRIFT_DETECTED,
-                        {
-                            "processor": p.name,
-                            "region": p.id.region,
-                            "field": change.field,
-                            "desired": change.after,
-                            "observed": change.before,
-                            "source": "status_sweep",
-                        },
-                    )
-                )
+                self.on_event(_drift_event(p, change, source="status_sweep"))
         # The executor re-reads each processor's tag before starting or stopping it (one call per
         # action, not per listed processor): a processor untagged since the last full pass is left alone.
         applied = await self._executor().apply(drifted)
@@ -227,19 +215,7 @@ class Reconciler:
                 if p.conflict:
                     continue
             for change in p.changes:
-                self.on_event(
-                    Event(
-                        events.DRIFT_DETECTED,
-                        {
-                            "processor": p.name,
-                            "region": p.id.region,
-                            "field": change.field,
-                            "desired": change.after,
-                            "observed": change.before,
-                            "forces_replacement": change.forces_replacement,
-                        },
-                    )
-                )
+                self.on_event(_drift_event(p, change, forces_replacement=change.forces_replacement))
 
     def _remember_owned(self, observed: ObservedState) -> None:
         stack = self.settings.stack
@@ -277,3 +253,15 @@ def reconcile_fields(result: ReconcileResult) -> dict[str, Any]:
         "drifted": sum(1 for p in result.plan.processors if p.drifted and p.observed is not None),
         "errors": result.errors,
     }
+
+
+def _drift_event(p: ProcessorPlan, change: Change, **extra: Any) -> Event:
+    """`drift_detected` for one field of one processor, as full passes and sweeps both report it."""
+    fields = {
+        "processor": p.name,
+        "region": p.id.region,
+        "field": change.field,
+        "desired": change.after,
+        "observed": change.before,
+    }
+    return Event(events.DRIFT_DETECTED, {**fields, **extra})
