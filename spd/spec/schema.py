@@ -107,6 +107,7 @@ class _Model(BaseModel):
         allow_inf_nan=False,
         use_attribute_docstrings=True,
         regex_engine="rust-regex",
+        defer_build=True,
     )
 
 
