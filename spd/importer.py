@@ -47,7 +47,7 @@ def human_float(value: float) -> float | int:
     Integral values come back as ints (`85`, not `85.0`), as a person writes a threshold.
     """
     target = f32(value)
-    for digits in range(0, 10):
+    for digits in range(10):
         candidate = round(value, digits)
         if f32(candidate) == target:
             break
@@ -193,9 +193,7 @@ def render_spec(stack: str, processors: Iterable[ObservedProcessor], *, source: 
     Processors are listed by region, then name. `source` goes into the heading comment (e.g. the
     regions read), so the file says where it came from.
     """
-    ordered = sorted(
-        (p for p in processors if p.config is not None), key=lambda p: (p.id.region, p.id.name)
-    )
+    ordered = sorted((p for p in processors if p.config is not None), key=lambda p: (p.id.region, p.id.name))
     shared, shared_tags = shared_values(ordered)
     lines = [f"# Imported by `spd import`{f' from {source}' if source else ''}: review before applying.\n"]
     lines.append(_dump({"version": 1, "stack": stack}))

@@ -76,7 +76,9 @@ def _write(path: Path, text: str) -> None:
     show_default=True,
     help="The stack the spec names (the owner tag `apply --adopt` gives the processors).",
 )
-@click.option("--name-glob", default=None, metavar="GLOB", help="Only processors whose name matches (fnmatch).")
+@click.option(
+    "--name-glob", default=None, metavar="GLOB", help="Only processors whose name matches (fnmatch)."
+)
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
