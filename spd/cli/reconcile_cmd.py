@@ -10,6 +10,7 @@ import asyncio
 import difflib
 import sys
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,6 +34,11 @@ T = TypeVar("T")
 SPEC_ARGUMENT = click.argument("spec", type=click.Path(readable=False, path_type=Path))
 
 
+ADOPT_OPTION = click.option(
+    "--adopt", is_flag=True, help="Take over the spec's processors that carry no spd:stack tag."
+)
+
+
 def _settings(
     local: bool, local_state: Path | None, endpoint_url: str | None, settings_file: Path | None, **extra: Any
 ) -> Settings:
@@ -51,7 +57,9 @@ def _load(spec: Path) -> DesiredState:
     return loaded.desired
 
 
-def _policy(settings: Settings, desired: DesiredState, targets: tuple[str, ...]) -> Policy:
+def _policy(
+    settings: Settings, desired: DesiredState, targets: tuple[str, ...], *, adopt: bool = False
+) -> Policy:
     """The run's policy; a `--target` that names no processor of the spec is a usage error, not a no-op.
 
     With pruning on, a target may also name a processor of this stack that left the spec (to delete just
@@ -59,7 +67,7 @@ def _policy(settings: Settings, desired: DesiredState, targets: tuple[str, ...])
     """
     if not settings.prune:
         _check_targets(targets, {p.name for p in desired.processors}, desired.stack)
-    return run_policy(settings, desired.stack, frozenset(targets) or None)
+    return replace(run_policy(settings, desired.stack, frozenset(targets) or None), adopt=adopt)
 
 
 def _check_targets_planned(targets: tuple[str, ...], desired: DesiredState, planned: Plan) -> None:
@@ -106,6 +114,7 @@ def _observe_progress(enabled: bool) -> Callable[[int, int], None] | None:
     "--prune", is_flag=True, default=None, help="Plan deletion of this stack's processors not in the spec."
 )
 @click.option("--target", "targets", multiple=True, metavar="NAME", help="Limit to these processors.")
+@ADOPT_OPTION
 @colour_option
 @connection_options
 def plan_command(
@@ -114,12 +123,13 @@ def plan_command(
     detailed_exitcode: bool,
     prune: bool | None,
     targets: tuple[str, ...],
+    adopt: bool,
     **conn: Any,
 ) -> int:
     """Read the live service and print what `apply` would do."""
     settings = _settings(**conn, prune=prune)
     desired = _load(spec)
-    policy = _policy(settings, desired, targets)
+    policy = _policy(settings, desired, targets, adopt=adopt)
 
     async def go() -> Plan:
         async with open_gateway(settings) as gateway:
@@ -146,15 +156,21 @@ def plan_command(
 @click.option("--auto-approve", is_flag=True, help="Do not ask; required when no terminal is attached.")
 @click.option("--prune", is_flag=True, default=None, help="Delete this stack's processors not in the spec.")
 @click.option("--target", "targets", multiple=True, metavar="NAME", help="Limit to these processors.")
+@ADOPT_OPTION
 @colour_option
 @connection_options
 def apply_command(
-    spec: Path, auto_approve: bool, prune: bool | None, targets: tuple[str, ...], **conn: Any
+    spec: Path,
+    auto_approve: bool,
+    prune: bool | None,
+    targets: tuple[str, ...],
+    adopt: bool,
+    **conn: Any,
 ) -> int:
     """Plan, confirm, and make the live service match the spec."""
     settings = _settings(**conn, prune=prune)
     desired = _load(spec)
-    policy = _policy(settings, desired, targets)
+    policy = _policy(settings, desired, targets, adopt=adopt)
     # The answer comes from stdin, so stdin decides whether spd can ask; stdout may be piped
     # (`spd apply spec | tee log`), which is why the question goes to stderr.
     if not auto_approve and not sys.stdin.isatty():
