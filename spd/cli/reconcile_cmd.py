@@ -258,7 +258,7 @@ def apply_command(
             if not planned.has_changes and not planned.unreadable():
                 return finish(planned, None, "no_changes", ExitCode.OK)
             if planned.has_changes and not auto_approve and not await _approve():
-                say("Apply cancelled; nothing changed.\n")
+                say("Apply cancelled (only 'yes' approves); nothing changed.\n")
                 return finish(planned, None, "cancelled", ExitCode.FAILURE)
             todo = len(planned.actionable())
             applying = True
