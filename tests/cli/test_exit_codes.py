@@ -92,7 +92,8 @@ def test_status_json_and_exit_code_for_each_kind_of_difference(emu, tmp_path):
     assert code == 0
     assert doc["stack"] == "test-stack"
     assert {r["sync"] for r in rows.values()} == {"in_sync"}
-    assert rows["lobby"]["managed"] is True and rows["lobby"]["owner"] == "test-stack"
+    assert rows["lobby"]["managed"] is True
+    assert rows["lobby"]["owner"] == "test-stack"
 
     # drifted: stopped by hand
     client = emu.client()
@@ -115,7 +116,8 @@ def test_status_json_and_exit_code_for_each_kind_of_difference(emu, tmp_path):
     assert code == 2
     assert rows["yard"]["sync"] == "missing"
     assert rows["porch"]["sync"] == "conflict"
-    assert rows["porch"]["managed"] is False and rows["porch"]["owner"] is None
+    assert rows["porch"]["managed"] is False
+    assert rows["porch"]["owner"] is None
     assert rows["porch"]["blocked"].startswith("conflict")
     assert rows["lobby"]["sync"] == "drifted"
     assert rows["lobby"]["blocked"].startswith("protected")
