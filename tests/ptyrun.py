@@ -3,9 +3,12 @@ terminal or on a pipe, answering a question when it appears. For tests of what d
 
 from __future__ import annotations
 
+import fcntl
 import os
 import select
+import signal
 import subprocess
+import termios
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,10 +33,16 @@ def run_on_terminal(
     pipe_stdout: bool = False,
     question: str = "Apply these changes?",
     answer: str | None = None,
+    interrupt_after: str | None = None,
     timeout: float = 60.0,
 ) -> TerminalRun:
     """`drop_env` removes variables `spd_env` sets (e.g. NO_COLOR) to see the command's defaults; `env`
-    is applied after it."""
+    is applied after it.
+
+    The pty is the command's controlling terminal (its own session), so an `answer` of "\x03" is a real
+    Ctrl-C: the terminal turns it into SIGINT, as it does for an operator. `interrupt_after` sends
+    SIGINT to the command once that text has appeared on the terminal.
+    """
     environment = spd_env()
     for name in drop_env:
         environment.pop(name, None)
@@ -45,6 +54,8 @@ def run_on_terminal(
         stdout=subprocess.PIPE if pipe_stdout else follower,
         stderr=follower,
         env=environment,
+        start_new_session=True,
+        preexec_fn=_take_terminal,
     )
     os.close(follower)
     streams = {leader: b""}
@@ -65,8 +76,11 @@ def run_on_terminal(
                     open_fds.discard(fd)
                 streams[fd] += chunk
             if not answered and question.encode() in streams[leader]:
-                os.write(leader, (answer or "").encode() + b"\n")
+                os.write(leader, (answer or "").encode() + (b"" if answer == "\x03" else b"\n"))
                 answered = True
+            if interrupt_after is not None and interrupt_after.encode() in streams[leader]:
+                proc.send_signal(signal.SIGINT)
+                interrupt_after = None
             if proc.poll() is not None and not ready:
                 break
         code = proc.wait(timeout=10)
@@ -78,3 +92,8 @@ def run_on_terminal(
             proc.stdout.close()
         if proc.poll() is None:
             proc.kill()
+
+
+def _take_terminal() -> None:
+    """In the child, in its new session: make the pty on stdin the controlling terminal."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)

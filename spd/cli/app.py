@@ -24,6 +24,9 @@ from spd.urls import endpoint_url_problem, redact_userinfo
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+INTERRUPTED = 130
+"""Exit code after Ctrl-C (SIGINT): 128 + the signal's number, as shells report it."""
+
 
 @dataclass(frozen=True, slots=True)
 class Connection:
@@ -146,7 +149,12 @@ def main(argv: list[str] | None = None) -> None:
     except click.UsageError as exc:
         exc.show()
         sys.exit(ExitCode.USAGE)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        # click turns Ctrl-C (KeyboardInterrupt) into Abort; it is still an interruption: exit 130,
+        # with what the command said the interruption left behind.
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            click.echo(str(exc.__cause__) or "interrupted", err=True)
+            sys.exit(INTERRUPTED)
         click.echo("aborted", err=True)
         sys.exit(ExitCode.FAILURE)
     except click.ClickException as exc:
@@ -159,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
         # An endpoint URL may carry a password, and botocore's messages quote the URL verbatim.
         click.echo(f"error: {redact_userinfo(str(exc))}", err=True)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        click.echo(str(exc) or "interrupted", err=True)
+        sys.exit(INTERRUPTED)
     sys.exit(rv if isinstance(rv, int) else ExitCode.OK)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
@@ -17,12 +18,22 @@ from typing import Any, TypeVar
 import click
 
 from spd.cli.app import colour_option, connection_options, make_connection, warn_about_environment
-from spd.cli.render import apply_report, plan_json, plan_text, status_table
+from spd.cli.render import (
+    apply_json,
+    apply_report,
+    blocked_changes,
+    blocked_report,
+    plan_json,
+    plan_text,
+    status_json,
+    status_rows,
+    status_table,
+)
 from spd.connect import execution_settings, open_gateway, run_policy
 from spd.errors import ExitCode, UsageError
 from spd.events import Event
-from spd.executor import ProcessorOutcome
-from spd.model import DesiredState
+from spd.executor import ApplyResult, ProcessorOutcome
+from spd.model import DesiredState, ObservedState
 from spd.plan import Plan, Policy
 from spd.reconciler import Reconciler
 from spd.settings import Settings, load_settings
@@ -109,7 +120,11 @@ def _observe_progress(enabled: bool) -> Callable[[int, int], None] | None:
 @click.command("plan")
 @SPEC_ARGUMENT
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none.")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when there are changes (blocked ones included), 0 when none.",
+)
 @click.option(
     "--prune", is_flag=True, default=None, help="Plan deletion of this stack's processors not in the spec."
 )
@@ -146,14 +161,59 @@ def plan_command(
     click.echo(plan_json(planned) if output == "json" else plan_text(planned), nl=False)
     if planned.unreadable():
         return ExitCode.FAILURE
-    if detailed_exitcode and planned.has_changes:
+    if detailed_exitcode and (planned.has_changes or blocked_changes(planned)):
         return ExitCode.CHANGES
     return ExitCode.OK
+
+
+INTERRUPTED_APPLYING = "interrupted; processors already changed stay changed, run spd apply again to finish"
+INTERRUPTED_BEFORE = "interrupted; nothing changed"
+
+
+async def _approve() -> bool:
+    """Ask on the terminal; only the word `yes` approves (Terraform's convention, so "y" is not enough).
+
+    The answer is read by the event loop itself, not by a thread blocked in `input()`: Ctrl-C then
+    cancels the run at once, where a thread would keep the process waiting for Enter.
+    """
+    click.echo(
+        "\nApply these changes?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ",
+        nl=False,
+        err=True,
+    )
+    answer = await _read_line(sys.stdin.fileno())
+    return answer.strip() == "yes"
+
+
+async def _read_line(fd: int) -> str:
+    """One line from `fd` (a terminal), or what was typed before end of file."""
+    loop = asyncio.get_running_loop()
+    line: asyncio.Future[str] = loop.create_future()
+    typed = bytearray()
+
+    def readable() -> None:
+        chunk = os.read(fd, 1024)
+        typed.extend(chunk)
+        if (not chunk or b"\n" in chunk) and not line.done():
+            line.set_result(typed.decode(errors="replace"))
+
+    loop.add_reader(fd, readable)
+    try:
+        return await line
+    finally:
+        loop.remove_reader(fd)
 
 
 @click.command("apply")
 @SPEC_ARGUMENT
 @click.option("--auto-approve", is_flag=True, help="Do not ask; required when no terminal is attached.")
+@click.option(
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: the final report as one JSON object on stdout (the plan goes to stderr).",
+)
 @click.option("--prune", is_flag=True, default=None, help="Delete this stack's processors not in the spec.")
 @click.option("--target", "targets", multiple=True, metavar="NAME", help="Limit to these processors.")
 @ADOPT_OPTION
@@ -162,6 +222,7 @@ def plan_command(
 def apply_command(
     spec: Path,
     auto_approve: bool,
+    output: str,
     prune: bool | None,
     targets: tuple[str, ...],
     adopt: bool,
@@ -176,7 +237,23 @@ def apply_command(
     if not auto_approve and not sys.stdin.isatty():
         raise UsageError("no terminal to ask for approval: re-run with --auto-approve to apply")
 
+    as_json = output == "json"
+    applying = False
+
+    def say(text: str) -> None:
+        # With --output json, stdout carries the one JSON document and nothing else.
+        click.echo(text, nl=False, err=as_json)
+
+    def finish(planned: Plan, result: ApplyResult | None, outcome: str, code: int) -> int:
+        blocked = blocked_changes(planned)
+        if as_json:
+            click.echo(apply_json(planned, result, outcome), nl=False)
+        elif blocked:
+            click.echo(blocked_report(blocked), nl=False)
+        return ExitCode.FAILURE if blocked else code
+
     async def go() -> int:
+        nonlocal applying
         async with open_gateway(settings) as gateway:
             events: list[Event] = []
             reconciler = Reconciler(
@@ -189,25 +266,26 @@ def apply_command(
                 desired, policy, progress=_observe_progress(sys.stderr.isatty())
             )
             _check_targets_planned(targets, desired, planned)
-            click.echo(plan_text(planned), nl=False)
+            say(plan_text(planned))
             if not planned.has_changes and not planned.unreadable():
-                return ExitCode.OK
-            if (
-                planned.has_changes
-                and not auto_approve
-                and not await asyncio.to_thread(
-                    click.confirm, "Apply these changes?", default=False, err=True
-                )
-            ):
-                click.echo("Apply cancelled; nothing changed.")
-                return ExitCode.FAILURE
+                return finish(planned, None, "no_changes", ExitCode.OK)
+            if planned.has_changes and not auto_approve and not await _approve():
+                say("Apply cancelled (only 'yes' approves); nothing changed.\n")
+                return finish(planned, None, "cancelled", ExitCode.FAILURE)
             todo = len(planned.actionable())
+            applying = True
             with _progress(todo, sys.stderr.isatty()) as on_done:
                 result = await reconciler.apply(planned, progress=on_done)
-            click.echo(apply_report(result), nl=False)
-            return ExitCode.OK if result.ok else ExitCode.FAILURE
+            applying = False
+            say(apply_report(result))
+            outcome = "failed" if not result.ok else "blocked" if blocked_changes(planned) else "applied"
+            return finish(planned, result, outcome, ExitCode.OK if result.ok else ExitCode.FAILURE)
 
-    return _run(go)
+    try:
+        return _run(go)
+    except KeyboardInterrupt:
+        # The message says what state the fleet is in: apply is idempotent, so running it again finishes.
+        raise KeyboardInterrupt(INTERRUPTED_APPLYING if applying else INTERRUPTED_BEFORE) from None
 
 
 class _progress:
@@ -241,22 +319,31 @@ class _progress:
 
 @click.command("status")
 @SPEC_ARGUMENT
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when a processor drifted, is missing, blocked or conflicted; 1 when one is unreadable.",
+)
 @colour_option
 @connection_options
-def status_command(spec: Path, **conn: Any) -> int:
+def status_command(spec: Path, output: str, detailed_exitcode: bool, **conn: Any) -> int:
     """Table of every processor in the spec's regions: status, owner, drift."""
     settings = _settings(**conn)
     desired = _load(spec)
 
-    async def go() -> str:
+    async def go() -> tuple[Plan, ObservedState]:
         async with open_gateway(settings) as gateway:
             reconciler = Reconciler(
                 gateway, execution_settings(settings, desired.stack), extra_regions=tuple(settings.regions)
             )
-            planned, observed = await reconciler.status(
-                desired, progress=_observe_progress(sys.stderr.isatty())
-            )
-            return status_table(observed, planned, desired.stack)
+            return await reconciler.status(desired, progress=_observe_progress(sys.stderr.isatty()))
 
-    click.echo(_run(go), nl=False)
-    return ExitCode.OK
+    planned, observed = _run(go)
+    rows = status_rows(observed, planned, desired.stack)
+    click.echo(status_json(rows, desired.stack) if output == "json" else status_table(rows), nl=False)
+    if not detailed_exitcode:
+        return ExitCode.OK
+    if planned.unreadable():
+        return ExitCode.FAILURE
+    return ExitCode.CHANGES if any(r.attention for r in rows) else ExitCode.OK

@@ -10,13 +10,15 @@ output is not a terminal, and the commands turn them off for `NO_COLOR` and `--n
 from __future__ import annotations
 
 import json
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import click
 
 from spd.executor import ApplyResult
 from spd.model import ObservedState, ProcessorId, Status
-from spd.plan import Action, Change, ChangeKind, Plan, ProcessorPlan
+from spd.plan import Action, BlockReason, Change, ChangeKind, Plan, ProcessorPlan
 
 SYMBOLS = {
     Action.ADOPT: "&",
@@ -216,17 +218,113 @@ def apply_report(result: ApplyResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def status_table(observed: ObservedState, plan: Plan, stack: str) -> str:
+def is_blocked_change(p: ProcessorPlan) -> bool:
+    """A change spd will not make by itself: `protect` forbids it, or the name belongs to someone else.
+
+    These are changes all the same (the live service differs from the spec), so they count for the
+    exit codes. A processor left out of the spec while pruning is off is not one: leaving it is the
+    run's own choice.
+    """
+    return p.block is not None and (p.block.reason is BlockReason.PROTECTED or p.block.reason.conflict)
+
+
+def blocked_changes(plan: Plan) -> tuple[ProcessorPlan, ...]:
+    return tuple(p for p in plan.processors if is_blocked_change(p))
+
+
+def blocked_report(blocked: tuple[ProcessorPlan, ...]) -> str:
+    """What `apply` could not do: printed after it did the rest, so the exit code 1 has a reason."""
+    lines = [f"{len(blocked)} blocked change(s) remain; spd did not make them:"]
+    lines.extend(f"  {click.style('!', fg='yellow')} {p.id}: {p.blocked}" for p in blocked)
+    return "\n".join(lines) + "\n"
+
+
+def apply_json(plan: Plan, result: ApplyResult | None, outcome: str) -> str:
+    """`apply --output json`: the whole run as one document, for CI to read instead of the text.
+
+    `outcome` is how the run ended: applied, no_changes, cancelled, failed or blocked.
+    """
+    outcomes = sorted(result.outcomes if result else (), key=lambda o: (o.id.region, o.id.name))
+    blocked = blocked_changes(plan)
+    failed = [o for o in outcomes if o.error]
+    doc = {
+        "stack": plan.stack,
+        "outcome": outcome,
+        "processors": [
+            {
+                "name": o.id.name,
+                "region": o.id.region,
+                "planned": [a.value for a in o.planned],
+                "done": list(o.done),
+                "error": o.error,
+                "deferred": o.deferred,
+            }
+            for o in outcomes
+        ],
+        "failed": [{"name": o.id.name, "region": o.id.region, "error": o.error} for o in failed],
+        "blocked": [
+            {
+                "name": p.name,
+                "region": p.id.region,
+                "actions": [a.value for a in p.actions],
+                "reason": p.blocked,
+            }
+            for p in blocked
+        ],
+        "unreadable": [
+            {"name": p.name, "region": p.id.region, "error": p.unreadable} for p in plan.unreadable()
+        ],
+        "summary": {
+            "changed": len(outcomes) - len(failed),
+            "failed": len(failed),
+            "blocked": len(blocked),
+            "unreadable": len(plan.unreadable()),
+        },
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRow:
+    """One processor as `spd status` shows it; the table and the JSON document are both made of these."""
+
+    region: str
+    name: str
+    status: str
+    owner: str | None
+    """The `spd:stack` tag's value; None when untagged or unreadable."""
+    managed: str
+    sync: str
+    message: str
+    sections: tuple[str, ...] = ()
+    """The drifted sections of the spec (`drifted` rows only)."""
+    blocked: str | None = None
+    """Why spd will not make the change (protected, conflict), when it will not."""
+
+    @property
+    def state(self) -> str:
+        """The sync column as one word, for JSON and the exit code."""
+        return self.sync.split(":", 1)[0].replace(" ", "_")
+
+    @property
+    def attention(self) -> bool:
+        """Differs from the spec in a way `status --detailed-exitcode` reports (exit 2)."""
+        return self.state in ("drifted", "missing", "conflict") or self.blocked is not None
+
+
+def status_rows(observed: ObservedState, plan: Plan, stack: str) -> list[StatusRow]:
     planned = {p.id: p for p in plan.processors}
-    rows: list[tuple[str, ...]] = [("REGION", "NAME", "STATUS", "MANAGED", "SYNC", "MESSAGE")]
+    rows: list[StatusRow] = []
     seen: set[ProcessorId] = set()
     for o in sorted(observed.processors, key=lambda o: (o.id.region, o.id.name)):
         seen.add(o.id)
         owner = o.stack()
         managed = "yes" if owner == stack else ("no" if owner is None else f"stack {owner}")
         p = planned.get(o.id)
+        sections: tuple[str, ...] = ()
+        blocked = p.blocked if p is not None and is_blocked_change(p) else None
         if owner != stack:
-            sync = "-"
+            sync = "conflict" if p is not None and p.conflict else "-"
         elif p is None:
             sync = "not targeted"
         elif p.desired is None:
@@ -234,26 +332,66 @@ def status_table(observed: ObservedState, plan: Plan, stack: str) -> str:
         elif p.actions == (Action.NOOP,):
             sync = "in sync"
         else:
-            fields = sorted({c.section for c in p.changes})
-            sync = "drifted: " + ",".join(fields)
-        rows.append((o.id.region, o.name, o.status.value, managed, sync, o.status_message or ""))
+            sections = tuple(sorted({c.section for c in p.changes}))
+            sync = "drifted: " + ",".join(sections)
+        rows.append(
+            StatusRow(
+                o.id.region,
+                o.name,
+                o.status.value,
+                owner,
+                managed,
+                sync,
+                o.status_message or "",
+                sections,
+                blocked,
+            )
+        )
     for p in plan.unreadable():
         seen.add(p.id)
-        rows.append((p.id.region, p.name, "?", "?", "unreadable", p.unreadable or ""))
+        rows.append(StatusRow(p.id.region, p.name, "?", None, "?", "unreadable", p.unreadable or ""))
     for p in plan.processors:
         if p.id not in seen and p.desired is not None:
-            rows.append((p.id.region, p.name, "-", "-", "missing", ""))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+            rows.append(StatusRow(p.id.region, p.name, "-", None, "-", "missing", ""))
+    return rows
+
+
+def status_table(rows: list[StatusRow]) -> str:
+    table: list[tuple[str, ...]] = [("REGION", "NAME", "STATUS", "MANAGED", "SYNC", "MESSAGE")]
+    table.extend((r.region, r.name, r.status, r.managed, r.sync, r.message) for r in rows)
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     out = [
         "  ".join(
             _cell(cell, i, widths[i]) if n else cell.ljust(widths[i]) for i, cell in enumerate(r)
         ).rstrip()
-        for n, r in enumerate(rows)
+        for n, r in enumerate(table)
     ]
     return "\n".join(out) + "\n"
 
 
-_SYNC_COLOURS = {"in sync": "green", "missing": "green", "not in spec": "red"}
+def status_json(rows: list[StatusRow], stack: str) -> str:
+    doc = {
+        "stack": stack,
+        "processors": [
+            {
+                "region": r.region,
+                "name": r.name,
+                "status": r.status,
+                "owner": r.owner,
+                "managed": r.owner == stack,
+                "sync": r.state,
+                "drifted": list(r.sections),
+                "blocked": r.blocked,
+                "message": r.message or None,
+            }
+            for r in rows
+        ],
+        "summary": dict(Counter(r.state for r in rows)),
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+_SYNC_COLOURS = {"in sync": "green", "missing": "green", "not in spec": "red", "conflict": "red"}
 
 
 def _cell(text: str, column: int, width: int) -> str:

@@ -1,4 +1,6 @@
-"""`spd apply` on a terminal: it shows the plan, asks, and only "yes" (y) applies. Driven through a pty.
+"""`spd apply` on a terminal: it shows the plan, asks, and only the word "yes" applies (Terraform's
+convention: "y" cancels). Ctrl-C at the question, or during the apply, exits 130 at once. Driven
+through a pty that is the command's controlling terminal, so Ctrl-C is a real one.
 
 The question needs a terminal on stdin, not on stdout: `spd apply spec | tee log` still asks, on stderr.
 """
@@ -15,13 +17,17 @@ def _names(emu):
     return [p["Name"] for p in emu.client().list_stream_processors()["StreamProcessors"]]
 
 
-@pytest.mark.parametrize(("answer", "applied"), [("y", True), ("n", False)])
+ANSWERS = [("yes", True), ("y", False), ("Yes please", False), ("n", False), ("", False)]
+
+
+@pytest.mark.parametrize(("answer", "applied"), ANSWERS)
 def test_apply_asks_on_a_terminal(emu, tmp_path, answer, applied):
     spec = write_spec(tmp_path / "spec.yaml", [face("lobby")])
     run = run_on_terminal(["apply", str(spec), "--endpoint-url", emu.url], answer=answer)
     output = run.terminal
     assert "+ create" in output
     assert "Apply these changes?" in output
+    assert "Only 'yes' will be accepted" in output
     if applied:
         assert run.code == 0, output
         assert _names(emu) == ["lobby"]
@@ -32,7 +38,7 @@ def test_apply_asks_on_a_terminal(emu, tmp_path, answer, applied):
         assert "nothing changed" in output
 
 
-@pytest.mark.parametrize(("answer", "applied"), [("y", True), ("n", False)])
+@pytest.mark.parametrize(("answer", "applied"), [("yes", True), ("y", False)])
 def test_apply_piped_to_tee_still_asks_on_the_terminal(emu, tmp_path, answer, applied):
     spec = write_spec(tmp_path / "spec.yaml", [face("lobby")])
     run = run_on_terminal(["apply", str(spec), "--endpoint-url", emu.url], pipe_stdout=True, answer=answer)
@@ -48,3 +54,27 @@ def test_apply_piped_to_tee_still_asks_on_the_terminal(emu, tmp_path, answer, ap
         assert run.code == 1
         assert _names(emu) == []
         assert "nothing changed" in run.stdout
+
+
+def test_ctrl_c_at_the_question_exits_130_at_once(emu, tmp_path):
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")])
+    # The harness gives up after `timeout`; the old prompt ignored the first Ctrl-C and kept waiting.
+    run = run_on_terminal(["apply", str(spec), "--endpoint-url", emu.url], answer="\x03", timeout=20)
+    assert run.code == 130, run.terminal
+    assert "nothing changed" in run.terminal
+    assert "Traceback" not in run.terminal
+    assert _names(emu) == []
+
+
+def test_ctrl_c_during_apply_exits_130_and_says_how_to_finish(emu, tmp_path):
+    # Slow creates, so the interruption lands while the apply is under way.
+    emu.configure(latency_ms={"CreateStreamProcessor": 2000})
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby"), face("garage")])
+    run = run_on_terminal(
+        ["apply", str(spec), "--endpoint-url", emu.url, "--auto-approve"],
+        interrupt_after="Applying",
+        timeout=30,
+    )
+    assert run.code == 130, run.terminal
+    assert "run spd apply again to finish" in run.terminal
+    assert "Traceback" not in run.terminal
