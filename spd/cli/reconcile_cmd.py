@@ -163,7 +163,11 @@ def plan_command(
 def apply_command(
     spec: Path, auto_approve: bool, prune: bool | None, targets: tuple[str, ...], **conn: Any
 ) -> int:
-    """Plan, confirm, and make the live service match the spec (or carry out a saved plan)."""
+    """Plan, confirm, and make the live service match the spec.
+
+    SPEC may also be a plan saved by `spd plan --out FILE`: it is carried out as saved, without asking,
+    unless a processor it names changed since.
+    """
     if saved_plan.is_plan_file(spec):
         if prune is not None or targets:
             raise UsageError("--prune and --target are fixed by the saved plan; plan again to change them")
