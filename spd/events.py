@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DRIFT_DETECTED = "drift_detected"
+PROCESSOR_ADOPTED = "processor_adopted"
 PROCESSOR_CREATED = "processor_created"
 PROCESSOR_UPDATED = "processor_updated"
 PROCESSOR_REPLACED = "processor_replaced"

@@ -13,6 +13,8 @@ a permanent error ends the processor's steps at once. Restarts of FAILED process
 policy handed in (`spd.backoff`; none for a one-shot run). Ownership is a security
 property: every mutating call goes through `_Owned`, which re-reads the `spd:stack` tag immediately
 before it, so a processor untagged or handed to another stack after the plan was made is never touched.
+Adopting (`--adopt`) is the one step that acts on a processor not yet ours: its guard is the reverse
+one, refusing a processor that has gained any `spd:stack` tag since it was observed.
 """
 
 from __future__ import annotations
@@ -120,6 +122,24 @@ class _Owned:
         self._stack = stack
         self._outcome = outcome
         self._refuse = refuse
+
+    async def adopt(self) -> None:
+        """Tag an untagged processor for this stack, after reading its tags again.
+
+        The plan saw no `spd:stack` tag; if one has appeared since (another stack adopted it, or its
+        owner tagged it), the processor is someone's and is refused. Once tagged, every later step of
+        the processor goes through the usual guard, which now finds it ours.
+        """
+        if self._outcome.arn is None:
+            current = await self._client.describe(self._pid.name)
+            self._outcome.arn = current.arn
+            owner = current.stack()
+        else:
+            owner = (await self._client.list_tags(self._outcome.arn)).get(STACK_TAG)
+        if owner is not None:
+            self._refuse("adopt", owner)
+        assert self._outcome.arn is not None
+        await self._client.tag(self._outcome.arn, {STACK_TAG: self._stack})
 
     def check(self, owner: str | None, step: str) -> None:
         """Refuse the processor unless `owner` (a freshly read tag value) is this stack."""
@@ -230,12 +250,18 @@ class Executor:
         return outcome
 
     def _disown(self, outcome: ProcessorOutcome, step: str, owner: str | None) -> NoReturn:
-        """Record that the processor is no longer ours and abandon it before `step`."""
+        """Record that the processor is not ours (any more) and abandon it before `step`."""
         now = "no spd:stack tag" if owner is None else f"{STACK_TAG}={owner}"
-        outcome.error = (
-            f"refused before {step}: {outcome.id} no longer carries {STACK_TAG}={self._settings.stack} "
-            f"(now {now}); not touched"
-        )
+        if step == "adopt":
+            outcome.error = (
+                f"refused before adopt: {outcome.id} was untagged when planned but now carries {now}; "
+                "not touched"
+            )
+        else:
+            outcome.error = (
+                f"refused before {step}: {outcome.id} no longer carries {STACK_TAG}={self._settings.stack} "
+                f"(now {now}); not touched"
+            )
         outcome.disowned = True
         self._event(events.OWNERSHIP_LOST, outcome.id, step=step, owner=owner, steps_done=list(outcome.done))
         raise _Abandon()
@@ -247,6 +273,10 @@ class Executor:
     ) -> None:
         actions = set(plan.actions)
         observed = plan.observed
+        if Action.ADOPT in actions:
+            await self._retrying(target.adopt, plan.id, "adopt")
+            outcome.done.append("adopt")
+            self._event(events.PROCESSOR_ADOPTED, plan.id, stack=self._settings.stack)
         if Action.DELETE in actions:
             assert observed is not None
             await self._remove(client, target, observed, outcome)

@@ -11,7 +11,8 @@ how they are cleared comes from the field table `spd.api.fields.FIELDS`. Its rul
   a value uses `ParametersToDelete`;
 * `protect` blocks replace and delete; pruning needs the policy flag and this stack's tag;
 * a processor whose name the spec wants but which carries no (or another) stack tag is a conflict and is
-  never touched;
+  never touched; with `Policy.adopt`, one that carries no `spd:stack` tag at all is adopted instead
+  (tagged for this stack, then planned as this stack's); another stack's processor never is;
 * under `Scope.RUN_STATE` (the status sweep: a List page, status only) only start and stop are planned,
   for the spec's processors a previous full read proved this stack's.
 """
@@ -20,12 +21,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
 from spd.api.fields import BY_SPEC, FIELDS, UPDATABLE, UPDATABLE_KINDS, Codec, ConfigField
 from spd.model import (
+    STACK_TAG,
     BoundingBox,
     DesiredProcessor,
     DesiredState,
@@ -43,6 +45,7 @@ from spd.model import (
 
 
 class Action(StrEnum):
+    ADOPT = "adopt"
     CREATE = "create"
     UPDATE = "update"
     REPLACE = "replace"
@@ -53,6 +56,7 @@ class Action(StrEnum):
 
 
 SUMMARY_ACTIONS = (
+    Action.ADOPT,
     Action.CREATE,
     Action.UPDATE,
     Action.REPLACE,
@@ -126,7 +130,10 @@ class Block:
             case BlockReason.PROTECTED:
                 return "protected: protect is true, so spd will not replace it"
             case BlockReason.CONFLICT_UNTAGGED:
-                return "conflict: name taken by a processor without the spd:stack tag; spd never changes it"
+                return (
+                    "conflict: name taken by a processor without the spd:stack tag; spd never changes it "
+                    "unless adopted (re-run with --adopt to tag it for this stack and manage it)"
+                )
             case BlockReason.CONFLICT_STACK:
                 return f"conflict: name taken by a processor of stack {self.detail!r}; spd never changes it"
             case BlockReason.PRUNING_OFF:
@@ -166,6 +173,9 @@ class Policy:
     owned: frozenset[ProcessorId] = frozenset()
     """Processors a previous full read proved this stack's: the owner of an observation that carries no
     tags (a List page). The executor re-reads the tag before acting on any of them."""
+    adopt: bool = False
+    """Take over the spec's processors that carry no `spd:stack` tag (`--adopt`): an operator's decision,
+    never the daemon's. Processors of another stack are never adopted."""
 
     def owner(self, observed: ObservedProcessor) -> str | None:
         """The stack that owns `observed`: its tag when read, else what `owned` remembers."""
@@ -381,6 +391,8 @@ def plan_processor(
     if observed is None:
         return _plan_create(desired)
     owner = policy.owner(observed)
+    if _adoptable(observed, policy):
+        return _plan_adopt(desired, observed, policy)
     if owner != policy.stack:
         block = (
             Block(BlockReason.CONFLICT_UNTAGGED)
@@ -430,6 +442,42 @@ def plan_processor(
         update=update,
         tags=tag_change,
     )
+
+
+def _adoptable(observed: ObservedProcessor, policy: Policy) -> bool:
+    """`--adopt` and a full read that proved the processor carries no `spd:stack` tag at all."""
+    return (
+        policy.adopt
+        and policy.scope is Scope.FULL
+        and observed.tags is not None
+        and STACK_TAG not in observed.tag_dict
+    )
+
+
+def _plan_adopt(desired: DesiredProcessor, observed: ObservedProcessor, policy: Policy) -> ProcessorPlan:
+    """Adopt, then whatever this stack's processor in that state would need.
+
+    The rest is planned against the processor as it will be once tagged, so the `spd:stack` tag is the
+    adopt step's (shown as an added tag) and not a tag update of its own.
+    """
+    tagged = replace(observed, tags=(*(observed.tags or ()), (STACK_TAG, policy.stack)))
+    rest = plan_processor(desired, tagged, replace(policy, adopt=False))
+    stack_tag = Change(f"tags.{STACK_TAG}", None, policy.stack, kind=ChangeKind.TAG)
+    actions = tuple(a for a in rest.actions if a is not Action.NOOP)
+    return replace(
+        rest,
+        actions=(Action.ADOPT, *actions),
+        changes=_with_tag(rest.changes, stack_tag),
+        observed=observed,
+    )
+
+
+def _with_tag(changes: tuple[Change, ...], tag: Change) -> tuple[Change, ...]:
+    """`changes` with one more tag change, in the planner's order: config, tags by name, status."""
+    config = [c for c in changes if c.kind is ChangeKind.CONFIG]
+    tags = sorted([c for c in changes if c.kind is ChangeKind.TAG] + [tag], key=lambda c: c.field)
+    status = [c for c in changes if c.kind is ChangeKind.STATUS]
+    return (*config, *tags, *status)
 
 
 def _plan_orphan(observed: ObservedProcessor, policy: Policy) -> ProcessorPlan:

@@ -105,6 +105,7 @@ class SavedPlan:
     """The spec path the plan was made from, absolute: `apply FILE` reads it again."""
     spec_digest: str
     prune: bool
+    adopt: bool
     targets: tuple[str, ...] | None
     processors: tuple[SavedProcessor, ...]
 
@@ -132,6 +133,7 @@ class SavedPlan:
             "spec": self.spec,
             "spec_digest": self.spec_digest,
             "prune": self.prune,
+            "adopt": self.adopt,
             "targets": None if self.targets is None else list(self.targets),
             "processors": [
                 {
@@ -149,7 +151,13 @@ class SavedPlan:
 
 
 def save(
-    planned: Plan, desired: DesiredState, spec: Path, *, prune: bool, targets: Iterable[str] | None
+    planned: Plan,
+    desired: DesiredState,
+    spec: Path,
+    *,
+    prune: bool,
+    adopt: bool = False,
+    targets: Iterable[str] | None,
 ) -> SavedPlan:
     """The saved form of a plan that was made from `desired` (loaded from `spec`)."""
     return SavedPlan(
@@ -157,6 +165,7 @@ def save(
         spec=str(spec.absolute()),
         spec_digest=spec_digest(desired),
         prune=prune,
+        adopt=adopt,
         targets=None if targets is None else tuple(sorted(set(targets))),
         processors=tuple(
             SavedProcessor(p.id, tuple(a.value for a in p.actions), p.blocked, fingerprint(p.observed))
@@ -235,6 +244,7 @@ def parse(text: str, source: str | Path = "<plan>") -> SavedPlan:
             spec=_str(doc, "spec"),
             spec_digest=_str(doc, "spec_digest"),
             prune=_bool(doc, "prune"),
+            adopt=_bool(doc, "adopt"),
             targets=_targets(doc.get("targets")),
             processors=tuple(_processor(i, p) for i, p in enumerate(_list(doc, "processors"))),
         )

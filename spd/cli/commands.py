@@ -14,6 +14,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "spd.emulator.command:emulator_command",
         "Serve the local Rekognition stream-processor emulator (plus moto's other services).",
     ),
+    "import": LazyCommand(
+        "spd.cli.import_cmd:import_command",
+        "Write a spec describing the processors that already exist in the regions.",
+    ),
     "plan": LazyCommand(
         "spd.cli.reconcile_cmd:plan_command", "Read the live service and print what `apply` would do."
     ),

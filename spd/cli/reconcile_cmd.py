@@ -10,6 +10,7 @@ import asyncio
 import difflib
 import sys
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,6 +36,11 @@ T = TypeVar("T")
 SPEC_ARGUMENT = click.argument("spec", type=click.Path(readable=False, path_type=Path))
 
 
+ADOPT_OPTION = click.option(
+    "--adopt", is_flag=True, help="Take over the spec's processors that carry no spd:stack tag."
+)
+
+
 def _settings(
     local: bool, local_state: Path | None, endpoint_url: str | None, settings_file: Path | None, **extra: Any
 ) -> Settings:
@@ -53,7 +59,9 @@ def _load(spec: Path) -> DesiredState:
     return loaded.desired
 
 
-def _policy(settings: Settings, desired: DesiredState, targets: tuple[str, ...]) -> Policy:
+def _policy(
+    settings: Settings, desired: DesiredState, targets: tuple[str, ...], *, adopt: bool = False
+) -> Policy:
     """The run's policy; a `--target` that names no processor of the spec is a usage error, not a no-op.
 
     With pruning on, a target may also name a processor of this stack that left the spec (to delete just
@@ -61,7 +69,7 @@ def _policy(settings: Settings, desired: DesiredState, targets: tuple[str, ...])
     """
     if not settings.prune:
         _check_targets(targets, {p.name for p in desired.processors}, desired.stack)
-    return run_policy(settings, desired.stack, frozenset(targets) or None)
+    return replace(run_policy(settings, desired.stack, frozenset(targets) or None), adopt=adopt)
 
 
 def _check_targets_planned(targets: tuple[str, ...], desired: DesiredState, planned: Plan) -> None:
@@ -113,6 +121,7 @@ def _observe_progress(enabled: bool) -> Callable[[int, int], None] | None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also save the plan to this file (JSON), for `spd apply FILE`.",
 )
+@ADOPT_OPTION
 @colour_option
 @connection_options
 def plan_command(
@@ -122,12 +131,13 @@ def plan_command(
     prune: bool | None,
     targets: tuple[str, ...],
     out: Path | None,
+    adopt: bool,
     **conn: Any,
 ) -> int:
     """Read the live service and print what `apply` would do."""
     settings = _settings(**conn, prune=prune)
     desired = _load(spec)
-    policy = _policy(settings, desired, targets)
+    policy = _policy(settings, desired, targets, adopt=adopt)
 
     async def go() -> Plan:
         async with open_gateway(settings) as gateway:
@@ -158,10 +168,16 @@ def plan_command(
 @click.option("--auto-approve", is_flag=True, help="Do not ask; required when no terminal is attached.")
 @click.option("--prune", is_flag=True, default=None, help="Delete this stack's processors not in the spec.")
 @click.option("--target", "targets", multiple=True, metavar="NAME", help="Limit to these processors.")
+@ADOPT_OPTION
 @colour_option
 @connection_options
 def apply_command(
-    spec: Path, auto_approve: bool, prune: bool | None, targets: tuple[str, ...], **conn: Any
+    spec: Path,
+    auto_approve: bool,
+    prune: bool | None,
+    targets: tuple[str, ...],
+    adopt: bool,
+    **conn: Any,
 ) -> int:
     """Plan, confirm, and make the live service match the spec.
 
@@ -169,12 +185,14 @@ def apply_command(
     unless a processor it names changed since.
     """
     if saved_plan.is_plan_file(spec):
-        if prune is not None or targets:
-            raise UsageError("--prune and --target are fixed by the saved plan; plan again to change them")
+        if prune is not None or targets or adopt:
+            raise UsageError(
+                "--prune, --target and --adopt are fixed by the saved plan; plan again to change them"
+            )
         return _apply_saved(saved_plan.read(spec), conn)
     settings = _settings(**conn, prune=prune)
     desired = _load(spec)
-    policy = _policy(settings, desired, targets)
+    policy = _policy(settings, desired, targets, adopt=adopt)
     # The answer comes from stdin, so stdin decides whether spd can ask; stdout may be piped
     # (`spd apply spec | tee log`), which is why the question goes to stderr.
     if not auto_approve and not sys.stdin.isatty():
@@ -216,7 +234,7 @@ def apply_command(
 
 def _save_plan(out: Path, planned: Plan, desired: DesiredState, spec: Path, policy: Policy) -> None:
     targets = None if policy.targets is None else sorted(policy.targets)
-    saved = saved_plan.save(planned, desired, spec, prune=policy.prune, targets=targets)
+    saved = saved_plan.save(planned, desired, spec, prune=policy.prune, adopt=policy.adopt, targets=targets)
     saved_plan.write(out, saved.to_json(planned))
     click.echo(f"Plan saved to {out}; run `spd apply {out}` to carry it out.", err=True)
 
@@ -230,7 +248,7 @@ def _apply_saved(saved: SavedPlan, conn: dict[str, Any]) -> int:
             saved.spec, f"declares stack {desired.stack!r}, but the saved plan is for stack {saved.stack!r}"
         )
     targets = None if saved.targets is None else frozenset(saved.targets)
-    policy = run_policy(settings, desired.stack, targets)
+    policy = replace(run_policy(settings, desired.stack, targets), adopt=saved.adopt)
 
     async def go() -> int:
         async with open_gateway(settings) as gateway:

@@ -1,7 +1,7 @@
 """Turning plans, outcomes and observations into text and JSON for people and CI.
 
 Pure functions from data to strings, called by the plan/apply/status commands. The text follows
-conventions operators already know from Terraform: `+` create, `~` update, `-/+` replace, `-` delete,
+conventions operators already know from Terraform: `&` adopt (`--adopt`), `+` create, `~` update, `-/+` replace, `-` delete,
 "# forces replacement", and a one-line summary. Symbols and statuses carry Terraform's colours (green
 create, yellow update, magenta replace, red delete) as click styles; `click.echo` drops them when the
 output is not a terminal, and the commands turn them off for `NO_COLOR` and `--no-color`.
@@ -19,6 +19,7 @@ from spd.model import ObservedState, ProcessorId, Status
 from spd.plan import Action, Change, ChangeKind, Plan, ProcessorPlan
 
 SYMBOLS = {
+    Action.ADOPT: "&",
     Action.CREATE: "+",
     Action.UPDATE: "~",
     Action.REPLACE: "-/+",
@@ -29,6 +30,7 @@ SYMBOLS = {
 }
 
 COLOURS = {
+    Action.ADOPT: "cyan",
     Action.CREATE: "green",
     Action.UPDATE: "yellow",
     Action.REPLACE: "magenta",
@@ -36,6 +38,7 @@ COLOURS = {
 }
 
 _STATUS_COLOURS = {
+    Action.ADOPT: "cyan",
     Status.RUNNING: "green",
     Status.FAILED: "red",
     Status.STARTING: "yellow",
@@ -111,7 +114,7 @@ def _detail_lines(p: ProcessorPlan) -> list[str]:
     main = p.actions[0]
     creating = main is Action.CREATE
     # A blocked create (a conflict) has no changes and creates nothing, so it lists no tags either.
-    whole = p.desired is not None and (main is Action.REPLACE or (creating and bool(p.changes)))
+    whole = p.desired is not None and (Action.REPLACE in p.actions or (creating and bool(p.changes)))
     lines = [
         _change_line(c, creating=creating)
         for c in p.changes
@@ -158,8 +161,10 @@ def plan_text(plan: Plan, *, verbose: bool = True) -> str:
 
 def summary_line(plan: Plan) -> str:
     s = plan.summary()
+    # Like Terraform's "N to import", adoptions are counted only in plans that have some.
+    adopt = f"{s['adopt']} to adopt, " if s["adopt"] else ""
     text = (
-        f"Plan: {s['create']} to create, {s['update']} to update, {s['replace']} to replace, "
+        f"Plan: {adopt}{s['create']} to create, {s['update']} to update, {s['replace']} to replace, "
         f"{s['start']} to start, {s['stop']} to stop, {s['delete']} to delete; {s['noop']} unchanged"
     )
     if s["blocked"]:

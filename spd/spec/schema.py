@@ -105,7 +105,6 @@ class _Model(BaseModel):
         extra="forbid",
         frozen=True,
         allow_inf_nan=False,
-        use_attribute_docstrings=True,
         regex_engine="rust-regex",
         defer_build=True,
     )
@@ -114,37 +113,52 @@ class _Model(BaseModel):
 class InputSpec(_Model):
     """Where the video comes from."""
 
-    kinesis_video_stream_arn: KinesisVideoArn
-    """ARN of the Kinesis video stream; a stream feeds at most one processor."""
+    kinesis_video_stream_arn: Annotated[
+        KinesisVideoArn,
+        Field(description="ARN of the Kinesis video stream; a stream feeds at most one processor."),
+    ]
 
 
 class OutputSpec(_Model):
     """Where results go: a Kinesis data stream (face_search) or an S3 bucket (connected_home)."""
 
-    kinesis_data_stream_arn: KinesisDataArn | None = None
-    """face_search only: ARN of the Kinesis data stream; a stream receives from at most one processor."""
-    s3_bucket: S3Bucket | None = None
-    """connected_home only: bucket for detailed results (3-255 characters)."""
-    s3_key_prefix: S3KeyPrefix | None = None
-    """connected_home only: key prefix inside the bucket (at most 1024 characters)."""
+    kinesis_data_stream_arn: Annotated[
+        KinesisDataArn | None,
+        Field(
+            description="face_search only: ARN of the Kinesis data stream; a stream receives from at most one processor."
+        ),
+    ] = None
+    s3_bucket: Annotated[
+        S3Bucket | None,
+        Field(description="connected_home only: bucket for detailed results (3-255 characters)."),
+    ] = None
+    s3_key_prefix: Annotated[
+        S3KeyPrefix | None,
+        Field(description="connected_home only: key prefix inside the bucket (at most 1024 characters)."),
+    ] = None
 
 
 class FaceSearchSpec(_Model):
     """Face search against a face collection."""
 
-    collection_id: CollectionId
-    """The face collection to search (1-255 characters of [a-zA-Z0-9_.-])."""
-    face_match_threshold: Percent | None = None
-    """Minimum match confidence, 0-100 (default 80; AWS stores anything below 80 as 80)."""
+    collection_id: Annotated[
+        CollectionId, Field(description="The face collection to search (1-255 characters of [a-zA-Z0-9_.-]).")
+    ]
+    face_match_threshold: Annotated[
+        Percent | None,
+        Field(
+            description="Minimum match confidence, 0-100 (default 80; AWS stores anything below 80 as 80)."
+        ),
+    ] = None
 
 
 class ConnectedHomeSpec(_Model):
     """Label detection (people, pets, packages)."""
 
-    labels: LabelList
-    """Non-empty set of PERSON, PET, PACKAGE, ALL."""
-    min_confidence: Percent | None = None
-    """Minimum label confidence, 0-100 (default 50)."""
+    labels: Annotated[LabelList, Field(description="Non-empty set of PERSON, PET, PACKAGE, ALL.")]
+    min_confidence: Annotated[
+        Percent | None, Field(description="Minimum label confidence, 0-100 (default 50).")
+    ] = None
 
 
 class NotificationChannelSpec(_Model):
@@ -175,35 +189,52 @@ class RegionOfInterestSpec(_Model):
     )
 
     bounding_box: BoundingBoxSpec | None = None
-    polygon: Polygon | None = None
-    """3 to 10 points."""
+    polygon: Annotated[Polygon | None, Field(description="3 to 10 points.")] = None
 
 
 class ProcessorFields(_Model):
     """Every processor key except `name`: what `defaults` may set and a processor may override."""
 
-    region: Region | None = None
-    """AWS region, e.g. us-east-1; required on the processor or in defaults."""
-    role_arn: RoleArn | None = None
-    """IAM role Rekognition assumes; required on the processor or in defaults."""
+    region: Annotated[
+        Region | None,
+        Field(description="AWS region, e.g. us-east-1; required on the processor or in defaults."),
+    ] = None
+    role_arn: Annotated[
+        RoleArn | None,
+        Field(description="IAM role Rekognition assumes; required on the processor or in defaults."),
+    ] = None
     input: InputSpec | None = None
     face_search: FaceSearchSpec | None = None
     connected_home: ConnectedHomeSpec | None = None
     output: OutputSpec | None = None
-    notification_channel: NotificationChannelSpec | None = None
-    """connected_home only, and required there."""
-    kms_key_id: KmsKeyId | None = None
-    """connected_home only: KMS key (id, alias or ARN) for the S3 results."""
-    regions_of_interest: RegionList | None = None
-    """Up to 10 regions of the frame to watch."""
-    data_sharing: bool | None = None
-    """Share data with AWS to improve its models (default false)."""
-    desired_state: Literal["running", "stopped"] | None = None
-    """face_search: running (default) or stopped; connected_home: stopped only (sessions end by themselves)."""
-    protect: bool | None = None
-    """Never delete or replace this processor (default false)."""
-    tags: dict[TagKey, TagValue] | None = None
-    """User tags (at most 199 after merging with defaults); keys starting aws: or spd: are refused."""
+    notification_channel: Annotated[
+        NotificationChannelSpec | None, Field(description="connected_home only, and required there.")
+    ] = None
+    kms_key_id: Annotated[
+        KmsKeyId | None,
+        Field(description="connected_home only: KMS key (id, alias or ARN) for the S3 results."),
+    ] = None
+    regions_of_interest: Annotated[
+        RegionList | None, Field(description="Up to 10 regions of the frame to watch.")
+    ] = None
+    data_sharing: Annotated[
+        bool | None, Field(description="Share data with AWS to improve its models (default false).")
+    ] = None
+    desired_state: Annotated[
+        Literal["running", "stopped"] | None,
+        Field(
+            description="face_search: running (default) or stopped; connected_home: stopped only (sessions end by themselves)."
+        ),
+    ] = None
+    protect: Annotated[
+        bool | None, Field(description="Never delete or replace this processor (default false).")
+    ] = None
+    tags: Annotated[
+        dict[TagKey, TagValue] | None,
+        Field(
+            description="User tags (at most 199 after merging with defaults); keys starting aws: or spd: are refused."
+        ),
+    ] = None
 
 
 class ProcessorDefaults(ProcessorFields):
@@ -213,8 +244,9 @@ class ProcessorDefaults(ProcessorFields):
 class ProcessorSpec(ProcessorFields):
     """One stream processor."""
 
-    name: Name
-    """Processor name, 1-128 characters of [a-zA-Z0-9_.-]; unique per region."""
+    name: Annotated[
+        Name, Field(description="Processor name, 1-128 characters of [a-zA-Z0-9_.-]; unique per region.")
+    ]
 
 
 class SpecDocument(_Model):
@@ -222,10 +254,16 @@ class SpecDocument(_Model):
 
     model_config = ConfigDict(title="spd spec")
 
-    version: Annotated[int, Field(ge=1, le=1, json_schema_extra={"const": 1})]
-    """Spec format version; must be 1."""
-    stack: StackName
-    """Ownership scope: every processor spd creates carries the tag spd:stack=<stack>; same in every file."""
+    version: Annotated[
+        Annotated[int, Field(ge=1, le=1, json_schema_extra={"const": 1})],
+        Field(description="Spec format version; must be 1."),
+    ]
+    stack: Annotated[
+        StackName,
+        Field(
+            description="Ownership scope: every processor spd creates carries the tag spd:stack=<stack>; same in every file."
+        ),
+    ]
     defaults: ProcessorDefaults | None = None
     processors: list[ProcessorSpec]
 

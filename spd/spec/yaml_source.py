@@ -58,10 +58,15 @@ def read_document(text: str, file: str, environ: Mapping[str, str]) -> SourceDoc
     try:
         data = _EventReader(builder, text).read()
     except YAMLError as exc:
-        problem = _syntax_problem(text, exc)
-        if "maximum nesting depth" in problem.message:
-            # libyaml's own limit (1,000 flow levels), met while it looks ahead, before spd's is reached.
-            problem = SourceProblem(problem.line, problem.column, (), TOO_DEEP_MESSAGE)
+        # libyaml gives up at 1,000 flow levels while it looks ahead, before spd's own limit is met in
+        # the events; flow nesting past spd's limit before the error is then the problem to report.
+        mark = getattr(exc, "problem_mark", None)
+        too_deep = _flow_too_deep(text, mark.index if mark is not None else len(text))
+        if too_deep is not None:
+            line, column = unpack(_LineTable(text).position(too_deep))
+            problem = SourceProblem(line, column, (), TOO_DEEP_MESSAGE)
+        else:
+            problem = _syntax_problem(text, exc)
         return SourceDocument(file, None, builder.positions, (problem,), False)
     except TooDeep as exc:
         problem = SourceProblem(exc.line, exc.column, (), TOO_DEEP_MESSAGE)
@@ -284,6 +289,39 @@ class _EventReader:
             items.append(value)
             item_positions.append(position)
         return items
+
+
+def _flow_too_deep(text: str, end: int) -> int | None:
+    """Offset of the first `[` or `{` before `end` that opens more than `MAX_NESTING` flow levels.
+
+    Quoted scalars and comments are skipped; block levels are not counted, so this only ever finds
+    nesting that is too deep on flow levels alone.
+    """
+    depth = 0
+    index = 0
+    while index < end:
+        char = text[index]
+        if char in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return index
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        elif char == "'":
+            close = text.find("'", index + 1)
+            while close != -1 and text.startswith("''", close):
+                close = text.find("'", close + 2)
+            index = end if close == -1 else close
+        elif char == '"':
+            close = index + 1
+            while close < end and text[close] != '"':
+                close += 2 if text[close] == "\\" else 1
+            index = close
+        elif char == "#" and (index == 0 or text[index - 1] in " \t\n"):
+            newline = text.find("\n", index)
+            index = end if newline == -1 else newline
+        index += 1
+    return None
 
 
 def _syntax_problem(text: str, exc: YAMLError) -> SourceProblem:

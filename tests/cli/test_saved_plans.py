@@ -208,8 +208,28 @@ def test_a_plan_for_another_stack_is_a_clean_error(fleet, emu, tmp_path):
 def test_a_plan_file_is_recognised_by_content_and_fixes_its_options(fleet, emu, tmp_path):
     out = tmp_path / "reviewed-plan"
     _save(emu, fleet, out)
-    r = _spd(emu, "apply", str(out), "--target", "porch")
-    assert r.returncode == 64
+    for flag in (["--target", "porch"], ["--adopt"], ["--prune"]):
+        r = _spd(emu, "apply", str(out), *flag)
+        assert r.returncode == 64, flag
     assert "fixed by the saved plan" in r.stderr
     r = _spd(emu, "apply", str(out))
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_a_plan_saved_with_adopt_adopts_when_applied(emu, tmp_path):
+    theirs = write_spec(tmp_path / "theirs.yaml", [home("porch", labels=["PET"])], stack="made-by-hand")
+    assert _spd(emu, "apply", str(theirs), "--auto-approve").returncode == 0
+    client = emu.client()
+    arn = client.describe_stream_processor(Name="porch")["StreamProcessorArn"]
+    client.untag_resource(ResourceArn=arn, TagKeys=[STACK_TAG])
+    spec = write_spec(tmp_path / "spec.yaml", [home("porch")])
+    out = tmp_path / "plan.json"
+    saved = _save(emu, spec, out, "--adopt")
+    assert saved["adopt"] is True
+    assert saved["processors"][0]["actions"][0] == "adopt"
+
+    r = _spd(emu, "apply", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert client.list_tags_for_resource(ResourceArn=arn)["Tags"][STACK_TAG] == "test-stack"
+    labels = client.describe_stream_processor(Name="porch")["Settings"]["ConnectedHome"]["Labels"]
+    assert labels == ["PERSON"]

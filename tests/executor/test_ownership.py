@@ -135,3 +135,51 @@ async def test_processor_disowned_between_plan_and_apply_is_not_started_stopped_
     assert victim_after["Settings"] == victim_before["Settings"]
     tags = client.list_tags_for_resource(ResourceArn=arn)["Tags"]
     assert tags.get(STACK_TAG) == new_owner
+
+
+@pytest.mark.parametrize("taker", ["intruder", STACK])
+async def test_processor_tagged_between_adopt_plan_and_apply_is_not_retagged(emu, taker):
+    """Adopting re-reads the tags first: a processor that gained any stack tag since the plan is refused."""
+    client = emu.client()
+    _create(client, "cam", {"team": "vision"})
+    want = state(desired(face_config("cam", settings=FaceSearch("new", 85.0))))
+    async with Gateway.open(endpoint_url=emu.url, max_attempts=1) as gw:
+        reconciler = Reconciler(gw, SETTINGS)
+        planned, _ = await reconciler.plan(want, Policy(STACK, adopt=True))
+        (cam,) = planned.processors
+        assert cam.actions[0] is Action.ADOPT
+        arn = client.describe_stream_processor(Name="cam")["StreamProcessorArn"]
+        client.tag_resource(ResourceArn=arn, Tags={STACK_TAG: taker})  # taken in the meantime
+        before = dict(emu.stats()["calls"])
+        result = await reconciler.apply(planned)
+    (outcome,) = result.outcomes
+    assert outcome.error is not None
+    assert outcome.error.startswith("refused before adopt:")
+    assert f"now carries spd:stack={taker}" in outcome.error
+    assert outcome.done == []
+    calls = emu.stats()["calls"]
+    for op in ("TagResource", "UntagResource", "StopStreamProcessor", "DeleteStreamProcessor"):
+        assert calls.get(op, 0) == before.get(op, 0), op
+    assert client.list_tags_for_resource(ResourceArn=arn)["Tags"] == {"team": "vision", STACK_TAG: taker}
+    live = client.describe_stream_processor(Name="cam")
+    assert live["Settings"]["FaceSearch"]["CollectionId"] == "old-collection"
+
+
+async def test_adopted_processor_is_then_replaced_under_the_usual_guard(emu):
+    """Adopt tags it first, so the stop/delete/create of a replace find it ours and proceed."""
+    client = emu.client()
+    _create(client, "cam", {})
+    want = state(desired(face_config("cam", settings=FaceSearch("new", 85.0))))
+    async with Gateway.open(endpoint_url=emu.url, max_attempts=1) as gw:
+        reconciler = Reconciler(gw, SETTINGS)
+        planned, _ = await reconciler.plan(want, Policy(STACK, adopt=True))
+        (cam,) = planned.processors
+        assert cam.actions == (Action.ADOPT, Action.REPLACE, Action.START)
+        result = await reconciler.apply(planned)
+    (outcome,) = result.outcomes
+    assert outcome.ok, outcome.error
+    assert outcome.done[0] == "adopt"
+    assert {"create", "start"} <= set(outcome.done)
+    live = client.describe_stream_processor(Name="cam")
+    assert live["Settings"]["FaceSearch"]["CollectionId"] == "new"
+    assert client.list_tags_for_resource(ResourceArn=live["StreamProcessorArn"])["Tags"][STACK_TAG] == STACK

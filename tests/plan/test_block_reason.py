@@ -44,7 +44,8 @@ CASES = [
         "untagged",
         lambda: _only([desired(face_config("a"))], [observed(face_config("a"), stack=None)]),
         BlockReason.CONFLICT_UNTAGGED,
-        "conflict: name taken by a processor without the spd:stack tag; spd never changes it",
+        "conflict: name taken by a processor without the spd:stack tag; spd never changes it "
+        "unless adopted (re-run with --adopt to tag it for this stack and manage it)",
     ),
     (
         "other-stack",

@@ -1,0 +1,127 @@
+"""`spd import`: read the processors that exist and write the spec that describes them.
+
+Listed in `spd.cli.commands`. Reading is `spd.observe.observe` (ListStreamProcessors pages, then
+Describe + ListTagsForResource per processor, paced by the gateway as a plan is), rendering is
+`spd.importer.render_spec`; this module only checks the arguments, filters by name and writes the files.
+Nothing is written when a processor could not be read or nothing matched, so a partial or empty spec
+never stands in for the fleet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from spd.cli.app import connection_options, make_connection, warn_about_environment
+from spd.connect import open_gateway
+from spd.errors import ExitCode, SpdError, UsageError
+from spd.importer import DEFAULT_STACK, render_spec
+from spd.model import ObservedProcessor, ObservedState
+from spd.settings import load_settings
+from spd.spec.schema import REGION_PATTERN
+
+_REGION = re.compile(REGION_PATTERN)
+_STACK = re.compile(r"[a-zA-Z0-9_.-]{1,128}\Z")
+"""The spec's stack name (README, "Top level"): checked here so a bad `--stack` writes nothing."""
+
+
+class NothingToImport(SpdError):
+    """No processor in the regions matched: there is no fleet to write a spec for."""
+
+
+def _check_arguments(regions: tuple[str, ...], stack: str) -> None:
+    problems = [
+        f"--region {r!r}: not an AWS region name (like us-east-1)" for r in regions if not _REGION.match(r)
+    ]
+    if not _STACK.match(stack):
+        problems.append(f"--stack {stack!r}: must be 1-128 characters of letters, digits, '_', '.' and '-'")
+    if problems:
+        raise UsageError("\n".join(problems))
+
+
+def _selected(observed: ObservedState, name_glob: str | None) -> list[ObservedProcessor]:
+    return [
+        p
+        for p in observed.processors
+        if p.config is not None and (name_glob is None or fnmatch.fnmatchcase(p.name, name_glob))
+    ]
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise SpdError(f"cannot write {path}: {exc.strerror or exc}") from None
+    click.echo(f"wrote {path}", err=True)
+
+
+@click.command("import")
+@click.option(
+    "--region",
+    "regions",
+    multiple=True,
+    required=True,
+    metavar="REGION",
+    help="Read the processors of this region (repeat for more).",
+)
+@click.option(
+    "--stack",
+    default=DEFAULT_STACK,
+    show_default=True,
+    help="The stack the spec names (the owner tag `apply --adopt` gives the processors).",
+)
+@click.option(
+    "--name-glob", default=None, metavar="GLOB", help="Only processors whose name matches (fnmatch)."
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="PATH",
+    help="An existing directory: one <region>.yaml per region; otherwise one file. Default: stdout.",
+)
+@connection_options
+def import_command(
+    regions: tuple[str, ...], stack: str, name_glob: str | None, out: Path | None, **conn: Any
+) -> int:
+    """Write a spec describing the processors that already exist in the regions."""
+    regions = tuple(dict.fromkeys(regions))
+    _check_arguments(regions, stack)
+    connection = make_connection(**conn)
+    warn_about_environment()
+    settings = load_settings(connection.settings_file, **connection.overrides())
+
+    async def read() -> ObservedState:
+        from spd.observe import observe
+
+        async with open_gateway(settings) as gateway:
+            return await observe(gateway, regions, names=None, concurrency=settings.concurrency)
+
+    observed = asyncio.run(read())
+    if observed.unreadable:
+        for pid, error in observed.unreadable:
+            click.echo(f"error: {pid}: could not be read: {error}", err=True)
+        raise SpdError(f"{len(observed.unreadable)} processor(s) could not be read; nothing written")
+    selected = _selected(observed, name_glob)
+    if not selected:
+        matching = f" matching {name_glob!r}" if name_glob is not None else ""
+        raise NothingToImport(f"no processors{matching} in {', '.join(regions)}; nothing written")
+
+    if out is not None and out.is_dir():
+        for region in regions:
+            in_region = [p for p in selected if p.id.region == region]
+            if in_region:
+                _write(out / f"{region}.yaml", render_spec(stack, in_region, source=region))
+        return ExitCode.OK
+    text = render_spec(stack, selected, source=", ".join(regions))
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        _write(out, text)
+    return ExitCode.OK
