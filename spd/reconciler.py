@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,6 +91,26 @@ class Reconciler:
             concurrency=self.settings.concurrency,
             progress=progress,
         )
+
+    async def plan_only(
+        self, desired: DesiredState, policy: Policy, ids: Collection[ProcessorId]
+    ) -> tuple[Plan, ObservedState]:
+        """Re-read just these processors (a saved plan's: Describe + ListTagsForResource for them only)
+        and plan them alone."""
+        wanted = frozenset(ids)
+        seen = await observe(
+            self.gateway,
+            {pid.region for pid in wanted},
+            names={pid.name for pid in wanted},
+            concurrency=self.settings.concurrency,
+        )
+        observed = ObservedState(
+            seen.regions,
+            tuple(p for p in seen.processors if p.id in wanted),
+            tuple(u for u in seen.unreadable if u[0] in wanted),
+        )
+        planned = plan(desired, observed, policy)
+        return Plan(planned.stack, tuple(p for p in planned.processors if p.id in wanted)), observed
 
     async def plan(
         self, desired: DesiredState, policy: Policy, *, progress: Progress | None = None

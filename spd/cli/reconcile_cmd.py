@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
+from spd import saved_plan
 from spd.cli.app import colour_option, connection_options, make_connection, warn_about_environment
 from spd.cli.render import (
     apply_json,
@@ -36,6 +37,7 @@ from spd.executor import ApplyResult, ProcessorOutcome
 from spd.model import DesiredState, ObservedState
 from spd.plan import Plan, Policy
 from spd.reconciler import Reconciler
+from spd.saved_plan import SavedPlan
 from spd.settings import Settings, load_settings
 
 T = TypeVar("T")
@@ -129,6 +131,11 @@ def _observe_progress(enabled: bool) -> Callable[[int, int], None] | None:
     "--prune", is_flag=True, default=None, help="Plan deletion of this stack's processors not in the spec."
 )
 @click.option("--target", "targets", multiple=True, metavar="NAME", help="Limit to these processors.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also save the plan to this file (JSON), for `spd apply FILE`.",
+)
 @ADOPT_OPTION
 @colour_option
 @connection_options
@@ -138,6 +145,7 @@ def plan_command(
     detailed_exitcode: bool,
     prune: bool | None,
     targets: tuple[str, ...],
+    out: Path | None,
     adopt: bool,
     **conn: Any,
 ) -> int:
@@ -160,7 +168,11 @@ def plan_command(
     planned = _run(go)
     click.echo(plan_json(planned) if output == "json" else plan_text(planned), nl=False)
     if planned.unreadable():
+        if out is not None:
+            click.echo(f"error: plan not saved to {out}: some processors could not be read", err=True)
         return ExitCode.FAILURE
+    if out is not None:
+        _save_plan(out, planned, desired, spec, policy)
     if detailed_exitcode and (planned.has_changes or blocked_changes(planned)):
         return ExitCode.CHANGES
     return ExitCode.OK
@@ -228,7 +240,17 @@ def apply_command(
     adopt: bool,
     **conn: Any,
 ) -> int:
-    """Plan, confirm, and make the live service match the spec."""
+    """Plan, confirm, and make the live service match the spec.
+
+    SPEC may also be a plan saved by `spd plan --out FILE`: it is carried out as saved, without asking,
+    unless a processor it names changed since.
+    """
+    if saved_plan.is_plan_file(spec):
+        if prune is not None or targets or adopt:
+            raise UsageError(
+                "--prune, --target and --adopt are fixed by the saved plan; plan again to change them"
+            )
+        return _apply_saved(saved_plan.read(spec), conn)
     settings = _settings(**conn, prune=prune)
     desired = _load(spec)
     policy = _policy(settings, desired, targets, adopt=adopt)
@@ -286,6 +308,52 @@ def apply_command(
     except KeyboardInterrupt:
         # The message says what state the fleet is in: apply is idempotent, so running it again finishes.
         raise KeyboardInterrupt(INTERRUPTED_APPLYING if applying else INTERRUPTED_BEFORE) from None
+
+
+def _save_plan(out: Path, planned: Plan, desired: DesiredState, spec: Path, policy: Policy) -> None:
+    targets = None if policy.targets is None else sorted(policy.targets)
+    saved = saved_plan.save(planned, desired, spec, prune=policy.prune, adopt=policy.adopt, targets=targets)
+    saved_plan.write(out, saved.to_json(planned))
+    click.echo(f"Plan saved to {out}; run `spd apply {out}` to carry it out.", err=True)
+
+
+def _apply_saved(saved: SavedPlan, conn: dict[str, Any]) -> int:
+    """`spd apply FILE`: re-read the plan's processors, refuse if any changed, else carry it out as is."""
+    settings = _settings(**conn, prune=saved.prune)
+    desired = _load(Path(saved.spec))
+    if desired.stack != saved.stack:
+        raise saved_plan.SavedPlanError(
+            saved.spec, f"declares stack {desired.stack!r}, but the saved plan is for stack {saved.stack!r}"
+        )
+    targets = None if saved.targets is None else frozenset(saved.targets)
+    policy = replace(run_policy(settings, desired.stack, targets), adopt=saved.adopt)
+
+    async def go() -> int:
+        async with open_gateway(settings) as gateway:
+            reconciler = Reconciler(
+                gateway, execution_settings(settings, desired.stack), extra_regions=tuple(settings.regions)
+            )
+            planned, observed = await reconciler.plan_only(desired, policy, saved.ids)
+            changed = saved_plan.changes_since(saved, observed)
+            if saved_plan.spec_digest(desired) != saved.spec_digest:
+                changed.insert(0, f"{saved.spec}: the spec changed since the plan was made")
+            if not changed:
+                changed = saved_plan.plan_differences(saved, planned)
+            if changed:
+                click.echo("error: the saved plan is out of date, so nothing was changed:", err=True)
+                for line in changed:
+                    click.echo(f"  {line}", err=True)
+                click.echo("Run `spd plan --out FILE` again.", err=True)
+                return ExitCode.FAILURE
+            click.echo(plan_text(planned), nl=False)
+            if not planned.has_changes:
+                return ExitCode.OK
+            with _progress(len(planned.actionable()), sys.stderr.isatty()) as on_done:
+                result = await reconciler.apply(planned, progress=on_done)
+            click.echo(apply_report(result), nl=False)
+            return ExitCode.OK if result.ok else ExitCode.FAILURE
+
+    return _run(go)
 
 
 class _progress:
