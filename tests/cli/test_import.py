@@ -6,10 +6,13 @@ tag, planning it shows no changes (so nothing AWS stores was lost or misread on 
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from spdrun import ACCOUNT, run_spd, wait_status
 
@@ -189,3 +192,114 @@ def test_bad_arguments_are_usage_errors(emu, args, message):
     assert r.returncode == 64, r.stderr
     assert message in r.stderr
     assert "Traceback" not in r.stderr
+
+
+# -- import, then adopt: the take-over flow of the README ---------------------------------------------
+
+
+def _describe_all(emu) -> dict[tuple[str, str], dict]:
+    """Every processor's Describe (without the request's metadata), keyed by region and name."""
+    found = {}
+    for region in (EAST, WEST):
+        client = emu.client(region)
+        for p in client.list_stream_processors()["StreamProcessors"]:
+            described = client.describe_stream_processor(Name=p["Name"])
+            described.pop("ResponseMetadata", None)
+            found[(region, p["Name"])] = described
+    return found
+
+
+def _tags_all(emu) -> dict[tuple[str, str], dict[str, str]]:
+    return {
+        key: emu.client(key[0]).list_tags_for_resource(ResourceArn=d["StreamProcessorArn"])["Tags"]
+        for key, d in _describe_all(emu).items()
+    }
+
+
+def _take_over(emu, spec, stack):
+    """import → plan --adopt (only adoptions) → apply --adopt → plan (no changes); returns the plan JSON."""
+    r = _import(emu, "--region", EAST, "--region", WEST, "--stack", stack, "--out", str(spec))
+    assert r.returncode == 0, r.stderr
+    r = run_spd(["plan", str(spec), "--endpoint-url", emu.url, "--adopt", "--output", "json"])
+    assert r.returncode == 0, r.stderr
+    planned = json.loads(r.stdout)
+    r = run_spd(["apply", str(spec), "--endpoint-url", emu.url, "--adopt", "--auto-approve"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    _assert_no_changes(emu, spec)
+    return planned
+
+
+def test_import_then_adopt_only_tags_and_changes_no_configuration(fleet, tmp_path):
+    before, tags_before = _describe_all(fleet), _tags_all(fleet)
+    planned = _take_over(fleet, tmp_path / "fleet.yaml", "taken-over")
+    assert {p["name"]: p["actions"] for p in planned["processors"]} == {name: ["adopt"] for _, name in before}
+    assert planned["summary"]["adopt"] == len(before)
+    assert _describe_all(fleet) == before  # configuration, status and timestamps untouched
+    for key, tags in _tags_all(fleet).items():
+        assert tags == {**tags_before[key], "spd:stack": "taken-over"}
+
+
+_ROIS = st.sampled_from(
+    [
+        [],
+        [{"BoundingBox": {"Left": 0.1, "Top": 0.2, "Width": 0.3, "Height": 0.4}}],
+        [{"Polygon": [{"X": 0.1, "Y": 0.6}, {"X": 0.9, "Y": 0.6}, {"X": 0.33, "Y": 0.95}]}],
+        [
+            {"BoundingBox": {"Left": 0.0, "Top": 0.0, "Width": 1.0, "Height": 0.5}},
+            {
+                "Polygon": [
+                    {"X": 0.7, "Y": 0.1},
+                    {"X": 0.9, "Y": 0.1},
+                    {"X": 0.8, "Y": 0.3},
+                    {"X": 0.7, "Y": 0.3},
+                ]
+            },
+        ],
+    ]
+)
+_PROCESSOR = st.fixed_dictionaries(
+    {
+        "region": st.sampled_from([EAST, WEST]),
+        "face": st.booleans(),
+        "threshold": st.one_of(st.none(), st.sampled_from([10.0, 79.5, 80.0, 85.5, 99.9])),
+        "min_confidence": st.one_of(st.none(), st.sampled_from([0.1, 33.3, 50.0, 71.25])),
+        "labels": st.sampled_from([["PERSON"], ["PET", "PACKAGE"], ["ALL"]]),
+        "rois": _ROIS,
+        "running": st.booleans(),
+        "tags": st.dictionaries(
+            st.sampled_from(["team", "site", "floor"]), st.sampled_from(["a", "3", "no"]), max_size=2
+        ),
+    }
+)
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fleet_spec=st.lists(_PROCESSOR, min_size=1, max_size=4))
+def test_any_imported_fleet_is_adopted_without_changes(emu, tmp_path_factory, fleet_spec):
+    """Generated fleets (both kinds, ROIs of both shapes, thresholds below 80, tags, running and stopped,
+    two regions): import, then adopt, shows only adoptions and leaves every Describe as it was."""
+    emu.reset_fast()
+    for index, p in enumerate(fleet_spec):
+        name = f"cam-{index}"
+        client = emu.client(p["region"])
+        if p["face"]:
+            _create_face(
+                client, p["region"], name, threshold=p["threshold"], tags=p["tags"], regions=p["rois"]
+            )
+            if p["running"]:
+                client.start_stream_processor(Name=name)
+                wait_status(client, name, {"RUNNING"})
+        else:
+            _create_home(
+                client,
+                p["region"],
+                name,
+                labels=p["labels"],
+                min_confidence=p["min_confidence"],
+                tags=p["tags"],
+                regions=p["rois"],
+            )
+    before = _describe_all(emu)
+    planned = _take_over(emu, tmp_path_factory.mktemp("import") / "fleet.yaml", "generated")
+    assert all(p["actions"] == ["adopt"] for p in planned["processors"]), planned
+    assert _describe_all(emu) == before
