@@ -14,6 +14,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "spd.emulator.command:emulator_command",
         "Serve the local Rekognition stream-processor emulator (plus moto's other services).",
     ),
+    "iam-policy": LazyCommand(
+        "spd.cli.iam_cmd:iam_policy_command",
+        "Print a least-privilege IAM policy (JSON) for the spec's processors.",
+    ),
     "import": LazyCommand(
         "spd.cli.import_cmd:import_command",
         "Write a spec describing the processors that already exist in the regions.",

@@ -1,0 +1,237 @@
+"""Least-privilege IAM policies for a spec: one for whoever runs spd, one for the role Rekognition assumes.
+
+`daemon_policy` is what `spd plan`/`apply`/`run` and the preflight checks need for exactly this spec:
+
+- the stream-processor actions on exactly the spec's processor ARNs,
+  `arn:<partition>:rekognition:<region>:<account>:streamprocessor/<name>`. A spec names no account, so the
+  account (and partition) of each processor is taken from its `role_arn`: Rekognition only accepts a
+  role of the processor's own account, so that is the account the processor lives in;
+- on existing processors, Describe/Start/Stop/Update/Delete/ListTags/Untag only when the processor carries
+  `spd:stack=<stack>` (`aws:ResourceTag/spd:stack`): even a processor of the same name that spd does not
+  own is out of reach. Create and TagResource at create time carry the tag in the request instead, so they
+  are conditioned on `aws:RequestTag/spd:stack`; TagResource on an owned processor (tag drift) is also
+  allowed through the resource-tag statement;
+- `rekognition:ListStreamProcessors` on `*`: the action has no resource-level permission;
+- `iam:PassRole` on the spec's roles, only towards `rekognition.amazonaws.com` (`iam:PassedToService`);
+- the preflight reads on the resources the spec references: kinesisvideo:DescribeStream,
+  kinesis:DescribeStreamSummary, rekognition:DescribeCollection, iam:GetRole, sns:GetTopicAttributes,
+  s3:ListBucket (what HeadBucket is authorized by) and kms:DescribeKey.
+
+`service_role_policy` is what Rekognition itself needs through the spec's role, as AWS documents it in
+"Giving Amazon Rekognition Video access to your resources"
+(https://docs.aws.amazon.com/rekognition/latest/dg/api-streaming-video-roles.html) and in the managed
+policy AmazonRekognitionServiceRole, narrowed from its wildcards to the spec's resources:
+
+- kinesisvideo:GetDataEndpoint and kinesisvideo:GetMedia on the input video streams;
+- kinesis:PutRecord and kinesis:PutRecords on the face-search output data streams;
+- s3:PutObject on `bucket/prefix*` of the connected-home outputs, sns:Publish on their topics, and
+  kms:GenerateDataKey and kms:Decrypt on their keys (the connected-home set-up page,
+  https://docs.aws.amazon.com/rekognition/latest/dg/streaming-labels-setting-up.html).
+
+AWS documents no collection permission for the service role (the face collection is read by Rekognition
+in the caller's account, not through the role), so none is granted.
+
+A KMS key given as an alias cannot be named as a resource of key operations (IAM authorizes them on the
+key ARN), so an alias becomes `key/*` in its account and region narrowed by the condition
+`kms:ResourceAliases`.
+
+Pure: a `DesiredState` in, a JSON-ready dict out; the same spec always gives the same dict (sorted
+actions and resources, statements in a fixed order), and `render` gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from spd.model import STACK_TAG, DesiredProcessor, DesiredState, FaceSearch
+
+Audience = Literal["daemon", "service-role"]
+AUDIENCES: tuple[Audience, ...] = ("daemon", "service-role")
+
+VERSION = "2012-10-17"
+REKOGNITION_SERVICE = "rekognition.amazonaws.com"
+
+_ON_OWNED = (
+    "rekognition:DeleteStreamProcessor",
+    "rekognition:DescribeStreamProcessor",
+    "rekognition:ListTagsForResource",
+    "rekognition:StartStreamProcessor",
+    "rekognition:StopStreamProcessor",
+    "rekognition:TagResource",
+    "rekognition:UntagResource",
+    "rekognition:UpdateStreamProcessor",
+)
+_AT_CREATE = ("rekognition:CreateStreamProcessor", "rekognition:TagResource")
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """The partition, region and account a processor lives in (from its role ARN)."""
+
+    partition: str
+    region: str
+    account: str
+
+    def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
+        return (
+            f"arn:{self.partition}:{service}:{self.region if region else ''}:"
+            f"{self.account if account else ''}:{resource}"
+        )
+
+
+def _where(processor: DesiredProcessor) -> _Where:
+    # role_arn is validated as arn:<partition>:iam::<12 digits>:role/...
+    parts = processor.config.role_arn.split(":", 5)
+    return _Where(partition=parts[1], region=processor.config.region, account=parts[4])
+
+
+def processor_arn(processor: DesiredProcessor) -> str:
+    """The ARN AWS gives this processor once created."""
+    return _where(processor).arn("rekognition", f"streamprocessor/{processor.name}")
+
+
+def _kms_key(processor: DesiredProcessor, key: str) -> tuple[str, str | None]:
+    """(resource, alias or None) for a key given as id, key ARN, alias name or alias ARN."""
+    where = _where(processor)
+    if key.startswith("arn:"):
+        parts = key.split(":", 5)
+        if parts[5].startswith("alias/"):
+            alias_where = _Where(parts[1], parts[3], parts[4])
+            return alias_where.arn("kms", "key/*"), parts[5]
+        return key, None
+    if key.startswith("alias/"):
+        return where.arn("kms", "key/*"), key
+    return where.arn("kms", f"key/{key}"), None
+
+
+def _statement(
+    sid: str, actions: Iterable[str], resources: Iterable[str], condition: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": sorted(set(actions)),
+        "Resource": sorted(set(resources)),
+    }
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def _kms_statements(
+    sid: str, actions: tuple[str, ...], keys: list[tuple[str, str | None]]
+) -> list[dict[str, Any]]:
+    plain = sorted({resource for resource, alias in keys if alias is None})
+    statements = [_statement(sid, actions, plain)] if plain else []
+    by_resource: dict[str, set[str]] = {}
+    for resource, alias in keys:
+        if alias is not None:
+            by_resource.setdefault(resource, set()).add(alias)
+    for index, (resource, aliases) in enumerate(sorted(by_resource.items())):
+        condition = {"ForAnyValue:StringEquals": {"kms:ResourceAliases": sorted(aliases)}}
+        statements.append(_statement(f"{sid}ByAlias{index + 1}", actions, [resource], condition))
+    return statements
+
+
+def _policy(statements: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"Version": VERSION, "Statement": [s for s in statements if s["Resource"]]}
+
+
+def daemon_policy(desired: DesiredState) -> dict[str, Any]:
+    """What spd itself needs to plan, apply and keep this spec, and to run its preflight checks."""
+    processors = sorted(desired.processors, key=lambda p: (p.config.region, p.name))
+    arns = [processor_arn(p) for p in processors]
+    roles = [p.config.role_arn for p in processors]
+    owned = {"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": desired.stack}}
+    requested = {"StringEquals": {f"aws:RequestTag/{STACK_TAG}": desired.stack}}
+    collections = [
+        _where(p).arn("rekognition", f"collection/{p.config.settings.collection_id}")
+        for p in processors
+        if isinstance(p.config.settings, FaceSearch)
+    ]
+    keys = [_kms_key(p, p.config.kms_key_id) for p in processors if p.config.kms_key_id]
+    statements = [
+        _statement("ProcessorsOwnedByStack", _ON_OWNED, arns, owned),
+        _statement("CreateProcessorsTaggedWithStack", _AT_CREATE, arns, requested),
+        _statement("ListProcessors", ["rekognition:ListStreamProcessors"], ["*"]),
+        _statement(
+            "PassRoleToRekognition",
+            ["iam:PassRole"],
+            roles,
+            {"StringEquals": {"iam:PassedToService": REKOGNITION_SERVICE}},
+        ),
+        _statement("PreflightRoles", ["iam:GetRole"], roles),
+        _statement(
+            "PreflightVideoStreams",
+            ["kinesisvideo:DescribeStream"],
+            [p.config.kinesis_video_stream_arn for p in processors],
+        ),
+        _statement(
+            "PreflightDataStreams",
+            ["kinesis:DescribeStreamSummary"],
+            [p.config.kinesis_data_stream_arn for p in processors if p.config.kinesis_data_stream_arn],
+        ),
+        _statement("PreflightCollections", ["rekognition:DescribeCollection"], collections),
+        _statement(
+            "PreflightTopics",
+            ["sns:GetTopicAttributes"],
+            [p.config.sns_topic_arn for p in processors if p.config.sns_topic_arn],
+        ),
+        _statement(
+            "PreflightBuckets",
+            ["s3:ListBucket"],
+            [
+                _where(p).arn("s3", p.config.s3_bucket, region=False, account=False)
+                for p in processors
+                if p.config.s3_bucket
+            ],
+        ),
+        *_kms_statements("PreflightKeys", ("kms:DescribeKey",), keys),
+    ]
+    return _policy(statements)
+
+
+def service_role_policy(desired: DesiredState) -> dict[str, Any]:
+    """What Rekognition needs through the spec's roles to read the video and deliver the results."""
+    processors = sorted(desired.processors, key=lambda p: (p.config.region, p.name))
+    objects = []
+    for p in processors:
+        if p.config.s3_bucket:
+            prefix = p.config.s3_key_prefix or ""
+            objects.append(
+                _where(p).arn("s3", f"{p.config.s3_bucket}/{prefix}*", region=False, account=False)
+            )
+    keys = [_kms_key(p, p.config.kms_key_id) for p in processors if p.config.kms_key_id]
+    statements = [
+        _statement(
+            "ReadVideoStreams",
+            ["kinesisvideo:GetDataEndpoint", "kinesisvideo:GetMedia"],
+            [p.config.kinesis_video_stream_arn for p in processors],
+        ),
+        _statement(
+            "WriteFaceSearchResults",
+            ["kinesis:PutRecord", "kinesis:PutRecords"],
+            [p.config.kinesis_data_stream_arn for p in processors if p.config.kinesis_data_stream_arn],
+        ),
+        _statement("WriteLabelResults", ["s3:PutObject"], objects),
+        _statement(
+            "PublishNotifications",
+            ["sns:Publish"],
+            [p.config.sns_topic_arn for p in processors if p.config.sns_topic_arn],
+        ),
+        *_kms_statements("EncryptResults", ("kms:Decrypt", "kms:GenerateDataKey"), keys),
+    ]
+    return _policy(statements)
+
+
+def iam_policy(desired: DesiredState, audience: Audience) -> dict[str, Any]:
+    """The policy for `audience`: "daemon" (whoever runs spd) or "service-role" (the role Rekognition assumes)."""
+    return daemon_policy(desired) if audience == "daemon" else service_role_policy(desired)
+
+
+def render(policy: dict[str, Any]) -> str:
+    """The policy as JSON text: sorted keys, two-space indent, so the same spec gives the same bytes."""
+    return json.dumps(policy, indent=2, sort_keys=True) + "\n"
