@@ -5,6 +5,8 @@ and kept in the state file across restarts."""
 from __future__ import annotations
 
 import os
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from spd.emulator.embedded import embedded_emulator
+from spd.emulator.state import SCHEMA
 from spd.emulator.testing import EmulatorProcess
+from spd.sqlite_store import Database, Schema
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("SPD_CONTRACT_LIVE") == "1", reason="the emulator's own collections"
@@ -202,3 +206,14 @@ def test_two_emulators_on_one_file_share_collections(tmp_path: Path) -> None:
             second.create_collection(CollectionId="staff")
         second.delete_collection(CollectionId="staff")
         assert _ids(first) == []
+
+
+def test_a_state_file_of_schema_version_1_is_upgraded(tmp_path: Path) -> None:
+    state = tmp_path / "old.db"
+    old = Schema(kind=SCHEMA.kind, application_id=SCHEMA.application_id, migrations=SCHEMA.migrations[:1])
+    Database(state, old).close()
+    with embedded_emulator(state) as url:
+        _client(url).create_collection(CollectionId="staff")
+    with closing(sqlite3.connect(state)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("SELECT collection_id FROM collections").fetchall() == [("staff",)]
