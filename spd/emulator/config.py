@@ -34,6 +34,9 @@ ERROR_CODES: tuple[str, ...] = (
 )
 """Codes a setting may choose for an inferred error."""
 
+EMULATED_OPERATIONS: tuple[str, ...] = (*OPERATIONS, *rules.COLLECTION_OPERATIONS)
+"""The operations the emulator serves itself: the keys of per-operation latency, TPS limits and faults."""
+
 ALL_OPERATIONS = "*"
 """Wildcard accepted wherever an operation name is: applies to every operation."""
 
@@ -277,9 +280,9 @@ def _operation_map(name: str, value: Any) -> dict[str, float]:
         raise ConfigValueError(f"{name} must be an object {{operation: number}}, got {_show(value)}")
     out: dict[str, float] = {}
     for op, number in value.items():
-        if op != ALL_OPERATIONS and op not in OPERATIONS:
+        if op != ALL_OPERATIONS and op not in EMULATED_OPERATIONS:
             raise ConfigValueError(
-                f"{name}: unknown operation {_show(op)}; expected one of {', '.join(OPERATIONS)} or '*'"
+                f"{name}: unknown operation {_show(op)}; expected one of {', '.join(EMULATED_OPERATIONS)} or '*'"
             )
         out[op] = BOUNDS[name].check(f"{name}.{op}", number)
     return out

@@ -12,9 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from spd.emulator.config import ALL_OPERATIONS, Bound, ConfigValueError
+from spd.emulator.config import ALL_OPERATIONS, EMULATED_OPERATIONS, Bound, ConfigValueError
 from spd.emulator.errors import ERROR_STATUS
-from spd.model import OPERATIONS
 
 FAULT_BOUNDS: dict[str, Bound] = {
     "count": Bound(1, 1_000_000, integer=True),
@@ -76,9 +75,11 @@ class FaultInjector:
                 f"unknown fault key(s): {', '.join(unknown)}; known: {', '.join(sorted(allowed))}"
             )
         operation = spec.get("operation", ALL_OPERATIONS)
-        if not isinstance(operation, str) or (operation != ALL_OPERATIONS and operation not in OPERATIONS):
+        if not isinstance(operation, str) or (
+            operation != ALL_OPERATIONS and operation not in EMULATED_OPERATIONS
+        ):
             raise ConfigValueError(
-                f"unknown operation {operation!r}; expected one of {', '.join(OPERATIONS)} or '*'"
+                f"unknown operation {operation!r}; expected one of {', '.join(EMULATED_OPERATIONS)} or '*'"
             )
         error = spec.get("error", "ThrottlingException")
         if not isinstance(error, str) or error not in ERROR_STATUS:

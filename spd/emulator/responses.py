@@ -1,4 +1,6 @@
-"""The Rekognition JSON 1.1 front end: moto's `RekognitionResponse` extended with the ten operations.
+"""The Rekognition JSON 1.1 front end: moto's `RekognitionResponse` extended with the ten stream-processor
+operations and the four face-collection ones (CreateCollection, DescribeCollection, ListCollections,
+DeleteCollection; kept by `Emulator`, see `spd.emulator.face_collections`).
 
 `StreamProcessorResponse` subclasses moto's own Rekognition response class, so moto's request
 normalisation (`setup_class`), account resolution, action dispatch by `X-Amz-Target` and its existing
@@ -28,7 +30,7 @@ from typing import Any
 
 from moto.rekognition.responses import RekognitionResponse
 
-from spd.emulator.config import EmulatorConfig
+from spd.emulator.config import EMULATED_OPERATIONS, EmulatorConfig
 from spd.emulator.errors import (
     JSON_CONTENT_TYPE,
     RekognitionError,
@@ -36,6 +38,7 @@ from spd.emulator.errors import (
     UnknownOperationError,
     not_found,
 )
+from spd.emulator.face_collections import FACE_MODEL_VERSION, collection_arn, describe, list_page
 from spd.emulator.jsonbody import JsonBodyError, decode_json_object
 from spd.emulator.models import StreamProcessorBackend
 from spd.emulator.paging import PageTokens
@@ -43,8 +46,11 @@ from spd.emulator.service import CallRecord, Emulator
 from spd.emulator.validation import (
     JsonDict,
     check_number_widths,
+    parse_collection_id,
     parse_create,
+    parse_create_collection,
     parse_list,
+    parse_list_collections,
     parse_list_tags,
     parse_name,
     parse_start,
@@ -53,7 +59,6 @@ from spd.emulator.validation import (
     parse_update,
     processor_name_from_arn,
 )
-from spd.model import OPERATIONS
 
 CREDENTIAL_SCOPE = re.compile(
     r"Credential=[^/,\s]*/\d{8}/(?P<region>[^/,\s]+)/(?P<service>[^/,\s]+)/aws4_request"
@@ -85,7 +90,7 @@ class StreamProcessorResponse(RekognitionResponse):
     def call_action(self) -> Response:
         operation = str(self._get_action() or "")
         try:
-            if operation in OPERATIONS:
+            if operation in EMULATED_OPERATIONS:
                 self._emulator.admit(
                     operation, account=self.current_account, region=self.region, subject=self._subject()
                 )
@@ -127,14 +132,14 @@ class StreamProcessorResponse(RekognitionResponse):
         return self._params
 
     def _subject(self) -> str | None:
-        """The processor a call is about, for the log line."""
+        """The processor or collection a call is about, for the log line."""
         if self._params is None:
             try:
                 self._body()
             except RekognitionError:
                 return None
         params = self._params or {}
-        name = params.get("Name")
+        name = params.get("Name", params.get("CollectionId"))
         if isinstance(name, str):
             return name
         arn = params.get("ResourceArn")
@@ -246,3 +251,40 @@ class StreamProcessorResponse(RekognitionResponse):
         arn = parse_list_tags(self._body(), self._emulator.config)
         name = self._processor_for_arn(arn)
         return self._run(lambda backend, now, config: {"Tags": backend.list_tags(name, now)}, mutates=False)
+
+    # -- the four collection operations ------------------------------------------------------------
+
+    def create_collection(self) -> str:
+        collection_id, tags = parse_create_collection(self._body(), self._emulator.config)
+        self._emulator.create_collection(self.current_account, self.region, collection_id, tags)
+        return json.dumps(
+            {
+                "StatusCode": 200,
+                "CollectionArn": collection_arn(self.region, self.current_account, collection_id),
+                "FaceModelVersion": FACE_MODEL_VERSION,
+            }
+        )
+
+    def describe_collection(self) -> str:
+        collection_id = parse_collection_id("DescribeCollection", self._body(), self._emulator.config)
+        found = self._emulator.collection(self.current_account, self.region, collection_id)
+        return json.dumps(describe(found, region=self.region, account=self.current_account))
+
+    def list_collections(self) -> str:
+        max_results, token = parse_list_collections(self._body(), self._emulator.config)
+        binding: dict[str, Any] = {
+            "account": self.current_account,
+            "region": self.region,
+            "operation": "ListCollections",
+            "max_results": max_results,
+        }
+        cursor = None if token is None else self._page_tokens.open(token, **binding)
+        result = list_page(self._emulator.collections(self.current_account, self.region), max_results, cursor)
+        if "NextToken" in result:
+            result["NextToken"] = self._page_tokens.seal(result["NextToken"], **binding)
+        return json.dumps(result)
+
+    def delete_collection(self) -> str:
+        collection_id = parse_collection_id("DeleteCollection", self._body(), self._emulator.config)
+        self._emulator.delete_collection(self.current_account, self.region, collection_id)
+        return json.dumps({"StatusCode": 200})

@@ -37,6 +37,7 @@ from typing import Any
 
 from spd.emulator.config import EmulatorConfig
 from spd.emulator.errors import RekognitionError
+from spd.emulator.face_collections import Collection, already_exists, collection_not_found
 from spd.emulator.faults import FaultInjector, Stats, TokenBuckets
 from spd.emulator.models import StreamProcessor, StreamProcessorBackend
 from spd.emulator.state import Changes, EmulatorStateError, EmulatorStore, Key, open_store
@@ -123,6 +124,7 @@ class Emulator:
         self._config = config or EmulatorConfig()
         self._config_changed = False
         self._backends: dict[Key, StreamProcessorBackend] = {}
+        self._collections: dict[Key, dict[str, Collection]] = {}
         self._faults = FaultInjector()
         self._buckets = TokenBuckets()
         self._stats = Stats()
@@ -189,6 +191,7 @@ class Emulator:
             self._begin_write()
             for backend in self._backends.values():
                 backend.reset()
+            self._collections.clear()
             self._config = EmulatorConfig()
             self._config_changed = False
             with self._runtime_lock:
@@ -219,6 +222,57 @@ class Emulator:
                 for item in backend.summary(now):
                     out.append({"Account": account, "Region": region, **item})
             return out
+
+    # -- face collections ------------------------------------------------------------------------
+
+    def collections(self, account: str, region: str) -> dict[str, Collection]:
+        """The face collections of one account and region, by CollectionId (a copy)."""
+        with self.lock:
+            return dict(self._collections.get((account, region), {}))
+
+    def collection(self, account: str, region: str, collection_id: str) -> Collection:
+        """One face collection; ResourceNotFoundException if there is none of that id."""
+        with self.lock:
+            found = self._collections.get((account, region), {}).get(collection_id)
+            if found is None:
+                raise collection_not_found(collection_id)
+            return found
+
+    def create_collection(
+        self, account: str, region: str, collection_id: str, tags: Mapping[str, str] | None = None
+    ) -> Collection:
+        """Create a face collection (ResourceAlreadyExistsException if the id is taken), committed."""
+        with self.lock:
+            self._begin_write()
+            key = (account, region)
+            if collection_id in self._collections.get(key, {}):
+                raise already_exists(collection_id)
+            collection = Collection(collection_id, self.now(), dict(tags or {}))
+            self._commit_collection(key, collection_id, collection)
+            self._collections.setdefault(key, {})[collection_id] = collection
+            return collection
+
+    def delete_collection(self, account: str, region: str, collection_id: str) -> None:
+        """Delete a face collection (ResourceNotFoundException if there is none), committed."""
+        with self.lock:
+            self._begin_write()
+            key = (account, region)
+            if collection_id not in self._collections.get(key, {}):
+                raise collection_not_found(collection_id)
+            self._commit_collection(key, collection_id, None)
+            del self._collections[key][collection_id]
+
+    def _commit_collection(self, key: Key, collection_id: str, collection: Collection | None) -> None:
+        """Write one collection change in its own transaction (memory changes only once it is committed)."""
+        store = self._store
+        if store is None:
+            return
+        try:
+            store.save_collection(key, collection_id, collection)
+            store.commit()
+        except BaseException:
+            store.rollback()
+            raise
 
     # -- runtime aids ------------------------------------------------------------------------------
 
@@ -371,6 +425,7 @@ class Emulator:
                 backend.reset()
         if changes.config is not None:
             self._set_config(changes.config)
+        self._collections = {key: dict(named) for key, named in changes.collections.items()}
         for (account, region), processor in changes.processors:
             self.backend(account, region).put(processor)
         for (account, region), name, until in changes.reservations:

@@ -1,8 +1,9 @@
-"""The emulator's state file: processors, name reservations and settings in SQLite, one row per record.
+"""The emulator's state file: processors, name reservations, face collections and settings in SQLite.
 
 Layout (schema version 1): one `emulator` row (change counter `seq`, reset `generation`, the settings as
 JSON, NULL until first set), a `processors` row per (account, region, name) holding the processor's record as JSON, and a
-`reserved_names` row per name in its reuse window. Every row carries the `seq` of the transaction that
+`reserved_names` row per name in its reuse window; schema version 2 adds a `collections` row per
+(account, region, CollectionId) holding `spd.emulator.face_collections.Collection` as JSON. Every row carries the `seq` of the transaction that
 last wrote it, so a process sharing the file reloads only what others changed (`EmulatorStore.changes`,
 triggered by `PRAGMA data_version`); a reset bumps `generation`, which makes the others reload it all.
 
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from spd.emulator.config import ConfigValueError, EmulatorConfig
+from spd.emulator.face_collections import Collection
 from spd.emulator.models import RecordError, StreamProcessor
 from spd.errors import ExitCode, SpdError
 from spd.sqlite_store import Database, Schema, StoreError, is_sqlite_file
@@ -66,6 +68,16 @@ SCHEMA = Schema(
         ) WITHOUT ROWID;
         CREATE INDEX reserved_names_by_seq ON reserved_names (seq);
         """,
+        """
+        CREATE TABLE collections (
+            account TEXT NOT NULL,
+            region TEXT NOT NULL,
+            collection_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            record TEXT NOT NULL,
+            PRIMARY KEY (account, region, collection_id)
+        ) WITHOUT ROWID;
+        """,
     ),
 )
 
@@ -85,6 +97,9 @@ class Changes:
     """The settings, when they changed (always when `full`)."""
     processors: list[tuple[Key, StreamProcessor]] = field(default_factory=list)
     reservations: list[tuple[Key, str, float]] = field(default_factory=list)
+    collections: dict[Key, dict[str, Collection]] = field(default_factory=dict)
+    """Every face collection (few and small, so read whole whenever anything changed: that also carries
+    deletions)."""
 
 
 class EmulatorStore:
@@ -140,6 +155,7 @@ class EmulatorStore:
                         f"name reservation {account}/{region}/{name}: {until!r} is not a time"
                     )
                 changes.reservations.append(((str(account), str(region)), str(name), float(until)))
+            changes.collections = self.collections()
         finally:
             if own:
                 self.db.commit()
@@ -151,6 +167,20 @@ class EmulatorStore:
             "SELECT record FROM processors WHERE account = ? AND region = ? AND name = ?", (*key, name)
         ).fetchone()
         return None if row is None else self._parse_row(key, name, row[0])
+
+    def collections(self) -> dict[Key, dict[str, Collection]]:
+        """Every stored face collection, by (account, region) and CollectionId."""
+        out: dict[Key, dict[str, Collection]] = {}
+        for account, region, collection_id, record in self.db.conn.execute(
+            "SELECT account, region, collection_id, record FROM collections"
+        ):
+            key = (str(account), str(region))
+            try:
+                collection = Collection.from_json(str(collection_id), json.loads(record))
+            except (TypeError, ValueError) as exc:
+                raise self._damaged(f"collection {account}/{region}/{collection_id}: {exc}") from None
+            out.setdefault(key, {})[collection.collection_id] = collection
+        return out
 
     def reservation(self, key: Key, name: str) -> float | None:
         row = self.db.conn.execute(
@@ -228,10 +258,28 @@ class EmulatorStore:
             self._config_text = text
         self._seq = seq
 
+    def save_collection(self, key: Key, collection_id: str, collection: Collection | None) -> None:
+        """Write (None: delete) one face collection in the open write transaction."""
+        conn = self.db.conn
+        (seq,) = conn.execute("UPDATE emulator SET seq = seq + 1 WHERE id = 1 RETURNING seq").fetchone()
+        if collection is None:
+            conn.execute(
+                "DELETE FROM collections WHERE account = ? AND region = ? AND collection_id = ?",
+                (*key, collection_id),
+            )
+        else:
+            conn.execute(
+                "INSERT OR REPLACE INTO collections (account, region, collection_id, seq, record) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (*key, collection_id, seq, json.dumps(collection.to_json(), separators=(",", ":"))),
+            )
+        self._seq = seq
+
     def clear(self) -> None:
         """Forget every record and setting (in the open write transaction); others reload everything."""
         conn = self.db.conn
         conn.execute("DELETE FROM processors")
+        conn.execute("DELETE FROM collections")
         conn.execute("DELETE FROM reserved_names")
         seq, generation = conn.execute(
             "UPDATE emulator SET seq = seq + 1, generation = generation + 1, config = '{}' WHERE id = 1 "

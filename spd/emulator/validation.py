@@ -1,4 +1,4 @@
-"""Request validation for the stream-processor operations: everything botocore does not check itself.
+"""Request validation for the stream-processor and collection operations: what botocore does not check.
 
 botocore validates required members, types and minimums on the client; the service validates the rest.
 The emulator does both, from one description (`spd.api`), in two steps:
@@ -608,3 +608,22 @@ def processor_name_from_arn(arn: str, *, region: str, account: str) -> str | Non
     if kind != "streamprocessor" or not name:
         return None
     return name
+
+
+def parse_collection_id(operation: str, body: JsonDict, config: EmulatorConfig) -> str:
+    """The CollectionId of DescribeCollection or DeleteCollection, checked against the model."""
+    v = _checked(operation, body)
+    v.raise_if_any(config)
+    return str(body["CollectionId"])
+
+
+def parse_create_collection(body: JsonDict, config: EmulatorConfig) -> tuple[str, dict[str, str]]:
+    v = _checked("CreateCollection", body)
+    v.raise_if_any(config)
+    return str(body["CollectionId"]), dict(body.get("Tags") or {})
+
+
+def parse_list_collections(body: JsonDict, config: EmulatorConfig) -> tuple[int | None, str | None]:
+    v = _checked("ListCollections", body)
+    v.raise_if_any(config)
+    return body.get("MaxResults"), body.get("NextToken") or None
