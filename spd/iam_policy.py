@@ -42,7 +42,7 @@ actions and resources, statements in a fixed order), and `render` gives the same
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -172,13 +172,13 @@ def daemon_policy(desired: DesiredState) -> dict[str, Any]:
         _statement(
             "PreflightDataStreams",
             ["kinesis:DescribeStreamSummary"],
-            [p.config.kinesis_data_stream_arn for p in processors if p.config.kinesis_data_stream_arn],
+            _referenced(processors, "kinesis_data_stream_arn"),
         ),
         _statement("PreflightCollections", ["rekognition:DescribeCollection"], collections),
         _statement(
             "PreflightTopics",
             ["sns:GetTopicAttributes"],
-            [p.config.sns_topic_arn for p in processors if p.config.sns_topic_arn],
+            _referenced(processors, "sns_topic_arn"),
         ),
         _statement(
             "PreflightBuckets",
@@ -214,13 +214,13 @@ def service_role_policy(desired: DesiredState) -> dict[str, Any]:
         _statement(
             "WriteFaceSearchResults",
             ["kinesis:PutRecord", "kinesis:PutRecords"],
-            [p.config.kinesis_data_stream_arn for p in processors if p.config.kinesis_data_stream_arn],
+            _referenced(processors, "kinesis_data_stream_arn"),
         ),
         _statement("WriteLabelResults", ["s3:PutObject"], objects),
         _statement(
             "PublishNotifications",
             ["sns:Publish"],
-            [p.config.sns_topic_arn for p in processors if p.config.sns_topic_arn],
+            _referenced(processors, "sns_topic_arn"),
         ),
         *_kms_statements("EncryptResults", ("kms:Decrypt", "kms:GenerateDataKey"), keys),
     ]
@@ -235,3 +235,8 @@ def iam_policy(desired: DesiredState, audience: Audience) -> dict[str, Any]:
 def render(policy: dict[str, Any]) -> str:
     """The policy as JSON text: sorted keys, two-space indent, so the same spec gives the same bytes."""
     return json.dumps(policy, indent=2, sort_keys=True) + "\n"
+
+
+def _referenced(processors: Sequence[DesiredProcessor], attr: str) -> list[str]:
+    """The values of one optional ARN field of the processors' configs, where set."""
+    return [value for p in processors if (value := getattr(p.config, attr))]
