@@ -4,7 +4,8 @@ Prints `spd emulator listening on <url>` as the first line on stdout (the bound 
 logs one line per call to stderr (UTC timestamp, operation, region, processor, HTTP status, error code),
 and on SIGTERM/SIGINT stops serving and exits 0. With `--state FILE` every change is committed to the
 SQLite file before it is answered, so even SIGKILL loses nothing acknowledged; an unusable or damaged
-state file is refused with one line naming it (exit 78).
+state file is refused with one line naming it (exit 78). `--strict` turns the `strict_references`
+setting on (`spd.emulator.references`).
 
 The emulator owns its command: `python -m spd.emulator` runs it as is, and the `spd` group lists it
 (`spd.cli.commands`), so both behave identically. Importing this module stays free of moto, werkzeug
@@ -66,8 +67,17 @@ def _log_call(call: CallRecord) -> None:
         "FILE.json-backup)."
     ),
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    default=False,
+    help=(
+        "Turn the strict_references setting on: Start fails a processor (FAILED, with AWS's message) whose "
+        "role, streams, collection, topic or bucket do not exist in this emulator."
+    ),
+)
 @click.option("--quiet", "-q", is_flag=True, default=False, help="Do not log each call to stderr.")
-def emulator_command(host: str, port: int, state_file: Path | None, quiet: bool) -> None:
+def emulator_command(host: str, port: int, state_file: Path | None, strict: bool, quiet: bool) -> None:
     """Serve the local Rekognition stream-processor emulator (plus moto's other services)."""
     try:
         with local_extra_required():
@@ -79,6 +89,9 @@ def emulator_command(host: str, port: int, state_file: Path | None, quiet: bool)
 
     try:
         emulator = Emulator(state_file=state_file, on_call=None if quiet else _log_call)
+        if strict:
+            # A setting like any other (so also stored in the state file), not a start-up-only mode.
+            emulator.configure({"strict_references": True})
     except EmulatorStateError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)

@@ -145,6 +145,12 @@ class EmulatorConfig:
     """[I] Validation errors say which member broke which constraint; false gives AWS's terse
     "Request has invalid parameters"."""
 
+    strict_references: bool = False
+    """Start checks what the processor references in the same emulator (account and region): a missing
+    role (or one whose trust policy does not let rekognition.amazonaws.com assume it), video stream, data
+    stream, collection, SNS topic or S3 bucket sends it to FAILED with AWS's StatusMessage when the
+    start's transition ends, instead of on. Off by default: processors then run whatever they name."""
+
     random_seed: int | None = None
     """Seed for rate-based fault injection; set it for reproducible runs."""
 

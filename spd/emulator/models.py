@@ -96,7 +96,8 @@ class StreamProcessor(StreamArns):
             "StreamProcessorArn": self.arn,
             "Status": status,
         }
-        if self.status_message is not None:
+        if self.status_message is not None and status == Status.FAILED:
+            # Stored at Start when the start is bound to fail; shown once it has.
             out["StatusMessage"] = self.status_message
         out["CreationTimestamp"] = _timestamp(self.created)
         out["LastUpdateTimestamp"] = _timestamp(last_update)
@@ -376,7 +377,16 @@ class StreamProcessorBackend(BaseBackend):
             out["NextToken"] = _encode_token(page[-1])
         return out
 
-    def start(self, request: StartRequest, now: float, config: EmulatorConfig) -> str:
+    def start(
+        self,
+        request: StartRequest,
+        now: float,
+        config: EmulatorConfig,
+        check: Callable[[StreamProcessor], str | None] | None = None,
+    ) -> str:
+        """Start a processor. `check` (strict references) returns why it cannot run, or None; with a
+        reason, the processor still goes to STARTING and then, at the end of the start's transition, to
+        FAILED with that StatusMessage, as AWS reports a bad reference after accepting the call."""
         self._begin_change()
         processor = self._get_for_change(request.name, now)
         if processor.is_face_search:
@@ -391,7 +401,11 @@ class StreamProcessorBackend(BaseBackend):
         if processor.status not in config.start_allowed_in:
             raise in_use("Specified resource is in use.")
         processor.status_message = None
-        if processor.is_face_search:
+        failure = None if check is None else check(processor)
+        if failure is not None:
+            processor.status_message = failure
+            processor.move(now, Status.STARTING, (now + config.effective_start_seconds, Status.FAILED))
+        elif processor.is_face_search:
             processor.move(now, Status.STARTING, (now + config.effective_start_seconds, Status.RUNNING))
         else:
             duration = request.max_duration_seconds or config.default_max_duration_seconds

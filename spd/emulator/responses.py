@@ -196,9 +196,13 @@ class StreamProcessorResponse(RekognitionResponse):
 
     def start_stream_processor(self) -> str:
         request = parse_start(self._body(), self._emulator.config)
-        return self._run(
-            lambda backend, now, config: {"SessionId": backend.start(request, now, config)}, mutates=True
-        )
+        emulator, account, region = self._emulator, self.current_account, self.region
+
+        def start(backend: StreamProcessorBackend, now: float, config: EmulatorConfig) -> JsonDict:
+            check = emulator.reference_check(account, region) if config.strict_references else None
+            return {"SessionId": backend.start(request, now, config, check)}
+
+        return self._run(start, mutates=True)
 
     def stop_stream_processor(self) -> str:
         name = parse_name(self._body(), self._emulator.config)

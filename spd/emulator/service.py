@@ -223,6 +223,16 @@ class Emulator:
                     out.append({"Account": account, "Region": region, **item})
             return out
 
+    def reference_check(self, account: str, region: str) -> Callable[[StreamProcessor], str | None]:
+        """What strict Start asks (`spd.emulator.references`): why a processor of this account and region
+        cannot run, given moto's resources and this emulator's collections, or None."""
+        from spd.emulator import references  # moto's registry: only once strict references are on
+
+        def check(processor: StreamProcessor) -> str | None:
+            return references.problem(processor, account, region, self.collections(account, region))
+
+        return check
+
     # -- face collections ------------------------------------------------------------------------
 
     def collections(self, account: str, region: str) -> dict[str, Collection]:

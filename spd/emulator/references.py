@@ -1,0 +1,141 @@
+"""What a stream processor references, looked up in the same emulator: the check behind `strict_references`.
+
+On AWS, StartStreamProcessor succeeds and the processor then goes to FAILED, with a StatusMessage, when
+the role cannot be assumed by Rekognition or a stream, collection, topic or bucket it names is missing
+(the troubleshooting guide lists "Access denied to Role", "Stream <name> under account <id> not found",
+"Collection not found", ...). With `strict_references` on, the emulator does the same: `problem` returns
+the message of the first reference that does not resolve, or None.
+
+The other services are moto's, served in the same process, so their data is read straight from moto's
+backends (`moto.backends.get_backend(service)[account][region]`) in the processor's own account and
+region; IAM and S3 are global (moto keys them by partition). Face collections are the emulator's own and
+are passed in. The order of the checks follows what Rekognition needs first: the role, then the input,
+then the outputs, then the collection.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from typing import Any
+
+from moto.backends import get_backend
+
+from spd.emulator.models import StreamProcessor
+
+REKOGNITION_PRINCIPAL = "rekognition.amazonaws.com"
+ROLE_DENIED = "Access denied to Role"
+COLLECTION_NOT_FOUND = "Collection not found"
+
+
+def problem(
+    processor: StreamProcessor, account: str, region: str, collections: Collection[str]
+) -> str | None:
+    """The StatusMessage of the FAILED status Start leads to, or None if every reference resolves.
+
+    `collections`: the CollectionIds of the processor's account and region.
+    """
+    partition = processor.arn.split(":")[1]
+    if not _role_trusts_rekognition(processor.role_arn, account, partition):
+        return ROLE_DENIED
+    video = _resource_name(processor.kvs_arn, "stream/")
+    if video not in _video_streams(account, region):
+        return f"Stream {video} under account {account} not found"
+    kds = processor.kds_arn
+    if kds is not None:
+        data = _resource_name(kds, "stream/")
+        if data not in _data_streams(account, region):
+            return f"Stream {data} under account {account} not found."
+    s3 = processor.output.get("S3Destination")
+    bucket = None if s3 is None else s3.get("Bucket")
+    if bucket is not None and not _bucket_exists(bucket, account, partition):
+        return f"The specified bucket does not exist: {bucket}"
+    channel = processor.notification_channel
+    topic = None if channel is None else channel.get("SNSTopicArn")
+    if topic is not None and topic not in _topics(account, region):
+        return f"Topic does not exist: {topic}"
+    face = processor.settings.get("FaceSearch")
+    if face is not None and face.get("CollectionId") not in collections:
+        return COLLECTION_NOT_FOUND
+    return None
+
+
+def _resource_name(arn: str, marker: str) -> str:
+    """`name` from `arn:...:stream/name[/creation-time]`."""
+    resource = arn.split(":", 5)[-1]
+    if resource.startswith(marker):
+        resource = resource[len(marker) :]
+    return resource.split("/", 1)[0]
+
+
+def _backend(service: str, account: str, region: str) -> Any | None:
+    """moto's backend, or None where moto has none (a region it does not know holds nothing)."""
+    try:
+        return get_backend(service)[account][region]  # type: ignore[call-overload]
+    except KeyError:
+        return None
+
+
+def _video_streams(account: str, region: str) -> set[str]:
+    backend = _backend("kinesisvideo", account, region)
+    return set() if backend is None else {stream.stream_name for stream in backend.streams.values()}
+
+
+def _data_streams(account: str, region: str) -> set[str]:
+    backend = _backend("kinesis", account, region)
+    return set() if backend is None else set(backend.streams)
+
+
+def _topics(account: str, region: str) -> set[str]:
+    backend = _backend("sns", account, region)
+    return set() if backend is None else set(backend.topics)
+
+
+def _bucket_exists(bucket: str, account: str, partition: str) -> bool:
+    backend = _backend("s3", account, partition)
+    return backend is not None and bucket in backend.buckets
+
+
+def _role_trusts_rekognition(role_arn: str, account: str, partition: str) -> bool:
+    backend = _backend("iam", account, partition)
+    if backend is None:
+        return False
+    role = next((role for role in backend.get_roles() if role.arn == role_arn), None)
+    return role is not None and trusts_rekognition(role.assume_role_policy_document)
+
+
+def trusts_rekognition(document: Any) -> bool:
+    """Does this trust policy (JSON text or object) let `rekognition.amazonaws.com` call sts:AssumeRole?"""
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except ValueError:
+            return False
+    if not isinstance(document, dict):
+        return False
+    statements = document.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    if not isinstance(statements, list):
+        return False
+    return any(_allows(statement) for statement in statements)
+
+
+def _allows(statement: Any) -> bool:
+    if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+        return False
+    actions = _strings(statement.get("Action"))
+    if not actions & {"sts:AssumeRole", "sts:*", "*"}:
+        return False
+    principal = statement.get("Principal")
+    if principal == "*":
+        return True
+    return isinstance(principal, dict) and REKOGNITION_PRINCIPAL in _strings(principal.get("Service"))
+
+
+def _strings(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, list):
+        return {item for item in value if isinstance(item, str)}
+    return set()
