@@ -47,5 +47,11 @@ def check_command(spec: Path, **conn: Any) -> int:
     errors = sum(1 for f in found if f.severity == "error")
     warnings = len(found) - errors
     count = len(preflight.references(desired))
-    click.echo(f"checked {count} references: {errors} errors, {warnings} warnings")
+    click.echo(
+        f"checked {_count(count, 'reference')}: {_count(errors, 'error')}, {_count(warnings, 'warning')}"
+    )
     return int(preflight.exit_code(found))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -114,19 +114,23 @@ def test_denied_look_up_is_a_warning_naming_the_permission(emu, tmp_path):
     iam = emu.client(service="iam")
     kvs = emu.client(service="kinesisvideo")
     kinesis = emu.client(service="kinesis")
-    role_arn = iam.create_role(RoleName="chk-denied", AssumeRolePolicyDocument=json.dumps(REKOGNITION_TRUST))[
-        "Role"
-    ]["Arn"]
+    trust = json.dumps(REKOGNITION_TRUST)
+    role_arn = iam.create_role(RoleName="chk-denied", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
     video = kvs.create_stream(StreamName="chk-denied-in")["StreamARN"]
     kinesis.create_stream(StreamName="chk-denied-out", ShardCount=1)
-    out = kinesis.describe_stream_summary(StreamName="chk-denied-out")["StreamDescriptionSummary"][
-        "StreamARN"
-    ]
-    spec = _spec(tmp_path, emu, "chk-denied", role_arn, video, out)
-    text = spec.read_text().replace("  - face_search:\n    collection_id: chk-denied-other", "")
-    spec.write_text(text)
+    summary = kinesis.describe_stream_summary(StreamName="chk-denied-out")["StreamDescriptionSummary"]
+    spec = write_spec(tmp_path / "spec.yaml", [face("door", collection="never-created")])
+    text = spec.read_text().replace("arn:aws:iam::111122223333:role/SpdRekognition", role_arn)
+    text = text.replace(face("door")["input"]["kinesis_video_stream_arn"], video)
+    spec.write_text(text.replace(face("door")["output"]["kinesis_data_stream_arn"], summary["StreamARN"]))
     emu.fault(operation="DescribeCollection", error="AccessDeniedException", count=100)
+
     r = run_spd(["check", str(spec), "--endpoint-url", emu.url])
+    assert r.returncode == 0, r.stdout + r.stderr
     assert "Traceback" not in r.stderr
-    assert "warning: could not check the face collection" in r.stderr
-    assert "rekognition:DescribeCollection" in r.stderr
+    (warning,) = r.stderr.splitlines()
+    line = _line_of(spec, "collection_id: never-created")
+    assert warning.startswith(f"{spec}:{line}:")
+    assert "processors[0].face_search.collection_id: warning: could not check the face collection" in warning
+    assert "(needs rekognition:DescribeCollection)" in warning
+    assert "0 errors, 1 warning" in r.stdout
