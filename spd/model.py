@@ -205,6 +205,20 @@ class SourceLocation:
 
 
 @dataclass(frozen=True, slots=True)
+class LocatedReference:
+    """A processor key that names another resource, with its full key path and where its value is written.
+
+    `field` is the path inside the processor (`input.kinesis_video_stream_arn`); `key_path` the path in
+    the file (`processors[1].input.kinesis_video_stream_arn`, or `defaults.role_arn` when inherited from
+    there); `location` the position of the value.
+    """
+
+    field: str
+    key_path: str
+    location: SourceLocation
+
+
+@dataclass(frozen=True, slots=True)
 class DesiredProcessor:
     """One processor as the spec wants it."""
 
@@ -214,6 +228,8 @@ class DesiredProcessor:
     """Canonical user tags including the `spd:stack` ownership tag."""
     protect: bool = False
     source: SourceLocation | None = None
+    references: tuple[LocatedReference, ...] = field(default=(), compare=False)
+    """Where each resource the processor references is written (empty when not loaded from a file)."""
 
     @property
     def id(self) -> ProcessorId:

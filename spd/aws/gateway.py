@@ -230,6 +230,7 @@ class Gateway:
         self.limiter = RateLimiter(rate_limits)
         self.stats = CallStats()
         self._clients: dict[str, RegionClient] = {}
+        self._service_clients: dict[tuple[str, str], Any] = {}
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -269,3 +270,22 @@ class Gateway:
         install_retry_rules(client)
         # Another task may have raced us to it; keep the first and let the stack close both.
         return self._clients.setdefault(region, RegionClient(region, client, self.limiter, self.stats))
+
+    async def service_client(self, service: str, region: str) -> Any:
+        """A long-lived plain client of another service (kinesis, iam, s3...) at the same endpoint.
+
+        For the read-only reference look-ups of `spd.aws.references`: no pacer, botocore's retries.
+        """
+        key = (service, region)
+        existing = self._service_clients.get(key)
+        if existing is not None:
+            return existing
+        try:
+            client = await self._stack.enter_async_context(
+                self._session.create_client(
+                    service, region_name=region, endpoint_url=self._endpoint_url, config=self._config
+                )
+            )
+        except BotoCoreError as exc:
+            raise translate("CreateClient", exc) from None
+        return self._service_clients.setdefault(key, client)

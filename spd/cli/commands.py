@@ -10,6 +10,10 @@ COMMANDS: dict[str, LazyCommand] = {
     "apply": LazyCommand(
         "spd.cli.reconcile_cmd:apply_command", "Plan, confirm, and make the live service match the spec."
     ),
+    "check": LazyCommand(
+        "spd.cli.check_cmd:check_command",
+        "Check that the resources the spec's processors reference exist and are usable (read-only).",
+    ),
     "emulator": LazyCommand(
         "spd.emulator.command:emulator_command",
         "Serve the local Rekognition stream-processor emulator (plus moto's other services).",

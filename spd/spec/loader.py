@@ -13,14 +13,14 @@ import gc
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from spd.errors import Diagnostic, SpecError
-from spd.model import DesiredProcessor, DesiredState, SourceLocation
+from spd.model import DesiredProcessor, DesiredState, LocatedReference, SourceLocation
 from spd.spec.canonical import desired_processor
 from spd.spec.files import read_spec_text, spec_files
 from spd.spec.issues import Issue
@@ -214,6 +214,39 @@ def _sorted_unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return sorted(unique, key=lambda d: (d.file, d.line, d.column, d.path, d.message))
 
 
+REFERENCE_FIELDS: tuple[tuple[str, ...], ...] = (
+    ("role_arn",),
+    ("input", "kinesis_video_stream_arn"),
+    ("output", "kinesis_data_stream_arn"),
+    ("output", "s3_bucket"),
+    ("face_search", "collection_id"),
+    ("notification_channel", "sns_topic_arn"),
+    ("kms_key_id",),
+)
+"""The processor keys that name another resource (what `spd check` looks up)."""
+
+
+def _references(checked: _File, index: int) -> tuple[LocatedReference, ...]:
+    """Where each reference of processor `index` is written, for findings that point at the value."""
+    merged = checked.merged[index] if index < len(checked.merged) else None
+    located: list[LocatedReference] = []
+    for fields in REFERENCE_FIELDS:
+        value: Any = merged
+        for step in fields:
+            value = value.get(step) if isinstance(value, dict) else None
+        if value is None:
+            continue
+        # A value inherited from `defaults` is located, and named, there: one finding for all its users.
+        written, _ = source_path(("processors", index, *fields), checked.source.data)
+        line, column = checked.source.positions.locate(checked.source.data, written)
+        located.append(
+            LocatedReference(
+                ".".join(fields), format_path(written), SourceLocation(checked.name, line, column)
+            )
+        )
+    return tuple(located)
+
+
 def _desired_state(files: list[_File]) -> DesiredState:
     processors: list[DesiredProcessor] = []
     stack = ""
@@ -225,5 +258,6 @@ def _desired_state(files: list[_File]) -> DesiredState:
         for index, spec in enumerate(model.processors):
             line, column = checked.source.positions.locate(checked.source.data, ("processors", index))
             source = SourceLocation(checked.name, line, column)
-            processors.append(desired_processor(spec, model.stack, source))
+            processor = desired_processor(spec, model.stack, source)
+            processors.append(replace(processor, references=_references(checked, index)))
     return DesiredState(stack=stack, processors=tuple(processors), files=tuple(f.name for f in files))

@@ -1,0 +1,128 @@
+"""Read-only look-ups of the resources a processor references, for `spd check`.
+
+Each look-up is one describe-style call (the same ones `spd iam-policy --for daemon` grants) and ends in
+a `spd.preflight.Lookup`: the resource exists (with what the checks need of it: a stream's status, a key's state, a
+role's trust policy), is missing, or the call itself was denied (naming the permission it needed).
+Anything else (an unreachable endpoint, a server error after retries) is raised as the `spd.errors`
+type `spd.aws.errors.translate` gives, as for every other call. Nothing here decides what a finding is:
+`spd.preflight` does, from these results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from spd.aws.errors import translate
+from spd.aws.gateway import Gateway
+from spd.preflight import Found, Lookup, Reference, ReferenceKind
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    service: str
+    operation: str
+    permission: str
+    missing_codes: frozenset[str]
+
+
+_CALLS: Mapping[ReferenceKind, _Call] = {
+    "video_stream": _Call(
+        "kinesisvideo",
+        "describe_stream",
+        "kinesisvideo:DescribeStream",
+        frozenset({"ResourceNotFoundException"}),
+    ),
+    "data_stream": _Call(
+        "kinesis",
+        "describe_stream_summary",
+        "kinesis:DescribeStreamSummary",
+        frozenset({"ResourceNotFoundException"}),
+    ),
+    "collection": _Call(
+        "rekognition",
+        "describe_collection",
+        "rekognition:DescribeCollection",
+        frozenset({"ResourceNotFoundException"}),
+    ),
+    "role": _Call("iam", "get_role", "iam:GetRole", frozenset({"NoSuchEntity"})),
+    "topic": _Call("sns", "get_topic_attributes", "sns:GetTopicAttributes", frozenset({"NotFound"})),
+    "bucket": _Call("s3", "head_bucket", "s3:ListBucket", frozenset({"404", "NoSuchBucket", "NotFound"})),
+    "key": _Call("kms", "describe_key", "kms:DescribeKey", frozenset({"NotFoundException"})),
+}
+
+_DENIED_CODES = frozenset(
+    {"AccessDenied", "AccessDeniedException", "AuthorizationError", "UnauthorizedOperation", "403"}
+)
+
+
+def _request(reference: Reference) -> dict[str, Any]:
+    ident = reference.identifier
+    match reference.kind:
+        case "video_stream" | "data_stream":
+            return {"StreamARN": ident}
+        case "collection":
+            return {"CollectionId": ident}
+        case "role":
+            return {"RoleName": ident.rsplit("/", 1)[-1]}
+        case "topic":
+            return {"TopicArn": ident}
+        case "bucket":
+            return {"Bucket": ident}
+        case "key":
+            return {"KeyId": ident}
+
+
+def _exists(kind: ReferenceKind, data: Mapping[str, Any]) -> Lookup:
+    match kind:
+        case "video_stream":
+            return Lookup(Found.EXISTS, status=data.get("StreamInfo", {}).get("Status"))
+        case "data_stream":
+            return Lookup(Found.EXISTS, status=data.get("StreamDescriptionSummary", {}).get("StreamStatus"))
+        case "role":
+            return Lookup(Found.EXISTS, document=data.get("Role", {}).get("AssumeRolePolicyDocument"))
+        case "key":
+            metadata = data.get("KeyMetadata", {})
+            state = metadata.get("KeyState") or ("Enabled" if metadata.get("Enabled", True) else "Disabled")
+            return Lookup(Found.EXISTS, status=str(state))
+        case _:
+            return Lookup(Found.EXISTS)
+
+
+async def look_up(gateway: Gateway, reference: Reference) -> Lookup:
+    """Look `reference` up with one read-only call."""
+    call = _CALLS[reference.kind]
+    client = await gateway.service_client(call.service, reference.region)
+    try:
+        data = await getattr(client, call.operation)(**_request(reference))
+    except ClientError as exc:
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", ""))
+        message = str(err.get("Message", "")) or code
+        if code in call.missing_codes:
+            return Lookup(Found.MISSING, message=message)
+        if code in _DENIED_CODES:
+            return Lookup(Found.DENIED, permission=call.permission, message=message)
+        raise translate(call.permission.split(":", 1)[1], exc) from None
+    except BotoCoreError as exc:
+        raise translate(call.permission.split(":", 1)[1], exc) from None
+    return _exists(reference.kind, data)
+
+
+async def look_up_all(
+    gateway: Gateway, references: Iterable[Reference], *, concurrency: int
+) -> dict[Reference, Lookup]:
+    """Every reference looked up once, at most `concurrency` calls in flight."""
+    unique = list(dict.fromkeys(references))
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(reference: Reference) -> Lookup:
+        async with gate:
+            return await look_up(gateway, reference)
+
+    results = await asyncio.gather(*(one(reference) for reference in unique))
+    return dict(zip(unique, results, strict=True))
