@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     prune: bool = False
     """Delete processors of this stack that the spec no longer names."""
 
+    preflight: bool = True
+    """`plan` and `apply` first look up the streams, collections, roles... the spec references, and stop
+    on a missing one before any stream-processor call (`--preflight/--no-preflight` win; off by default
+    with `local`, whose emulator does not hold those resources)."""
+
     log_format: Literal["auto", "json", "console"] = "auto"
     """`auto`: JSON when stdout is not a terminal (journal, files), readable lines otherwise."""
 

@@ -20,6 +20,9 @@ FAST_SETTINGS = {
     "SPD_CONCURRENCY": "16",
     "SPD_MAX_ATTEMPTS": "5",
     **{f"SPD_RATE_LIMITS__{op}": "1000" for op in OPERATIONS},
+    # Most CLI tests use made-up stream and role ARNs the emulator does not hold; the preflight tests
+    # (tests/cli/test_plan_preflight.py) turn it back on.
+    "SPD_PREFLIGHT": "false",
 }
 
 

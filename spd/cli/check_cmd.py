@@ -1,8 +1,8 @@
 """`spd check SPEC`: look up every resource the spec's processors reference, read-only, and report.
 
-The spec is loaded as for `plan`; `spd.preflight` lists the references, `spd.aws.references` looks them
-up (at most the `concurrency` setting at once) and `spd.preflight` turns the answers into findings at
-the spec line of each reference. Nothing is created, changed or started.
+The spec is loaded as for `plan`; `spd.cli.preflight_run` (shared with `plan` and `apply`, which run the
+same preflight first) looks the references up and turns the answers into findings at the spec line of
+each reference. Nothing is created, changed or started.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from spd import preflight
-from spd.aws.references import look_up_all
+from spd.cli import preflight_run
 from spd.cli.app import connection_options
 from spd.cli.reconcile_cmd import SPEC_ARGUMENT, _load, _settings
 from spd.connect import open_gateway
@@ -36,15 +36,10 @@ def check_command(spec: Path, **conn: Any) -> int:
 
     async def go() -> list[Diagnostic]:
         async with open_gateway(settings) as gateway:
-            results = await look_up_all(
-                gateway, preflight.references(desired), concurrency=settings.concurrency
-            )
-        return preflight.findings(desired, results)
+            return await preflight_run.look_up(gateway, desired, settings)
 
     found = asyncio.run(go())
-    for finding in found:
-        click.echo(str(finding), err=True)
-    errors = sum(1 for f in found if f.severity == "error")
+    errors = preflight_run.report(found)
     warnings = len(found) - errors
     count = len(preflight.references(desired))
     click.echo(

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from spd import saved_plan
+from spd.cli import preflight_run
 from spd.cli.app import colour_option, connection_options, make_connection, warn_about_environment
 from spd.cli.render import (
     apply_json,
@@ -137,6 +138,7 @@ def _observe_progress(enabled: bool) -> Callable[[int, int], None] | None:
     help="Also save the plan to this file (JSON), for `spd apply FILE`.",
 )
 @ADOPT_OPTION
+@preflight_run.PREFLIGHT_OPTION
 @colour_option
 @connection_options
 def plan_command(
@@ -147,15 +149,19 @@ def plan_command(
     targets: tuple[str, ...],
     out: Path | None,
     adopt: bool,
+    run_preflight: bool | None,
     **conn: Any,
 ) -> int:
     """Read the live service and print what `apply` would do."""
     settings = _settings(**conn, prune=prune)
     desired = _load(spec)
     policy = _policy(settings, desired, targets, adopt=adopt)
+    check_first = preflight_run.wanted(run_preflight, settings)
 
-    async def go() -> Plan:
+    async def go() -> Plan | None:
         async with open_gateway(settings) as gateway:
+            if check_first and not await preflight_run.passes(gateway, desired, settings):
+                return None
             reconciler = Reconciler(
                 gateway, execution_settings(settings, desired.stack), extra_regions=tuple(settings.regions)
             )
@@ -166,6 +172,8 @@ def plan_command(
             return planned
 
     planned = _run(go)
+    if planned is None:
+        return ExitCode.FAILURE
     click.echo(plan_json(planned) if output == "json" else plan_text(planned), nl=False)
     if planned.unreadable():
         if out is not None:
@@ -229,6 +237,7 @@ async def _read_line(fd: int) -> str:
 @click.option("--prune", is_flag=True, default=None, help="Delete this stack's processors not in the spec.")
 @click.option("--target", "targets", multiple=True, metavar="NAME", help="Limit to these processors.")
 @ADOPT_OPTION
+@preflight_run.PREFLIGHT_OPTION
 @colour_option
 @connection_options
 def apply_command(
@@ -238,6 +247,7 @@ def apply_command(
     prune: bool | None,
     targets: tuple[str, ...],
     adopt: bool,
+    run_preflight: bool | None,
     **conn: Any,
 ) -> int:
     """Plan, confirm, and make the live service match the spec.
@@ -250,10 +260,11 @@ def apply_command(
             raise UsageError(
                 "--prune, --target and --adopt are fixed by the saved plan; plan again to change them"
             )
-        return _apply_saved(saved_plan.read(spec), conn)
+        return _apply_saved(saved_plan.read(spec), run_preflight, conn)
     settings = _settings(**conn, prune=prune)
     desired = _load(spec)
     policy = _policy(settings, desired, targets, adopt=adopt)
+    check_first = preflight_run.wanted(run_preflight, settings)
     # The answer comes from stdin, so stdin decides whether spd can ask; stdout may be piped
     # (`spd apply spec | tee log`), which is why the question goes to stderr.
     if not auto_approve and not sys.stdin.isatty():
@@ -277,6 +288,8 @@ def apply_command(
     async def go() -> int:
         nonlocal applying
         async with open_gateway(settings) as gateway:
+            if check_first and not await preflight_run.passes(gateway, desired, settings):
+                return ExitCode.FAILURE
             events: list[Event] = []
             reconciler = Reconciler(
                 gateway,
@@ -317,8 +330,12 @@ def _save_plan(out: Path, planned: Plan, desired: DesiredState, spec: Path, poli
     click.echo(f"Plan saved to {out}; run `spd apply {out}` to carry it out.", err=True)
 
 
-def _apply_saved(saved: SavedPlan, conn: dict[str, Any]) -> int:
-    """`spd apply FILE`: re-read the plan's processors, refuse if any changed, else carry it out as is."""
+def _apply_saved(saved: SavedPlan, run_preflight: bool | None, conn: dict[str, Any]) -> int:
+    """`spd apply FILE`: re-read the plan's processors, refuse if any changed, else carry it out as is.
+
+    The preflight runs again first: a stream or role deleted since the plan was made would otherwise
+    fail half-way through carrying it out.
+    """
     settings = _settings(**conn, prune=saved.prune)
     desired = _load(Path(saved.spec))
     if desired.stack != saved.stack:
@@ -327,9 +344,12 @@ def _apply_saved(saved: SavedPlan, conn: dict[str, Any]) -> int:
         )
     targets = None if saved.targets is None else frozenset(saved.targets)
     policy = replace(run_policy(settings, desired.stack, targets), adopt=saved.adopt)
+    check_first = preflight_run.wanted(run_preflight, settings)
 
     async def go() -> int:
         async with open_gateway(settings) as gateway:
+            if check_first and not await preflight_run.passes(gateway, desired, settings):
+                return ExitCode.FAILURE
             reconciler = Reconciler(
                 gateway, execution_settings(settings, desired.stack), extra_regions=tuple(settings.regions)
             )
