@@ -5,20 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from references_support import EC2_TRUST, REKOGNITION_TRUST, create_data_stream, create_role, point_at
 from spdrun import face, run_spd, write_spec
 
-EC2_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    ],
-}
-REKOGNITION_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "rekognition.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    ],
-}
 MUTATING = ("Create", "Start", "Stop", "Update", "Delete", "Tag", "Untag")
 
 
@@ -32,11 +21,7 @@ def _spec(tmp_path: Path, emu, name: str, role_arn: str, video_arn: str, data_ar
         tmp_path / "spec.yaml", [face("other", collection=f"{name}-other"), face(name, collection=name)]
     )
     # The first processor is fine but for its own collection; the second carries the three problems.
-    text = spec.read_text()
-    text = text.replace("arn:aws:iam::111122223333:role/SpdRekognition", role_arn)
-    text = text.replace(face(name)["input"]["kinesis_video_stream_arn"], video_arn)
-    text = text.replace(face(name)["output"]["kinesis_data_stream_arn"], data_arn)
-    spec.write_text(text)
+    point_at(spec, name, role_arn=role_arn, video_arn=video_arn, data_arn=data_arn)
     return spec
 
 
@@ -44,24 +29,15 @@ def test_missing_references_are_located_errors_then_pass_once_created(emu, tmp_p
     name = f"chk-{tmp_path.name[-12:]}".replace("_", "-")
     iam = emu.client(service="iam")
     kvs = emu.client(service="kinesisvideo")
-    kinesis = emu.client(service="kinesis")
     rekognition = emu.client()
-    role_arn = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(EC2_TRUST))[
-        "Role"
-    ]["Arn"]
+    role_arn = create_role(emu, f"{name}-role", EC2_TRUST)
     account = role_arn.split(":")[4]
-    kinesis.create_stream(StreamName=f"{name}-out", ShardCount=1)
-    data_arn = kinesis.describe_stream_summary(StreamName=f"{name}-out")["StreamDescriptionSummary"][
-        "StreamARN"
-    ]
+    data_arn = create_data_stream(emu, f"{name}-out")
     missing_video = f"arn:aws:kinesisvideo:us-east-1:{account}:stream/{name}/1700000000000"
     spec = _spec(tmp_path, emu, name, role_arn, missing_video, data_arn)
     other = face("other")
     kvs_other = kvs.create_stream(StreamName=f"{name}-other-in")["StreamARN"]
-    kinesis.create_stream(StreamName=f"{name}-other-out", ShardCount=1)
-    other_out = kinesis.describe_stream_summary(StreamName=f"{name}-other-out")["StreamDescriptionSummary"][
-        "StreamARN"
-    ]
+    other_out = create_data_stream(emu, f"{name}-other-out")
     text = spec.read_text()
     text = text.replace(other["input"]["kinesis_video_stream_arn"], kvs_other)
     text = text.replace(other["output"]["kinesis_data_stream_arn"], other_out)
@@ -111,18 +87,13 @@ def test_missing_references_are_located_errors_then_pass_once_created(emu, tmp_p
 
 
 def test_denied_look_up_is_a_warning_naming_the_permission(emu, tmp_path):
-    iam = emu.client(service="iam")
     kvs = emu.client(service="kinesisvideo")
-    kinesis = emu.client(service="kinesis")
-    trust = json.dumps(REKOGNITION_TRUST)
-    role_arn = iam.create_role(RoleName="chk-denied", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    role_arn = create_role(emu, "chk-denied", REKOGNITION_TRUST)
     video = kvs.create_stream(StreamName="chk-denied-in")["StreamARN"]
-    kinesis.create_stream(StreamName="chk-denied-out", ShardCount=1)
-    summary = kinesis.describe_stream_summary(StreamName="chk-denied-out")["StreamDescriptionSummary"]
     spec = write_spec(tmp_path / "spec.yaml", [face("door", collection="never-created")])
-    text = spec.read_text().replace("arn:aws:iam::111122223333:role/SpdRekognition", role_arn)
-    text = text.replace(face("door")["input"]["kinesis_video_stream_arn"], video)
-    spec.write_text(text.replace(face("door")["output"]["kinesis_data_stream_arn"], summary["StreamARN"]))
+    point_at(
+        spec, "door", role_arn=role_arn, video_arn=video, data_arn=create_data_stream(emu, "chk-denied-out")
+    )
     emu.fault(operation="DescribeCollection", error="AccessDeniedException", count=100)
 
     r = run_spd(["check", str(spec), "--endpoint-url", emu.url])

@@ -5,21 +5,10 @@ from __future__ import annotations
 
 import json
 
+from references_support import EC2_TRUST, REKOGNITION_TRUST, create_data_stream, create_role, point_at
 from spd.model import OPERATIONS
 from spdrun import face, run_spd, write_spec
 
-EC2_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    ],
-}
-REKOGNITION_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "rekognition.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    ],
-}
 ON = {"SPD_PREFLIGHT": "true"}
 
 
@@ -31,20 +20,12 @@ def test_plan_and_apply_stop_on_missing_references_before_any_processor_call(emu
     name = f"pf-{tmp_path.name[-12:]}".replace("_", "-")
     iam = emu.client(service="iam")
     kvs = emu.client(service="kinesisvideo")
-    kinesis = emu.client(service="kinesis")
-    role_arn = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(EC2_TRUST))[
-        "Role"
-    ]["Arn"]
+    role_arn = create_role(emu, f"{name}-role", EC2_TRUST)
     account = role_arn.split(":")[4]
-    kinesis.create_stream(StreamName=f"{name}-out", ShardCount=1)
-    data_arn = kinesis.describe_stream_summary(StreamName=f"{name}-out")["StreamDescriptionSummary"][
-        "StreamARN"
-    ]
+    data_arn = create_data_stream(emu, f"{name}-out")
     missing_video = f"arn:aws:kinesisvideo:us-east-1:{account}:stream/{name}/1700000000000"
     spec = write_spec(tmp_path / "spec.yaml", [face(name, collection=name)])
-    text = spec.read_text().replace("arn:aws:iam::111122223333:role/SpdRekognition", role_arn)
-    text = text.replace(face(name)["input"]["kinesis_video_stream_arn"], missing_video)
-    spec.write_text(text.replace(face(name)["output"]["kinesis_data_stream_arn"], data_arn))
+    point_at(spec, name, role_arn=role_arn, video_arn=missing_video, data_arn=data_arn)
     emu.clear_stats()
 
     for args in (["plan"], ["apply", "--auto-approve"]):
@@ -79,21 +60,13 @@ def test_plan_and_apply_stop_on_missing_references_before_any_processor_call(emu
 
 def test_saved_plan_apply_runs_the_preflight_again(emu, tmp_path):
     """A plan saved while the references existed is not carried out once one of them is gone."""
-    iam = emu.client(service="iam")
     kvs = emu.client(service="kinesisvideo")
-    kinesis = emu.client(service="kinesis")
-    trust = json.dumps(REKOGNITION_TRUST)
-    role_arn = iam.create_role(RoleName="pf-saved", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    role_arn = create_role(emu, "pf-saved", REKOGNITION_TRUST)
     video = kvs.create_stream(StreamName="pf-saved-in")["StreamARN"]
-    kinesis.create_stream(StreamName="pf-saved-out", ShardCount=1)
-    data_arn = kinesis.describe_stream_summary(StreamName="pf-saved-out")["StreamDescriptionSummary"][
-        "StreamARN"
-    ]
+    data_arn = create_data_stream(emu, "pf-saved-out")
     emu.client().create_collection(CollectionId="pf-saved")
     spec = write_spec(tmp_path / "spec.yaml", [face("door", collection="pf-saved")])
-    text = spec.read_text().replace("arn:aws:iam::111122223333:role/SpdRekognition", role_arn)
-    text = text.replace(face("door")["input"]["kinesis_video_stream_arn"], video)
-    spec.write_text(text.replace(face("door")["output"]["kinesis_data_stream_arn"], data_arn))
+    point_at(spec, "door", role_arn=role_arn, video_arn=video, data_arn=data_arn)
     saved = tmp_path / "plan.json"
     r = run_spd(["plan", str(spec), "--endpoint-url", emu.url, "--out", str(saved)], env=ON)
     assert r.returncode == 0, r.stdout + r.stderr
