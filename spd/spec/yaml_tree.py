@@ -1,8 +1,9 @@
 """Builds the plain data of a spec file (dicts, lists, scalars) together with its `Positions`.
 
-Both YAML readers drive one `TreeBuilder`, so they agree on everything beyond YAML syntax: how scalars
-resolve (`scalars.resolve_plain`), `${VAR}` expansion, that keys must be strings and that a duplicate key
-is an error at its second occurrence (the first value is kept). Problems are collected, not raised, so
+The spec's YAML reader (`yaml_source`) and the tests' reference reader drive one `TreeBuilder`, so they
+agree on everything beyond YAML syntax: how scalars resolve (`scalars.resolve_plain`), `${VAR}`
+expansion, that keys must be strings, that a duplicate key is an error at its second occurrence (the
+first value is kept), and what `<<` merge keys add. Problems are collected, not raised, so
 one pass reports all of them.
 """
 
@@ -83,6 +84,29 @@ class TreeBuilder:
             )
             return None
         return key
+
+    def merge(
+        self,
+        mapping: dict[str, Any],
+        key_positions: dict[str, int],
+        value_positions: dict[str, int],
+        merged: Any,
+        merged_position: int,
+    ) -> None:
+        """YAML merge keys: `<<: *base` (or a list of them) adds the keys `mapping` lacks, with their positions."""
+        sources = merged if isinstance(merged, list) else [merged]
+        for source in sources:
+            if not isinstance(source, dict):
+                line, column = unpack(merged_position)
+                self.problem(line, column, "<< merges mappings only", mapping, "<<")
+                continue
+            source_keys = self.positions.keys.get(id(source), {})
+            source_values = self.positions.values.get(id(source), {})
+            for key, value in source.items():
+                if key not in mapping:
+                    mapping[key] = value
+                    key_positions[key] = source_keys.get(key, merged_position)
+                    value_positions[key] = source_values.get(key, merged_position)
 
     def problem(self, line: int, column: int, message: str, parent: object, slot: PathElem | None) -> None:
         self._pending.append((pack(line, column), message, parent, slot))

@@ -20,7 +20,7 @@ from ruamel.yaml.events import (
     StreamEndEvent,
 )
 
-from spd.spec.positions import PathElem, pack, unpack
+from spd.spec.positions import PathElem, pack
 from spd.spec.yaml_tree import TreeBuilder
 
 _CORE_TAG_PREFIX = "tag:yaml.org,2002:"
@@ -148,31 +148,8 @@ class RuamelReader:
                 key_positions[key] = key_position
                 value_positions[key] = value_position
         for merged, merged_position in merges:
-            self._merge(mapping, key_positions, value_positions, merged, merged_position)
+            b.merge(mapping, key_positions, value_positions, merged, merged_position)
         return mapping
-
-    def _merge(
-        self,
-        mapping: dict[str, Any],
-        key_positions: dict[str, int],
-        value_positions: dict[str, int],
-        merged: Any,
-        merged_position: int,
-    ) -> None:
-        """YAML merge keys: `<<: *base` (or a list of them) adds the keys the mapping lacks."""
-        sources = merged if isinstance(merged, list) else [merged]
-        for source in sources:
-            if not isinstance(source, dict):
-                line, column = unpack(merged_position)
-                self.b.problem(line, column, "<< merges mappings only", mapping, "<<")
-                continue
-            source_keys = self.b.positions.keys.get(id(source), {})
-            source_values = self.b.positions.values.get(id(source), {})
-            for key, value in source.items():
-                if key not in mapping:
-                    mapping[key] = value
-                    key_positions[key] = source_keys.get(key, merged_position)
-                    value_positions[key] = source_values.get(key, merged_position)
 
     def sequence(self, depth: int) -> list[Any]:
         items, item_positions = self.b.new_seq()
