@@ -20,6 +20,7 @@ is installed, imports it. The per-call log goes to a temporary file (`log_path`)
 
 from __future__ import annotations
 
+import abc
 import json
 import os
 import re
@@ -55,12 +56,12 @@ class EmulatorControlError(RuntimeError):
         self.body = body
 
 
-class EmulatorControl:
+class EmulatorControl(abc.ABC):
     """The control API (README "Control API") as Python methods; subclasses say how a call travels."""
 
+    @abc.abstractmethod
     def control(self, method: str, path: str, body: Any = None) -> Any:
         """Call `/_emulator/<path>`; returns the decoded JSON or raises `EmulatorControlError`."""
-        raise NotImplementedError
 
     def reset(self) -> None:
         self.control("POST", "reset")
