@@ -361,7 +361,11 @@ def _string_members(structure: str, path: tuple[str, ...] = ()) -> list[tuple[tu
     return found
 
 
-CREATE_STRINGS = _string_members("CreateStreamProcessorRequest")
+CREATE_STRINGS = [
+    (path, shape)
+    for path, shape in _string_members("CreateStreamProcessorRequest")
+    if shape.max is not None or shape.pattern is not None  # members the model constrains
+]
 
 
 def _refusal(request: dict[str, Any]) -> str:
@@ -388,5 +392,3 @@ def test_the_emulator_enforces_every_string_constraint_of_the_model(
             f"at '{where}' failed to satisfy constraint: Member must satisfy regular expression pattern: {shape.pattern}"
             in message
         )
-    if shape.max is None and shape.pattern is None:
-        pytest.skip(f"the model puts no constraint on {where}")
