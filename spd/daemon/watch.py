@@ -262,6 +262,7 @@ class Watch:
             drifted=sum(1 for p in result.plan.processors if p.drifted and p.observed is not None),
             errors=result.errors,
             api_calls=sum(result.api_calls.values()),
+            api_calls_by_operation=result.api_calls,
             duration=round(self._clock() - started, 3),
         )
 
