@@ -11,9 +11,9 @@ import re
 import time
 
 import pytest
-from cloudtrail import body, call_event, user_agent_of
 from daemonproc import Daemon
 
+from cloudtrail import body, call_event, user_agent_of
 from spd import __version__
 from spdrun import home, run_spd, write_spec
 
