@@ -205,3 +205,22 @@ def test_a_watch_queue_url_that_is_not_one_is_refused(tmp_path):
     assert "SPD_WATCH_QUEUE_URL" in result.stderr
     assert "12-digit account" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_queue_that_cannot_be_read_is_reported_and_retried_while_passes_go_on(emu, tmp_path):
+    spec = write_spec(tmp_path / "spec.yaml", [home("porch")])
+    missing = f"{emu.url}/123456789012/no-such-queue"
+    d = Daemon(
+        ["--endpoint-url", emu.url, "--spec", str(spec)],
+        env={"SPD_INTERVAL": "300", "SPD_WATCH_QUEUE_URL": missing},
+    )
+    try:
+        _, failed = d.wait_for("watch_receive_failed")
+        assert failed["level"] == "error"
+        assert failed["consecutive_failures"] == 1
+        assert "Traceback" not in d.stderr
+        _, done = d.wait_for("reconcile_completed")
+        assert done["errors"] == 0
+        assert d.stop() == 0
+    finally:
+        d.kill()
