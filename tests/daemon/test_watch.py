@@ -224,3 +224,33 @@ def test_a_queue_that_cannot_be_read_is_reported_and_retried_while_passes_go_on(
         assert d.stop() == 0
     finally:
         d.kill()
+
+
+def test_the_body_an_eventbridge_rule_delivers_is_what_the_watch_reads(emu, queue):
+    """moto's EventBridge, with the rule the README describes, delivering to the queue: the real shape."""
+    import json
+
+    from spd.model import ProcessorId
+    from spd.watch_events import parse_message
+
+    sqs, url = queue
+    events = emu.client("us-east-1", "events")
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    pattern = {"source": ["aws.rekognition"], "detail-type": ["AWS API Call via CloudTrail"]}
+    events.put_rule(Name="spd-watch", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="spd-watch", Targets=[{"Id": "queue", "Arn": arn}])
+    detail = call_event("UntagResource", "porch", user_agent="aws-cli/2", by_arn=True)["detail"]
+    sent = events.put_events(
+        Entries=[
+            {
+                "Source": "aws.rekognition",
+                "DetailType": "AWS API Call via CloudTrail",
+                "Detail": json.dumps(detail),
+            }
+        ]
+    )
+    assert sent["FailedEntryCount"] == 0
+    received = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)["Messages"]
+    event = parse_message(received[0]["Body"])
+    assert event.id == ProcessorId("us-east-1", "porch")
+    assert event.event_name == "UntagResource"
