@@ -7,6 +7,7 @@ with the User-Agent boto3 really sends; the queue is moto's SQS on the emulator'
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -15,6 +16,8 @@ from daemonproc import Daemon
 
 from cloudtrail import body, call_event, user_agent_of
 from spd import __version__
+from spd.model import ProcessorId
+from spd.watch_events import parse_message
 from spdrun import home, run_spd, write_spec
 
 DEBOUNCE = "0.3"
@@ -228,11 +231,6 @@ def test_a_queue_that_cannot_be_read_is_reported_and_retried_while_passes_go_on(
 
 def test_the_body_an_eventbridge_rule_delivers_is_what_the_watch_reads(emu, queue):
     """moto's EventBridge, with the rule the README describes, delivering to the queue: the real shape."""
-    import json
-
-    from spd.model import ProcessorId
-    from spd.watch_events import parse_message
-
     sqs, url = queue
     events = emu.client("us-east-1", "events")
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
