@@ -65,17 +65,20 @@ def _credentials_for_local() -> Iterator[None]:
 
 
 @contextlib.asynccontextmanager
-async def open_gateway(settings: Settings) -> AsyncIterator[Gateway]:
-    """A gateway configured from `settings`; with `local`, the embedded emulator runs meanwhile."""
-    with contextlib.ExitStack() as stack:
+async def open_gateway(settings: Settings, *, stack: str | None = None) -> AsyncIterator[Gateway]:
+    """A gateway configured from `settings`; with `local`, the embedded emulator runs meanwhile.
+
+    `stack` marks every call's User-Agent with it, so the daemon's watch knows its own calls."""
+    with contextlib.ExitStack() as exits:
         endpoint = settings.endpoint_url
         if settings.local:
-            endpoint = stack.enter_context(_local_endpoint(settings))
-            stack.enter_context(_credentials_for_local())
+            endpoint = exits.enter_context(_local_endpoint(settings))
+            exits.enter_context(_credentials_for_local())
         async with Gateway.open(
             endpoint_url=endpoint,
             rate_limits=settings.rate_limits,
             max_attempts=settings.max_attempts,
             max_connections=max(10, settings.concurrency * 2),
+            stack=stack,
         ) as gateway:
             yield gateway

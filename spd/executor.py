@@ -32,6 +32,7 @@ from spd.errors import AwsError, EndpointError, NotFoundError, SpdError, WaitTim
 from spd.events import Event, EventSink
 from spd.model import STACK_TAG, Kind, ObservedProcessor, ProcessorId, Status, UpdateRequest
 from spd.plan import Action, ChangeKind, ProcessorPlan
+from spd.processor_locks import ProcessorLocks
 
 Sleep = Callable[[float], Awaitable[None]]
 _T = TypeVar("_T")
@@ -205,8 +206,11 @@ class Executor:
         backoff: RestartPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        locks: ProcessorLocks | None = None,
     ) -> None:
+        """`locks`: held per processor while `apply` acts on it (shared with the daemon's watch)."""
         self._gateway = gateway
+        self._locks = locks
         self._settings = settings
         self._emit = on_event
         self._restarts: RestartPolicy = backoff if backoff is not None else NO_BACKOFF
@@ -220,7 +224,11 @@ class Executor:
 
         async def run(p: ProcessorPlan) -> ProcessorOutcome:
             async with semaphore:
-                outcome = await self.apply_one(p)
+                if self._locks is None:
+                    outcome = await self.apply_one(p)
+                else:
+                    async with self._locks.hold(p.id):
+                        outcome = await self.apply_one(p)
             if progress is not None:
                 progress(outcome)
             return outcome

@@ -50,16 +50,8 @@ async def observe(
     async def one(pid: ProcessorId) -> ObservedProcessor | None:
         nonlocal done
         async with semaphore:
-            client = await gateway.region(pid.region)
             try:
-                return await client.describe(pid.name)
-            except NotFoundError:
-                return None
-            except AwsError as exc:
-                # Retries are spent (or the error is permanent) for this one processor: the others
-                # can still be planned and applied; this one is reported and left alone.
-                unreadable.append((pid, str(exc)))
-                return None
+                return await _read(gateway, pid, unreadable)
             finally:
                 done += 1
                 if progress is not None:
@@ -71,3 +63,27 @@ async def observe(
         tuple(p for p in observed if p is not None),
         tuple(sorted(unreadable, key=lambda u: (u[0].region, u[0].name))),
     )
+
+
+async def observe_one(gateway: Gateway, pid: ProcessorId) -> ObservedState:
+    """One processor, read as `observe` reads each (Describe + ListTagsForResource), without the List:
+    the daemon's watch, told by an event which processor changed."""
+    unreadable: list[tuple[ProcessorId, str]] = []
+    found = await _read(gateway, pid, unreadable)
+    return ObservedState((pid.region,), () if found is None else (found,), tuple(unreadable))
+
+
+async def _read(
+    gateway: Gateway, pid: ProcessorId, unreadable: list[tuple[ProcessorId, str]]
+) -> ObservedProcessor | None:
+    """Describe + tags of `pid`; None when it does not exist, or when unreadable (recorded there)."""
+    client = await gateway.region(pid.region)
+    try:
+        return await client.describe(pid.name)
+    except NotFoundError:
+        return None
+    except AwsError as exc:
+        # Retries are spent (or the error is permanent) for this one processor: the others
+        # can still be planned and applied; this one is reported and left alone.
+        unreadable.append((pid, str(exc)))
+        return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from spd import events
@@ -19,8 +19,9 @@ from spd.backoff import RestartBackoff
 from spd.events import Event, EventSink
 from spd.executor import ApplyResult, ExecutionSettings, Executor, ProcessorOutcome
 from spd.model import DesiredState, ObservedProcessor, ObservedState, ProcessorId, Status
-from spd.observe import Progress, list_statuses, observe
+from spd.observe import Progress, list_statuses, observe, observe_one
 from spd.plan import Change, Plan, Policy, ProcessorPlan, Scope, plan
+from spd.processor_locks import ProcessorLocks
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +72,17 @@ class Reconciler:
     clock: Callable[[], float] = time.monotonic
     owned: frozenset[ProcessorId] = field(default_factory=frozenset)
     arns: dict[ProcessorId, str] = field(default_factory=dict)
+    locks: ProcessorLocks = field(default_factory=ProcessorLocks)
+    """Held per processor while it is changed: `reconcile_processor` never overlaps a pass on it."""
 
-    def _executor(self) -> Executor:
+    def _executor(self, *, locked: bool = True) -> Executor:
         return Executor(
-            self.gateway, self.settings, on_event=self.on_event, backoff=self.backoff, clock=self.clock
+            self.gateway,
+            self.settings,
+            on_event=self.on_event,
+            backoff=self.backoff,
+            clock=self.clock,
+            locks=self.locks if locked else None,
         )
 
     def regions(self, desired: DesiredState) -> tuple[str, ...]:
@@ -148,6 +156,40 @@ class Reconciler:
         result = ReconcileResult(planned, observed, applied, duration, calls)
         self.on_event(Event(events.RECONCILE_COMPLETED, reconcile_fields(result)))
         return result
+
+    async def reconcile_processor(
+        self, desired: DesiredState, policy: Policy, pid: ProcessorId
+    ) -> ReconcileResult:
+        """One processor only (the daemon's watch): Describe + tags, plan, report drift, converge.
+
+        The same planner and executor as a full pass, so the same rules hold: a processor of another
+        stack (or of none) is never touched, one of this stack that left the spec is deleted only under
+        `prune`. The processor's lock is held throughout, so a full pass never acts on it meanwhile.
+        """
+        started = self.clock()
+        before = self.gateway.stats.snapshot()
+        async with self.locks.hold(pid):
+            observed = await observe_one(self.gateway, pid)
+            # Targeting the name keeps the planner from planning (and the caller from paying for) the
+            # rest of the spec; same-named processors of other regions are then dropped by id.
+            targets = frozenset({pid.name})
+            if policy.targets is not None:
+                targets &= policy.targets
+            planned = plan(desired, observed, replace(policy, targets=targets))
+            planned = Plan(planned.stack, tuple(p for p in planned.processors if p.id == pid))
+            self._remember_one(pid, observed)
+            self.report_drift(planned)
+            applied = await self._executor(locked=False).apply(planned.processors)
+            unread = tuple(
+                ProcessorOutcome(p.id, p.actions, error=f"not read, so not changed: {p.unreadable}")
+                for p in planned.unreadable()
+            )
+            applied = ApplyResult(applied.outcomes + unread)
+        if any("create" in o.done for o in applied.outcomes):
+            self.owned |= {pid}
+        self._learn(applied.outcomes)
+        calls = _delta(before, self.gateway.stats.snapshot())
+        return ReconcileResult(planned, observed, applied, self.clock() - started, calls)
 
     async def status(
         self, desired: DesiredState, *, progress: Progress | None = None
@@ -241,6 +283,20 @@ class Reconciler:
         stack = self.settings.stack
         self.owned = frozenset(p.id for p in observed.processors if p.stack() == stack)
         self.arns = {p.id: p.arn for p in observed.processors if p.id in self.owned and p.arn}
+
+    def _remember_one(self, pid: ProcessorId, observed: ObservedState) -> None:
+        """What one processor's read says about its owner (`owned` and `arns` otherwise come from full
+        passes); an unreadable one keeps what was known."""
+        if any(u[0] == pid for u in observed.unreadable):
+            return
+        found = observed.by_id().get(pid)
+        if found is not None and found.stack() == self.settings.stack:
+            self.owned |= {pid}
+            if found.arn:
+                self.arns[pid] = found.arn
+        else:
+            self.owned -= {pid}
+            self.arns.pop(pid, None)
 
     def _learn(self, outcomes: Iterable[ProcessorOutcome]) -> None:
         """Keep what the executor found: new ARNs, and processors that stopped being ours."""

@@ -25,6 +25,7 @@ from spd.spec.positions import Positions, format_path
 from spd.spec.scalars import Yaml11Bool
 from spd.spec.yaml_source import read_document
 from spd.urls import endpoint_url_problem
+from spd.watch_events import queue_url_problem
 
 # AWS publishes no per-API TPS for stream processors. These are assumptions that keep a fleet well
 # under any plausible quota; raise them (or lower them) once the account's real quotas are known.
@@ -115,6 +116,23 @@ class Settings(BaseSettings):
 
     failed_backoff_max: float = Field(default=3600.0, gt=0)
     """Upper bound of that delay."""
+
+    watch_queue_url: str | None = None
+    """SQS queue fed by an EventBridge rule with Rekognition's "AWS API Call via CloudTrail" events: the
+    daemon reconciles the processor each event names within seconds; unset, drift waits for a pass."""
+
+    watch_debounce: float = Field(default=1.0, ge=0, le=60)
+    """Seconds the watch gathers events about one processor before its one reconcile (bursts)."""
+
+    @field_validator("watch_queue_url")
+    @classmethod
+    def _watch_queue_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        problem = queue_url_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     @field_validator("rate_limits")
     @classmethod

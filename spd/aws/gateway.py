@@ -21,11 +21,22 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.exceptions import BotoCoreError, ClientError
 
+from spd import __version__
 from spd.aws import mapping
 from spd.aws.errors import THROTTLING_CODES, error_code, install_retry_rules, translate
 from spd.aws.ratelimit import RateLimiter
 from spd.errors import BusyError, NameInUseError, NotFoundError
 from spd.model import ObservedProcessor, ProcessorConfig, ProcessorId, Status, UpdateRequest
+
+
+def user_agent_marker(stack: str | None) -> str:
+    """What spd appends to the User-Agent of its calls; CloudTrail records it in `userAgent`.
+
+    The daemon's watch drops the events of its own stack's calls by it (another stack's are events).
+    """
+    marker = f"spd/{__version__}"
+    return f"{marker} spd-stack/{stack}" if stack else marker
+
 
 _STOPPED_LIKE = frozenset({Status.STOPPED, Status.FAILED})
 _STARTED_LIKE = frozenset({Status.STARTING, Status.RUNNING})
@@ -217,8 +228,10 @@ class Gateway:
         rate_limits: Mapping[str, float],
         max_attempts: int,
         max_connections: int,
+        marker: str = "",
     ) -> None:
         self._stack = stack
+        self.marker = marker or user_agent_marker(None)
         self._session = get_session()
         self._endpoint_url = endpoint_url
         self._config = AioConfig(
@@ -226,6 +239,7 @@ class Gateway:
             max_pool_connections=max_connections,
             connect_timeout=10,
             read_timeout=30,
+            user_agent_extra=self.marker,
         )
         self.limiter = RateLimiter(rate_limits)
         self.stats = CallStats()
@@ -241,14 +255,17 @@ class Gateway:
         rate_limits: Mapping[str, float] | None = None,
         max_attempts: int = 5,
         max_connections: int = 32,
+        stack: str | None = None,
     ) -> AsyncIterator[Gateway]:
-        async with contextlib.AsyncExitStack() as stack:
+        """`stack` goes into the User-Agent marker of every call (see `user_agent_marker`)."""
+        async with contextlib.AsyncExitStack() as exits:
             yield cls(
-                stack,
+                exits,
                 endpoint_url=endpoint_url,
                 rate_limits=rate_limits or {},
                 max_attempts=max_attempts,
                 max_connections=max_connections,
+                marker=user_agent_marker(stack),
             )
 
     async def region(self, region: str) -> RegionClient:

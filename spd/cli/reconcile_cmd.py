@@ -287,7 +287,7 @@ def apply_command(
 
     async def go() -> int:
         nonlocal applying
-        async with open_gateway(settings) as gateway:
+        async with open_gateway(settings, stack=desired.stack) as gateway:
             if check_first and not await preflight_run.passes(gateway, desired, settings):
                 return ExitCode.FAILURE
             events: list[Event] = []
@@ -347,7 +347,7 @@ def _apply_saved(saved: SavedPlan, run_preflight: bool | None, conn: dict[str, A
     check_first = preflight_run.wanted(run_preflight, settings)
 
     async def go() -> int:
-        async with open_gateway(settings) as gateway:
+        async with open_gateway(settings, stack=desired.stack) as gateway:
             if check_first and not await preflight_run.passes(gateway, desired, settings):
                 return ExitCode.FAILURE
             reconciler = Reconciler(

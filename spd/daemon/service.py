@@ -37,16 +37,26 @@ from spd.daemon.logs import configure_logging, level_number
 from spd.daemon.metrics import DaemonMetrics, Health, count_statuses
 from spd.daemon.notify import Notifier, watchdog_period
 from spd.daemon.passes import FULL, SWEEP, PassRunner
+from spd.daemon.watch import Watch, open_watch
 from spd.errors import ConfigError, SettingsError, SpdError, SpecError
 from spd.events import Event
 from spd.model import DesiredState
+from spd.plan import Policy
 from spd.reconciler import Reconciler, reconcile_fields
 from spd.settings import Settings, load_settings
 from spd.spec import load_spec
 
 Logger = structlog.stdlib.BoundLogger
 
-RESTART_REQUIRED = ("endpoint_url", "local", "local_state", "rate_limits", "max_attempts", "metrics_address")
+RESTART_REQUIRED = (
+    "endpoint_url",
+    "local",
+    "local_state",
+    "rate_limits",
+    "max_attempts",
+    "metrics_address",
+    "watch_queue_url",
+)
 """Settings that shape the connection or the listening socket: a reload reports them, a restart applies."""
 
 
@@ -110,6 +120,7 @@ class Daemon:
         self._background: set[asyncio.Task[None]] = set()
         self._ready = False
         self._sweep_failures = 0
+        self._watch: Watch | None = None
 
     @property
     def log(self) -> Logger:
@@ -128,7 +139,9 @@ class Daemon:
         try:
             async with contextlib.AsyncExitStack() as stack:
                 settings = self._config.settings
-                self._gateway = await stack.enter_async_context(open_gateway(settings))
+                self._gateway = await stack.enter_async_context(
+                    open_gateway(settings, stack=self._config.desired.stack)
+                )
                 self._reconciler = Reconciler(
                     self._gateway,
                     execution_settings(settings, self._config.desired.stack),
@@ -156,6 +169,17 @@ class Daemon:
                 if period is not None and self._notifier.enabled:
                     watchdog = asyncio.create_task(self._watchdog(period), name="spd-watchdog")
                 self._start_scheduler(settings)
+                if settings.watch_queue_url:
+                    self._watch = open_watch(
+                        self._gateway,
+                        settings.watch_queue_url,
+                        target=self._watch_target,
+                        settings=lambda: self._config.settings,
+                        spec_regions=self._config.desired.regions,
+                        log=lambda: self._log,
+                        registry=self._metrics.registry,
+                        clock=self._clock,
+                    )
                 await self._stop.wait()
                 await self._shutdown()
         finally:
@@ -224,7 +248,10 @@ class Daemon:
         self._log.info("shutdown_started", signal=self._stop_reason, grace_period=grace, in_flight=in_flight)
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
-        abandoned = await self._passes.close(grace)
+        abandoned, _ = await asyncio.gather(
+            self._passes.close(grace),
+            self._watch.close(grace) if self._watch is not None else asyncio.sleep(0, 0),
+        )
         if abandoned is not None:
             self._log.warning(
                 "pass_abandoned",
@@ -306,6 +333,10 @@ class Daemon:
             f"status sweep {_utc_clock()}: {result.checked} processors listed, {drifted} drifted, "
             f"{result.errors} errors"
         )
+
+    def _watch_target(self) -> tuple[Reconciler, DesiredState, Policy]:
+        reconciler, config = self._prepare()
+        return reconciler, config.desired, run_policy(config.settings, config.desired.stack)
 
     def _pass_failed(self, kind: str, exc: Exception, duration: float) -> None:
         """A pass that failed as a whole (endpoint unreachable, List denied...): log it, retry next time."""
