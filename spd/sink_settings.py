@@ -148,7 +148,8 @@ class EventSinkSettings(BaseModel):
         """How logs and metrics name this sink: its type and destination (a URL without its query)."""
         if self.type == "webhook" and self.url:
             parts = urlsplit(self.url)
-            return f"webhook:{parts.scheme}://{parts.hostname}:{parts.port or ''}{parts.path}"
+            port = f":{parts.port}" if parts.port else ""  # no user:password@, no query string
+            return f"webhook:{parts.scheme}://{parts.hostname}{port}{parts.path}"
         if self.type == "sns":
             return f"sns:{self.topic_arn}"
         return f"eventbridge:{self.bus}"
