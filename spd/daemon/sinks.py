@@ -134,6 +134,8 @@ class _Sink:
         self.retry = retry
         self.queue: asyncio.Queue[tuple[dict[str, Any], bytes]] = asyncio.Queue(queue_size)
         self.worker: asyncio.Task[None] | None = None
+        self.busy = False
+        """An event is being delivered (and would be lost if the worker were stopped now)."""
 
 
 class EventSinks:
@@ -185,9 +187,11 @@ class EventSinks:
     async def _work(self, sink: _Sink) -> None:
         while True:
             cloudevent, body = await sink.queue.get()
+            sink.busy = True
             try:
                 await self._deliver(sink, cloudevent, body)
             finally:
+                sink.busy = False
                 sink.queue.task_done()
 
     async def _deliver(self, sink: _Sink, cloudevent: dict[str, Any], body: bytes) -> None:
@@ -228,12 +232,12 @@ class EventSinks:
         if waiting:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*waiting), timeout)
+        lost = [sink.queue.qsize() + sink.busy for sink in self._sinks]
         for sink in self._sinks:
             if sink.worker is not None:
                 sink.worker.cancel()
         await asyncio.gather(*(s.worker for s in self._sinks if s.worker is not None), return_exceptions=True)
-        for sink in self._sinks:
-            left = sink.queue.qsize()
+        for sink, left in zip(self._sinks, lost, strict=True):
             if left:
                 self.dropped[(sink.publisher.label, "shutdown")] += left
                 self._report(

@@ -135,9 +135,12 @@ def test_drift_and_repair_reach_a_signed_webhook_and_the_history(tmp_path, emu, 
     repair = _verify(*receiver.wait_for("io.spd.processor_updated", "us-east-1/porch"))
     assert len({created["id"], drift["id"], repair["id"]}) == 3
     # Pass summaries are logged, not published.
-    assert not [b for _, b in receiver.posts if b"reconcile_completed" in json.loads(b)["type"].encode()]
+    assert all(json.loads(b)["type"] != "io.spd.reconcile_completed" for _, b in receiver.posts)
     code, metrics = d.get("/metrics")
-    assert re.search(r'spd_sink_delivered_total\{sink="webhook:http://127.0.0.1:\d+/hooks/spd"\} [3-9]', metrics)
+    assert code == 200
+    assert re.search(
+        r'spd_sink_delivered_total\{sink="webhook:http://127.0.0.1:\d+/hooks/spd"\} [3-9]', metrics
+    )
     assert d.stop() == 0
     assert history.stat().st_mode & 0o777 == 0o600
 
@@ -154,7 +157,8 @@ def test_drift_and_repair_reach_a_signed_webhook_and_the_history(tmp_path, emu, 
     assert "reconcile_completed" not in names
 
     text = run_spd(
-        ["history", str(spec), "--processor", "porch", "--since", "1h"], env={"SPD_HISTORY_FILE": str(history)}
+        ["history", str(spec), "--processor", "porch", "--since", "1h"],
+        env={"SPD_HISTORY_FILE": str(history)},
     )
     assert text.returncode == 0, text.stderr
     assert re.search(r"Z  us-east-1/porch  drift_detected  field=\"connected_home.labels\"", text.stdout)
@@ -228,7 +232,13 @@ def test_a_dead_webhook_is_retried_then_counted_dropped_and_passes_go_on(tmp_pat
     spec = write_spec(tmp_path / "spec.yaml", [home("porch")])
     url = f"http://127.0.0.1:{_refused_port()}/dead"
     sinks = [
-        {"type": "webhook", "url": url, "secret_file": str(_secret_file(tmp_path)), "attempts": 3, "backoff": 0.05}
+        {
+            "type": "webhook",
+            "url": url,
+            "secret_file": str(_secret_file(tmp_path)),
+            "attempts": 3,
+            "backoff": 0.05,
+        }
     ]
     env = {
         "SPD_EVENT_SINKS": json.dumps(sinks),
@@ -244,7 +254,9 @@ def test_a_dead_webhook_is_retried_then_counted_dropped_and_passes_go_on(tmp_pat
     # Passes carry on meanwhile and afterwards.
     d.wait_for("reconcile_completed", after=i)
     _, metrics = d.get("/metrics")
-    assert re.search(r'spd_sink_dropped_total\{reason="retries_exhausted",sink="webhook:[^"]+"\} [1-9]', metrics)
+    assert re.search(
+        r'spd_sink_dropped_total\{reason="retries_exhausted",sink="webhook:[^"]+"\} [1-9]', metrics
+    )
     assert d.stop() == 0
 
 
@@ -255,7 +267,10 @@ def test_a_dead_webhook_is_retried_then_counted_dropped_and_passes_go_on(tmp_pat
             [{"type": "webhook", "url": "http://hooks.example.com/spd", "secret_file": "SECRET"}],
             "plain http is refused for 'hooks.example.com'",
         ),
-        ([{"type": "webhook", "url": "https://hooks.example.com/spd", "secret_file": "MISSING"}], "cannot read"),
+        (
+            [{"type": "webhook", "url": "https://hooks.example.com/spd", "secret_file": "MISSING"}],
+            "cannot read",
+        ),
         ([{"type": "kafka", "url": "https://hooks.example.com/spd"}], "Input should be 'webhook', 'sns' or"),
         ([{"type": "sns"}], "an sns sink needs topic_arn"),
         ([{"type": "sns", "topic_arn": "arn:aws:sns:us-east-1:1:t", "bus": "b"}], "bus does not apply"),
@@ -285,7 +300,9 @@ def test_a_world_readable_secret_in_the_settings_file_is_located(tmp_path):
         f"    secret_file: {secret}\n"
     )
     spec = write_spec(tmp_path / "spec.yaml", [home("porch")])
-    result = run_spd(["run", "--settings", str(settings), "--endpoint-url", "http://127.0.0.1:9", "--spec", str(spec)])
+    result = run_spd(
+        ["run", "--settings", str(settings), "--endpoint-url", "http://127.0.0.1:9", "--spec", str(spec)]
+    )
     assert result.returncode == 78, result.stderr
     assert f"{settings}:3:" in result.stderr
     assert "is readable by every user" in result.stderr
