@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 from spd.errors import Diagnostic, SettingsError
 from spd.model import OPERATIONS
+from spd.sink_settings import EventSinkSettings
 from spd.spec.positions import Positions, format_path
 from spd.spec.scalars import Yaml11Bool
 from spd.spec.yaml_source import read_document
@@ -134,6 +137,16 @@ class Settings(BaseSettings):
             raise ValueError(problem)
         return value
 
+    event_sinks: list[EventSinkSettings] = Field(default_factory=list)
+    """Where the daemon also sends every drift and action event, as CloudEvents (webhook, sns,
+    eventbridge); see `spd.sink_settings`. `SPD_EVENT_SINKS` takes a JSON list."""
+
+    history_file: Path | None = None
+    """SQLite history of drift and action events; default `history.db` in the user's state directory."""
+
+    history_retention: float = Field(default=30.0, gt=0)
+    """Days of history kept; older events are pruned by the daemon (at start-up and every hour)."""
+
     @field_validator("rate_limits")
     @classmethod
     def _known_operations(cls, value: dict[str, float]) -> dict[str, float]:
@@ -220,6 +233,12 @@ def load_settings(
         settings = Settings(**file_values)
         if overrides:
             settings = Settings.model_validate({**settings.model_dump(), **overrides})
+    except PydanticSettingsError as exc:
+        # A list or mapping variable that is not JSON (e.g. SPD_EVENT_SINKS=webhook).
+        field = re.search(r'field "(\w+)"', str(exc))
+        variable = f"SPD_{field.group(1).upper()}" if field else ""
+        cause = f" ({exc.__cause__})" if exc.__cause__ is not None else ""
+        raise SettingsError([Diagnostic("environment", 0, 0, variable, f"expected JSON{cause}")]) from None
     except ValidationError as exc:
         diagnostics = [_settings_diagnostic(err, path, env, file_values, positions) for err in exc.errors()]
         raise SettingsError(sorted(diagnostics, key=lambda d: (d.line, d.column))) from None
@@ -254,6 +273,10 @@ def _settings_diagnostic(
     key = ".".join(str(p) for p in loc)
     variable = "SPD_" + "__".join(str(p) for p in loc).upper()
     from_env = any(name.upper() == variable for name in env)
+    whole = f"SPD_{str(loc[0]).upper()}"
+    if not from_env and len(loc) > 1 and any(name.upper() == whole for name in env):
+        # A list or mapping given whole as JSON (SPD_EVENT_SINKS='[...]'): name the variable, then the item.
+        return Diagnostic("environment", 0, 0, whole, f"{format_path(loc[1:])}: {message}")
     if from_env or path is None:
         return Diagnostic("environment", 0, 0, variable, message)
     if isinstance(err.get("input"), Yaml11Bool):

@@ -21,6 +21,7 @@ credentials and away from any profile or config file, so that nothing can ever r
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
@@ -45,6 +46,9 @@ if not LIVE:
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         }
     )
+
+# Daemons started by tests keep their event history under the state directory: never the user's own.
+os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="spd-tests-state-")
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "spd.emulator.command:emulator_command",
         "Serve the local Rekognition stream-processor emulator (plus moto's other services).",
     ),
+    "history": LazyCommand(
+        "spd.cli.history_cmd:history_command",
+        "List the drift and action events the daemon recorded for the spec's stack, oldest first.",
+    ),
     "iam-policy": LazyCommand(
         "spd.cli.iam_cmd:iam_policy_command",
         "Print a least-privilege IAM policy (JSON) for the spec's processors.",

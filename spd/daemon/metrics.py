@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 from prometheus_client import Counter as PromCounter
@@ -67,6 +67,38 @@ class _NotifyDropped(Collector):
         )
 
 
+class SinkCounts(Protocol):
+    """What `spd.daemon.sinks.EventSinks` counts, as read at scrape time."""
+
+    delivered: Counter[str]
+    dropped: Counter[tuple[str, str]]
+
+
+class _SinkDeliveries(Collector):
+    """`spd_sink_delivered_total{sink}` and `spd_sink_dropped_total{sink,reason}`."""
+
+    def __init__(self, sinks: Callable[[], SinkCounts | None]) -> None:
+        self._sinks = sinks
+
+    def collect(self) -> Iterable[CounterMetricFamily]:
+        delivered = CounterMetricFamily(
+            "spd_sink_delivered", "Events delivered to each event sink.", labels=["sink"]
+        )
+        dropped = CounterMetricFamily(
+            "spd_sink_dropped",
+            "Events an event sink never got, by reason (queue_full, retries_exhausted, shutdown).",
+            labels=["sink", "reason"],
+        )
+        sinks = self._sinks()
+        if sinks is not None:
+            for sink, n in sorted(sinks.delivered.items()):
+                delivered.add_metric([sink], float(n))
+            for (sink, reason), n in sorted(sinks.dropped.items()):
+                dropped.add_metric([sink, reason], float(n))
+        yield delivered
+        yield dropped
+
+
 class DaemonMetrics:
     """Prometheus metrics of one daemon, in its own registry."""
 
@@ -75,6 +107,7 @@ class DaemonMetrics:
         *,
         stats: Callable[[], CallStats | None],
         notify_dropped: Callable[[], int] = lambda: 0,
+        sinks: Callable[[], SinkCounts | None] = lambda: None,
         wall: Callable[[], float] = time.time,
     ):
         self._wall = wall
@@ -118,6 +151,7 @@ class DaemonMetrics:
         )
         r.register(_ApiCalls(stats))
         r.register(_NotifyDropped(notify_dropped))
+        r.register(_SinkDeliveries(sinks))
         ProcessCollector(registry=r)
         for kind in (FULL, SWEEP):
             for outcome in ("ok", "failed"):

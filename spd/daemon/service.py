@@ -32,6 +32,7 @@ from spd import __version__
 from spd.aws.gateway import CallStats, Gateway
 from spd.backoff import RestartBackoff
 from spd.connect import execution_settings, open_gateway, run_policy
+from spd.daemon.event_out import EventOutlet, open_outlet
 from spd.daemon.http import Response, serve
 from spd.daemon.logs import configure_logging, level_number
 from spd.daemon.metrics import DaemonMetrics, Health, count_statuses
@@ -56,6 +57,8 @@ RESTART_REQUIRED = (
     "max_attempts",
     "metrics_address",
     "watch_queue_url",
+    "event_sinks",
+    "history_file",
 )
 """Settings that shape the connection or the listening socket: a reload reports them, a restart applies."""
 
@@ -110,7 +113,12 @@ class Daemon:
         self._backoff = RestartBackoff(settings.failed_backoff_initial, settings.failed_backoff_max)
         self._health = Health(settings.interval, clock)
         self._gateway: Gateway | None = None
-        self._metrics = DaemonMetrics(stats=self._call_stats, notify_dropped=lambda: notifier.dropped)
+        self._outlet: EventOutlet | None = None
+        self._metrics = DaemonMetrics(
+            stats=self._call_stats,
+            notify_dropped=lambda: notifier.dropped,
+            sinks=lambda: self._outlet.sinks if self._outlet is not None else None,
+        )
         self._reconciler: Reconciler | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._passes = PassRunner(full=self._full_pass, sweep=self._sweep)
@@ -141,6 +149,15 @@ class Daemon:
                 settings = self._config.settings
                 self._gateway = await stack.enter_async_context(
                     open_gateway(settings, stack=self._config.desired.stack)
+                )
+                self._outlet = await stack.enter_async_context(
+                    open_outlet(
+                        settings,
+                        self._gateway,
+                        stack=lambda: self._config.desired.stack,
+                        retention=lambda: self._config.settings.history_retention,
+                        log=lambda: self._log,
+                    )
                 )
                 self._reconciler = Reconciler(
                     self._gateway,
@@ -362,6 +379,8 @@ class Daemon:
     def _on_event(self, event: Event) -> None:
         self._metrics.event(event)
         self._log.log(level_number(event.level), event.name, **event.fields)
+        if self._outlet is not None:
+            self._outlet.emit(event)
 
     # -- reload ---------------------------------------------------------------------------------------
 

@@ -1,0 +1,84 @@
+"""`spd history`: what drifted and what was done about it, read from the history the daemon keeps."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from spd.history import Entry, History, default_history_file
+from spd.settings import load_settings
+from spd.spec import load_spec
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    """`30m`, `24h`, `7d`... before `now`, or an ISO 8601 time (UTC unless it says otherwise)."""
+    match = _DURATION.match(text.strip())
+    if match:
+        return now - timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r}: expected a duration (e.g. 30m, 24h, 7d) or an ISO 8601 time", param_hint="--since"
+        ) from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _describe(fields: dict[str, Any]) -> str:
+    shown = {k: v for k, v in fields.items() if k not in ("processor", "region")}
+    return " ".join(f"{k}={json.dumps(v, separators=(',', ':'))}" for k, v in shown.items())
+
+
+def _line(entry: Entry) -> str:
+    at = entry.at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    where = f"{entry.region}/{entry.processor}" if entry.processor else "-"
+    return f"{at}  {where}  {entry.event}  {_describe(entry.fields)}".rstrip()
+
+
+@click.command("history")
+@click.argument("spec", type=click.Path(readable=False, path_type=Path))
+@click.option("--processor", default=None, metavar="NAME", help="Only this processor's events.")
+@click.option("--since", default=None, metavar="WHEN", help="Only events after this: 30m, 24h, 7d or a time.")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--settings",
+    "settings_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML settings file (also $SPD_SETTINGS_FILE); names the history file (`history_file`).",
+)
+def history_command(
+    spec: Path, processor: str | None, since: str | None, output: str, settings_file: Path | None
+) -> int:
+    """List the drift and action events the daemon recorded for the spec's stack, oldest first.
+
+    The history is kept by `spd run` in an SQLite file (setting `history_file`) for `history_retention`
+    days. Exit 0 even when nothing matches.
+    """
+    cutoff = parse_since(since, datetime.now(UTC)) if since is not None else None
+    settings = load_settings(settings_file)
+    stack = load_spec(spec).desired.stack
+    path = settings.history_file or default_history_file()
+    entries: list[Entry] = []
+    if path.exists():
+        history = History(path)
+        try:
+            entries = list(history.entries(stack, processor=processor, since=cutoff))
+        finally:
+            history.close()
+    if output == "json":
+        click.echo(json.dumps([e.as_json() for e in entries], indent=2))
+    elif not entries:
+        click.echo(f"no events recorded for stack {stack!r} ({path})", err=True)
+    else:
+        for entry in entries:
+            click.echo(_line(entry))
+    return 0

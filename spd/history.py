@@ -1,0 +1,122 @@
+"""History of drift and action events in a local SQLite file, and the queries `spd history` runs on it.
+
+AWS Config has no stream-processor resource type, so nothing else remembers what drifted and what was
+done about it. The daemon (`spd.daemon.service`) appends every drift and action event as it happens and
+prunes what is older than `history_retention` days; `spd history` reads it. The file is one
+`spd.sqlite_store.Database` (WAL, mode 0600), so the command can read while the daemon writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from spd.cloudevent import json_safe
+from spd.events import Event
+from spd.sqlite_store import Database, Schema
+
+SCHEMA = Schema(
+    kind="spd history",
+    application_id=0x53504448,  # "SPDH"
+    migrations=[
+        """
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            stack TEXT NOT NULL,
+            region TEXT,
+            processor TEXT,
+            event TEXT NOT NULL,
+            fields TEXT NOT NULL
+        );
+        CREATE INDEX events_stack_at ON events (stack, at);
+        """,
+    ],
+)
+
+
+def default_history_file() -> Path:
+    """`$XDG_STATE_HOME/spd/history.db`, or `~/.local/state/spd/history.db` (XDG base directory spec)."""
+    base = os.environ.get("XDG_STATE_HOME", "")
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "state"
+    return root / "spd" / "history.db"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One recorded event."""
+
+    at: datetime
+    stack: str
+    region: str | None
+    processor: str | None
+    event: str
+    fields: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "time": self.at.isoformat().replace("+00:00", "Z"),
+            "stack": self.stack,
+            "region": self.region,
+            "processor": self.processor,
+            "event": self.event,
+            "fields": self.fields,
+        }
+
+
+class History:
+    """The history file. Not thread-safe: one owner (the daemon's event loop, or one command)."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = Database(path, SCHEMA)
+
+    def record(self, event: Event, *, stack: str, at: datetime) -> None:
+        """Append one event (its own transaction: a killed daemon keeps everything recorded before)."""
+        fields = event.fields
+        self.db.conn.execute(
+            "INSERT INTO events (at, stack, region, processor, event, fields) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                at.timestamp(),
+                stack,
+                _text(fields.get("region")),
+                _text(fields.get("processor")),
+                event.name,
+                json.dumps(json_safe(fields), separators=(",", ":")),
+            ),
+        )
+
+    def prune(self, *, before: datetime) -> int:
+        """Delete the events older than `before`; how many went."""
+        cursor = self.db.conn.execute("DELETE FROM events WHERE at < ?", (before.timestamp(),))
+        return cursor.rowcount
+
+    def entries(
+        self, stack: str, *, processor: str | None = None, since: datetime | None = None
+    ) -> Iterator[Entry]:
+        """The stack's events, oldest first, optionally of one processor and from `since` on."""
+        query = "SELECT at, stack, region, processor, event, fields FROM events WHERE stack = ?"
+        args: list[Any] = [stack]
+        if processor is not None:
+            query += " AND processor = ?"
+            args.append(processor)
+        if since is not None:
+            query += " AND at >= ?"
+            args.append(since.timestamp())
+        for at, stk, region, name, event, fields in self.db.conn.execute(query + " ORDER BY at, id", args):
+            yield Entry(datetime.fromtimestamp(at, UTC), stk, region, name, event, json.loads(fields))
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def retention_cutoff(now: datetime, days: float) -> datetime:
+    return now - timedelta(days=days)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
