@@ -68,6 +68,7 @@ CREDENTIAL_SCOPE = re.compile(
     r"Credential=[^/,\s]*/\d{8}/(?P<region>[^/,\s]+)/(?P<service>[^/,\s]+)/aws4_request"
 )
 
+_ACCESS_KEY = re.compile(r"Credential=(?P<key>[^/,\s]+)/")
 _log = logging.getLogger(__name__)
 
 Response = tuple[int, dict[str, Any], Any]
@@ -127,7 +128,7 @@ class StreamProcessorResponse(RekognitionResponse):
         try:
             answer = json.loads(body) if isinstance(body, str | bytes) and body else None
             authorization = str(self.headers.get("Authorization", ""))
-            key = self.access_key_regex.search(authorization)
+            key = _ACCESS_KEY.search(authorization)
             detail = cloudtrail.api_call_detail(
                 operation,
                 self._body(),
@@ -135,7 +136,7 @@ class StreamProcessorResponse(RekognitionResponse):
                 account=self.current_account,
                 region=self.region,
                 user_agent=str(self.headers.get("User-Agent", "")),
-                access_key_id=key.group(1) if key else None,
+                access_key_id=key["key"] if key else None,
                 request_id=request_id,
                 source_ip=str(getattr(self.normalized_request, "remote_addr", None) or "127.0.0.1"),
                 now=self._emulator.now(),

@@ -107,6 +107,7 @@ def test_each_mutating_call_is_delivered_with_the_callers_user_agent(emu: Emulat
         assert detail["recipientAccountId"] == ACCOUNT
         assert detail["eventTime"].endswith("Z")
         assert detail["readOnly"] is False
+        assert detail["userIdentity"] == {"type": "IAMUser", "accountId": ACCOUNT, "accessKeyId": "testing"}
         assert detail["eventType"] == "AwsApiCall"
     by_name = {event["detail"]["eventName"]: event["detail"] for event in events}
     assert by_name["CreateStreamProcessor"]["requestParameters"]["name"] == "porch"
