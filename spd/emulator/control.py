@@ -7,6 +7,7 @@
 | `PUT /_emulator/config`                     | change some settings (unknown keys or bad values: 400)      |
 | `GET|POST|DELETE /_emulator/faults`         | list, add (`operation`, `error`, `count`/`rate`), clear     |
 | `POST /_emulator/processors/<name>/fail`    | put a processor in FAILED (`message`, `region`, `account`)  |
+| `POST /_emulator/processors/<name>/detections` | script the next session's LABEL_DETECTED (`labels`, ...) |
 | `GET /_emulator/processors`                 | every processor in every account and region                 |
 | `GET|DELETE /_emulator/stats`               | call counts per operation (calls, throttled, errors, ...)   |
 | `GET /_emulator/health`                     | `{"ok": true}` once serving                                 |
@@ -30,9 +31,11 @@ from spd.emulator.config import ConfigValueError
 from spd.emulator.errors import RekognitionError
 from spd.emulator.jsonbody import JsonBodyError, decode_json_object
 from spd.emulator.service import DEFAULT_ACCOUNT, Emulator
+from spd.emulator.sessions import DetectionError
 
 CONTROL_PREFIX = "/_emulator"
 _FAIL_PATH = re.compile(r"/processors/(?P<name>[^/]+)/fail")
+_DETECTIONS_PATH = re.compile(r"/processors/(?P<name>[^/]+)/detections")
 
 
 class ControlError(Exception):
@@ -98,6 +101,10 @@ class ControlApi:
         if match is not None:
             self._allow(method, "POST")
             return self._fail(match["name"], self._body(request))
+        match = _DETECTIONS_PATH.fullmatch(path)
+        if match is not None:
+            self._allow(method, "POST")
+            return self._detections(match["name"], self._body(request))
         raise ControlError(404, f"unknown control endpoint {request.path}")
 
     def _fail(self, name: str, body: dict[str, Any]) -> Response:
@@ -114,6 +121,20 @@ class ControlApi:
             return _json(self._emulator.fail(name, message, region=region, account=account))
         except RekognitionError as err:
             raise ControlError(404, err.message) from None
+
+    def _detections(self, name: str, body: dict[str, Any]) -> Response:
+        region = body.get("region", "us-east-1")
+        account = body.get("account", DEFAULT_ACCOUNT)
+        for key, value in (("region", region), ("account", account)):
+            if not isinstance(value, str) or not value:
+                raise ControlError(400, f"{key} must be a non-empty string")
+        try:
+            labels = self._emulator.script_detections(name, body, region=region, account=account)
+        except RekognitionError as err:
+            raise ControlError(404, err.message) from None
+        except DetectionError as err:
+            raise ControlError(400, str(err)) from None
+        return _json({"name": name, "labels": [label.to_json() for label in labels]})
 
     @staticmethod
     def _allow(method: str, *allowed: str) -> None:

@@ -61,6 +61,11 @@ class _EmulatorBackend(BaseBackend):
         self.emulator = Emulator()
         self.page_tokens = PageTokens(secrets.token_bytes(32))
 
+    def reset(self) -> None:
+        # moto's reset replaces this emulator; its session timers must not fire into the next test.
+        self.emulator.sessions.close()
+        super().reset()
+
 
 # moto's own registries are module-level too; this one is what moto's reset clears.
 _emulators: BackendDict[_EmulatorBackend] = BackendDict(

@@ -10,7 +10,7 @@ extra fails with a message saying what to install.
   pytest-xdist worker, since each worker is its own session.
 - `spd_emulator` (function): the same handle, reset and with fast timings (`FAST_TIMINGS`), so each
   test starts from an empty emulator; its methods are the control API (`reset`, `configure`, `config`,
-  `fault`, `faults`, `clear_faults`, `fail`, `stats`, `processors`), `url` the endpoint and
+  `fault`, `faults`, `clear_faults`, `fail`, `detections`, `stats`, `processors`), `url` the endpoint and
   `client(region, service)` a boto3 client with dummy credentials and no retries.
 - `spd_rekognition` (function): `spd_emulator.client()`, a boto3 Rekognition client for us-east-1.
 - `spd_mock_aws` (function): no server at all: moto's `mock_aws` for the test with the stream-processor

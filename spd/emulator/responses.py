@@ -23,6 +23,7 @@ tokens are sealed to their request (`spd.emulator.paging`). Instances are create
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from typing import Any
 
 from moto.rekognition.responses import RekognitionResponse
 
+from spd.emulator import cloudtrail
 from spd.emulator.config import EMULATED_OPERATIONS, EmulatorConfig
 from spd.emulator.errors import (
     JSON_CONTENT_TYPE,
@@ -40,9 +42,10 @@ from spd.emulator.errors import (
 )
 from spd.emulator.face_collections import FACE_MODEL_VERSION, collection_arn, describe, list_page
 from spd.emulator.jsonbody import JsonBodyError, decode_json_object
-from spd.emulator.models import StreamProcessorBackend
+from spd.emulator.models import StreamProcessor, StreamProcessorBackend
 from spd.emulator.paging import PageTokens
 from spd.emulator.service import CallRecord, Emulator
+from spd.emulator.sessions import Session, min_confidence
 from spd.emulator.validation import (
     JsonDict,
     check_number_widths,
@@ -59,10 +62,14 @@ from spd.emulator.validation import (
     parse_update,
     processor_name_from_arn,
 )
+from spd.model import Status
 
 CREDENTIAL_SCOPE = re.compile(
     r"Credential=[^/,\s]*/\d{8}/(?P<region>[^/,\s]+)/(?P<service>[^/,\s]+)/aws4_request"
 )
+
+_ACCESS_KEY = re.compile(r"Credential=(?P<key>[^/,\s]+)/")
+_log = logging.getLogger(__name__)
 
 Response = tuple[int, dict[str, Any], Any]
 Action = Callable[[StreamProcessorBackend, float, EmulatorConfig], JsonDict]
@@ -102,6 +109,8 @@ class StreamProcessorResponse(RekognitionResponse):
         except RekognitionError as err:
             status, headers, body = self._error_response(err)
         error_code = headers.get("X-Amzn-ErrorType") if status >= 400 else None
+        if int(status) < 400 and operation in cloudtrail.MUTATING_OPERATIONS:
+            self._record_in_cloudtrail(operation, body, str(headers.get("x-amzn-RequestId", "")))
         self._emulator.record(
             CallRecord(operation or "-", self.region, self._subject(), int(status), error_code)
         )
@@ -113,6 +122,28 @@ class StreamProcessorResponse(RekognitionResponse):
         headers.setdefault("Content-Type", JSON_CONTENT_TYPE)
         headers["x-amzn-RequestId"] = str(uuid.uuid4())
         return headers, body
+
+    def _record_in_cloudtrail(self, operation: str, body: Any, request_id: str) -> None:
+        """Emit the call's CloudTrail event (`spd.emulator.cloudtrail`); a failure never fails the call."""
+        try:
+            answer = json.loads(body) if isinstance(body, str | bytes) and body else None
+            authorization = str(self.headers.get("Authorization", ""))
+            key = _ACCESS_KEY.search(authorization)
+            detail = cloudtrail.api_call_detail(
+                operation,
+                self._body(),
+                answer if isinstance(answer, dict) else None,
+                account=self.current_account,
+                region=self.region,
+                user_agent=str(self.headers.get("User-Agent", "")),
+                access_key_id=key["key"] if key else None,
+                request_id=request_id,
+                source_ip=str(getattr(self.normalized_request, "remote_addr", None) or "127.0.0.1"),
+                now=self._emulator.now(),
+            )
+            cloudtrail.emit(detail, account=self.current_account, region=self.region)
+        except Exception:
+            _log.exception("could not put the CloudTrail event of %s on the bus", operation)
 
     def _error_response(self, err: RekognitionError) -> Response:
         headers: dict[str, Any] = dict(self.response_headers)
@@ -198,20 +229,43 @@ class StreamProcessorResponse(RekognitionResponse):
         request = parse_start(self._body(), self._emulator.config)
         emulator, account, region = self._emulator, self.current_account, self.region
 
+        body = self._body()
+        opened: list[Session] = []
+
         def start(backend: StreamProcessorBackend, now: float, config: EmulatorConfig) -> JsonDict:
             check = emulator.reference_check(account, region) if config.strict_references else None
-            return {"SessionId": backend.start(request, now, config, check)}
+            session_id = backend.start(request, now, config, check)
+            processor = backend.get(request.name, now)
+            if (
+                not processor.is_face_search
+                and processor.transitions
+                and processor.transitions[-1][1] == Status.STOPPED
+            ):
+                duration = request.max_duration_seconds or config.default_max_duration_seconds
+                opened.append(_session(processor, account, region, session_id, body, now, duration, config))
+            return {"SessionId": session_id}
 
-        return self._run(start, mutates=True)
+        result = self._run(start, mutates=True)
+        for session in opened:
+            emulator.sessions.open(session)
+        return result
 
     def stop_stream_processor(self) -> str:
         name = parse_name(self._body(), self._emulator.config)
 
+        stopped: list[tuple[float, float]] = []
+
         def stop(backend: StreamProcessorBackend, now: float, config: EmulatorConfig) -> JsonDict:
             backend.stop(name, now, config)
+            stopped.append((now, now + config.effective_stop_seconds))
             return {}
 
-        return self._run(stop, mutates=True)
+        result = self._run(stop, mutates=True)
+        for at, reaches in stopped:
+            self._emulator.sessions.stop(
+                (self.current_account, self.region, name), stopped_at=at, reaches_stopped_at=reaches
+            )
+        return result
 
     def update_stream_processor(self) -> str:
         request = parse_update(self._body(), self._emulator.config)
@@ -229,7 +283,9 @@ class StreamProcessorResponse(RekognitionResponse):
             backend.delete(name, now, config)
             return {}
 
-        return self._run(delete, mutates=True)
+        result = self._run(delete, mutates=True)
+        self._emulator.sessions.cancel((self.current_account, self.region, name))
+        return result
 
     def tag_resource(self) -> str:
         arn, tags = parse_tag_resource(self._body(), self._emulator.config)
@@ -292,3 +348,39 @@ class StreamProcessorResponse(RekognitionResponse):
         collection_id = parse_collection_id("DeleteCollection", self._body(), self._emulator.config)
         self._emulator.delete_collection(self.current_account, self.region, collection_id)
         return json.dumps({"StatusCode": 200})
+
+
+def _session(
+    processor: StreamProcessor,
+    account: str,
+    region: str,
+    session_id: str,
+    request: JsonDict,
+    now: float,
+    duration_seconds: int,
+    config: EmulatorConfig,
+) -> Session:
+    """What a connected-home session's notifications need, copied from the processor as it starts."""
+    channel = processor.notification_channel or {}
+    topic = channel.get("SNSTopicArn")
+    destination = processor.output.get("S3Destination") or {}
+    bucket = destination.get("Bucket")
+    home = processor.settings.get("ConnectedHome") or {}
+    return Session(
+        account=account,
+        region=region,
+        name=processor.name,
+        arn=processor.arn,
+        session_id=session_id,
+        kvs_arn=processor.kvs_arn,
+        topic_arn=topic if isinstance(topic, str) else None,
+        bucket=bucket if isinstance(bucket, str) else None,
+        key_prefix=str(destination.get("KeyPrefix") or ""),
+        tags=dict(processor.tags),
+        labels=tuple(str(label) for label in home.get("Labels", [])),
+        min_confidence=min_confidence(processor.settings),
+        start_request=dict(request),
+        started_at=now,
+        duration_ms=int(duration_seconds) * 1000,
+        scale=config.session_time_scale,
+    )

@@ -40,6 +40,7 @@ from spd.emulator.errors import RekognitionError
 from spd.emulator.face_collections import Collection, already_exists, collection_not_found
 from spd.emulator.faults import FaultInjector, Stats, TokenBuckets
 from spd.emulator.models import StreamProcessor, StreamProcessorBackend
+from spd.emulator.sessions import DetectionError, ScriptedLabel, Sessions, parse_detections
 from spd.emulator.state import Changes, EmulatorStateError, EmulatorStore, Key, open_store
 
 __all__ = ["DEFAULT_ACCOUNT", "CallRecord", "Emulator", "EmulatorStateError"]
@@ -129,6 +130,8 @@ class Emulator:
         self._buckets = TokenBuckets()
         self._stats = Stats()
         self._rng = random.Random(self._config.random_seed)
+        self.sessions = Sessions(clock=clock)
+        """Connected-home sessions' timers and scripted detections (runtime only, never persisted)."""
         self._store: EmulatorStore | None = None
         if state_file is not None:
             self._store = open_store(state_file, legacy=legacy_state_file)
@@ -140,7 +143,8 @@ class Emulator:
                 raise
 
     def close(self) -> None:
-        """Close the state file (everything acknowledged is already committed)."""
+        """Cancel the session timers and close the state file (everything acknowledged is committed)."""
+        self.sessions.close()
         with self.lock:
             if self._store is not None:
                 self._store.close()
@@ -186,7 +190,9 @@ class Emulator:
             self._config = new
 
     def reset(self) -> None:
-        """Forget every processor, setting, fault and statistic, and the data of moto's other services."""
+        """Forget every processor, setting, fault, statistic, session timer and scripted detection, and the
+        data of moto's other services."""
+        self.sessions.reset()
         with self.lock:
             self._begin_write()
             for backend in self._backends.values():
@@ -212,7 +218,27 @@ class Emulator:
         with self.lock:
             described = self.backend(account, region).fail(name, message, self.now())
             self.persist()
-            return described
+        self.sessions.cancel((account, region, name))
+        return described
+
+    def script_detections(
+        self, name: str, body: Mapping[str, Any], *, region: str, account: str
+    ) -> list[ScriptedLabel]:
+        """Script the LABEL_DETECTED notifications of the processor's next session (`spd.emulator.sessions`).
+
+        ResourceNotFoundException for an unknown processor; `DetectionError` for a face-search processor or
+        a detection the processor could not report.
+        """
+        with self.lock:
+            processor = self.backend(account, region).get(name, self.now())
+            home = processor.settings.get("ConnectedHome")
+            if not isinstance(home, dict):
+                raise DetectionError(
+                    f"stream processor {name} is a face-search processor; detections are for connected home"
+                )
+            labels = parse_detections(body, [str(label) for label in home.get("Labels", [])])
+        self.sessions.script((account, region, name), labels)
+        return labels
 
     def processors(self) -> list[dict[str, Any]]:
         with self.lock:

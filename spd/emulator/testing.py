@@ -32,7 +32,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -118,6 +118,22 @@ class EmulatorControl(abc.ABC):
         if account is not None:
             body["account"] = account
         result: dict[str, Any] = self.control("POST", f"processors/{name}/fail", body)
+        return result
+
+    def detections(
+        self,
+        name: str,
+        labels: Sequence[Mapping[str, Any]],
+        *,
+        region: str = "us-east-1",
+        account: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Script the LABEL_DETECTED notifications of the processor's next session: each label is
+        `{"name": "PERSON", "confidence": 91.5, "offset_ms": 1200}`; an empty list clears the script."""
+        body: dict[str, Any] = {"labels": [dict(label) for label in labels], "region": region}
+        if account is not None:
+            body["account"] = account
+        result: list[dict[str, Any]] = self.control("POST", f"processors/{name}/detections", body)["labels"]
         return result
 
     def stats(self) -> dict[str, dict[str, int]]:

@@ -6,6 +6,7 @@ moto's botocore hook, which `install()` points at spd's emulator for Rekognition
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -115,3 +116,51 @@ def test_importing_the_plugin_imports_neither_moto_nor_boto3() -> None:
         "assert not loaded, loaded"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_sessions_and_cloudtrail_events_under_mock_aws(spd_mock_aws: Any) -> None:
+    """No server: the session's notification, the scripted detection and the CloudTrail events reach
+    queues through moto's in-process SNS and EventBridge."""
+    spd_mock_aws.configure(session_time_scale=0.05)
+    sns = boto3.client("sns", region_name="us-east-1")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    events = boto3.client("events", region_name="us-east-1")
+    topic_arn = sns.create_topic(Name="porch")["TopicArn"]
+    results = sqs.create_queue(QueueName="results")["QueueUrl"]
+    watch = sqs.create_queue(QueueName="watch")["QueueUrl"]
+
+    def arn(url: str) -> str:
+        return str(
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        )
+
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn(results))
+    events.put_rule(Name="calls", EventPattern='{"source": ["aws.rekognition"]}')
+    events.put_targets(Rule="calls", Targets=[{"Id": "watch", "Arn": arn(watch)}])
+    rekognition = boto3.client("rekognition", region_name="us-east-1", config=NO_RETRIES)
+    rekognition.create_stream_processor(
+        Name="porch",
+        Input={"KinesisVideoStream": {"Arn": f"arn:aws:kinesisvideo:us-east-1:{ACCOUNT}:stream/porch/1"}},
+        Output={"S3Destination": {"Bucket": "porch-results"}},
+        NotificationChannel={"SNSTopicArn": topic_arn},
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/SpdRekognition",
+        Settings={"ConnectedHome": {"Labels": ["PERSON"]}},
+    )
+    spd_mock_aws.detections("porch", [{"name": "PERSON", "confidence": 90, "offset_ms": 100}])
+    session_id = rekognition.start_stream_processor(
+        Name="porch",
+        StartSelector={"KVSStreamStartSelector": {"ProducerTimestamp": 1_700_000_000_000}},
+        StopSelector={"MaxDurationInSeconds": 1},
+    )["SessionId"]
+    kinds: list[str] = []
+    deadline = time.monotonic() + 10
+    while len(kinds) < 2 and time.monotonic() < deadline:
+        for message in sqs.receive_message(QueueUrl=results, MaxNumberOfMessages=10).get("Messages", []):
+            body = json.loads(json.loads(message["Body"])["Message"])
+            assert body["sessionId"] == session_id
+            kinds.append(body["eventNamespace"]["type"])
+        time.sleep(0.02)
+    assert kinds == ["LABEL_DETECTED", "STREAM_PROCESSING_COMPLETE"]
+    calls = sqs.receive_message(QueueUrl=watch, MaxNumberOfMessages=10).get("Messages", [])
+    names = sorted(json.loads(message["Body"])["detail"]["eventName"] for message in calls)
+    assert names == ["CreateStreamProcessor", "StartStreamProcessor"]

@@ -1,0 +1,88 @@
+"""Hands what the emulated service emits to moto's SNS, S3 and EventBridge backends, in-process.
+
+The emulator serves moto's services on its own port, from moto's process-wide backends, so what
+Rekognition would push (session notifications to the customer's SNS topic, session summaries to the
+customer's bucket, CloudTrail events to the default EventBridge bus) is handed straight to those backends:
+an SQS queue subscribed to the topic, or targeted by an EventBridge rule, then receives it the way moto
+delivers anything else. The same holds under moto's `mock_aws` (`spd.emulator.mock`).
+
+Each function returns whether it delivered and never raises for a missing destination: AWS drops what
+it cannot deliver without failing the call that caused it. A service nobody has used in this process has
+no resources (moto imports a service's backend on its first request), so its backend is not even
+imported: a Rekognition-only run stays as light as before.
+
+Called by `spd.emulator.sessions` (notifications, summaries) and `spd.emulator.responses` (CloudTrail).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+_log = logging.getLogger(__name__)
+
+_SNS = "moto.sns.models"
+_S3 = "moto.s3.models"
+_EVENTS = "moto.events.models"
+
+
+def _arn_parts(arn: str) -> tuple[str, str, str] | None:
+    """(service, region, account) of an ARN, or None if it is not one."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        return None
+    return parts[2], parts[3], parts[4]
+
+
+def publish_to_topic(topic_arn: str, subject: str, message: Any) -> bool:
+    """Publish `message` (JSON-encoded) to an SNS topic, if the topic exists."""
+    if _SNS not in sys.modules:
+        return False
+    parts = _arn_parts(topic_arn)
+    if parts is None or parts[0] != "sns":
+        return False
+    from moto.sns.models import sns_backends
+
+    _, region, account = parts
+    try:
+        backend = sns_backends[account][region]
+    except KeyError:
+        return False
+    if topic_arn not in backend.topics:
+        return False
+    backend.publish(json.dumps(message), arn=topic_arn, subject=subject)
+    return True
+
+
+def put_bucket_object(account: str, bucket: str, key: str, body: Any) -> bool:
+    """Write `body` (JSON-encoded) to s3://bucket/key, if the bucket exists in that account."""
+    if _S3 not in sys.modules:
+        return False
+    from moto.s3.models import s3_backends
+
+    try:
+        backend = s3_backends[account]["global"]
+    except KeyError:
+        return False
+    if bucket not in backend.buckets:
+        return False
+    backend.put_object(bucket, key, json.dumps(body).encode())
+    return True
+
+
+def put_default_bus_event(account: str, region: str, source: str, detail_type: str, detail: Any) -> bool:
+    """Put one event on the default EventBridge bus of that account and region (rules deliver it)."""
+    if _EVENTS not in sys.modules:
+        return False
+    from moto.events.models import events_backends
+
+    try:
+        backend = events_backends[account][region]
+    except KeyError:
+        return False
+    entries = backend.put_events(
+        [{"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail)}]
+    )
+    return all("EventId" in entry for entry in entries)
