@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from spd.aws.gateway import Gateway
 from spd.executor import ExecutionSettings
 from spd.extras import local_extra_required
+from spd.model import DesiredState
 from spd.plan import Policy
 from spd.settings import Settings
 
@@ -65,8 +66,9 @@ def _credentials_for_local() -> Iterator[None]:
 
 
 @contextlib.asynccontextmanager
-async def open_gateway(settings: Settings) -> AsyncIterator[Gateway]:
-    """A gateway configured from `settings`; with `local`, the embedded emulator runs meanwhile."""
+async def open_gateway(settings: Settings, desired: DesiredState | None = None) -> AsyncIterator[Gateway]:
+    """A gateway configured from `settings` for `desired`'s targets (credentials per target, session
+    name `spd-<stack>`); with `local`, the embedded emulator runs meanwhile."""
     with contextlib.ExitStack() as stack:
         endpoint = settings.endpoint_url
         if settings.local:
@@ -77,5 +79,7 @@ async def open_gateway(settings: Settings) -> AsyncIterator[Gateway]:
             rate_limits=settings.rate_limits,
             max_attempts=settings.max_attempts,
             max_connections=max(10, settings.concurrency * 2),
+            targets=desired.targets if desired is not None else (),
+            stack_name=desired.stack if desired is not None else "",
         ) as gateway:
             yield gateway
