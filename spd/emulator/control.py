@@ -7,8 +7,8 @@
 | `PUT /_emulator/config`                     | change some settings (unknown keys or bad values: 400)      |
 | `GET|POST|DELETE /_emulator/faults`         | list, add (`operation`, `error`, `count`/`rate`), clear     |
 | `POST /_emulator/processors/<name>/fail`    | put a processor in FAILED (`message`, `region`, `account`)  |
-| `GET /_emulator/processors`                 | every processor in every account and region                 |
-| `GET|DELETE /_emulator/stats`               | call counts per operation (calls, throttled, errors, ...)   |
+| `GET /_emulator/processors[?account=A]`     | every processor in every account and region (or in A)       |
+| `GET|DELETE /_emulator/stats[?account=A]`   | call counts per operation (calls, throttled, errors, ...)   |
 | `GET /_emulator/health`                     | `{"ok": true}` once serving                                 |
 
 Errors are `{"error": "<message>"}` with 400 (bad request), 404 (unknown path or processor) or 405.
@@ -87,10 +87,10 @@ class ControlApi:
             self._allow(method, "GET", "DELETE")
             if method == "DELETE":
                 emulator.clear_stats()
-            return _json(emulator.stats())
+            return _json(emulator.stats(self._account(request)))
         if path == "/processors":
             self._allow(method, "GET")
-            return _json({"processors": emulator.processors()})
+            return _json({"processors": emulator.processors(self._account(request))})
         if path == "/health":
             self._allow(method, "GET")
             return _json({"ok": True})
@@ -114,6 +114,14 @@ class ControlApi:
             return _json(self._emulator.fail(name, message, region=region, account=account))
         except RekognitionError as err:
             raise ControlError(404, err.message) from None
+
+    @staticmethod
+    def _account(request: Request) -> str | None:
+        """The `?account=` filter of a read: a 12-digit account id, or None for all accounts."""
+        account = request.args.get("account")
+        if account is not None and not re.fullmatch(r"[0-9]{12}", account):
+            raise ControlError(400, f"account must be a 12-digit account id, not {account!r}")
+        return account
 
     @staticmethod
     def _allow(method: str, *allowed: str) -> None:
