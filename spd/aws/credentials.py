@@ -11,6 +11,7 @@ profile does: keys, SSO, its own role). The ambient target is the default sessio
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from aiobotocore.config import AioConfig
@@ -20,6 +21,10 @@ from botocore.credentials import CredentialProvider
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from spd.model import Target
+
+# A refused AssumeRole is logged by aiobotocore's refresher with a traceback, before spd reports it once
+# per target: without a handler of its own, Python's last-resort handler would print it on stderr.
+logging.getLogger("aiobotocore.credentials").addHandler(logging.NullHandler())
 
 SESSION_NAME_MAX = 64
 """STS caps RoleSessionName at 64 characters."""
@@ -73,7 +78,7 @@ def target_session(
         credentials = AioDeferredRefreshableCredentials(fetcher.fetch_credentials, "assume-role")
     session = get_session()
     resolver = session.get_component("credential_provider")
-    resolver.insert_before(resolver.available_methods[0], _Assumed(credentials))
+    resolver.insert_before(resolver.providers[0].METHOD, _Assumed(credentials))
     return session
 
 

@@ -7,9 +7,9 @@ import os
 
 import pytest
 from botocore.exceptions import ClientError
-from targets_support import _client, assumed, make_role
 
-from spd.emulator.testing import EmulatorProcess, EmulatorControlError
+from spd.emulator.testing import EmulatorControlError, EmulatorProcess
+from targets_support import _client, assumed, make_role
 
 pytestmark = pytest.mark.skipif(os.environ.get("SPD_CONTRACT_LIVE") == "1", reason="the emulator's own STS")
 
