@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
-from targets_support import assumed, make_role
 
 from spd.emulator.testing import EmulatorProcess
 from spdrun import run_spd
+from targets_support import assumed, make_role
 
 A = "111111111111"
 B = "222222222222"
@@ -180,8 +180,10 @@ def test_changing_a_processors_target_is_a_replace(
     assert planned.returncode == 0, planned.stderr
     doors = {p["target"]: p for p in json.loads(planned.stdout)["processors"] if p["name"] == "door"}
     target_change = {"field": "target", "before": "alpha", "after": "beta", "forces_replacement": True}
-    assert doors["beta"]["actions"] == ["create"] and target_change in doors["beta"]["changes"]
-    assert doors["alpha"]["actions"] == ["delete"] and target_change in doors["alpha"]["changes"]
+    assert doors["beta"]["actions"] == ["create"]
+    assert target_change in doors["beta"]["changes"]
+    assert doors["alpha"]["actions"] == ["delete"]
+    assert target_change in doors["alpha"]["changes"]
     assert "pruning is off" in doors["alpha"]["blocked"]
     text = spd(emu, "plan", str(spec)).stdout
     assert 'target: "alpha" -> "beta"   # forces replacement' in text
@@ -199,9 +201,12 @@ def test_validation_errors_are_located(tmp_path: Path, emu: EmulatorProcess, acc
     assert result.returncode == 78
     lines = result.stderr.splitlines() + result.stdout.splitlines()
     assert any(
-        l.startswith(f"{spec}:") and "processors[0].role_arn" in l and f"target 'alpha' is account {A}" in l
-        for l in lines
+        line.startswith(f"{spec}:")
+        and "processors[0].role_arn" in line
+        and f"target 'alpha' is account {A}" in line
+        for line in lines
     ), lines
     assert any(
-        "processors[1].target: unknown target 'betta'" in l and "did you mean 'beta'?" in l for l in lines
+        "processors[1].target: unknown target 'betta'" in line and "did you mean 'beta'?" in line
+        for line in lines
     )
