@@ -109,11 +109,19 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--quick", action="store_true", help="50 per region; 3,000 for memory")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--memory-only", action="store_true")
     opts = parser.parse_args()
     per_region = 50 if opts.quick else opts.per_region
     mem_n = 3000 if opts.quick else opts.memory_processors
     n = opts.targets * len(REGIONS) * per_region
 
+    if not opts.memory_only:
+        no_op_plan(opts, per_region, n)
+    if not opts.skip_memory:
+        peak_memory(opts, mem_n)
+
+
+def no_op_plan(opts: argparse.Namespace, per_region: int, n: int) -> None:
     with tempfile.TemporaryDirectory() as tmp, EmulatorProcess() as emu:
         emu.configure(max_processors=1_000_000)
         spec = Path(tmp) / "fleet.yaml"
@@ -163,8 +171,8 @@ def main() -> None:
             f"  the same plan without quotas: {time.perf_counter() - started:.1f} s (exit {free.returncode})"
         )
 
-    if opts.skip_memory:
-        return
+
+def peak_memory(opts: argparse.Namespace, mem_n: int) -> None:
     with tempfile.TemporaryDirectory() as tmp, EmulatorProcess() as emu:
         emu.configure(max_processors=1_000_000)
         spec = Path(tmp) / "fleet.yaml"
