@@ -49,15 +49,31 @@ def session_name(stack: str) -> str:
     return f"spd-{stack}"[:SESSION_NAME_MAX]
 
 
+def _sharing(base: AioSession, session: AioSession) -> AioSession:
+    """`session` reading service models through `base`'s loader: its cache is then shared, so ten
+    targets parse the Rekognition model and the endpoint rules once, not ten times."""
+    session.register_component("data_loader", base.get_component("data_loader"))
+    return session
+
+
 def target_session(
-    target: Target | None, *, stack: str, endpoint_url: str | None, config: AioConfig
+    target: Target | None,
+    *,
+    stack: str,
+    endpoint_url: str | None,
+    config: AioConfig,
+    base: AioSession | None = None,
 ) -> AioSession:
-    """The session whose clients act in `target`'s account (the ambient session for None)."""
+    """The session whose clients act in `target`'s account (the ambient session for None).
+
+    `base` is the ambient session: the source of the first AssumeRole, and the loader every target's
+    session shares.
+    """
+    source = base if base is not None else get_session()
     if target is None:
-        return get_session()
+        return source
     if target.profile is not None:
-        return AioSession(profile=target.profile)
-    source = get_session()
+        return _sharing(source, AioSession(profile=target.profile))
     sts_region = target.regions[0]
 
     def client_creator(service: str, **kwargs: Any) -> Any:
@@ -76,7 +92,7 @@ def target_session(
             client_creator, credentials, role_arn, extra_args=extra, cache={}
         )
         credentials = AioDeferredRefreshableCredentials(fetcher.fetch_credentials, "assume-role")
-    session = get_session()
+    session = _sharing(source, get_session())
     resolver = session.get_component("credential_provider")
     resolver.insert_before(resolver.providers[0].METHOD, _Assumed(credentials))
     return session

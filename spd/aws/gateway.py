@@ -288,7 +288,11 @@ class Gateway:
             if declared is None:
                 raise EndpointError(f"target {target!r} is not declared in the spec")
             session = credentials.target_session(
-                declared, stack=self._stack_name, endpoint_url=self._endpoint_url, config=self._config
+                declared,
+                stack=self._stack_name,
+                endpoint_url=self._endpoint_url,
+                config=self._config,
+                base=self._session,
             )
             self._sessions[target] = session
         return session

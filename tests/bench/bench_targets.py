@@ -186,11 +186,14 @@ def peak_memory(opts: argparse.Namespace, mem_n: int) -> None:
             text=True,
         )
         _, status, usage = os.wait4(proc2.pid, 0)
+        errors = proc2.stderr.read() if proc2.stderr else ""
         total = per * opts.targets * len(REGIONS)
         print(
             f"spd plan on {total} processors over {opts.targets} targets: peak RSS "
             f"{usage.ru_maxrss / 1024:.0f} MiB (exit {status >> 8})"
         )
+        if status >> 8:
+            print(errors[-2000:])
 
 
 if __name__ == "__main__":
