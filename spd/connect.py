@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from spd.aws.gateway import Gateway
 from spd.executor import ExecutionSettings
 from spd.extras import local_extra_required
+from spd.model import DesiredState
 from spd.plan import Policy
 from spd.settings import Settings
 
@@ -65,10 +66,11 @@ def _credentials_for_local() -> Iterator[None]:
 
 
 @contextlib.asynccontextmanager
-async def open_gateway(settings: Settings, *, stack: str | None = None) -> AsyncIterator[Gateway]:
-    """A gateway configured from `settings`; with `local`, the embedded emulator runs meanwhile.
+async def open_gateway(settings: Settings, desired: DesiredState | None = None) -> AsyncIterator[Gateway]:
+    """A gateway configured from `settings` for `desired`'s targets (credentials per target, session
+    name `spd-<stack>`); with `local`, the embedded emulator runs meanwhile.
 
-    `stack` marks every call's User-Agent with it, so the daemon's watch knows its own calls."""
+    The stack also marks every call's User-Agent, so the daemon's watch knows its own calls."""
     with contextlib.ExitStack() as exits:
         endpoint = settings.endpoint_url
         if settings.local:
@@ -79,6 +81,8 @@ async def open_gateway(settings: Settings, *, stack: str | None = None) -> Async
             rate_limits=settings.rate_limits,
             max_attempts=settings.max_attempts,
             max_connections=max(10, settings.concurrency * 2),
-            stack=stack,
+            stack=desired.stack if desired is not None else None,
+            targets=desired.targets if desired is not None else (),
+            stack_name=desired.stack if desired is not None else "",
         ) as gateway:
             yield gateway

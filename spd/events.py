@@ -27,6 +27,8 @@ OWNERSHIP_LOST = "ownership_lost"
 RESTART_DEFERRED = "restart_deferred"
 RECONCILE_COMPLETED = "reconcile_completed"
 STATUS_SWEEP_COMPLETED = "status_sweep_completed"
+TARGET_FAILED = "target_failed"
+"""A declared target could not be read (its role not assumed, unreachable): once per pass, with why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +38,7 @@ class Event:
 
     @property
     def level(self) -> str:
-        if self.name in (PROCESSOR_ERROR, PROCESSOR_FAILED):
+        if self.name in (PROCESSOR_ERROR, PROCESSOR_FAILED, TARGET_FAILED):
             return "error"
         if self.name in (
             DRIFT_DETECTED,

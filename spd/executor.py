@@ -220,9 +220,11 @@ class Executor:
     async def apply(
         self, plans: Iterable[ProcessorPlan], *, progress: Callable[[ProcessorOutcome], None] | None = None
     ) -> ApplyResult:
-        semaphore = asyncio.Semaphore(self._settings.concurrency)
+        # Concurrency is per (target, region): each account and region has its own quotas.
+        semaphores: dict[tuple[str, str], asyncio.Semaphore] = {}
 
         async def run(p: ProcessorPlan) -> ProcessorOutcome:
+            semaphore = semaphores.setdefault(p.id.location, asyncio.Semaphore(self._settings.concurrency))
             async with semaphore:
                 if self._locks is None:
                     outcome = await self.apply_one(p)
@@ -241,7 +243,7 @@ class Executor:
         if plan.observed is not None:
             outcome.arn = plan.observed.arn
         try:
-            client = await self._gateway.region(plan.id.region)
+            client = await self._gateway.region(plan.id.region, plan.id.target)
             target = _Owned(
                 client,
                 plan.id,
@@ -497,7 +499,7 @@ class Executor:
         await self._poll(probe, pid)
 
     def _event(self, name: str, pid: ProcessorId, **fields: object) -> None:
-        self._emit(Event(name, {"processor": pid.name, "region": pid.region, **fields}))
+        self._emit(Event(name, {"processor": pid.name, "region": pid.region, "target": pid.target, **fields}))
 
 
 def _kind(plan: ProcessorPlan) -> str:

@@ -187,17 +187,44 @@ def _indent(text: str, prefix: str) -> str:
     return "".join(prefix + line if line.strip() else line for line in text.splitlines(keepends=True))
 
 
-def render_spec(stack: str, processors: Iterable[ObservedProcessor], *, source: str = "") -> str:
+def target_block(
+    name: str, processors: Iterable[ObservedProcessor], regions: Iterable[str], profile: str
+) -> dict[str, Any]:
+    """`targets:` for `spd import --target NAME`: the account the processors' ARNs name, the regions
+    read, and the profile they were read with (the operator may replace it with a role_arn)."""
+    accounts = sorted({p.arn.split(":")[4] for p in processors if p.arn and len(p.arn.split(":")) > 5})
+    block: dict[str, Any] = {}
+    if len(accounts) == 1:
+        block["account_id"] = accounts[0]
+    block["profile"] = profile
+    block["regions"] = list(dict.fromkeys(regions))
+    return {name: block}
+
+
+def render_spec(
+    stack: str,
+    processors: Iterable[ObservedProcessor],
+    *,
+    source: str = "",
+    targets: dict[str, Any] | None = None,
+    target: str | None = None,
+) -> str:
     """The spec text for `processors` (read with Describe and ListTagsForResource), in stack `stack`.
 
     Processors are listed by region, then name. `source` goes into the heading comment (e.g. the
-    regions read), so the file says where it came from.
+    regions read), so the file says where it came from. With `targets` (one target, see
+    `target_block`), the spec declares it; with `target` (or `targets`), its `defaults` put every
+    processor in that target.
     """
     ordered = sorted((p for p in processors if p.config is not None), key=lambda p: (p.id.region, p.id.name))
     shared, shared_tags = shared_values(ordered)
     lines = [f"# Imported by `spd import`{f' from {source}' if source else ''}: review before applying.\n"]
     lines.append(_dump({"version": 1, "stack": stack}))
-    defaults = dict(shared)
+    if targets:
+        lines.append("targets:\n" + _indent(_dump(targets), "  "))
+    target = target or (next(iter(targets)) if targets else None)
+    defaults: dict[str, Any] = {"target": target} if target else {}
+    defaults.update(shared)
     if shared_tags:
         defaults["tags"] = shared_tags
     if defaults:

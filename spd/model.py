@@ -138,15 +138,48 @@ def canonical_tags(tags: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, v) for k, v in tags.items() if not k.startswith(AWS_TAG_PREFIX)))
 
 
+AMBIENT_TARGET = ""
+"""The target of processors the spec gives none: the ambient credentials (one account, as before targets)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a group of processors lives: an account reached by a role chain or a profile, and its regions.
+
+    `role_arns` is the chain assumed in order (each hop's credentials assume the next; `external_id` is
+    sent on the first hop only); empty with a `profile`. `account_id` is None only for a profile target
+    declared without one: then ARNs cannot be checked against it.
+    """
+
+    name: str
+    regions: tuple[str, ...]
+    account_id: str | None = None
+    role_arns: tuple[str, ...] = ()
+    external_id: str | None = field(default=None, repr=False)
+    profile: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class ProcessorId:
-    """A processor's identity: names are unique per account and region."""
+    """A processor's identity: names are unique per account and region, so per (target, region).
+
+    `target` is the spec's target name (`AMBIENT_TARGET` without one): a processor never moves between
+    accounts, so the same name under another target is another processor.
+    """
 
     region: str
     name: str
+    target: str = AMBIENT_TARGET
 
     def __str__(self) -> str:
+        if self.target:
+            return f"{self.target}/{self.region}/{self.name}"
         return f"{self.region}/{self.name}"
+
+    @property
+    def location(self) -> tuple[str, str]:
+        """(target, region): the unit that has its own credentials, clients, pacers and concurrency."""
+        return (self.target, self.region)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,10 +263,11 @@ class DesiredProcessor:
     source: SourceLocation | None = None
     references: tuple[LocatedReference, ...] = field(default=(), compare=False)
     """Where each resource the processor references is written (empty when not loaded from a file)."""
+    target: str = AMBIENT_TARGET
 
     @property
     def id(self) -> ProcessorId:
-        return self.config.id
+        return ProcessorId(self.config.region, self.config.name, self.target)
 
     @property
     def name(self) -> str:
@@ -251,10 +285,28 @@ class DesiredState:
     stack: str
     processors: tuple[DesiredProcessor, ...]
     files: tuple[str, ...] = ()
+    targets: tuple[Target, ...] = ()
 
     @property
     def regions(self) -> tuple[str, ...]:
         return tuple(sorted({p.config.region for p in self.processors}))
+
+    @property
+    def locations(self) -> tuple[tuple[str, str], ...]:
+        """Every (target, region) the spec's processors live in, sorted."""
+        return tuple(sorted({p.id.location for p in self.processors}))
+
+    @property
+    def scope(self) -> tuple[tuple[str, str], ...]:
+        """The (target, region) pairs spd reads and prunes in: the processors' own, and every region of
+        every declared target (a target whose processors all left the spec is still read, so they can be
+        pruned, and a processor moved away from it deleted there)."""
+        declared = {(t.name, r) for t in self.targets for r in t.regions}
+        return tuple(sorted(set(self.locations) | declared))
+
+    def target(self, name: str) -> Target | None:
+        """The declared target `name`; None for the ambient target (or an undeclared name)."""
+        return next((t for t in self.targets if t.name == name), None)
 
     def by_id(self) -> dict[ProcessorId, DesiredProcessor]:
         return {p.id: p for p in self.processors}
@@ -300,6 +352,9 @@ class ObservedState:
     unreadable: tuple[tuple[ProcessorId, str], ...] = field(default=())
     """Listed processors whose Describe or ListTagsForResource failed (after retries), with the error:
     nothing is known about their config or owner, so nothing may be done to them this pass."""
+    failed_targets: tuple[tuple[str, str], ...] = field(default=())
+    """Declared targets that could not be read at all (credentials refused, unreachable), with why:
+    nothing of them is known, so none of their processors is planned this pass."""
 
     def by_id(self) -> dict[ProcessorId, ObservedProcessor]:
         return {p.id: p for p in self.processors}

@@ -1,10 +1,13 @@
 """Reading the live service into an `ObservedState` (read only, never a mutating call).
 
-Called by the reconciler. One ListStreamProcessors pass per region, then Describe + ListTagsForResource
-for the processors that matter (those the spec names, or every one when ownership of all of them must
-be known: pruning and `spd status`), in parallel under a concurrency bound and the gateway's pacer.
-A processor deleted between the List and its Describe simply is not observed; one whose Describe or
-ListTagsForResource fails after the gateway's retries is recorded as unreadable, and the rest proceed.
+Called by the reconciler. One ListStreamProcessors pass per (target, region), then Describe +
+ListTagsForResource for the processors that matter (those the spec names, or every one when ownership of
+all of them must be known: pruning and `spd status`), in parallel under a concurrency bound per (target,
+region) and the gateway's pacers. A processor deleted between the List and its Describe simply is not
+observed; one whose Describe or ListTagsForResource fails after the gateway's retries is recorded as
+unreadable, and the rest proceed. A declared target whose credentials fail (its role cannot be assumed)
+or whose List fails after retries (unreachable, throttled to exhaustion) is recorded once as a failed
+target, with nothing of it observed, and the other targets proceed.
 """
 
 from __future__ import annotations
@@ -13,43 +16,78 @@ import asyncio
 from collections.abc import Callable, Collection, Iterable
 
 from spd.aws.gateway import Gateway
-from spd.errors import AwsError, NotFoundError
-from spd.model import ObservedProcessor, ObservedState, ProcessorId, Status
+from spd.errors import AwsError, EndpointError, NotFoundError
+from spd.model import AMBIENT_TARGET, ObservedProcessor, ObservedState, ProcessorId, Status
 
 Progress = Callable[[int, int], None]
+Location = tuple[str, str]
+"""(target, region)."""
 
 
-async def list_statuses(gateway: Gateway, regions: Iterable[str]) -> dict[ProcessorId, Status]:
-    """Status of every processor in `regions`: the status sweep's only input."""
-    regions = sorted(set(regions))
-    clients = [await gateway.region(r) for r in regions]
-    results = await asyncio.gather(*(c.list_statuses() for c in clients))
+def locations_of(items: Iterable[str | Location]) -> tuple[Location, ...]:
+    """Sorted unique (target, region) pairs; a bare region is the ambient target's."""
+    return tuple(sorted({(AMBIENT_TARGET, i) if isinstance(i, str) else i for i in items}))
+
+
+async def list_statuses(
+    gateway: Gateway, locations: Iterable[str | Location], failed: dict[str, str] | None = None
+) -> dict[ProcessorId, Status]:
+    """Status of every processor in `locations`: the status sweep's only input.
+
+    A declared target that cannot be read is added to `failed` (target -> why) and contributes nothing;
+    the ambient target's errors are raised, as before targets.
+    """
+    where = locations_of(locations)
+    failures: dict[str, str] = {} if failed is None else failed
+    targets = sorted({t for t, _ in where})
+    for target, error in zip(
+        targets, await asyncio.gather(*(gateway.check_target(t) for t in targets)), strict=True
+    ):
+        if error is not None:
+            failures.setdefault(target, f"credentials: {error}")
+
+    async def one(target: str, region: str) -> dict[ProcessorId, Status]:
+        if target in failures:
+            return {}
+        try:
+            return await (await gateway.region(region, target)).list_statuses()
+        except (AwsError, EndpointError) as exc:
+            if target == AMBIENT_TARGET:
+                raise
+            failures.setdefault(target, f"{region}: {exc}")
+            return {}
+
+    results = await asyncio.gather(*(one(t, r) for t, r in where))
     merged: dict[ProcessorId, Status] = {}
     for statuses in results:
         merged.update(statuses)
+    if failures:
+        merged = {pid: s for pid, s in merged.items() if pid.target not in failures}
     return merged
 
 
 async def observe(
     gateway: Gateway,
-    regions: Iterable[str],
+    locations: Iterable[str | Location],
     *,
     names: Collection[str] | None,
     concurrency: int,
     progress: Progress | None = None,
 ) -> ObservedState:
     """Full observation of the listed processors whose name is in `names` (all when None)."""
-    regions = tuple(sorted(set(regions)))
-    statuses = await list_statuses(gateway, regions)
+    where = locations_of(locations)
+    failed: dict[str, str] = {}
+    statuses = await list_statuses(gateway, where, failed)
     wanted = [pid for pid in statuses if names is None or pid.name in names]
-    semaphore = asyncio.Semaphore(concurrency)
+    # Concurrency is per (target, region), like the quotas it keeps spd within.
+    semaphores = {loc: asyncio.Semaphore(concurrency) for loc in where}
     done = 0
 
     unreadable: list[tuple[ProcessorId, str]] = []
 
     async def one(pid: ProcessorId) -> ObservedProcessor | None:
         nonlocal done
-        async with semaphore:
+        async with semaphores[pid.location]:
             try:
                 return await _read(gateway, pid, unreadable)
             finally:
@@ -59,9 +97,10 @@ async def observe(
 
     observed = await asyncio.gather(*(one(pid) for pid in wanted))
     return ObservedState(
-        regions,
+        tuple(sorted({r for _, r in where})),
         tuple(p for p in observed if p is not None),
-        tuple(sorted(unreadable, key=lambda u: (u[0].region, u[0].name))),
+        tuple(sorted(unreadable, key=lambda u: (u[0].target, u[0].region, u[0].name))),
+        tuple(sorted(failed.items())),
     )
 
 
@@ -77,7 +116,7 @@ async def _read(
     gateway: Gateway, pid: ProcessorId, unreadable: list[tuple[ProcessorId, str]]
 ) -> ObservedProcessor | None:
     """Describe + tags of `pid`; None when it does not exist, or when unreadable (recorded there)."""
-    client = await gateway.region(pid.region)
+    client = await gateway.region(pid.region, pid.target)
     try:
         return await client.describe(pid.name)
     except NotFoundError:

@@ -234,6 +234,9 @@ class ProcessorPlan:
 class Plan:
     stack: str
     processors: tuple[ProcessorPlan, ...]
+    failed_targets: tuple[tuple[str, str], ...] = ()
+    """Targets that could not be read (target, why): none of their processors is planned; reported
+    once per target."""
 
     def summary(self) -> dict[str, int]:
         counts: Counter[str] = Counter()
@@ -480,10 +483,33 @@ def _with_tag(changes: tuple[Change, ...], tag: Change) -> tuple[Change, ...]:
     return (*config, *tags, *status)
 
 
-def _plan_orphan(observed: ObservedProcessor, policy: Policy) -> ProcessorPlan:
+def _plan_orphan(
+    observed: ObservedProcessor, policy: Policy, moved_to: DesiredProcessor | None = None
+) -> ProcessorPlan:
+    """Delete this stack's processor the spec no longer names (only when pruning).
+
+    `moved_to` is the spec's processor of the same region and name under another target: the old
+    side of a target change, deleted under the same rules (pruning on, this stack's tag, `protect`).
+    """
     block = None if policy.prune else Block(BlockReason.PRUNING_OFF)
-    changes = (Change("status", observed.status.value, None, kind=ChangeKind.STATUS),)
+    changes: tuple[Change, ...] = (Change("status", observed.status.value, None, kind=ChangeKind.STATUS),)
+    if moved_to is not None:
+        changes = (_target_change(observed.id.target, moved_to.target), *changes)
+        if moved_to.protect:
+            block = Block(BlockReason.PROTECTED)
     return ProcessorPlan(observed.id, (Action.DELETE,), changes, block=block, observed=observed)
+
+
+def _target_change(before: str, after: str) -> Change:
+    """A processor moved to another target: created in the new account, deleted in the old."""
+    return Change("target", before or None, after or None, forces_replacement=True)
+
+
+def _moved_from(plan: ProcessorPlan, old: ObservedProcessor | None) -> ProcessorPlan:
+    """The new side of a target change: its create shown as the replace it is."""
+    if old is None or plan.actions[:1] != (Action.CREATE,) or plan.block is not None:
+        return plan
+    return replace(plan, changes=(_target_change(old.id.target, plan.id.target), *plan.changes))
 
 
 def plan(desired: DesiredState, observed: ObservedState, policy: Policy) -> Plan:
@@ -494,8 +520,9 @@ def plan(desired: DesiredState, observed: ObservedState, policy: Policy) -> Plan
     wait for the next full pass.
     """
     seen = observed.by_id()
-    wanted = desired.by_id()
-    spec_regions = set(desired.regions)
+    failed = dict(observed.failed_targets)
+    wanted = {pid: d for pid, d in desired.by_id().items() if pid.target not in failed}
+    in_scope = set(desired.scope)
 
     def targeted(pid: ProcessorId) -> bool:
         return policy.targets is None or pid.name in policy.targets
@@ -506,27 +533,41 @@ def plan(desired: DesiredState, observed: ObservedState, policy: Policy) -> Plan
             for pid, d in wanted.items()
             if targeted(pid) and pid in seen and policy.owner(seen[pid]) == policy.stack
         ]
-        plans.sort(key=lambda p: (p.id.region, p.id.name))
-        return Plan(desired.stack, tuple(plans))
+        plans.sort(key=_order)
+        return Plan(desired.stack, tuple(plans), observed.failed_targets)
 
     unreadable = dict(observed.unreadable)
+    orphans = {
+        pid: obs
+        for pid, obs in seen.items()
+        if pid not in wanted
+        and targeted(pid)
+        and pid.location in in_scope
+        and policy.owner(obs) == policy.stack
+    }
+    # A processor never moves between accounts: the same region and name under another target is a
+    # replace (create there, delete here), both sides shown with the target change.
+    wanted_by_name = {(pid.region, pid.name): d for pid, d in wanted.items()}
+    orphan_by_name = {(pid.region, pid.name): obs for pid, obs in orphans.items()}
     plans = [
-        plan_processor(d, seen.get(pid), policy)
+        _moved_from(plan_processor(d, seen.get(pid), policy), orphan_by_name.get((pid.region, pid.name)))
         for pid, d in wanted.items()
         if targeted(pid) and pid not in unreadable
     ]
-    for pid, obs in seen.items():
-        if pid in wanted or not targeted(pid) or pid.region not in spec_regions:
-            continue
-        if policy.owner(obs) == policy.stack:
-            plans.append(_plan_orphan(obs, policy))
+    for pid, obs in orphans.items():
+        plans.append(_plan_orphan(obs, policy, wanted_by_name.get((pid.region, pid.name))))
     for pid, error in unreadable.items():
         # Unread, its owner is unknown: it may be this stack's (to update, or to prune), so say so.
-        if targeted(pid) and (pid in wanted or (policy.prune and pid.region in spec_regions)):
+        if targeted(pid) and (pid in wanted or (policy.prune and pid.location in in_scope)):
             plans.append(
                 ProcessorPlan(
                     pid, (Action.NOOP,), desired=wanted.get(pid), block=Block(BlockReason.UNREADABLE, error)
                 )
             )
-    plans.sort(key=lambda p: (p.id.region, p.id.name))
-    return Plan(desired.stack, tuple(plans))
+    plans.sort(key=_order)
+    return Plan(desired.stack, tuple(plans), observed.failed_targets)
+
+
+def _order(p: ProcessorPlan) -> tuple[str, str, str]:
+    """Plans by target, then region, then name: the order output is grouped in."""
+    return (p.id.target, p.id.region, p.id.name)

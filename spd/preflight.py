@@ -28,7 +28,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from spd.errors import Diagnostic, ExitCode
-from spd.model import DesiredProcessor, DesiredState, FaceSearch
+from spd.model import AMBIENT_TARGET, DesiredProcessor, DesiredState, FaceSearch
 
 REKOGNITION_SERVICE = "rekognition.amazonaws.com"
 
@@ -42,6 +42,8 @@ class Reference:
     kind: ReferenceKind
     region: str
     identifier: str
+    target: str = AMBIENT_TARGET
+    """Whose credentials look it up: the processor's target (the resource is in its account)."""
 
 
 class Found(StrEnum):
@@ -92,14 +94,18 @@ def _uses(processor: DesiredProcessor) -> Iterator[_Use]:
 
     def use(field: str, kind: ReferenceKind, identifier: str | None) -> Iterator[_Use]:
         if identifier:
-            yield _Use(processor, field, Reference(kind, _region_of(identifier, region), identifier))
+            yield _Use(
+                processor,
+                field,
+                Reference(kind, _region_of(identifier, region), identifier, processor.target),
+            )
 
     yield from use("input.kinesis_video_stream_arn", "video_stream", config.kinesis_video_stream_arn)
     yield from use("output.kinesis_data_stream_arn", "data_stream", config.kinesis_data_stream_arn)
     if isinstance(config.settings, FaceSearch):
         yield from use("face_search.collection_id", "collection", config.settings.collection_id)
     # IAM is global: the processor's region is as good an endpoint as any.
-    yield _Use(processor, "role_arn", Reference("role", region, config.role_arn))
+    yield _Use(processor, "role_arn", Reference("role", region, config.role_arn, processor.target))
     yield from use("notification_channel.sns_topic_arn", "topic", config.sns_topic_arn)
     yield from use("output.s3_bucket", "bucket", config.s3_bucket)
     yield from use("kms_key_id", "key", config.kms_key_id)

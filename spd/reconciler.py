@@ -19,7 +19,7 @@ from spd.backoff import RestartBackoff
 from spd.events import Event, EventSink
 from spd.executor import ApplyResult, ExecutionSettings, Executor, ProcessorOutcome
 from spd.model import DesiredState, ObservedProcessor, ObservedState, ProcessorId, Status
-from spd.observe import Progress, list_statuses, observe, observe_one
+from spd.observe import Location, Progress, list_statuses, locations_of, observe, observe_one
 from spd.plan import Change, Plan, Policy, ProcessorPlan, Scope, plan
 from spd.processor_locks import ProcessorLocks
 
@@ -88,13 +88,18 @@ class Reconciler:
     def regions(self, desired: DesiredState) -> tuple[str, ...]:
         return tuple(sorted(set(desired.regions) | set(self.extra_regions)))
 
+    def locations(self, desired: DesiredState) -> tuple[Location, ...]:
+        """The (target, region) pairs a pass reads: the spec's scope, and the ambient target in the
+        settings' extra regions."""
+        return locations_of([*desired.scope, *self.extra_regions])
+
     async def observe(
         self, desired: DesiredState, *, everything: bool, progress: Progress | None = None
     ) -> ObservedState:
         names = None if everything else {p.name for p in desired.processors}
         return await observe(
             self.gateway,
-            self.regions(desired),
+            self.locations(desired),
             names=names,
             concurrency=self.settings.concurrency,
             progress=progress,
@@ -108,7 +113,7 @@ class Reconciler:
         wanted = frozenset(ids)
         seen = await observe(
             self.gateway,
-            {pid.region for pid in wanted},
+            {pid.location for pid in wanted},
             names={pid.name for pid in wanted},
             concurrency=self.settings.concurrency,
         )
@@ -116,9 +121,11 @@ class Reconciler:
             seen.regions,
             tuple(p for p in seen.processors if p.id in wanted),
             tuple(u for u in seen.unreadable if u[0] in wanted),
+            seen.failed_targets,
         )
         planned = plan(desired, observed, policy)
-        return Plan(planned.stack, tuple(p for p in planned.processors if p.id in wanted)), observed
+        kept = tuple(p for p in planned.processors if p.id in wanted)
+        return Plan(planned.stack, kept, planned.failed_targets), observed
 
     async def plan(
         self, desired: DesiredState, policy: Policy, *, progress: Progress | None = None
@@ -145,6 +152,8 @@ class Reconciler:
         started = self.clock()
         before = self.gateway.stats.snapshot()
         planned, observed = await self.plan(desired, policy)
+        for target, error in planned.failed_targets:
+            self.on_event(Event(events.TARGET_FAILED, {"target": target, "error": error}))
         self.report_drift(planned)
         applied = await self.apply(planned)
         # What this pass created carries this stack's tag: the status sweeps may tend it from now on,
@@ -207,11 +216,15 @@ class Reconciler:
         """
         started = self.clock()
         before = self.gateway.stats.snapshot()
-        statuses = await list_statuses(self.gateway, self.regions(desired))
+        failed: dict[str, str] = {}
+        statuses = await list_statuses(self.gateway, self.locations(desired), failed)
         listed = ObservedState(
             self.regions(desired),
             tuple(ObservedProcessor(pid, status, arn=self.arns.get(pid)) for pid, status in statuses.items()),
+            failed_targets=tuple(sorted(failed.items())),
         )
+        for target, error in sorted(failed.items()):
+            self.on_event(Event(events.TARGET_FAILED, {"target": target, "error": error}))
         policy = Policy(desired.stack, scope=Scope.RUN_STATE, owned=self.owned)
         drifted = plan(desired, listed, policy).actionable()
         for p in drifted:
@@ -252,7 +265,7 @@ class Reconciler:
                 self.on_event(
                     Event(
                         events.PROCESSOR_ERROR,
-                        {"processor": p.name, "region": p.id.region, "error": p.unreadable, "steps_done": []},
+                        {**_where(p.id), "error": p.unreadable, "steps_done": []},
                     )
                 )
                 continue
@@ -262,18 +275,12 @@ class Reconciler:
                 self.on_event(
                     Event(
                         events.PROCESSOR_FAILED,
-                        {
-                            "processor": p.name,
-                            "region": p.id.region,
-                            "status_message": p.observed.status_message or "",
-                        },
+                        {**_where(p.id), "status_message": p.observed.status_message or ""},
                     )
                 )
             if p.block is not None:
                 name = events.PROCESSOR_CONFLICT if p.conflict else events.PROCESSOR_BLOCKED
-                self.on_event(
-                    Event(name, {"processor": p.name, "region": p.id.region, "reason": p.block.text})
-                )
+                self.on_event(Event(name, {**_where(p.id), "reason": p.block.text}))
                 if p.conflict:
                     continue
             for change in p.changes:
@@ -334,10 +341,14 @@ def reconcile_fields(result: ReconcileResult) -> dict[str, Any]:
 def _drift_event(p: ProcessorPlan, change: Change, **extra: Any) -> Event:
     """`drift_detected` for one field of one processor, as full passes and sweeps both report it."""
     fields = {
-        "processor": p.name,
-        "region": p.id.region,
+        **_where(p.id),
         "field": change.field,
         "desired": change.after,
         "observed": change.before,
     }
     return Event(events.DRIFT_DETECTED, {**fields, **extra})
+
+
+def _where(pid: ProcessorId) -> dict[str, Any]:
+    """The fields that name a processor in every event: name, region and target."""
+    return {"processor": pid.name, "region": pid.region, "target": pid.target}

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from spd.errors import ExitCode, SpdError
-from spd.model import DesiredState, ObservedProcessor, ObservedState, ProcessorId
+from spd.model import AMBIENT_TARGET, DesiredState, ObservedProcessor, ObservedState, ProcessorId
 from spd.plan import Plan, config_fields
 
 FORMAT_VERSION = 1
@@ -82,10 +82,17 @@ def spec_digest(desired: DesiredState) -> str:
                 "run_state": p.run_state.value,
                 "tags": [list(t) for t in p.tags],
                 "protect": p.protect,
+                # Only with targets, so a spec without them keeps the digest it always had.
+                **({"target": p.target} if p.target else {}),
             }
-            for p in sorted(desired.processors, key=lambda p: (p.id.region, p.name))
+            for p in sorted(desired.processors, key=lambda p: (p.id.target, p.id.region, p.name))
         ],
     }
+    if desired.targets:
+        doc["targets"] = [
+            {"name": t.name, "account_id": t.account_id, "roles": list(t.role_arns), "profile": t.profile}
+            for t in desired.targets
+        ]
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
@@ -137,6 +144,7 @@ class SavedPlan:
             "targets": None if self.targets is None else list(self.targets),
             "processors": [
                 {
+                    **({"target": p.id.target} if p.id.target else {}),
                     "region": p.id.region,
                     "name": p.id.name,
                     "actions": list(p.actions),
@@ -292,7 +300,11 @@ def _processor(index: int, doc: Any) -> SavedProcessor:
     if blocked is not None and not isinstance(blocked, str):
         raise ValueError(f"{where}blocked must be null or a string")
     return SavedProcessor(
-        ProcessorId(_str(doc, "region", where), _str(doc, "name", where)),
+        ProcessorId(
+            _str(doc, "region", where),
+            _str(doc, "name", where),
+            _str(doc, "target", where) if "target" in doc else AMBIENT_TARGET,
+        ),
         tuple(actions),
         blocked,
         _fingerprint(where, doc.get("observed")),

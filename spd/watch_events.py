@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from spd.model import ProcessorId
+from spd.model import AMBIENT_TARGET, DesiredState, ProcessorId
 
 WATCH_EVENT = "watch_event"
 """The daemon's log event for every message read from the watch queue."""
@@ -66,6 +66,27 @@ class CallEvent:
     @property
     def id(self) -> ProcessorId | None:
         return ProcessorId(self.region, self.processor) if self.processor is not None else None
+
+    def processor_id(self, desired: DesiredState) -> ProcessorId | None:
+        """The processor the call named, under the spec's target for the call's account and region.
+
+        Names are unique per account and region, so the event's account (`recipientAccountId`) picks
+        the target: the spec's processor of that name whose target is in that account, else (for
+        pruning) the first declared target that covers the account and region, else the ambient one.
+        """
+        if self.processor is None:
+            return None
+        for wanted in desired.processors:
+            pid = wanted.id
+            if pid.region != self.region or pid.name != self.processor:
+                continue
+            target = desired.target(pid.target)
+            if target is None or self.account is None or target.account_id in (None, self.account):
+                return pid
+        for target in desired.targets:
+            if target.account_id == self.account and self.region in target.regions:
+                return ProcessorId(self.region, self.processor, target.name)
+        return ProcessorId(self.region, self.processor, AMBIENT_TARGET)
 
 
 def parse_message(body: str) -> CallEvent:

@@ -13,20 +13,28 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
+from aiobotocore.session import AioSession, get_session
 from botocore.exceptions import BotoCoreError, ClientError
 
 from spd import __version__
-from spd.aws import mapping
+from spd.aws import credentials, mapping
 from spd.aws.errors import THROTTLING_CODES, error_code, install_retry_rules, translate
 from spd.aws.ratelimit import RateLimiter
-from spd.errors import BusyError, NameInUseError, NotFoundError
-from spd.model import ObservedProcessor, ProcessorConfig, ProcessorId, Status, UpdateRequest
+from spd.errors import BusyError, EndpointError, NameInUseError, NotFoundError
+from spd.model import (
+    AMBIENT_TARGET,
+    ObservedProcessor,
+    ProcessorConfig,
+    ProcessorId,
+    Status,
+    Target,
+    UpdateRequest,
+)
 
 
 def user_agent_marker(stack: str | None) -> str:
@@ -65,10 +73,13 @@ class CallStats:
 
 
 class RegionClient:
-    """Stream-processor calls for one region, paced and translated."""
+    """Stream-processor calls for one (target, region), paced and translated."""
 
-    def __init__(self, region: str, client: Any, limiter: RateLimiter, stats: CallStats) -> None:
+    def __init__(
+        self, region: str, client: Any, limiter: RateLimiter, stats: CallStats, target: str = AMBIENT_TARGET
+    ) -> None:
         self.region = region
+        self.target = target
         self._client = client
         self._limiter = limiter
         self._stats = stats
@@ -110,7 +121,9 @@ class RegionClient:
                 kwargs["NextToken"] = token
             page = await self._call("ListStreamProcessors", **kwargs)
             for item in page.get("StreamProcessors", []):
-                statuses[ProcessorId(self.region, item["Name"])] = Status(item.get("Status", "STOPPED"))
+                statuses[ProcessorId(self.region, item["Name"], self.target)] = Status(
+                    item.get("Status", "STOPPED")
+                )
             token = page.get("NextToken") or None
             if token is None or token in seen_tokens:
                 return statuses
@@ -119,7 +132,7 @@ class RegionClient:
     async def describe(self, name: str, *, with_tags: bool = True) -> ObservedProcessor:
         data = await self._call("DescribeStreamProcessor", Name=name)
         tags = await self.list_tags(data["StreamProcessorArn"]) if with_tags else None
-        return mapping.observed_from_describe(self.region, data, tags)
+        return mapping.observed_from_describe(self.region, data, tags, self.target)
 
     async def list_tags(self, arn: str) -> dict[str, str]:
         data = await self._call("ListTagsForResource", ResourceArn=arn)
@@ -218,7 +231,12 @@ def _snake(operation: str) -> str:
 
 
 class Gateway:
-    """Per-region clients sharing one pacer and one set of counters; open with `Gateway.open`."""
+    """Clients per (target, region) and one set of counters; open with `Gateway.open`.
+
+    Each declared target has its own session (its account's credentials, `spd.aws.credentials`) and
+    each of its regions its own pacer, as AWS's quotas are per account and region: one target throttled
+    never slows another. The ambient target (no `targets` in the spec) keeps one pacer for its regions.
+    """
 
     def __init__(
         self,
@@ -229,11 +247,19 @@ class Gateway:
         max_attempts: int,
         max_connections: int,
         marker: str = "",
+        targets: Iterable[Target] = (),
+        stack_name: str = "",
     ) -> None:
         self._stack = stack
         self.marker = marker or user_agent_marker(None)
         self._session = get_session()
         self._endpoint_url = endpoint_url
+        self._rate_limits = dict(rate_limits)
+        self._targets = {t.name: t for t in targets}
+        self._stack_name = stack_name
+        self._sessions: dict[str, AioSession] = {AMBIENT_TARGET: self._session}
+        self._checked: set[str] = set()
+        self._limiters: dict[tuple[str, str], RateLimiter] = {}
         self._config = AioConfig(
             retries={"mode": "standard", "total_max_attempts": max_attempts},
             max_pool_connections=max_connections,
@@ -243,8 +269,8 @@ class Gateway:
         )
         self.limiter = RateLimiter(rate_limits)
         self.stats = CallStats()
-        self._clients: dict[str, RegionClient] = {}
-        self._service_clients: dict[tuple[str, str], Any] = {}
+        self._clients: dict[tuple[str, str], RegionClient] = {}
+        self._service_clients: dict[tuple[str, str, str], Any] = {}
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -256,6 +282,8 @@ class Gateway:
         max_attempts: int = 5,
         max_connections: int = 32,
         stack: str | None = None,
+        targets: Iterable[Target] = (),
+        stack_name: str = "",
     ) -> AsyncIterator[Gateway]:
         """`stack` goes into the User-Agent marker of every call (see `user_agent_marker`)."""
         async with contextlib.AsyncExitStack() as exits:
@@ -266,16 +294,76 @@ class Gateway:
                 max_attempts=max_attempts,
                 max_connections=max_connections,
                 marker=user_agent_marker(stack),
+                targets=targets,
+                stack_name=stack_name,
             )
 
-    async def region(self, region: str) -> RegionClient:
-        """The long-lived client of `region`, created on first use."""
-        existing = self._clients.get(region)
+    def _target_session(self, target: str) -> AioSession:
+        session = self._sessions.get(target)
+        if session is None:
+            declared = self._targets.get(target)
+            if declared is None:
+                raise EndpointError(f"target {target!r} is not declared in the spec")
+            session = credentials.target_session(
+                declared,
+                stack=self._stack_name,
+                endpoint_url=self._endpoint_url,
+                config=self._config,
+                base=self._session,
+            )
+            self._sessions[target] = session
+        return session
+
+    async def check_target(self, target: str) -> str | None:
+        """Whether `target`'s credentials work (its role chain assumed), once per gateway: None, or why not.
+
+        The ambient target is not checked here (its first call says so, as before targets).
+        """
+        if target == AMBIENT_TARGET:
+            return None
+        if target in self._checked:
+            return None
+        try:
+            session = self._target_session(target)
+        except EndpointError as exc:
+            return str(exc)
+        error = await credentials.check(session)
+        if error is None:
+            # Only success is remembered: a target refused now is tried again on the next pass.
+            self._checked.add(target)
+        return error
+
+    def use_targets(self, targets: Iterable[Target], stack_name: str) -> None:
+        """Take the spec's targets (at start, and on every reload): a target whose declaration changed
+        gets a new session and new clients on next use."""
+        new = {t.name: t for t in targets}
+        for name in set(self._targets) | set(new):
+            if self._targets.get(name) != new.get(name) or stack_name != self._stack_name:
+                self._sessions.pop(name, None)
+                self._checked.discard(name)
+                for key in [k for k in self._clients if k[0] == name]:
+                    del self._clients[key]
+                for skey in [k for k in self._service_clients if k[2] == name]:
+                    del self._service_clients[skey]
+        self._targets = new
+        self._stack_name = stack_name
+
+    def limiter_for(self, target: str, region: str) -> RateLimiter:
+        """The pacer of (target, region): the ambient target's regions share `limiter`."""
+        if target == AMBIENT_TARGET:
+            return self.limiter
+        return self._limiters.setdefault((target, region), RateLimiter(self._rate_limits))
+
+    async def region(self, region: str, target: str = AMBIENT_TARGET) -> RegionClient:
+        """The long-lived client of (`target`, `region`), created on first use."""
+        key = (target, region)
+        existing = self._clients.get(key)
         if existing is not None:
             return existing
+        session = self._target_session(target)
         try:
             client = await self._stack.enter_async_context(
-                self._session.create_client(
+                session.create_client(
                     "rekognition",
                     region_name=region,
                     endpoint_url=self._endpoint_url,
@@ -286,20 +374,23 @@ class Gateway:
             raise translate("CreateClient", exc) from None
         install_retry_rules(client)
         # Another task may have raced us to it; keep the first and let the stack close both.
-        return self._clients.setdefault(region, RegionClient(region, client, self.limiter, self.stats))
+        return self._clients.setdefault(
+            key, RegionClient(region, client, self.limiter_for(target, region), self.stats, target)
+        )
 
-    async def service_client(self, service: str, region: str) -> Any:
+    async def service_client(self, service: str, region: str, target: str = AMBIENT_TARGET) -> Any:
         """A long-lived plain client of another service (kinesis, iam, s3...) at the same endpoint.
 
         For the read-only reference look-ups of `spd.aws.references`: no pacer, botocore's retries.
         """
-        key = (service, region)
+        key = (service, region, target)
         existing = self._service_clients.get(key)
         if existing is not None:
             return existing
+        session = self._target_session(target)
         try:
             client = await self._stack.enter_async_context(
-                self._session.create_client(
+                session.create_client(
                     service, region_name=region, endpoint_url=self._endpoint_url, config=self._config
                 )
             )

@@ -15,6 +15,7 @@ from typing import Any
 from spd.api.fields import FIELDS, UPDATABLE, Codec
 from spd.api.rules import CONNECTED_HOME, FACE_SEARCH
 from spd.model import (
+    AMBIENT_TARGET,
     BoundingBox,
     ConnectedHome,
     FaceSearch,
@@ -149,10 +150,10 @@ def config_from_describe(region: str, data: Mapping[str, Any]) -> ProcessorConfi
 
 
 def observed_from_describe(
-    region: str, data: Mapping[str, Any], tags: Mapping[str, str] | None
+    region: str, data: Mapping[str, Any], tags: Mapping[str, str] | None, target: str = AMBIENT_TARGET
 ) -> ObservedProcessor:
     return ObservedProcessor(
-        id=ProcessorId(region, str(data["Name"])),
+        id=ProcessorId(region, str(data["Name"]), target),
         status=Status(data.get("Status", "STOPPED")),
         arn=data.get("StreamProcessorArn"),
         status_message=data.get("StatusMessage") or None,

@@ -96,7 +96,7 @@ def _exists(kind: ReferenceKind, data: Mapping[str, Any]) -> Lookup:
 async def look_up(gateway: Gateway, reference: Reference) -> Lookup:
     """Look `reference` up with one read-only call."""
     call = _CALLS[reference.kind]
-    client = await gateway.service_client(call.service, reference.region)
+    client = await gateway.service_client(call.service, reference.region, reference.target)
     try:
         data = await getattr(client, call.operation)(**_request(reference))
     except ClientError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import os
 import re
 import sys
 from pathlib import Path
@@ -21,7 +22,7 @@ import click
 from spd.cli.app import connection_options, make_connection, warn_about_environment
 from spd.connect import open_gateway
 from spd.errors import ExitCode, SpdError, UsageError
-from spd.importer import DEFAULT_STACK, render_spec
+from spd.importer import DEFAULT_STACK, render_spec, target_block
 from spd.model import ObservedProcessor, ObservedState
 from spd.settings import load_settings
 from spd.spec.schema import REGION_PATTERN
@@ -86,13 +87,30 @@ def _write(path: Path, text: str) -> None:
     metavar="PATH",
     help="An existing directory: one <region>.yaml per region; otherwise one file. Default: stdout.",
 )
+@click.option(
+    "--target",
+    "target",
+    default=None,
+    metavar="NAME",
+    help="Declare the account read as target NAME in the spec (account id, regions, the profile read "
+    "with) and put every processor in it.",
+)
 @connection_options
 def import_command(
-    regions: tuple[str, ...], stack: str, name_glob: str | None, out: Path | None, **conn: Any
+    regions: tuple[str, ...],
+    stack: str,
+    name_glob: str | None,
+    out: Path | None,
+    target: str | None,
+    **conn: Any,
 ) -> int:
     """Write a spec describing the processors that already exist in the regions."""
     regions = tuple(dict.fromkeys(regions))
     _check_arguments(regions, stack)
+    if target is not None and not _STACK.match(target):
+        raise UsageError(
+            f"--target {target!r}: must be 1-128 characters of letters, digits, '_', '.' and '-'"
+        )
     connection = make_connection(**conn)
     warn_about_environment()
     settings = load_settings(connection.settings_file, **connection.overrides())
@@ -113,13 +131,23 @@ def import_command(
         matching = f" matching {name_glob!r}" if name_glob is not None else ""
         raise NothingToImport(f"no processors{matching} in {', '.join(regions)}; nothing written")
 
+    targets = None
+    if target is not None:
+        profile = os.environ.get("AWS_PROFILE") or target
+        targets = target_block(target, selected, regions, profile)
     if out is not None and out.is_dir():
+        declared = targets
         for region in regions:
             in_region = [p for p in selected if p.id.region == region]
             if in_region:
-                _write(out / f"{region}.yaml", render_spec(stack, in_region, source=region))
+                # The target is declared once, in the first file; the others name it in their defaults.
+                _write(
+                    out / f"{region}.yaml",
+                    render_spec(stack, in_region, source=region, targets=declared, target=target),
+                )
+                declared = None
         return ExitCode.OK
-    text = render_spec(stack, selected, source=", ".join(regions))
+    text = render_spec(stack, selected, source=", ".join(regions), targets=targets)
     if out is None:
         sys.stdout.write(text)
     else:

@@ -34,8 +34,14 @@ def wanted(option: bool | None, settings: Settings) -> bool:
 
 
 async def look_up(gateway: Gateway, desired: DesiredState, settings: Settings) -> list[Diagnostic]:
-    """Every reference of the spec looked up (read-only) and turned into located findings."""
-    results = await look_up_all(gateway, preflight.references(desired), concurrency=settings.concurrency)
+    """Every reference of the spec looked up (read-only) and turned into located findings.
+
+    References of a target whose credentials fail are left out: the plan reports that target once.
+    """
+    references = preflight.references(desired)
+    failing = {t for t in {r.target for r in references} if await gateway.check_target(t) is not None}
+    references = [r for r in references if r.target not in failing]
+    results = await look_up_all(gateway, references, concurrency=settings.concurrency)
     return preflight.findings(desired, results)
 
 

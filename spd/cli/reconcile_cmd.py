@@ -29,7 +29,7 @@ from spd.cli.render import (
     plan_text,
     status_json,
     status_rows,
-    status_table,
+    status_text,
 )
 from spd.connect import execution_settings, open_gateway, run_policy
 from spd.errors import ExitCode, UsageError
@@ -159,7 +159,7 @@ def plan_command(
     check_first = preflight_run.wanted(run_preflight, settings)
 
     async def go() -> Plan | None:
-        async with open_gateway(settings) as gateway:
+        async with open_gateway(settings, desired) as gateway:
             if check_first and not await preflight_run.passes(gateway, desired, settings):
                 return None
             reconciler = Reconciler(
@@ -175,9 +175,10 @@ def plan_command(
     if planned is None:
         return ExitCode.FAILURE
     click.echo(plan_json(planned) if output == "json" else plan_text(planned), nl=False)
-    if planned.unreadable():
+    if planned.unreadable() or planned.failed_targets:
         if out is not None:
-            click.echo(f"error: plan not saved to {out}: some processors could not be read", err=True)
+            what = "some processors" if planned.unreadable() else "some targets"
+            click.echo(f"error: plan not saved to {out}: {what} could not be read", err=True)
         return ExitCode.FAILURE
     if out is not None:
         _save_plan(out, planned, desired, spec, policy)
@@ -287,7 +288,7 @@ def apply_command(
 
     async def go() -> int:
         nonlocal applying
-        async with open_gateway(settings, stack=desired.stack) as gateway:
+        async with open_gateway(settings, desired) as gateway:
             if check_first and not await preflight_run.passes(gateway, desired, settings):
                 return ExitCode.FAILURE
             events: list[Event] = []
@@ -303,7 +304,8 @@ def apply_command(
             _check_targets_planned(targets, desired, planned)
             say(plan_text(planned))
             if not planned.has_changes and not planned.unreadable():
-                return finish(planned, None, "no_changes", ExitCode.OK)
+                code = ExitCode.FAILURE if planned.failed_targets else ExitCode.OK
+                return finish(planned, None, "no_changes", code)
             if planned.has_changes and not auto_approve and not await _approve():
                 say("Apply cancelled (only 'yes' approves); nothing changed.\n")
                 return finish(planned, None, "cancelled", ExitCode.FAILURE)
@@ -312,9 +314,10 @@ def apply_command(
             with _progress(todo, sys.stderr.isatty()) as on_done:
                 result = await reconciler.apply(planned, progress=on_done)
             applying = False
-            say(apply_report(result))
-            outcome = "failed" if not result.ok else "blocked" if blocked_changes(planned) else "applied"
-            return finish(planned, result, outcome, ExitCode.OK if result.ok else ExitCode.FAILURE)
+            say(apply_report(result, planned.failed_targets))
+            ok = result.ok and not planned.failed_targets
+            outcome = "failed" if not ok else "blocked" if blocked_changes(planned) else "applied"
+            return finish(planned, result, outcome, ExitCode.OK if ok else ExitCode.FAILURE)
 
     try:
         return _run(go)
@@ -347,7 +350,7 @@ def _apply_saved(saved: SavedPlan, run_preflight: bool | None, conn: dict[str, A
     check_first = preflight_run.wanted(run_preflight, settings)
 
     async def go() -> int:
-        async with open_gateway(settings, stack=desired.stack) as gateway:
+        async with open_gateway(settings, desired) as gateway:
             if check_first and not await preflight_run.passes(gateway, desired, settings):
                 return ExitCode.FAILURE
             reconciler = Reconciler(
@@ -421,7 +424,7 @@ def status_command(spec: Path, output: str, detailed_exitcode: bool, **conn: Any
     desired = _load(spec)
 
     async def go() -> tuple[Plan, ObservedState]:
-        async with open_gateway(settings) as gateway:
+        async with open_gateway(settings, desired) as gateway:
             reconciler = Reconciler(
                 gateway, execution_settings(settings, desired.stack), extra_regions=tuple(settings.regions)
             )
@@ -429,7 +432,12 @@ def status_command(spec: Path, output: str, detailed_exitcode: bool, **conn: Any
 
     planned, observed = _run(go)
     rows = status_rows(observed, planned, desired.stack)
-    click.echo(status_json(rows, desired.stack) if output == "json" else status_table(rows), nl=False)
+    failed = planned.failed_targets
+    click.echo(
+        status_json(rows, desired.stack, failed) if output == "json" else status_text(rows, failed), nl=False
+    )
+    if failed:
+        return ExitCode.FAILURE
     if not detailed_exitcode:
         return ExitCode.OK
     if planned.unreadable():

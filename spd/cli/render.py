@@ -135,7 +135,39 @@ def _detail_lines(p: ProcessorPlan) -> list[str]:
     return lines
 
 
+def by_target(plan: Plan) -> bool:
+    """Whether output is grouped under a heading per target: the spec declares targets (some processor
+    has one, or a target failed); a spec without targets reads as it always has."""
+    return bool(plan.failed_targets) or any(p.id.target for p in plan.processors)
+
+
+def failed_targets_text(failed: tuple[tuple[str, str], ...]) -> str:
+    """Each target that could not be read, once, with why (its processors were not planned)."""
+    cross = click.style("x", fg="red")
+    return "".join(
+        f"Target {t}: {cross} not read, nothing planned or changed there: {why}\n" for t, why in failed
+    )
+
+
 def plan_text(plan: Plan, *, verbose: bool = True) -> str:
+    if not by_target(plan):
+        return _plan_text(plan, verbose=verbose)
+    failed = dict(plan.failed_targets)
+    targets = sorted({p.id.target for p in plan.processors} | set(failed))
+    parts: list[str] = []
+    for target in targets:
+        heading = f"Target {target or '(ambient credentials)'}"
+        if target in failed:
+            parts.append(failed_targets_text(((target, failed[target]),)))
+            continue
+        one = Plan(plan.stack, tuple(p for p in plan.processors if p.id.target == target))
+        body = _plan_text(one, verbose=verbose, summary=False)
+        parts.append(f"{click.style(heading, bold=True)}\n{body}")
+    parts.append(summary_line(plan) + "\n")
+    return "\n".join(parts)
+
+
+def _plan_text(plan: Plan, *, verbose: bool = True, summary: bool = True) -> str:
     lines: list[str] = []
     changed = [p for p in plan.processors if p.actions != (Action.NOOP,) and p.unreadable is None]
     unreadable = plan.unreadable()
@@ -157,7 +189,10 @@ def plan_text(plan: Plan, *, verbose: bool = True) -> str:
         if verbose:
             lines.extend(_detail_lines(p))
         lines.append("")
-    lines.append(summary_line(plan))
+    if summary:
+        lines.append(summary_line(plan))
+    elif lines and lines[-1] == "":
+        lines.pop()
     return "\n".join(lines) + "\n"
 
 
@@ -173,6 +208,8 @@ def summary_line(plan: Plan) -> str:
         text += f"; {s['blocked']} blocked"
     if s["unreadable"]:
         text += f"; {s['unreadable']} unreadable"
+    if plan.failed_targets:
+        text += f"; {len(plan.failed_targets)} target(s) failed"
     return text + "."
 
 
@@ -183,6 +220,7 @@ def plan_json(plan: Plan) -> str:
             {
                 "name": p.name,
                 "region": p.id.region,
+                "target": _target(p.id),
                 "actions": [a.value for a in p.actions],
                 "changes": [
                     {
@@ -198,14 +236,29 @@ def plan_json(plan: Plan) -> str:
             }
             for p in plan.processors
         ],
+        "failed_targets": failed_targets_json(plan.failed_targets),
         "summary": plan.summary(),
     }
     return json.dumps(doc, indent=2) + "\n"
 
 
-def apply_report(result: ApplyResult) -> str:
+def _target(pid: ProcessorId) -> str | None:
+    """A processor's target in JSON: its name, or null for the ambient credentials."""
+    return pid.target or None
+
+
+def failed_targets_json(failed: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+    return [{"target": t, "error": why} for t, why in failed]
+
+
+def apply_report(result: ApplyResult, failed_targets: tuple[tuple[str, str], ...] = ()) -> str:
     lines = []
-    for o in sorted(result.outcomes, key=lambda o: (o.id.region, o.id.name)):
+    current: str | None = None
+    grouped = bool(failed_targets) or any(o.id.target for o in result.outcomes)
+    for o in sorted(result.outcomes, key=lambda o: (o.id.target, o.id.region, o.id.name)):
+        if grouped and o.id.target != current:
+            current = o.id.target
+            lines.append(click.style(f"Target {current or '(ambient credentials)'}", bold=True))
         if o.error:
             lines.append(f"  {click.style('x', fg='red')} {o.id}: {o.error}")
         elif o.deferred:
@@ -214,8 +267,11 @@ def apply_report(result: ApplyResult) -> str:
             lines.append(f"  {click.style('ok', fg='green')} {o.id}: {', '.join(o.done) or 'nothing to do'}")
     failed = len(result.failed)
     done = len(result.outcomes) - failed
-    lines.append(f"Apply complete: {done} processor(s) changed, {failed} failed.")
-    return "\n".join(lines) + "\n"
+    text = f"Apply complete: {done} processor(s) changed, {failed} failed"
+    if failed_targets:
+        text += f"; {len(failed_targets)} target(s) failed"
+    lines.append(text + ".")
+    return failed_targets_text(failed_targets) + "\n".join(lines) + "\n"
 
 
 def is_blocked_change(p: ProcessorPlan) -> bool:
@@ -244,7 +300,7 @@ def apply_json(plan: Plan, result: ApplyResult | None, outcome: str) -> str:
 
     `outcome` is how the run ended: applied, no_changes, cancelled, failed or blocked.
     """
-    outcomes = sorted(result.outcomes if result else (), key=lambda o: (o.id.region, o.id.name))
+    outcomes = sorted(result.outcomes if result else (), key=lambda o: (o.id.target, o.id.region, o.id.name))
     blocked = blocked_changes(plan)
     failed = [o for o in outcomes if o.error]
     doc = {
@@ -254,6 +310,7 @@ def apply_json(plan: Plan, result: ApplyResult | None, outcome: str) -> str:
             {
                 "name": o.id.name,
                 "region": o.id.region,
+                "target": _target(o.id),
                 "planned": [a.value for a in o.planned],
                 "done": list(o.done),
                 "error": o.error,
@@ -261,24 +318,31 @@ def apply_json(plan: Plan, result: ApplyResult | None, outcome: str) -> str:
             }
             for o in outcomes
         ],
-        "failed": [{"name": o.id.name, "region": o.id.region, "error": o.error} for o in failed],
+        "failed": [
+            {"name": o.id.name, "region": o.id.region, "target": _target(o.id), "error": o.error}
+            for o in failed
+        ],
+        "failed_targets": failed_targets_json(plan.failed_targets),
         "blocked": [
             {
                 "name": p.name,
                 "region": p.id.region,
+                "target": _target(p.id),
                 "actions": [a.value for a in p.actions],
                 "reason": p.blocked,
             }
             for p in blocked
         ],
         "unreadable": [
-            {"name": p.name, "region": p.id.region, "error": p.unreadable} for p in plan.unreadable()
+            {"name": p.name, "region": p.id.region, "target": _target(p.id), "error": p.unreadable}
+            for p in plan.unreadable()
         ],
         "summary": {
             "changed": len(outcomes) - len(failed),
             "failed": len(failed),
             "blocked": len(blocked),
             "unreadable": len(plan.unreadable()),
+            "failed_targets": len(plan.failed_targets),
         },
     }
     return json.dumps(doc, indent=2) + "\n"
@@ -300,6 +364,7 @@ class StatusRow:
     """The drifted sections of the spec (`drifted` rows only)."""
     blocked: str | None = None
     """Why spd will not make the change (protected, conflict), when it will not."""
+    target: str = ""
 
     @property
     def state(self) -> str:
@@ -316,7 +381,7 @@ def status_rows(observed: ObservedState, plan: Plan, stack: str) -> list[StatusR
     planned = {p.id: p for p in plan.processors}
     rows: list[StatusRow] = []
     seen: set[ProcessorId] = set()
-    for o in sorted(observed.processors, key=lambda o: (o.id.region, o.id.name)):
+    for o in sorted(observed.processors, key=lambda o: (o.id.target, o.id.region, o.id.name)):
         seen.add(o.id)
         owner = o.stack()
         managed = "yes" if owner == stack else ("no" if owner is None else f"stack {owner}")
@@ -345,15 +410,36 @@ def status_rows(observed: ObservedState, plan: Plan, stack: str) -> list[StatusR
                 o.status_message or "",
                 sections,
                 blocked,
+                o.id.target,
             )
         )
     for p in plan.unreadable():
         seen.add(p.id)
-        rows.append(StatusRow(p.id.region, p.name, "?", None, "?", "unreadable", p.unreadable or ""))
+        rows.append(
+            StatusRow(
+                p.id.region, p.name, "?", None, "?", "unreadable", p.unreadable or "", target=p.id.target
+            )
+        )
     for p in plan.processors:
         if p.id not in seen and p.desired is not None:
-            rows.append(StatusRow(p.id.region, p.name, "-", None, "-", "missing", ""))
+            rows.append(StatusRow(p.id.region, p.name, "-", None, "-", "missing", "", target=p.id.target))
+    rows.sort(key=lambda r: r.target)  # stable: grouped by target, each group in its own order
     return rows
+
+
+def status_text(rows: list[StatusRow], failed_targets: tuple[tuple[str, str], ...] = ()) -> str:
+    """The status table; with targets, one table under a heading per target (failed targets named once)."""
+    if not failed_targets and not any(r.target for r in rows):
+        return status_table(rows)
+    failed = dict(failed_targets)
+    parts = []
+    for target in sorted({r.target for r in rows} | set(failed)):
+        if target in failed:
+            parts.append(failed_targets_text(((target, failed[target]),)))
+            continue
+        heading = click.style(f"Target {target or '(ambient credentials)'}", bold=True)
+        parts.append(f"{heading}\n{status_table([r for r in rows if r.target == target])}")
+    return "\n".join(parts)
 
 
 def status_table(rows: list[StatusRow]) -> str:
@@ -369,11 +455,12 @@ def status_table(rows: list[StatusRow]) -> str:
     return "\n".join(out) + "\n"
 
 
-def status_json(rows: list[StatusRow], stack: str) -> str:
+def status_json(rows: list[StatusRow], stack: str, failed_targets: tuple[tuple[str, str], ...] = ()) -> str:
     doc = {
         "stack": stack,
         "processors": [
             {
+                "target": r.target or None,
                 "region": r.region,
                 "name": r.name,
                 "status": r.status,
@@ -386,6 +473,7 @@ def status_json(rows: list[StatusRow], stack: str) -> str:
             }
             for r in rows
         ],
+        "failed_targets": failed_targets_json(failed_targets),
         "summary": dict(Counter(r.state for r in rows)),
     }
     return json.dumps(doc, indent=2) + "\n"

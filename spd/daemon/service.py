@@ -147,9 +147,7 @@ class Daemon:
         try:
             async with contextlib.AsyncExitStack() as stack:
                 settings = self._config.settings
-                self._gateway = await stack.enter_async_context(
-                    open_gateway(settings, stack=self._config.desired.stack)
-                )
+                self._gateway = await stack.enter_async_context(open_gateway(settings, self._config.desired))
                 self._outlet = await stack.enter_async_context(
                     open_outlet(
                         settings,
@@ -300,6 +298,7 @@ class Daemon:
             reconciler.arns = {}
         reconciler.settings = execution
         reconciler.extra_regions = tuple(config.settings.regions)
+        reconciler.gateway.use_targets(config.desired.targets, config.desired.stack)
         self._backoff.initial = config.settings.failed_backoff_initial
         self._backoff.maximum = config.settings.failed_backoff_max
         self._health.interval = config.settings.interval

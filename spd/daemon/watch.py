@@ -173,7 +173,7 @@ class Watch:
             self._record("malformed", message, None, level="warning", error=str(exc))
             return "malformed"
         reason = ignored_reason(event, marker=self._marker)
-        pid = event.id
+        pid = event.processor_id(self._target()[1])
         if reason is None and pid is not None:
             reason = self._relevance(pid)
         if reason is not None or pid is None:

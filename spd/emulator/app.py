@@ -42,6 +42,7 @@ from moto.core.request import Request as MotoRequest
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import get_input_stream
 
+from spd.emulator import assume_role
 from spd.emulator.control import CONTROL_PREFIX, ControlApi
 from spd.emulator.errors import (
     JSON_CONTENT_TYPE,
@@ -90,6 +91,10 @@ class EmulatorApplication:
             return self._control(environ, start_response)
         target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
         if not target:
+            denied = assume_role.refusal(environ)
+            if denied is not None:
+                refused: Iterable[bytes] = denied(environ, start_response)
+                return refused
             return self._moto(environ, start_response)
         refusal = _refuse_body(environ) or _refuse_target(environ, target)
         if refusal is not None:

@@ -8,8 +8,8 @@
 | `GET|POST|DELETE /_emulator/faults`         | list, add (`operation`, `error`, `count`/`rate`), clear     |
 | `POST /_emulator/processors/<name>/fail`    | put a processor in FAILED (`message`, `region`, `account`)  |
 | `POST /_emulator/processors/<name>/detections` | script the next session's LABEL_DETECTED (`labels`, ...) |
-| `GET /_emulator/processors`                 | every processor in every account and region                 |
-| `GET|DELETE /_emulator/stats`               | call counts per operation (calls, throttled, errors, ...)   |
+| `GET /_emulator/processors[?account=A]`     | every processor in every account and region (or in A)       |
+| `GET|DELETE /_emulator/stats[?account=A]`   | call counts per operation (calls, throttled, errors, ...)   |
 | `GET /_emulator/health`                     | `{"ok": true}` once serving                                 |
 
 Errors are `{"error": "<message>"}` with 400 (bad request), 404 (unknown path or processor) or 405.
@@ -90,10 +90,10 @@ class ControlApi:
             self._allow(method, "GET", "DELETE")
             if method == "DELETE":
                 emulator.clear_stats()
-            return _json(emulator.stats())
+            return _json(emulator.stats(self._account(request)))
         if path == "/processors":
             self._allow(method, "GET")
-            return _json({"processors": emulator.processors()})
+            return _json({"processors": emulator.processors(self._account(request))})
         if path == "/health":
             self._allow(method, "GET")
             return _json({"ok": True})
@@ -135,6 +135,14 @@ class ControlApi:
         except DetectionError as err:
             raise ControlError(400, str(err)) from None
         return _json({"name": name, "labels": [label.to_json() for label in labels]})
+
+    @staticmethod
+    def _account(request: Request) -> str | None:
+        """The `?account=` filter of a read: a 12-digit account id, or None for all accounts."""
+        account = request.args.get("account")
+        if account is not None and not re.fullmatch(r"[0-9]{12}", account):
+            raise ControlError(400, f"account must be a 12-digit account id, not {account!r}")
+        return account
 
     @staticmethod
     def _allow(method: str, *allowed: str) -> None:

@@ -129,6 +129,8 @@ class Emulator:
         self._faults = FaultInjector()
         self._buckets = TokenBuckets()
         self._stats = Stats()
+        self._account_stats: dict[str, Stats] = {}
+        """The same counters per account (calls, throttled, injected: what `admit` sees)."""
         self._rng = random.Random(self._config.random_seed)
         self.sessions = Sessions(clock=clock)
         """Connected-home sessions' timers and scripted detections (runtime only, never persisted)."""
@@ -204,6 +206,7 @@ class Emulator:
                 self._faults.clear()
                 self._buckets.clear()
                 self._stats.clear()
+                self._account_stats.clear()
                 self._rng = random.Random(None)
             if self._store is not None:
                 self._store.clear()
@@ -240,13 +243,16 @@ class Emulator:
         self.sessions.script((account, region, name), labels)
         return labels
 
-    def processors(self) -> list[dict[str, Any]]:
+    def processors(self, account: str | None = None) -> list[dict[str, Any]]:
+        """Every processor's summary, in every account and region (or in `account` only)."""
         with self.lock:
             now = self.now()
             out: list[dict[str, Any]] = []
-            for (account, region), backend in sorted(self._backends.items()):
+            for (owner, region), backend in sorted(self._backends.items()):
+                if account is not None and owner != account:
+                    continue
                 for item in backend.summary(now):
-                    out.append({"Account": account, "Region": region, **item})
+                    out.append({"Account": owner, "Region": region, **item})
             return out
 
     def reference_check(self, account: str, region: str) -> Callable[[StreamProcessor], str | None]:
@@ -324,18 +330,25 @@ class Emulator:
         with self._runtime_lock:
             return self._faults.to_json()
 
-    def stats(self) -> dict[str, dict[str, int]]:
+    def stats(self, account: str | None = None) -> dict[str, dict[str, int]]:
+        """Every call's counters, or one account's (its calls, throttled and injected faults; errors and
+        error codes are counted for all accounts together)."""
         with self._runtime_lock:
-            return self._stats.to_json()
+            if account is None:
+                return self._stats.to_json()
+            return self._account_stats.get(account, Stats()).to_json()
 
     def clear_stats(self) -> None:
         with self._runtime_lock:
             self._stats.clear()
+            self._account_stats.clear()
 
     def admit(self, operation: str, *, account: str, region: str, subject: str | None = None) -> None:
         """Count the call and apply latency, TPS limits and faults; raises the error the caller sees."""
         with self._runtime_lock:
             self._stats.calls[operation] += 1
+            per_account = self._account_stats.setdefault(account, Stats())
+            per_account.calls[operation] += 1
             config = self._config
         delay = config.operation_latency_seconds(operation)
         if delay > 0:
@@ -347,10 +360,12 @@ class Emulator:
                 (account, region, operation), rate, self.monotonic()
             ):
                 self._stats.throttled[operation] += 1
+                per_account.throttled[operation] += 1
                 raise RekognitionError("ProvisionedThroughputExceededException", "Provisioned Rate exceeded.")
             fault = self._faults.draw(operation, self._rng, subject=subject)
             if fault is not None:
                 self._stats.injected[operation] += 1
+                per_account.injected[operation] += 1
                 status = fault.status
                 if status is None and fault.error == "ThrottlingException":
                     status = config.throttling_status

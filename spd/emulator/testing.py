@@ -136,16 +136,24 @@ class EmulatorControl(abc.ABC):
         result: list[dict[str, Any]] = self.control("POST", f"processors/{name}/detections", body)["labels"]
         return result
 
-    def stats(self) -> dict[str, dict[str, int]]:
-        result: dict[str, dict[str, int]] = self.control("GET", "stats")
+    def stats(self, account: str | None = None) -> dict[str, dict[str, int]]:
+        """Call counters, of every account or of `account` only."""
+        result: dict[str, dict[str, int]] = self.control("GET", "stats" + _account_query(account))
         return result
 
     def clear_stats(self) -> None:
         self.control("DELETE", "stats")
 
-    def processors(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self.control("GET", "processors")["processors"]
+    def processors(self, account: str | None = None) -> list[dict[str, Any]]:
+        """Processor summaries, of every account or of `account` only."""
+        result: list[dict[str, Any]] = self.control("GET", "processors" + _account_query(account))[
+            "processors"
+        ]
         return result
+
+
+def _account_query(account: str | None) -> str:
+    return "" if account is None else f"?account={account}"
 
 
 class EmulatorProcess(EmulatorControl):

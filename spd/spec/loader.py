@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from spd.errors import Diagnostic, SpecError
-from spd.model import DesiredProcessor, DesiredState, LocatedReference, SourceLocation
+from spd.model import AMBIENT_TARGET, DesiredProcessor, DesiredState, LocatedReference, SourceLocation, Target
 from spd.spec.canonical import desired_processor
 from spd.spec.files import read_spec_text, spec_files
 from spd.spec.issues import Issue
@@ -30,6 +30,7 @@ from spd.spec.positions import Positions, format_path
 from spd.spec.scalars import describe
 from spd.spec.schema import SpecDocument
 from spd.spec.schema_errors import issues_from_validation_error
+from spd.spec.targets import DeclaredTarget, check_targets, declared_target, role_chain, target_issues
 from spd.spec.validate import Declared, check_defaults, check_processor, cross_spec_issues
 from spd.spec.yaml_source import SourceDocument, read_document
 
@@ -170,6 +171,8 @@ def _check_document(checked: _File, data: dict[str, Any]) -> None:
     if isinstance(defaults, dict):
         for issue in check_defaults(defaults):
             checked.add(issue)
+    for issue in check_targets(data.get("targets")):
+        checked.add(issue)
     for index, merged in enumerate(checked.merged):
         if isinstance(merged, dict) and isinstance(processors, list):
             for issue in check_processor(merged, processors[index], index):
@@ -204,9 +207,41 @@ def _across_files(files: list[_File]) -> list[Diagnostic]:
         for index, merged in enumerate(checked.merged)
         if isinstance(merged, dict)
     ]
+    targets = _declared_targets(files, diagnostics)
+    for entry in declared:
+        for issue in target_issues(entry.merged, entry.base, targets):
+            diagnostics.append(files[entry.ref].diagnostic(issue))
     for ref, issue in cross_spec_issues(declared, lambda ref, path: files[ref].where(path)):
         diagnostics.append(files[ref].diagnostic(issue, inherited_note=False))
     return diagnostics
+
+
+def _declared_targets(files: list[_File], diagnostics: list[Diagnostic]) -> dict[str, DeclaredTarget]:
+    """Every file's targets by name; a name declared twice is an error at the second declaration."""
+    found: dict[str, tuple[DeclaredTarget, _File]] = {}
+    for checked in files:
+        data = checked.source.data
+        targets = data.get("targets") if isinstance(data, dict) else None
+        if not isinstance(targets, dict):
+            continue
+        for name, target in targets.items():
+            if not isinstance(name, str) or not isinstance(target, dict):
+                continue
+            if name in found:
+                line, column = checked.locate(("targets", name))
+                first = found[name][1].where(("targets", name))
+                diagnostics.append(
+                    Diagnostic(
+                        checked.name,
+                        line,
+                        column,
+                        f"targets.{name}",
+                        f"target {name!r} is already declared at {first}",
+                    )
+                )
+                continue
+            found[name] = (declared_target(name, target), checked)
+    return {name: target for name, (target, _) in found.items()}
 
 
 def _sorted_unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
@@ -249,15 +284,37 @@ def _references(checked: _File, index: int) -> tuple[LocatedReference, ...]:
 
 def _desired_state(files: list[_File]) -> DesiredState:
     processors: list[DesiredProcessor] = []
+    targets: dict[str, Target] = {}
     stack = ""
     for checked in files:
         model = checked.model
         if model is None:  # pragma: no cover - a file without a model has produced an error
             raise ValueError(f"{checked.name} was not validated")
         stack = model.stack
+        for name, spec_target in (model.targets or {}).items():
+            account = declared_target(name, spec_target.model_dump()).account_id
+            targets[name] = Target(
+                name=name,
+                regions=tuple(spec_target.regions),
+                account_id=account,
+                role_arns=tuple(role_chain(spec_target.role_arn) or ()),
+                external_id=spec_target.external_id,
+                profile=spec_target.profile,
+            )
         for index, spec in enumerate(model.processors):
             line, column = checked.source.positions.locate(checked.source.data, ("processors", index))
             source = SourceLocation(checked.name, line, column)
             processor = desired_processor(spec, model.stack, source)
-            processors.append(replace(processor, references=_references(checked, index)))
-    return DesiredState(stack=stack, processors=tuple(processors), files=tuple(f.name for f in files))
+            processors.append(
+                replace(
+                    processor,
+                    references=_references(checked, index),
+                    target=spec.target or AMBIENT_TARGET,
+                )
+            )
+    return DesiredState(
+        stack=stack,
+        processors=tuple(processors),
+        files=tuple(f.name for f in files),
+        targets=tuple(targets[name] for name in sorted(targets)),
+    )

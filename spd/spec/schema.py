@@ -16,7 +16,15 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+)
 
 from spd.api import rules
 from spd.api.constraints import bound, portable_pattern, shape_of
@@ -78,6 +86,25 @@ StackName = Annotated[str, _string(_NAME)]
 CollectionId = Annotated[str, _string(_COLLECTION_ID)]
 Region = Annotated[str, StringConstraints(pattern=REGION_PATTERN)]
 RoleArn = Annotated[str, _string(shape_of(_CREATE, "RoleArn"))]
+ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
+AccountId = Annotated[str, StringConstraints(pattern=ACCOUNT_ID_PATTERN)]
+TargetName = Annotated[str, _string(_NAME)]
+ExternalId = Annotated[str, StringConstraints(min_length=2, max_length=1224, pattern=r"^[\w+=,.@:/-]+$")]
+r"""STS AssumeRole's ExternalId: 2-1224 characters of [\w+=,.@:/-]."""
+ProfileName = Annotated[str, StringConstraints(min_length=1)]
+RoleChain = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "oneOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            ]
+        }
+    ),
+]
+"""A role ARN or a non-empty list of them; checked by `spd.spec.targets` (one message per bad item,
+rather than pydantic's per union member)."""
 KinesisVideoArn = Annotated[str, _string(shape_of(_CREATE, "Input", "KinesisVideoStream", "Arn"))]
 KinesisDataArn = Annotated[str, _string(shape_of(_CREATE, "Output", "KinesisDataStream", "Arn"))]
 SnsTopicArn = Annotated[str, _string(shape_of(_CREATE, "NotificationChannel", "SNSTopicArn"))]
@@ -195,6 +222,10 @@ class RegionOfInterestSpec(_Model):
 class ProcessorFields(_Model):
     """Every processor key except `name`: what `defaults` may set and a processor may override."""
 
+    target: Annotated[
+        TargetName | None,
+        Field(description="The target (account and regions) the processor lives in; one of `targets`."),
+    ] = None
     region: Annotated[
         Region | None,
         Field(description="AWS region, e.g. us-east-1; required on the processor or in defaults."),
@@ -249,6 +280,34 @@ class ProcessorSpec(ProcessorFields):
     ]
 
 
+class TargetSpec(_Model):
+    """An account reached by assuming a role (or a chain of roles) or through a named profile."""
+
+    account_id: Annotated[
+        AccountId | None,
+        Field(
+            description="The 12-digit account id (a quoted string); ARNs of the target's processors must name it."
+        ),
+    ] = None
+    role_arn: Annotated[
+        RoleChain | None,
+        Field(
+            description="IAM role assumed with STS; a list is a role chain (each role assumes the next). "
+            "Exclusive with profile."
+        ),
+    ] = None
+    external_id: Annotated[
+        ExternalId | None, Field(description="External id sent when assuming the first role.")
+    ] = None
+    profile: Annotated[
+        ProfileName | None,
+        Field(description="A named profile of the AWS config files; exclusive with role_arn."),
+    ] = None
+    regions: Annotated[
+        list[Region], Field(min_length=1, description="The regions the target's processors may live in.")
+    ]
+
+
 class SpecDocument(_Model):
     """One spec file."""
 
@@ -264,6 +323,10 @@ class SpecDocument(_Model):
             description="Ownership scope: every processor spd creates carries the tag spd:stack=<stack>; same in every file."
         ),
     ]
+    targets: Annotated[
+        dict[TargetName, TargetSpec] | None,
+        Field(description="Accounts and regions by name; without it, the ambient credentials."),
+    ] = None
     defaults: ProcessorDefaults | None = None
     processors: list[ProcessorSpec]
 

@@ -285,7 +285,7 @@ class Declared:
 def cross_spec_issues(
     declared: Sequence[Declared], where: Callable[[int, Path], str]
 ) -> list[tuple[int, Issue]]:
-    """Names unique per region; one processor per video stream; one per data stream.
+    """Names unique per (target, region); one processor per video stream; one per data stream.
 
     The second declaration is the one reported, and the message says where the first is (`where`
     renders a `ref` and path as `file:line:column`).
@@ -305,10 +305,16 @@ def cross_spec_issues(
         merged = entry.merged
         name = _text(merged.get("name"))
         region = _text(merged.get("region"))
+        target = _text(merged.get("target")) or ""
         path: Path = ("name",)
-        if name is not None and region is not None and (first := duplicate(entry, ("name", region, name))):
+        if (
+            name is not None
+            and region is not None
+            and (first := duplicate(entry, ("name", target, region, name)))
+        ):
             at = where(first.ref, (*first.base, *path))
-            report(entry, path, f"processor {name!r} is already defined in {region} at {at}")
+            place = f"{region} of target {target!r}" if target else region
+            report(entry, path, f"processor {name!r} is already defined in {place} at {at}")
         kvs = _text(_get(merged.get("input"), "kinesis_video_stream_arn"))
         path = ("input", "kinesis_video_stream_arn")
         if kvs is not None and (first := duplicate(entry, ("video", kvs))):

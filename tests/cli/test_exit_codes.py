@@ -146,7 +146,13 @@ def test_apply_json_is_one_document_on_stdout(emu, conflicted):
     assert doc["failed"] == []
     assert [(b["name"], b["region"]) for b in doc["blocked"]] == [("lobby", "us-east-1")]
     assert doc["blocked"][0]["reason"].startswith("conflict")
-    assert doc["summary"] == {"changed": 1, "failed": 0, "blocked": 1, "unreadable": 0}
+    assert doc["summary"] == {
+        "changed": 1,
+        "failed": 0,
+        "blocked": 1,
+        "unreadable": 0,
+        "failed_targets": 0,
+    }
     # The plan went to stderr, for the people watching the log.
     assert "+ create" in r.stderr
 

@@ -105,7 +105,7 @@ def test_schema_prints_the_json_schema() -> None:
     assert result.returncode == 0
     schema = json.loads(result.stdout)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert set(schema["properties"]) == {"version", "stack", "defaults", "processors"}
+    assert set(schema["properties"]) == {"version", "stack", "targets", "defaults", "processors"}
 
 
 def test_version() -> None:
