@@ -33,13 +33,16 @@ def parse_since(text: str, now: datetime) -> datetime:
 
 
 def _describe(fields: dict[str, Any]) -> str:
-    shown = {k: v for k, v in fields.items() if k not in ("processor", "region")}
+    shown = {k: v for k, v in fields.items() if k not in ("processor", "region", "target")}
     return " ".join(f"{k}={json.dumps(v, separators=(',', ':'))}" for k, v in shown.items())
 
 
 def _line(entry: Entry) -> str:
     at = entry.at.strftime("%Y-%m-%dT%H:%M:%SZ")
     where = f"{entry.region}/{entry.processor}" if entry.processor else "-"
+    target = entry.fields.get("target")
+    if target and entry.processor:
+        where = f"{target}/{where}"
     return f"{at}  {where}  {entry.event}  {_describe(entry.fields)}".rstrip()
 
 
