@@ -27,6 +27,9 @@ OWNERSHIP_LOST = "ownership_lost"
 RESTART_DEFERRED = "restart_deferred"
 RECONCILE_COMPLETED = "reconcile_completed"
 STATUS_SWEEP_COMPLETED = "status_sweep_completed"
+SESSION_STARTED = "session_started"
+SESSION_COALESCED = "session_coalesced"
+SESSION_REFUSED = "session_refused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,7 @@ class Event:
             PROCESSOR_BLOCKED,
             RESTART_DEFERRED,
             OWNERSHIP_LOST,
+            SESSION_REFUSED,
         ):
             return "warning"
         return "info"

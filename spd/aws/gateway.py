@@ -25,7 +25,14 @@ from spd.aws import mapping
 from spd.aws.errors import THROTTLING_CODES, error_code, install_retry_rules, translate
 from spd.aws.ratelimit import RateLimiter
 from spd.errors import BusyError, NameInUseError, NotFoundError
-from spd.model import ObservedProcessor, ProcessorConfig, ProcessorId, Status, UpdateRequest
+from spd.model import (
+    ObservedProcessor,
+    ProcessorConfig,
+    ProcessorId,
+    StartSelector,
+    Status,
+    UpdateRequest,
+)
 
 _STOPPED_LIKE = frozenset({Status.STOPPED, Status.FAILED})
 _STARTED_LIKE = frozenset({Status.STARTING, Status.RUNNING})
@@ -120,6 +127,16 @@ class RegionClient:
 
     async def start(self, name: str) -> None:
         await self._call("StartStreamProcessor", Name=name)
+
+    async def start_session(self, name: str, selector: StartSelector, max_duration_seconds: int) -> str:
+        """Start a connected-home session; returns its SessionId.
+
+        Raises `SessionOpenError` when the processor is already starting or running (a session is open).
+        """
+        data = await self._call(
+            "StartStreamProcessor", **mapping.start_session_request(name, selector, max_duration_seconds)
+        )
+        return str(data.get("SessionId", ""))
 
     async def stop(self, name: str) -> None:
         await self._call("StopStreamProcessor", Name=name)

@@ -202,7 +202,8 @@ class SessionWindowSpec(_Model):
     """A time when sessions run back to back: from each cron time, for `duration`."""
 
     cron: Annotated[
-        str, Field(description='Five-field crontab expression for when the window opens, e.g. "0 7 * * mon-fri".')
+        str,
+        Field(description='Five-field crontab expression for when the window opens, e.g. "0 7 * * mon-fri".'),
     ]
     duration: Annotated[
         str,
@@ -230,7 +231,9 @@ class SessionsSpec(_Model):
     ] = None
     budget_seconds_per_day: Annotated[
         int | None,
-        Field(ge=1, description="Cap on requested session seconds per UTC day; triggers beyond it are refused."),
+        Field(
+            ge=1, description="Cap on requested session seconds per UTC day; triggers beyond it are refused."
+        ),
     ] = None
 
 

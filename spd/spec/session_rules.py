@@ -31,7 +31,9 @@ def duration_seconds(text: str) -> int | None:
     match = _DURATION.match(text)
     if match is None or not text:
         return None
-    return sum(int(part[:-1]) * unit for part, unit in zip(match.groups(), _UNIT_SECONDS) if part)
+    return sum(
+        int(part[:-1]) * unit for part, unit in zip(match.groups(), _UNIT_SECONDS, strict=True) if part
+    )
 
 
 def cron_problem(expression: str, timezone: str | None = None) -> str | None:
@@ -58,7 +60,9 @@ def timezone_problem(name: str) -> str | None:
     return None
 
 
-def session_rules(merged: dict[str, Any], own: dict[str, Any], base: Path, *, connected_home: bool) -> list[Issue]:
+def session_rules(
+    merged: dict[str, Any], own: dict[str, Any], base: Path, *, connected_home: bool
+) -> list[Issue]:
     """The `sessions` rules for one processor (`merged`: defaults applied; `own`: as written).
 
     A face-search processor with a `sessions` block of its own is an error; one inherited from
@@ -98,7 +102,10 @@ def session_rules(merged: dict[str, Any], own: dict[str, Any], base: Path, *, co
         seconds = duration_seconds(duration) if isinstance(duration, str) else None
         if seconds is not None and not 0 < seconds <= MAX_WINDOW_SECONDS:
             issues.append(
-                Issue((*path, "duration"), f"a window lasts more than 0 seconds and at most 24h (got {duration})")
+                Issue(
+                    (*path, "duration"),
+                    f"a window lasts more than 0 seconds and at most 24h (got {duration})",
+                )
             )
     return issues
 
