@@ -245,13 +245,13 @@ def resolve_trigger(
     """The start request for `trigger`: its processor found in the spec and a connected-home one, the
     selector (the trigger's, else `arrival_ms`), the duration (the trigger's, else the spec's)."""
     processor = find_processor(desired, trigger.processor, trigger.region)
-    if processor.config.kind is not Kind.CONNECTED_HOME or processor.sessions is None:
+    if processor.config.kind is not Kind.CONNECTED_HOME:
         raise _refuse(
             RefusalReason.FACE_SEARCH,
             f"processor {processor.name!r} is a face_search processor; only connected_home processors "
             "run sessions",
         )
-    policy: SessionPolicy = processor.sessions
+    policy = processor.sessions or SessionPolicy()
     selector: StartSelector
     if trigger.fragment_number is not None:
         selector = FragmentNumber(trigger.fragment_number)
