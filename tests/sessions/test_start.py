@@ -78,7 +78,8 @@ async def test_a_start_without_selector_sends_the_arrival_time_and_the_spec_dura
     create(emu, PORCH.config)
     run = Run(proxy.url, ledger)
     outcome = await run.trigger('{"processor": "porch"}')
-    assert outcome.outcome is Outcome.STARTED and outcome.session_id
+    assert outcome.outcome is Outcome.STARTED
+    assert outcome.session_id
     assert proxy.requests("StartStreamProcessor") == [
         {
             "Name": "porch",
@@ -180,7 +181,8 @@ async def test_every_bad_trigger_is_refused_without_a_start(emu: Any, ledger: Le
     for body in BAD_BODIES:
         outcome = await run.trigger(body)
         assert outcome.outcome is Outcome.REFUSED, body
-        assert outcome.refusal is not None and outcome.refusal.bad_input, body
+        assert outcome.refusal is not None, body
+        assert outcome.refusal.bad_input, body
     assert starts(emu) == 0
     assert {e.name for e in run.events} == {events.SESSION_REFUSED}
     assert len(ledger.sessions(since=NOW)) == len(BAD_BODIES)
@@ -211,7 +213,8 @@ async def test_a_trigger_beyond_the_daily_budget_is_refused(emu: Any, ledger: Le
     run = Run(emu.url, ledger)
     over = await run.trigger({"processor": "porch", "max_duration_seconds": 60})
     assert (over.outcome, over.refusal) == (Outcome.REFUSED, RefusalReason.BUDGET)
-    assert "60 of 100" in (over.reason or "") and not over.refusal.bad_input
+    assert "60 of 100" in (over.reason or "")
+    assert not over.refusal.bad_input
     assert starts(emu) == 0
     assert (await run.trigger({"processor": "porch"})).outcome is Outcome.STARTED
 

@@ -118,7 +118,8 @@ def test_bad_triggers_are_refused_with_their_reason(body: Any, reason: RefusalRe
         request(body)
     assert refused.value.reason is reason
     assert words in refused.value.message
-    assert reason.bad_input and not refused.value.temporary
+    assert reason.bad_input
+    assert not refused.value.temporary
 
 
 def test_no_selector_starts_at_the_arrival_time_for_the_spec_duration() -> None:
