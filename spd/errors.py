@@ -124,6 +124,11 @@ class BusyError(TemporaryAwsError):
     """The processor is in a status where the operation is not allowed yet (starting, stopping...)."""
 
 
+class SessionOpenError(BusyError):
+    """StartStreamProcessor refused because the processor is already starting or running: for a
+    connected-home processor, a session is open (another start won the race)."""
+
+
 class NameInUseError(TemporaryAwsError):
     """The processor name is taken: by an existing processor, or still reserved after a delete."""
 

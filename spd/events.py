@@ -29,6 +29,9 @@ RECONCILE_COMPLETED = "reconcile_completed"
 STATUS_SWEEP_COMPLETED = "status_sweep_completed"
 TARGET_FAILED = "target_failed"
 """A declared target could not be read (its role not assumed, unreachable): once per pass, with why."""
+SESSION_STARTED = "session_started"
+SESSION_COALESCED = "session_coalesced"
+SESSION_REFUSED = "session_refused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,7 @@ class Event:
             PROCESSOR_BLOCKED,
             RESTART_DEFERRED,
             OWNERSHIP_LOST,
+            SESSION_REFUSED,
         ):
             return "warning"
         return "info"

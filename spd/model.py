@@ -252,6 +252,45 @@ class LocatedReference:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionWindow:
+    """A time of day when sessions are chained back to back: opens at each `cron` time (in `timezone`),
+    stays open `duration_seconds`."""
+
+    cron: str
+    duration_seconds: int
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPolicy:
+    """How spd runs a connected-home processor's sessions (the spec's `sessions` block, defaults applied).
+
+    Not processor configuration: the service never sees it, so the planner never compares it.
+    """
+
+    max_duration_seconds: int = rules.DEFAULT_SESSION_SECONDS
+    windows: tuple[SessionWindow, ...] = ()
+    budget_seconds_per_day: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProducerTimestamp:
+    """Start a session at the fragment the producer stamped at `millis` (Unix time, milliseconds)."""
+
+    millis: int
+
+
+@dataclass(frozen=True, slots=True)
+class FragmentNumber:
+    """Start a session at this Kinesis video fragment (digits, as the service spells them)."""
+
+    number: str
+
+
+StartSelector = ProducerTimestamp | FragmentNumber
+
+
+@dataclass(frozen=True, slots=True)
 class DesiredProcessor:
     """One processor as the spec wants it."""
 
@@ -264,6 +303,9 @@ class DesiredProcessor:
     references: tuple[LocatedReference, ...] = field(default=(), compare=False)
     """Where each resource the processor references is written (empty when not loaded from a file)."""
     target: str = AMBIENT_TARGET
+    sessions: SessionPolicy | None = field(default=None, compare=False)
+    """How its sessions run: set for every connected-home processor (defaults when the spec has no
+    `sessions` block), None for face search. Outside the comparison: not processor configuration."""
 
     @property
     def id(self) -> ProcessorId:

@@ -48,6 +48,18 @@ DEFAULT_RATE_LIMITS: dict[str, float] = {
 SETTINGS_FILE_ENV = "SPD_SETTINGS_FILE"
 
 
+def default_state_dir() -> Path:
+    """The user's spd state directory (XDG base directory spec), for local state with no setting."""
+    base = os.environ.get("XDG_STATE_HOME", "")
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "state"
+    return root / "spd"
+
+
+def state_directory(settings: Settings) -> Path:
+    """Where spd keeps its local state: `state_dir`, else the default."""
+    return settings.state_dir or default_state_dir()
+
+
 class Settings(BaseSettings):
     """Every knob of spd, with its default and why it is that."""
 
@@ -70,6 +82,10 @@ class Settings(BaseSettings):
 
     local_state: Path | None = None
     """State file of the embedded emulator; default under the user's state directory."""
+
+    state_dir: Path | None = None
+    """Directory of spd's own local state (the session ledger `sessions.db`); default
+    `$XDG_STATE_HOME/spd` (or `~/.local/state/spd`)."""
 
     regions: list[str] = Field(default_factory=list)
     """Regions to observe besides those the spec names (for `status` and pruning)."""

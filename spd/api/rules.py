@@ -74,6 +74,13 @@ DEFAULT_DATA_SHARING_OPT_IN: Final = False
 MAX_SESSION_SECONDS: Final = 120
 """StopSelector.MaxDurationInSeconds upper bound of a connected-home session [C]."""
 
+DEFAULT_SESSION_SECONDS: Final = 10
+"""StopSelector.MaxDurationInSeconds when a Start leaves it out ("The default is 10 seconds") [C]."""
+
+PRODUCER_TIMESTAMP_MIN_MS: Final = 10**12
+"""KVSStreamStartSelector.ProducerTimestamp is in milliseconds [C]; below 10^12 (September 2001 in
+milliseconds, 33,000 years ahead in seconds) a value is taken for seconds and refused [I]."""
+
 FACE_SEARCH: Final = "face_search"
 CONNECTED_HOME: Final = "connected_home"
 

@@ -11,6 +11,7 @@ The table below is the only place that reads an error code or an error message; 
 | read time-out                                   | ServiceUnavailableError  | yes       | yes              |
 | ResourceInUseException "... name ..."           | NameInUseError           | yes       | no               |
 | ResourceInUseException "... stream ..."         | StreamInUseError         | no        | no               |
+| ResourceInUseException on StartStreamProcessor  | SessionOpenError (busy)  | yes       | no               |
 | ResourceInUseException (any other message)      | BusyError                | yes       | no               |
 | ResourceNotFoundException                       | NotFoundError            | no        | no               |
 | LimitExceededException, ServiceQuotaExceeded... | LimitReachedError        | no        | **no** (see below) |
@@ -59,6 +60,7 @@ from spd.errors import (
     NotFoundError,
     PermanentAwsError,
     ServiceUnavailableError,
+    SessionOpenError,
     StreamInUseError,
     ThrottledError,
 )
@@ -138,13 +140,17 @@ def _in_use(operation: str, code: str, message: str, status: int | None) -> AwsE
     "Stream processor name already in use." (name taken or reserved after a delete), "Kinesis video
     stream ... is already used by stream processor ..." (a stream feeds another processor), and for the
     rest ("Specified resource is in use.", "Stream Processor not available for stopping", "Cannot
-    delete stream processor.") the processor's status does not allow the operation yet.
+    delete stream processor.") the processor's status does not allow the operation yet; on a Start, that
+    means it is already starting or running (a connected-home session is open), `SessionOpenError`, a
+    kind of busy that session triggers count as coalesced.
     """
     lowered = message.lower()
     if "name" in lowered:
         return NameInUseError(operation, code, message, http_status=status)
     if "stream" in lowered and "used by" in lowered:
         return StreamInUseError(operation, code, message, http_status=status)
+    if operation == "StartStreamProcessor":
+        return SessionOpenError(operation, code, message, http_status=status)
     return BusyError(operation, code, message, http_status=status)
 
 

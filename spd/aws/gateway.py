@@ -31,6 +31,7 @@ from spd.model import (
     ObservedProcessor,
     ProcessorConfig,
     ProcessorId,
+    StartSelector,
     Status,
     Target,
     UpdateRequest,
@@ -144,6 +145,16 @@ class RegionClient:
 
     async def start(self, name: str) -> None:
         await self._call("StartStreamProcessor", Name=name)
+
+    async def start_session(self, name: str, selector: StartSelector, max_duration_seconds: int) -> str:
+        """Start a connected-home session; returns its SessionId.
+
+        Raises `SessionOpenError` when the processor is already starting or running (a session is open).
+        """
+        data = await self._call(
+            "StartStreamProcessor", **mapping.start_session_request(name, selector, max_duration_seconds)
+        )
+        return str(data.get("SessionId", ""))
 
     async def stop(self, name: str) -> None:
         await self._call("StopStreamProcessor", Name=name)

@@ -24,7 +24,9 @@ from spd.model import (
     Polygon,
     ProcessorConfig,
     ProcessorId,
+    ProducerTimestamp,
     RegionOfInterest,
+    StartSelector,
     Status,
     UpdateRequest,
     canonical_tags,
@@ -117,6 +119,20 @@ def update_request(name: str, update: UpdateRequest) -> dict[str, Any]:
     if update.parameters_to_delete:
         request["ParametersToDelete"] = list(update.parameters_to_delete)
     return request
+
+
+def start_session_request(name: str, selector: StartSelector, max_duration_seconds: int) -> dict[str, Any]:
+    """StartStreamProcessor's request for a connected-home session: where to start, how long to run."""
+    kvs: dict[str, Any] = (
+        {"ProducerTimestamp": selector.millis}
+        if isinstance(selector, ProducerTimestamp)
+        else {"FragmentNumber": selector.number}
+    )
+    return {
+        "Name": name,
+        "StartSelector": {"KVSStreamStartSelector": kvs},
+        "StopSelector": {"MaxDurationInSeconds": max_duration_seconds},
+    }
 
 
 def _timestamp(value: Any) -> datetime | None:

@@ -37,6 +37,14 @@ COMMANDS: dict[str, LazyCommand] = {
         "spd.cli.run_cmd:run_command", "Run the daemon: keep the live fleet equal to the spec until SIGTERM."
     ),
     "schema": LazyCommand("spd.cli.validate_cmd:schema_command", "Print the JSON Schema of a spec file."),
+    "session": LazyCommand(
+        "spd.cli.session_cmd:session_group",
+        "Run a connected-home session now: `spd session start SPEC NAME`.",
+    ),
+    "sessions": LazyCommand(
+        "spd.cli.session_cmd:sessions_command",
+        "List the spec's sessions from the ledger: trigger, outcome, requested and processed seconds, labels.",
+    ),
     "status": LazyCommand(
         "spd.cli.reconcile_cmd:status_command",
         "Table of every processor in the spec's regions: status, owner, drift.",

@@ -18,6 +18,7 @@ from spd.model import (
     ConnectedHome,
     DesiredProcessor,
     FaceSearch,
+    Kind,
     Point,
     Polygon,
     ProcessorConfig,
@@ -28,6 +29,7 @@ from spd.model import (
     canonical_tags,
 )
 from spd.spec.schema import ProcessorSpec, RegionOfInterestSpec
+from spd.spec.session_rules import session_policy
 
 T = TypeVar("T")
 
@@ -77,6 +79,7 @@ def desired_processor(spec: ProcessorSpec, stack: str, source: SourceLocation) -
         tags=canonical_tags({**(spec.tags or {}), STACK_TAG: stack}),
         protect=bool(spec.protect),
         source=source,
+        sessions=session_policy(spec.sessions) if config.kind is Kind.CONNECTED_HOME else None,
     )
 
 

@@ -60,6 +60,7 @@ _COLLECTION_ID = shape_of(_CREATE, "Settings", "FaceSearch", "CollectionId")
 _LABELS = shape_of(_CREATE, "Settings", "ConnectedHome", "Labels")
 _REGIONS = shape_of(_CREATE, "RegionsOfInterest")
 _TAGS = shape_of(_CREATE, "Tags")
+_MAX_DURATION = shape_of("StartStreamProcessorRequest", "StopSelector", "MaxDurationInSeconds")
 
 NAME_PATTERN = portable_pattern(_NAME)
 ROLE_ARN_PATTERN = portable_pattern(shape_of(_CREATE, "RoleArn"))
@@ -219,6 +220,50 @@ class RegionOfInterestSpec(_Model):
     polygon: Annotated[Polygon | None, Field(description="3 to 10 points.")] = None
 
 
+DURATION_PATTERN = r"^([0-9]+h)?([0-9]+m)?([0-9]+s)?$"
+"""A window's length: hours, minutes and seconds in that order, each optional (`2h`, `90m`, `1h30m`)."""
+SessionSeconds = Annotated[int, _range(_MAX_DURATION)]
+
+
+class SessionWindowSpec(_Model):
+    """A time when sessions run back to back: from each cron time, for `duration`."""
+
+    cron: Annotated[
+        str,
+        Field(description='Five-field crontab expression for when the window opens, e.g. "0 7 * * mon-fri".'),
+    ]
+    duration: Annotated[
+        str,
+        Field(
+            min_length=2,
+            pattern=DURATION_PATTERN,
+            description="How long the window stays open: 2h, 30m, 90s or 1h30m (at most 24h).",
+        ),
+    ]
+    timezone: Annotated[
+        str, Field(description="IANA time zone of the cron expression, e.g. Europe/Berlin.")
+    ] = "UTC"
+
+
+class SessionsSpec(_Model):
+    """connected_home only: how spd runs the processor's sessions."""
+
+    max_duration_seconds: Annotated[
+        SessionSeconds | None,
+        Field(description="Length of each session (the StopSelector), 1-120 seconds; default 10."),
+    ] = None
+    windows: Annotated[
+        list[SessionWindowSpec] | None,
+        Field(description="Times when sessions are chained back to back."),
+    ] = None
+    budget_seconds_per_day: Annotated[
+        int | None,
+        Field(
+            ge=1, description="Cap on requested session seconds per UTC day; triggers beyond it are refused."
+        ),
+    ] = None
+
+
 class ProcessorFields(_Model):
     """Every processor key except `name`: what `defaults` may set and a processor may override."""
 
@@ -259,6 +304,10 @@ class ProcessorFields(_Model):
     ] = None
     protect: Annotated[
         bool | None, Field(description="Never delete or replace this processor (default false).")
+    ] = None
+    sessions: Annotated[
+        SessionsSpec | None,
+        Field(description="connected_home only: session length, windows and daily budget (not sent to AWS)."),
     ] = None
     tags: Annotated[
         dict[TagKey, TagValue] | None,

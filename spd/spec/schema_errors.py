@@ -43,6 +43,7 @@ _PATTERN_HINTS: Mapping[str, Any] = MappingProxyType(
         ),
         schema.S3_BUCKET_PATTERN: "must be an S3 bucket name (letters, digits, '.', '-' and '_' only)",
         schema.REGION_PATTERN: "must be an AWS region such as us-east-1",
+        schema.DURATION_PATTERN: "must be a duration such as 2h, 30m, 90s or 1h30m",
         schema.TAG_KEY_PATTERN: _TAG_HINT,
         schema.TAG_VALUE_PATTERN: _TAG_HINT,
     }
@@ -50,8 +51,10 @@ _PATTERN_HINTS: Mapping[str, Any] = MappingProxyType(
 
 _PERCENT = shape_of("CreateStreamProcessorRequest", "Settings", "FaceSearch", "FaceMatchThreshold")
 _RATIO = (bound(rules.COORDINATE_MIN), bound(rules.COORDINATE_MAX))
+_SESSION = shape_of("StartStreamProcessorRequest", "StopSelector", "MaxDurationInSeconds")
 _RANGES: Mapping[str, Any] = MappingProxyType(
     {
+        "max_duration_seconds": (bound(_SESSION.min), bound(_SESSION.max)),
         "face_match_threshold": (bound(_PERCENT.min), bound(_PERCENT.max)),
         "min_confidence": (bound(_PERCENT.min), bound(_PERCENT.max)),
         "left": _RATIO,
@@ -135,6 +138,8 @@ def _issue(details: ErrorDetails) -> Issue:
         return Issue(loc, f"needs {bound} {noun} (got {ctx.get('actual_length', len(value))})")
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         low, high = _RANGES.get(field, (ctx.get("ge", "-inf"), ctx.get("le", "inf")))
+        if high == "inf":
+            return Issue(loc, f"must be at least {low} (got {value:g})")
         return Issue(loc, f"must be between {low} and {high} (got {value:g})")
     if kind == "finite_number":
         return Issue(loc, "must be a finite number")

@@ -18,6 +18,7 @@ from spd.model import AWS_TAG_PREFIX, DEFAULT_FACE_MATCH_THRESHOLD, RESERVED_TAG
 from spd.spec import schema
 from spd.spec.issues import Issue
 from spd.spec.positions import Path
+from spd.spec.session_rules import session_rules
 
 _REGION = re.compile(schema.REGION_PATTERN)
 # The ARN fields whose region must be the processor's, with the pattern the schema checks them against.
@@ -74,6 +75,8 @@ def check_processor(merged: dict[str, Any], own: dict[str, Any], index: int) -> 
     issues.extend(_region_of_interest_rules(merged.get("regions_of_interest"), base))
     issues.extend(_arn_region_rules(merged, base))
     issues.extend(_tag_rules(merged.get("tags"), own.get("tags"), (*base, "tags")))
+    if face_search != connected_home:
+        issues.extend(session_rules(merged, own, base, connected_home=connected_home))
     return issues
 
 

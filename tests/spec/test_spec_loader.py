@@ -308,7 +308,7 @@ def test_the_json_schema_describes_every_key() -> None:
     assert processor["required"] == ["name"]
     assert processor["additionalProperties"] is False
     assert {"region", "role_arn", "input", "face_search", "connected_home", "output", "notification_channel",
-            "kms_key_id", "regions_of_interest", "data_sharing", "desired_state", "protect", "tags", "target",
+            "kms_key_id", "regions_of_interest", "data_sharing", "desired_state", "protect", "tags", "target", "sessions",
             "name"} == set(processor["properties"])  # fmt: skip
     assert "name" not in schema["$defs"]["ProcessorDefaults"]["properties"]
     assert processor["properties"]["name"]["pattern"] == "^[a-zA-Z0-9_.\\-]+$"

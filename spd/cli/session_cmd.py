@@ -1,0 +1,190 @@
+"""`spd session start` (one session, no daemon) and `spd sessions` (the ledger, read).
+
+Arguments, rendering and exit codes only: the start goes through `spd.sessions.start.SessionStarter`,
+the same path as the daemon's triggers, and is recorded in the same ledger (`sessions.db` in the state
+directory) that `spd sessions` reads.
+
+Exit codes of `spd session start`: 0 when a session was started, and 0 too when it was coalesced
+(one is already open: the trigger's purpose is met, and a camera script run under `set -e` must not
+fail on it; the output says which); 1 when the trigger was refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from spd.cli.app import connection_options
+from spd.cli.reconcile_cmd import SPEC_ARGUMENT, _load, _settings
+from spd.connect import open_gateway
+from spd.errors import ExitCode, UsageError
+from spd.sessions.ledger import Ledger, SessionRecord
+from spd.sessions.start import Outcome, SessionOutcome, SessionStarter
+from spd.sessions.trigger import TriggerSource
+from spd.settings import load_settings, state_directory
+from spd.spec.session_rules import duration_seconds
+
+
+@click.group("session")
+def session_group() -> None:
+    """Run a connected-home session now: `spd session start SPEC NAME`."""
+
+
+@session_group.command("start")
+@SPEC_ARGUMENT
+@click.argument("name")
+@click.option("--region", default=None, help="The processor's region, when its name is used in several.")
+@click.option(
+    "--producer-timestamp-ms",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Start at the fragment the producer stamped at N (Unix time in milliseconds).",
+)
+@click.option("--fragment-number", default=None, metavar="F", help="Start at this fragment (digits).")
+@click.option(
+    "--duration", type=int, default=None, metavar="S", help="Session length, 1-120 s (default: the spec's)."
+)
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@connection_options
+def start_command(
+    spec: Path,
+    name: str,
+    region: str | None,
+    producer_timestamp_ms: int | None,
+    fragment_number: str | None,
+    duration: int | None,
+    output: str,
+    **conn: Any,
+) -> int:
+    """Start one session of a connected-home processor, as a trigger would; record it in the ledger.
+
+    Without a selector the session starts at the current time. Exit 0 when started or coalesced (a
+    session is already open), 1 when refused.
+    """
+    settings = _settings(**conn)
+    desired = _load(spec)
+    body: dict[str, Any] = {"processor": name}
+    for key, value in (
+        ("region", region),
+        ("producer_timestamp_ms", producer_timestamp_ms),
+        ("fragment_number", fragment_number),
+        ("max_duration_seconds", duration),
+    ):
+        if value is not None:
+            body[key] = value
+
+    async def go() -> SessionOutcome:
+        with Ledger.open(state_directory(settings)) as ledger:
+            async with open_gateway(settings, desired) as gateway:
+                starter = SessionStarter(gateway=gateway, stack=desired.stack, ledger=ledger)
+                return await starter.trigger(body, desired, source=TriggerSource.CLI)
+
+    outcome = asyncio.run(go())
+    if output == "json":
+        click.echo(json.dumps(outcome.fields(), indent=2))
+    else:
+        click.echo(_outcome_text(outcome), err=outcome.outcome is Outcome.REFUSED)
+    return int(ExitCode.FAILURE if outcome.outcome is Outcome.REFUSED else ExitCode.OK)
+
+
+def _outcome_text(outcome: SessionOutcome) -> str:
+    where = f"{outcome.processor} ({outcome.region})" if outcome.region else outcome.processor or "trigger"
+    if outcome.outcome is Outcome.STARTED:
+        return (
+            f"started {where}: session {outcome.session_id}, {outcome.requested_seconds} s from "
+            f"{outcome.selector}"
+        )
+    if outcome.outcome is Outcome.COALESCED:
+        return f"coalesced {where}: {outcome.reason}; no new session"
+    return f"refused {where}: {outcome.reason}"
+
+
+@click.command("sessions")
+@SPEC_ARGUMENT
+@click.option(
+    "--since", default="24h", show_default=True, metavar="DURATION", help="How far back: e.g. 30m, 24h, 168h."
+)
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--settings",
+    "settings_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML settings file (also $SPD_SETTINGS_FILE); SPD_* environment variables win.",
+)
+def sessions_command(spec: Path, since: str, output: str, settings_file: Path | None) -> int:
+    """List the spec's sessions from the ledger: trigger, outcome, requested and processed seconds, labels."""
+    seconds = duration_seconds(since)
+    if seconds is None or seconds <= 0:
+        raise UsageError(f"--since: expected a duration such as 30m, 24h or 1h30m, got {since!r}")
+    settings = load_settings(settings_file)
+    desired = _load(spec)
+    names = {p.name for p in desired.processors}
+    with Ledger.open(state_directory(settings)) as ledger:
+        records = ledger.sessions(since=datetime.now(UTC) - timedelta(seconds=seconds), processors=names)
+    if output == "json":
+        click.echo(json.dumps({"sessions": [_record_json(r) for r in records]}, indent=2))
+    else:
+        click.echo(_records_text(records), nl=False)
+    return int(ExitCode.OK)
+
+
+def _record_json(record: SessionRecord) -> dict[str, Any]:
+    return {
+        "at": record.at.isoformat().replace("+00:00", "Z"),
+        "processor": record.processor,
+        "region": record.region,
+        "trigger": record.trigger,
+        "outcome": record.outcome,
+        "session_id": record.session_id,
+        "requested_seconds": record.requested_seconds,
+        "processed_seconds": record.processed_seconds,
+        "labels": list(record.labels),
+        "reason": record.reason,
+    }
+
+
+_HEADER = (
+    "TIME (UTC)",
+    "PROCESSOR",
+    "TRIGGER",
+    "OUTCOME",
+    "REQUESTED",
+    "PROCESSED",
+    "LABELS",
+    "SESSION / REASON",
+)
+
+
+def _records_text(records: list[SessionRecord]) -> str:
+    if not records:
+        return "no sessions in the ledger for this period\n"
+    rows = [_HEADER]
+    for r in records:
+        rows.append(
+            (
+                r.at.strftime("%Y-%m-%d %H:%M:%S"),
+                r.processor or "-",
+                r.trigger,
+                r.outcome,
+                "-" if r.requested_seconds is None else f"{r.requested_seconds}s",
+                "-" if r.processed_seconds is None else f"{r.processed_seconds:g}s",
+                ",".join(r.labels) or "-",
+                r.session_id or r.reason or "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER) - 1)]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1]
+        for row in rows
+    ]
+    started = sum(1 for r in records if r.outcome == Outcome.STARTED.value)
+    processed = sum(r.processed_seconds or 0 for r in records)
+    lines.append(f"{len(records)} triggers, {started} sessions started, {processed:g} s of video processed")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,230 @@
+"""The session ledger: every trigger's outcome and every session's notifications, in SQLite.
+
+Written by the start path (`spd.sessions.start`, one row per trigger: started, coalesced or refused)
+and by the results-queue reader (`record_notification`); read by `spd sessions`, the budget check and
+the metrics. One file, `sessions.db` in the state directory, through `spd.sqlite_store` (WAL, mode
+0600, migrations), so the daemon and a `spd session start` or `spd sessions` beside it share it safely.
+Notifications are keyed by their event id: a redelivered SQS message changes nothing, and
+`record_notification` says whether it was new (so counters count it once).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from spd.model import ProcessorId
+from spd.sessions.notifications import Notification, NotificationType
+from spd.sqlite_store import Database, Schema
+
+LEDGER_FILE = "sessions.db"
+
+SCHEMA = Schema(
+    kind="spd session ledger",
+    application_id=0x53504453,  # "SPDS"
+    migrations=(
+        """
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            at_ms INTEGER NOT NULL,
+            processor TEXT NOT NULL,
+            region TEXT NOT NULL,
+            trigger TEXT NOT NULL,
+            requested_seconds INTEGER,
+            session_id TEXT,
+            outcome TEXT NOT NULL,
+            reason TEXT
+        );
+        CREATE INDEX sessions_by_processor ON sessions (processor, region, at_ms);
+        CREATE INDEX sessions_by_time ON sessions (at_ms);
+        CREATE UNIQUE INDEX sessions_by_id ON sessions (session_id) WHERE session_id IS NOT NULL;
+        CREATE TABLE notifications (
+            event_id TEXT PRIMARY KEY,
+            session_id TEXT NOT NULL,
+            type TEXT NOT NULL,
+            received_ms INTEGER NOT NULL,
+            processed_ms INTEGER
+        );
+        CREATE INDEX notifications_by_session ON notifications (session_id, type);
+        CREATE TABLE labels (
+            event_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            session_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            confidence REAL,
+            offset_ms INTEGER,
+            PRIMARY KEY (event_id, position)
+        );
+        CREATE INDEX labels_by_session ON labels (session_id);
+        """,
+    ),
+)
+
+
+def ledger_path(state_dir: Path) -> Path:
+    return state_dir / LEDGER_FILE
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """One trigger's row, with what the notifications added to it."""
+
+    at: datetime
+    processor: str
+    region: str
+    trigger: str
+    outcome: str
+    requested_seconds: int | None
+    session_id: str | None
+    reason: str | None
+    processed_seconds: float | None
+    """From the session's STREAM_PROCESSING_COMPLETE notification; None until it arrived."""
+    labels: tuple[str, ...]
+    """Labels detected in the session, sorted, each once."""
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def utc_day(moment: datetime) -> tuple[datetime, datetime]:
+    """The UTC day holding `moment`, as [start, end)."""
+    start = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, start + timedelta(days=1)
+
+
+class Ledger:
+    """The ledger file, open. Methods are safe to call from several threads of one process."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = Database(path, SCHEMA)
+        self._lock = threading.Lock()
+        self.path = path
+
+    @classmethod
+    def open(cls, state_dir: Path) -> Ledger:
+        return cls(ledger_path(state_dir))
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def record_trigger(
+        self,
+        *,
+        at: datetime,
+        processor: str,
+        region: str,
+        trigger: str,
+        outcome: str,
+        requested_seconds: int | None = None,
+        session_id: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """One trigger's outcome (a started session carries its SessionId)."""
+        with self._lock, self._db.write() as conn:
+            conn.execute(
+                "INSERT INTO sessions (at_ms, processor, region, trigger, requested_seconds, session_id,"
+                " outcome, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (_ms(at), processor, region, trigger, requested_seconds, session_id, outcome, reason),
+            )
+
+    def record_notification(self, notification: Notification, *, received: datetime) -> bool:
+        """Store a notification; False when its event was stored before (a redelivery): nothing changes."""
+        with self._lock, self._db.write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO notifications (event_id, session_id, type, received_ms, processed_ms)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (
+                    notification.event_id,
+                    notification.session_id,
+                    notification.type.value,
+                    _ms(received),
+                    notification.processed_video_millis,
+                ),
+            )
+            if cursor.rowcount == 0:
+                return False
+            conn.executemany(
+                "INSERT INTO labels (event_id, position, session_id, name, confidence, offset_ms)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (notification.event_id, i, notification.session_id, x.name, x.confidence, x.offset_ms)
+                    for i, x in enumerate(notification.labels)
+                ],
+            )
+            return True
+
+    def processor_of(self, session_id: str) -> ProcessorId | None:
+        """Which processor a session belongs to (for metrics labelled by processor), if it started here."""
+        with self._lock:
+            row = self._db.conn.execute(
+                "SELECT region, processor FROM sessions WHERE session_id = ?", (session_id,)
+            ).fetchone()
+        return None if row is None else ProcessorId(row[0], row[1])
+
+    def seconds_used(self, processor: ProcessorId, day_of: datetime) -> float:
+        """Session seconds of `processor` on the UTC day of `day_of`: each started session's requested
+        seconds, or its processed seconds once its completion notification has arrived."""
+        start, end = utc_day(day_of)
+        with self._lock:
+            row = self._db.conn.execute(
+                "SELECT COALESCE(SUM(COALESCE(c.processed_ms / 1000.0, s.requested_seconds)), 0)"
+                " FROM sessions s LEFT JOIN ("
+                "   SELECT session_id, MAX(processed_ms) AS processed_ms FROM notifications"
+                "   WHERE type = ? GROUP BY session_id"
+                " ) c ON c.session_id = s.session_id"
+                " WHERE s.outcome = 'started' AND s.processor = ? AND s.region = ?"
+                " AND s.at_ms >= ? AND s.at_ms < ?",
+                (
+                    NotificationType.STREAM_PROCESSING_COMPLETE.value,
+                    processor.name,
+                    processor.region,
+                    _ms(start),
+                    _ms(end),
+                ),
+            ).fetchone()
+        return float(row[0])
+
+    def sessions(self, *, since: datetime, processors: Iterable[str] | None = None) -> list[SessionRecord]:
+        """Every trigger recorded since `since`, oldest first, with processed seconds and labels."""
+        wanted = None if processors is None else set(processors)
+        with self._lock:
+            self._db.begin_read()
+            try:
+                rows = self._db.conn.execute(
+                    "SELECT s.at_ms, s.processor, s.region, s.trigger, s.outcome, s.requested_seconds,"
+                    " s.session_id, s.reason,"
+                    " (SELECT MAX(processed_ms) FROM notifications n"
+                    "   WHERE n.session_id = s.session_id AND n.type = ?),"
+                    " (SELECT group_concat(name, ',') FROM (SELECT DISTINCT name FROM labels l"
+                    "   WHERE l.session_id = s.session_id ORDER BY name))"
+                    " FROM sessions s WHERE s.at_ms >= ? ORDER BY s.at_ms, s.id",
+                    (NotificationType.STREAM_PROCESSING_COMPLETE.value, _ms(since)),
+                ).fetchall()
+            finally:
+                self._db.rollback()
+        return [
+            SessionRecord(
+                at=datetime.fromtimestamp(at_ms / 1000, UTC),
+                processor=processor,
+                region=region,
+                trigger=trigger,
+                outcome=outcome,
+                requested_seconds=requested,
+                session_id=session_id,
+                reason=reason,
+                processed_seconds=None if processed is None else processed / 1000,
+                labels=tuple(labels.split(",")) if labels else (),
+            )
+            for at_ms, processor, region, trigger, outcome, requested, session_id, reason, processed, labels in rows
+            if wanted is None or processor in wanted
+        ]

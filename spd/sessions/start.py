@@ -1,0 +1,242 @@
+"""The one start path of a connected-home session, for every trigger source.
+
+`SessionStarter.trigger` (a trigger body) and `SessionStarter.start` (a checked `SessionRequest`, e.g.
+from a window) do, in order: validate (`spd.sessions.trigger`), check the day's budget (the ledger),
+read the processor (one Describe and its tags), refuse it unless it carries this stack's `spd:stack`
+tag (spd never starts a processor it does not own), coalesce when it is already STARTING or RUNNING
+(a session is open), and otherwise call StartStreamProcessor with the start selector and the
+StopSelector. A start that races another one gets the service's ResourceInUseException
+(`SessionOpenError`) and is coalesced too. Every trigger ends in exactly one `SessionOutcome`
+(started, coalesced or refused), recorded in the ledger and reported as one event, so none is lost
+and none is counted twice. Called by `spd session start` and by the daemon's HTTP, SQS and window
+paths.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from spd import events
+from spd.aws.gateway import Gateway
+from spd.errors import AwsError, EndpointError, NotFoundError, SessionOpenError
+from spd.events import Event, EventSink
+from spd.model import DesiredState, FragmentNumber, Kind, ProducerTimestamp, Status
+from spd.sessions.ledger import Ledger
+from spd.sessions.trigger import (
+    RefusalReason,
+    SessionRequest,
+    TriggerRefused,
+    TriggerSource,
+    session_request,
+)
+
+Clock = Callable[[], datetime]
+
+_OPEN = frozenset({Status.STARTING, Status.RUNNING})
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Outcome(StrEnum):
+    STARTED = "started"
+    COALESCED = "coalesced"
+    REFUSED = "refused"
+
+
+_EVENT_NAMES = {
+    Outcome.STARTED: events.SESSION_STARTED,
+    Outcome.COALESCED: events.SESSION_COALESCED,
+    Outcome.REFUSED: events.SESSION_REFUSED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOutcome:
+    """What one trigger came to. `reason` is a sentence (coalesced and refused); `refusal` its code."""
+
+    outcome: Outcome
+    processor: str
+    region: str | None
+    trigger: TriggerSource
+    session_id: str | None = None
+    reason: str | None = None
+    refusal: RefusalReason | None = None
+    requested_seconds: int | None = None
+    selector: str | None = None
+    """`producer_timestamp_ms=N` or `fragment_number=F`, once known."""
+    temporary: bool = False
+    """A refusal caused by a service error that may pass (throttling, 5xx, unreachable endpoint)."""
+
+    def fields(self) -> dict[str, Any]:
+        """The event's fields (also `spd session start --output json`)."""
+        out: dict[str, Any] = {
+            "outcome": self.outcome.value,
+            "processor": self.processor,
+            "region": self.region,
+            "trigger": self.trigger.value,
+            "session_id": self.session_id,
+            "reason": self.reason,
+        }
+        if self.refusal is not None:
+            out["refusal"] = self.refusal.value
+        if self.requested_seconds is not None:
+            out["max_duration_seconds"] = self.requested_seconds
+        if self.selector is not None:
+            out["selector"] = self.selector
+        return out
+
+    @property
+    def event(self) -> Event:
+        return Event(_EVENT_NAMES[self.outcome], self.fields())
+
+
+def describe_selector(request: SessionRequest) -> str:
+    selector = request.selector
+    if isinstance(selector, ProducerTimestamp):
+        return f"producer_timestamp_ms={selector.millis}"
+    assert isinstance(selector, FragmentNumber)
+    return f"fragment_number={selector.number}"
+
+
+def _named(body: str | bytes | Mapping[str, Any]) -> tuple[str, str | None]:
+    """The processor (and region) a body names, as best it can be read, for recording a refusal."""
+    decoded: Any = body
+    if isinstance(body, str | bytes):
+        try:
+            decoded = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return "", None
+    if not isinstance(decoded, Mapping):
+        return "", None
+    processor, region = decoded.get("processor"), decoded.get("region")
+    return (
+        processor if isinstance(processor, str) else "",
+        region if isinstance(region, str) else None,
+    )
+
+
+class SessionStarter:
+    """Starts sessions for one stack through one gateway, recording each outcome in the ledger.
+
+    `ledger` may be None (no budget can then be checked, nothing is recorded); `clock` gives the
+    trigger's arrival time (the default start selector, the budget's day, the ledger row).
+    """
+
+    def __init__(
+        self,
+        *,
+        gateway: Gateway,
+        stack: str,
+        ledger: Ledger | None,
+        clock: Clock = utc_now,
+        on_event: EventSink = events.discard,
+    ) -> None:
+        self._gateway = gateway
+        self._stack = stack
+        self._ledger = ledger
+        self._clock = clock
+        self._on_event = on_event
+
+    async def trigger(
+        self, body: str | bytes | Mapping[str, Any], desired: DesiredState, *, source: TriggerSource
+    ) -> SessionOutcome:
+        """Handle one trigger body from `source` against the spec `desired`."""
+        now = self._clock()
+        try:
+            request = session_request(body, desired, source=source, arrival_ms=int(now.timestamp() * 1000))
+        except TriggerRefused as refused:
+            processor, region = _named(body)
+            return self._finish(
+                now,
+                SessionOutcome(
+                    Outcome.REFUSED, processor, region, source, reason=refused.message, refusal=refused.reason
+                ),
+            )
+        return await self._start(request, now)
+
+    async def start(self, request: SessionRequest) -> SessionOutcome:
+        """Start a checked request (budget, ownership and coalescing are still checked here)."""
+        return await self._start(request, self._clock())
+
+    async def _start(self, request: SessionRequest, now: datetime) -> SessionOutcome:
+        pid = request.processor
+        base = SessionOutcome(
+            Outcome.REFUSED,
+            pid.name,
+            pid.region,
+            request.source,
+            requested_seconds=request.max_duration_seconds,
+            selector=describe_selector(request),
+        )
+
+        def refused(reason: RefusalReason, message: str, *, temporary: bool = False) -> SessionOutcome:
+            outcome = replace(base, reason=message, refusal=reason, temporary=temporary)
+            return self._finish(now, outcome)
+
+        budget = request.budget_seconds_per_day
+        if budget is not None and self._ledger is not None:
+            used = self._ledger.seconds_used(pid, now)
+            if used + request.max_duration_seconds > budget:
+                return refused(
+                    RefusalReason.BUDGET,
+                    f"over the daily budget: {used:g} of {budget} session seconds used today (UTC), "
+                    f"this session asks {request.max_duration_seconds}",
+                )
+        try:
+            client = await self._gateway.region(pid.region, pid.target)
+            observed = await client.describe(pid.name)
+        except NotFoundError:
+            return refused(RefusalReason.NOT_FOUND, f"processor {pid} does not exist (run spd apply first)")
+        except (AwsError, EndpointError) as exc:
+            return refused(RefusalReason.SERVICE_ERROR, str(exc), temporary=_temporary(exc))
+        owner = observed.stack()
+        if owner != self._stack:
+            whose = "has no spd:stack tag" if owner is None else f"belongs to stack {owner!r}"
+            return refused(RefusalReason.NOT_OWNED, f"processor {pid} {whose}; spd starts only its own")
+        if observed.config is not None and observed.config.kind is not Kind.CONNECTED_HOME:
+            return refused(RefusalReason.FACE_SEARCH, f"processor {pid} is a face_search processor")
+        if observed.status in _OPEN:
+            return self._finish(
+                now,
+                replace(
+                    base, outcome=Outcome.COALESCED, reason=f"a session is open ({observed.status.value})"
+                ),
+            )
+        try:
+            session_id = await client.start_session(pid.name, request.selector, request.max_duration_seconds)
+        except SessionOpenError:
+            return self._finish(
+                now,
+                replace(
+                    base, outcome=Outcome.COALESCED, reason="a session is open (another start won the race)"
+                ),
+            )
+        except (AwsError, EndpointError) as exc:
+            return refused(RefusalReason.SERVICE_ERROR, str(exc), temporary=_temporary(exc))
+        return self._finish(now, replace(base, outcome=Outcome.STARTED, session_id=session_id or None))
+
+    def _finish(self, now: datetime, outcome: SessionOutcome) -> SessionOutcome:
+        if self._ledger is not None:
+            self._ledger.record_trigger(
+                at=now,
+                processor=outcome.processor,
+                region=outcome.region or "",
+                trigger=outcome.trigger.value,
+                outcome=outcome.outcome.value,
+                requested_seconds=outcome.requested_seconds,
+                session_id=outcome.session_id,
+                reason=outcome.reason,
+            )
+        self._on_event(outcome.event)
+        return outcome
+
+
+def _temporary(exc: AwsError | EndpointError) -> bool:
+    return True if isinstance(exc, EndpointError) else exc.temporary
