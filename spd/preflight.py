@@ -142,9 +142,12 @@ def _problem(use: _Use, lookup: Lookup) -> tuple[str, str] | None:
     return None
 
 
-def findings(desired: DesiredState, results: Mapping[Reference, Lookup]) -> list[Diagnostic]:
-    """Each problem found, located where the reference is written; sorted by file, line and column."""
-    out: list[Diagnostic] = []
+def attributed(
+    desired: DesiredState, results: Mapping[Reference, Lookup]
+) -> dict[Diagnostic, tuple[str, ...]]:
+    """Each problem found, located where the reference is written, with the processors it concerns
+    (several when the reference is inherited from `defaults`); sorted by file, line and column."""
+    out: dict[Diagnostic, list[str]] = {}
     for processor in desired.processors:
         located = {r.field: r for r in processor.references}
         for use in _uses(processor):
@@ -161,9 +164,16 @@ def findings(desired: DesiredState, results: Mapping[Reference, Lookup]) -> list
                 path = f"{processor.name}.{use.field}"
             else:
                 file, line, column, path = "", 0, 0, f"{processor.name}.{use.field}"
-            out.append(Diagnostic(file, line, column, path, message, severity))
-    unique = dict.fromkeys(out)
-    return sorted(unique, key=lambda d: (d.file, d.line, d.column, d.path, d.message))
+            names = out.setdefault(Diagnostic(file, line, column, path, message, severity), [])
+            if processor.name not in names:
+                names.append(processor.name)
+    ordered = sorted(out, key=lambda d: (d.file, d.line, d.column, d.path, d.message))
+    return {d: tuple(out[d]) for d in ordered}
+
+
+def findings(desired: DesiredState, results: Mapping[Reference, Lookup]) -> list[Diagnostic]:
+    """Each problem found, located where the reference is written; sorted by file, line and column."""
+    return list(attributed(desired, results))
 
 
 def exit_code(found: Sequence[Diagnostic]) -> ExitCode:

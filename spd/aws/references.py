@@ -1,4 +1,4 @@
-"""Read-only look-ups of the resources a processor references, for `spd check`.
+"""Read-only look-ups of the resources a processor references, for `spd check`, `plan`/`apply` and `spd run`.
 
 Each look-up is one describe-style call (the same ones `spd iam-policy --for daemon` grants) and ends in
 a `spd.preflight.Lookup`: the resource exists (with what the checks need of it: a stream's status, a key's state, a
@@ -17,8 +17,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from spd import preflight
 from spd.aws.errors import translate
 from spd.aws.gateway import Gateway
+from spd.errors import Diagnostic
+from spd.model import DesiredState
 from spd.preflight import Found, Lookup, Reference, ReferenceKind
 
 
@@ -126,3 +129,13 @@ async def look_up_all(
 
     results = await asyncio.gather(*(one(reference) for reference in unique))
     return dict(zip(unique, results, strict=True))
+
+
+async def check(
+    gateway: Gateway, desired: DesiredState, *, concurrency: int
+) -> dict[Diagnostic, tuple[str, ...]]:
+    """The whole preflight of a spec, as `spd check`, `plan`/`apply` and the daemon run it: every
+    reference looked up (read-only, at most `concurrency` calls in flight), each problem located in the
+    spec and attributed to the processors it concerns."""
+    results = await look_up_all(gateway, preflight.references(desired), concurrency=concurrency)
+    return preflight.attributed(desired, results)

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import click
 
-from spd import preflight
 from spd.aws.gateway import Gateway
-from spd.aws.references import look_up_all
+from spd.aws.references import check
 from spd.errors import Diagnostic
 from spd.model import DesiredState
 from spd.settings import Settings
@@ -35,8 +34,7 @@ def wanted(option: bool | None, settings: Settings) -> bool:
 
 async def look_up(gateway: Gateway, desired: DesiredState, settings: Settings) -> list[Diagnostic]:
     """Every reference of the spec looked up (read-only) and turned into located findings."""
-    results = await look_up_all(gateway, preflight.references(desired), concurrency=settings.concurrency)
-    return preflight.findings(desired, results)
+    return list(await check(gateway, desired, concurrency=settings.concurrency))
 
 
 def report(found: list[Diagnostic]) -> int:
