@@ -15,7 +15,8 @@
 - `iam:PassRole` on the spec's roles, only towards `rekognition.amazonaws.com` (`iam:PassedToService`);
 - the preflight reads on the resources the spec references: kinesisvideo:DescribeStream,
   kinesis:DescribeStreamSummary, rekognition:DescribeCollection, iam:GetRole, sns:GetTopicAttributes,
-  s3:ListBucket (what HeadBucket is authorized by) and kms:DescribeKey.
+  s3:ListBucket (what HeadBucket is authorized by) and kms:DescribeKey; and iam:SimulatePrincipalPolicy
+  on the roles, with which the preflight checks each role's permissions against `service_role_policy`.
 
 `service_role_policy` is what Rekognition itself needs through the spec's role, as AWS documents it in
 "Giving Amazon Rekognition Video access to your resources"
@@ -163,7 +164,7 @@ def daemon_policy(desired: DesiredState) -> dict[str, Any]:
             roles,
             {"StringEquals": {"iam:PassedToService": REKOGNITION_SERVICE}},
         ),
-        _statement("PreflightRoles", ["iam:GetRole"], roles),
+        _statement("PreflightRoles", ["iam:GetRole", "iam:SimulatePrincipalPolicy"], roles),
         _statement(
             "PreflightVideoStreams",
             ["kinesisvideo:DescribeStream"],

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from spd.errors import Diagnostic, ExitCode
 from spd.model import AMBIENT_TARGET, DesiredProcessor, DesiredState, FaceSearch
+from spd.role_permissions import RoleAnswer, RoleCheck, problems, role_check
 
 REKOGNITION_SERVICE = "rekognition.amazonaws.com"
 
@@ -148,28 +149,70 @@ def _problem(use: _Use, lookup: Lookup) -> tuple[str, str] | None:
     return None
 
 
-def findings(desired: DesiredState, results: Mapping[Reference, Lookup]) -> list[Diagnostic]:
-    """Each problem found, located where the reference is written; sorted by file, line and column."""
-    out: list[Diagnostic] = []
+def _located(processor: DesiredProcessor, field: str) -> tuple[str, int, int, str]:
+    """(file, line, column, key path) where `field` of `processor` is written (or the processor is)."""
+    at = next((r for r in processor.references if r.field == field), None)
+    if at is not None:
+        return at.location.file, at.location.line, at.location.column, at.key_path
+    if processor.source is not None:
+        source = processor.source
+        return source.file, source.line, source.column, f"{processor.name}.{field}"
+    return "", 0, 0, f"{processor.name}.{field}"
+
+
+def roles_to_simulate(desired: DesiredState, results: Mapping[Reference, Lookup]) -> list[RoleCheck]:
+    """The roles whose permissions are worth simulating: those that exist and that Rekognition may
+    assume for at least one of their processors (otherwise the trust finding says it all)."""
+    by_role: dict[str, list[DesiredProcessor]] = {}
     for processor in desired.processors:
-        located = {r.field: r for r in processor.references}
+        by_role.setdefault(processor.config.role_arn, []).append(processor)
+    checks = []
+    for role_arn, processors in by_role.items():
+        lookup = results.get(Reference("role", processors[0].config.region, role_arn))
+        if lookup is None or lookup.found is not Found.EXISTS:
+            continue
+        if all(
+            trust_problem(lookup.document, account=account, processor_arn=arn) is not None
+            for account, arn in (processor_arn(p) for p in processors)
+        ):
+            continue
+        checks.append(role_check(desired.stack, role_arn, processors))
+    return checks
+
+
+def attributed(
+    desired: DesiredState,
+    results: Mapping[Reference, Lookup],
+    permissions: Mapping[str, RoleAnswer] | None = None,
+) -> dict[Diagnostic, tuple[str, ...]]:
+    """Each problem found, located where the reference is written, with the processors it concerns
+    (several when the reference is inherited from `defaults`); sorted by file, line and column.
+    `permissions` holds the role simulator's answers by role ARN (`roles_to_simulate`)."""
+    out: dict[Diagnostic, list[str]] = {}
+
+    def add(processor: DesiredProcessor, field: str, severity: str, message: str) -> None:
+        file, line, column, path = _located(processor, field)
+        names = out.setdefault(Diagnostic(file, line, column, path, message, severity), [])
+        if processor.name not in names:
+            names.append(processor.name)
+
+    for processor in desired.processors:
         for use in _uses(processor):
             lookup = results.get(use.reference)
             problem = _problem(use, lookup) if lookup is not None else None
-            if problem is None:
-                continue
-            severity, message = problem
-            at = located.get(use.field)
-            if at is not None:
-                file, line, column, path = at.location.file, at.location.line, at.location.column, at.key_path
-            elif processor.source is not None:
-                file, line, column = processor.source.file, processor.source.line, processor.source.column
-                path = f"{processor.name}.{use.field}"
-            else:
-                file, line, column, path = "", 0, 0, f"{processor.name}.{use.field}"
-            out.append(Diagnostic(file, line, column, path, message, severity))
-    unique = dict.fromkeys(out)
-    return sorted(unique, key=lambda d: (d.file, d.line, d.column, d.path, d.message))
+            if problem is not None:
+                add(processor, use.field, *problem)
+        answer = (permissions or {}).get(processor.config.role_arn)
+        if answer is not None:
+            for severity, message in problems(desired.stack, processor, answer):
+                add(processor, "role_arn", severity, message)
+    ordered = sorted(out, key=lambda d: (d.file, d.line, d.column, d.path, d.message))
+    return {d: tuple(out[d]) for d in ordered}
+
+
+def findings(desired: DesiredState, results: Mapping[Reference, Lookup]) -> list[Diagnostic]:
+    """Each problem found, located where the reference is written; sorted by file, line and column."""
+    return list(attributed(desired, results))
 
 
 def exit_code(found: Sequence[Diagnostic]) -> ExitCode:

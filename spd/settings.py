@@ -117,7 +117,8 @@ class Settings(BaseSettings):
     preflight: bool = True
     """`plan` and `apply` first look up the streams, collections, roles... the spec references, and stop
     on a missing one before any stream-processor call (`--preflight/--no-preflight` win; off by default
-    with `local`, whose emulator does not hold those resources)."""
+    with `local`, whose emulator does not hold those resources). `spd run` runs it at start-up and on
+    reload and only logs what it finds."""
 
     log_format: Literal["auto", "json", "console"] = "auto"
     """`auto`: JSON when stdout is not a terminal (journal, files), readable lines otherwise."""

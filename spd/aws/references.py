@@ -1,4 +1,4 @@
-"""Read-only look-ups of the resources a processor references, for `spd check`.
+"""Read-only look-ups of the resources a processor references, for `spd check`, `plan`/`apply` and `spd run`.
 
 Each look-up is one describe-style call (the same ones `spd iam-policy --for daemon` grants) and ends in
 a `spd.preflight.Lookup`: the resource exists (with what the checks need of it: a stream's status, a key's state, a
@@ -16,10 +16,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
+from spd import preflight
 from spd.aws.errors import translate
 from spd.aws.gateway import Gateway
+from spd.errors import Diagnostic
+from spd.model import DesiredState
 from spd.preflight import Found, Lookup, Reference, ReferenceKind
+from spd.role_permissions import SIMULATE_PERMISSION, RoleAnswer, RoleCheck, Simulation
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,3 +131,82 @@ async def look_up_all(
 
     results = await asyncio.gather(*(one(reference) for reference in unique))
     return dict(zip(unique, results, strict=True))
+
+
+_SIMULATE_BATCH = 50
+"""Resources per simulator call: a statement naming a whole fleet's streams is asked in slices."""
+
+
+async def _simulate_once(
+    client: Any, role_arn: str, simulation: Simulation, resources: list[str]
+) -> set[tuple[str, str]]:
+    request: dict[str, Any] = {
+        "PolicySourceArn": role_arn,
+        "ActionNames": list(simulation.actions),
+        "ResourceArns": resources,
+    }
+    if simulation.context:
+        request["ContextEntries"] = [
+            {"ContextKeyName": key, "ContextKeyValues": list(values), "ContextKeyType": "stringList"}
+            for key, values in simulation.context
+        ]
+    denied: set[tuple[str, str]] = set()
+    async for page in client.get_paginator("simulate_principal_policy").paginate(**request):
+        for result in page.get("EvaluationResults", []):
+            if result.get("EvalDecision") != "allowed":
+                action = str(result.get("EvalActionName", ""))
+                denied.add((action, str(result.get("EvalResourceName", "*"))))
+    return denied
+
+
+async def simulate(gateway: Gateway, check: RoleCheck) -> RoleAnswer:
+    """Ask IAM's policy simulator whether the role may do what its processors need.
+
+    A simulator the caller may not call, or one the endpoint does not serve, makes the answer
+    `unchecked` (the role's permissions are unknown, not wrong); so does a role deleted meanwhile."""
+    client = await gateway.service_client("iam", check.region)
+    denied: set[tuple[str, str]] = set()
+    try:
+        for simulation in check.simulations:
+            resources = list(simulation.resources)
+            for start in range(0, len(resources), _SIMULATE_BATCH):
+                denied |= await _simulate_once(
+                    client, check.role_arn, simulation, resources[start : start + _SIMULATE_BATCH]
+                )
+    except ClientError as exc:
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", ""))
+        if code in _DENIED_CODES:
+            return RoleAnswer(unchecked=f"{SIMULATE_PERMISSION} denied")
+        message = str(err.get("Message", "")) or code
+        return RoleAnswer(unchecked=f"{SIMULATE_PERMISSION} failed: {code}: {message}")
+    except (BotoCoreError, ResponseParserError) as exc:
+        # An endpoint that does not serve the simulator answers with something that is not IAM's XML.
+        return RoleAnswer(unchecked=f"{SIMULATE_PERMISSION} failed: {type(exc).__name__}")
+    return RoleAnswer(denied=frozenset(denied))
+
+
+async def check(
+    gateway: Gateway, desired: DesiredState, *, concurrency: int
+) -> dict[Diagnostic, tuple[str, ...]]:
+    """The whole preflight of a spec, as `spd check`, `plan`/`apply` and the daemon run it: every
+    reference looked up (read-only, at most `concurrency` calls in flight), then the permissions of
+    each role Rekognition may assume simulated; each problem located in the spec and attributed to the
+    processors it concerns.
+
+    References of a target whose credentials fail are left out: the plan reports that target once.
+    """
+    references = preflight.references(desired)
+    failing = {t for t in {r.target for r in references} if await gateway.check_target(t) is not None}
+    references = [r for r in references if r.target not in failing]
+    results = await look_up_all(gateway, references, concurrency=concurrency)
+    checks = preflight.roles_to_simulate(desired, results)
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(role: RoleCheck) -> RoleAnswer:
+        async with gate:
+            return await simulate(gateway, role)
+
+    answers = await asyncio.gather(*(one(role) for role in checks))
+    permissions = {role.role_arn: answer for role, answer in zip(checks, answers, strict=True)}
+    return preflight.attributed(desired, results, permissions)

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import click
 
-from spd import preflight
 from spd.aws.gateway import Gateway
-from spd.aws.references import look_up_all
+from spd.aws.references import check
 from spd.errors import Diagnostic
 from spd.model import DesiredState
 from spd.settings import Settings
@@ -34,15 +33,8 @@ def wanted(option: bool | None, settings: Settings) -> bool:
 
 
 async def look_up(gateway: Gateway, desired: DesiredState, settings: Settings) -> list[Diagnostic]:
-    """Every reference of the spec looked up (read-only) and turned into located findings.
-
-    References of a target whose credentials fail are left out: the plan reports that target once.
-    """
-    references = preflight.references(desired)
-    failing = {t for t in {r.target for r in references} if await gateway.check_target(t) is not None}
-    references = [r for r in references if r.target not in failing]
-    results = await look_up_all(gateway, references, concurrency=settings.concurrency)
-    return preflight.findings(desired, results)
+    """Every reference of the spec looked up (read-only) and turned into located findings."""
+    return list(await check(gateway, desired, concurrency=settings.concurrency))
 
 
 def report(found: list[Diagnostic]) -> int:

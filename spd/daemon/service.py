@@ -38,6 +38,7 @@ from spd.daemon.logs import configure_logging, level_number
 from spd.daemon.metrics import DaemonMetrics, Health, count_statuses
 from spd.daemon.notify import Notifier, watchdog_period
 from spd.daemon.passes import FULL, SWEEP, PassRunner
+from spd.daemon.preflight import PreflightTask
 from spd.daemon.watch import Watch, open_watch
 from spd.errors import ConfigError, SettingsError, SpdError, SpecError
 from spd.events import Event
@@ -126,6 +127,7 @@ class Daemon:
         self._stop_reason: str | None = None
         self._reload_lock = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
+        self._preflight = PreflightTask(track=self._track)
         self._ready = False
         self._sweep_failures = 0
         self._watch: Watch | None = None
@@ -195,6 +197,7 @@ class Daemon:
                         registry=self._metrics.registry,
                         clock=self._clock,
                     )
+                self._start_preflight("start")
                 await self._stop.wait()
                 await self._shutdown()
         finally:
@@ -220,9 +223,17 @@ class Daemon:
     def request_reload(self) -> None:
         if self._stop.is_set():
             return
-        task = asyncio.create_task(self._reload(), name="spd-reload")
+        self._track(asyncio.create_task(self._reload(), name="spd-reload"))
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        """Keep a background task referenced until done; shutdown cancels what is left."""
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    def _start_preflight(self, trigger: str) -> None:
+        if self._gateway is not None:
+            config = self._config
+            self._preflight.start(self._gateway, config.desired, config.settings, self._log, trigger=trigger)
 
     def _start_scheduler(self, settings: Settings) -> None:
         scheduler = AsyncIOScheduler(
@@ -429,6 +440,7 @@ class Daemon:
             self._notifier.ready(f"reloaded {_utc_clock()}: {len(new.desired.processors)} processors")
             # Apply the new spec now rather than up to one interval later.
             self._passes.request_full()
+            self._start_preflight("reload")
 
     def _reload_failed(self, old: Config, errors: list[str], exc: Exception) -> None:
         self._metrics.reloads.labels("failed").inc()

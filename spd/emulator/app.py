@@ -50,6 +50,7 @@ from spd.emulator.errors import (
     SerializationError,
     UnknownOperationError,
 )
+from spd.emulator.iam_simulator import SimulatingIamResponse, is_simulate_request
 from spd.emulator.jsonbody import JsonBodyError, decode_json_object
 from spd.emulator.paging import PageTokens
 from spd.emulator.responses import CREDENTIAL_SCOPE, StreamProcessorResponse, region_from_authorization
@@ -95,6 +96,8 @@ class EmulatorApplication:
             if denied is not None:
                 refused: Iterable[bytes] = denied(environ, start_response)
                 return refused
+            if _signed_for(environ) == "iam":
+                return self._iam(environ, start_response)
             return self._moto(environ, start_response)
         refusal = _refuse_body(environ) or _refuse_target(environ, target)
         if refusal is not None:
@@ -130,6 +133,20 @@ class EmulatorApplication:
             err = RekognitionError("InternalServerError")
             status, headers, body = err.code or 500, dict(err.get_headers()), err.get_body()
         response = Response(body, status=status, headers=headers)
+        result: Iterable[bytes] = response(environ, start_response)
+        return result
+
+    def _iam(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        """IAM: SimulatePrincipalPolicy is the emulator's (moto lacks it), the rest moto's."""
+        body = get_input_stream(environ).read()
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        if not is_simulate_request(environ, body):
+            return self._moto(environ, start_response)
+        status, headers, payload = SimulatingIamResponse()._dispatch(_ServerRequest(environ))
+        response = Response(payload, status=int(status), headers=headers)
+        if self._emulator.on_call is not None:
+            self._emulator.on_call(_moto_call(environ, response.status))
         result: Iterable[bytes] = response(environ, start_response)
         return result
 
@@ -194,6 +211,12 @@ def _refuse_target(environ: dict[str, Any], target: str) -> RekognitionError | N
         if is_known_operation(target, scope["service"] if scope else None)
         else UnknownOperationError(target)
     )
+
+
+def _signed_for(environ: dict[str, Any]) -> str | None:
+    """The service a SigV4-signed request names in its credential scope."""
+    scope = CREDENTIAL_SCOPE.search(str(environ.get("HTTP_AUTHORIZATION", "")))
+    return scope["service"] if scope else None
 
 
 def _refuse_body(environ: dict[str, Any]) -> RekognitionError | None:

@@ -151,6 +151,11 @@ class EmulatorConfig:
     stream, collection, SNS topic or S3 bucket sends it to FAILED with AWS's StatusMessage when the
     start's transition ends, instead of on. Off by default: processors then run whatever they name."""
 
+    enforce_iam: bool = False
+    """Rekognition calls must be signed with the access key of an IAM user of the emulator's moto IAM whose
+    policies allow the action on the processor or collection (`spd.emulator.iam_enforcement`); otherwise
+    AccessDeniedException, as on AWS. Other services stay open. Off by default: any key works."""
+
     random_seed: int | None = None
     """Seed for rate-based fault injection; set it for reproducible runs."""
 

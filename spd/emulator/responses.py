@@ -41,6 +41,7 @@ from spd.emulator.errors import (
     not_found,
 )
 from spd.emulator.face_collections import FACE_MODEL_VERSION, collection_arn, describe, list_page
+from spd.emulator.iam_enforcement import authorize, condition_values, processor_tags, resource_of
 from spd.emulator.jsonbody import JsonBodyError, decode_json_object
 from spd.emulator.models import StreamProcessor, StreamProcessorBackend
 from spd.emulator.paging import PageTokens
@@ -97,6 +98,8 @@ class StreamProcessorResponse(RekognitionResponse):
     def call_action(self) -> Response:
         operation = str(self._get_action() or "")
         try:
+            if self._emulator.config.enforce_iam:
+                self._authorize(operation)
             if operation in EMULATED_OPERATIONS:
                 self._emulator.admit(
                     operation, account=self.current_account, region=self.region, subject=self._subject()
@@ -115,6 +118,18 @@ class StreamProcessorResponse(RekognitionResponse):
             CallRecord(operation or "-", self.region, self._subject(), int(status), error_code)
         )
         return int(status), headers, body
+
+    def _authorize(self, operation: str) -> None:
+        """`enforce_iam`: the signer's IAM policies must allow this call (`spd.emulator.iam_enforcement`)."""
+        body = self._body()
+        resource = resource_of(
+            operation, body, partition=self.partition, region=self.region, account=self.current_account
+        )
+        with self._emulator.lock:
+            tags = processor_tags(self._emulator.backend(self.current_account, self.region), resource)
+        authorize(
+            self, operation=operation, resource=resource, conditions=condition_values(operation, body, tags)
+        )
 
     @staticmethod
     def _enrich_response(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
