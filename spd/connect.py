@@ -15,7 +15,9 @@ from collections.abc import AsyncIterator, Iterator
 from spd.aws.gateway import Gateway
 from spd.executor import ExecutionSettings
 from spd.extras import local_extra_required
+from spd.model import DesiredState
 from spd.plan import Policy
+from spd.preflight import references
 from spd.settings import Settings
 
 
@@ -39,11 +41,12 @@ _LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "spd-local", "AWS_SECRET_ACCESS_KEY":
 
 
 @contextlib.contextmanager
-def _local_endpoint(settings: Settings) -> Iterator[str]:
+def _local_endpoint(settings: Settings, spec: DesiredState | None) -> Iterator[str]:
     with local_extra_required():
         from spd.emulator.embedded import embedded_emulator
 
-    with embedded_emulator(settings.local_state) as url:
+    provide = [] if spec is None else [(r.kind, r.region, r.identifier) for r in references(spec)]
+    with embedded_emulator(settings.local_state, provide) as url:
         yield url
 
 
@@ -65,12 +68,13 @@ def _credentials_for_local() -> Iterator[None]:
 
 
 @contextlib.asynccontextmanager
-async def open_gateway(settings: Settings) -> AsyncIterator[Gateway]:
-    """A gateway configured from `settings`; with `local`, the embedded emulator runs meanwhile."""
+async def open_gateway(settings: Settings, spec: DesiredState | None = None) -> AsyncIterator[Gateway]:
+    """A gateway configured from `settings`; with `local`, the embedded emulator runs meanwhile, as a
+    sandbox holding what `spec` references (created on first use: `spd.emulator.embedded`)."""
     with contextlib.ExitStack() as stack:
         endpoint = settings.endpoint_url
         if settings.local:
-            endpoint = stack.enter_context(_local_endpoint(settings))
+            endpoint = stack.enter_context(_local_endpoint(settings, spec))
             stack.enter_context(_credentials_for_local())
         async with Gateway.open(
             endpoint_url=endpoint,

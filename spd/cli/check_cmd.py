@@ -35,7 +35,7 @@ def check_command(spec: Path, **conn: Any) -> int:
     desired = _load(spec)
 
     async def go() -> list[Diagnostic]:
-        async with open_gateway(settings) as gateway:
+        async with open_gateway(settings, desired) as gateway:
             return await preflight_run.look_up(gateway, desired, settings)
 
     found = asyncio.run(go())

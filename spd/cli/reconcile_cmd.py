@@ -159,7 +159,7 @@ def plan_command(
     check_first = preflight_run.wanted(run_preflight, settings)
 
     async def go() -> Plan | None:
-        async with open_gateway(settings) as gateway:
+        async with open_gateway(settings, desired) as gateway:
             if check_first and not await preflight_run.passes(gateway, desired, settings):
                 return None
             reconciler = Reconciler(
@@ -287,7 +287,7 @@ def apply_command(
 
     async def go() -> int:
         nonlocal applying
-        async with open_gateway(settings) as gateway:
+        async with open_gateway(settings, desired) as gateway:
             if check_first and not await preflight_run.passes(gateway, desired, settings):
                 return ExitCode.FAILURE
             events: list[Event] = []
@@ -347,7 +347,7 @@ def _apply_saved(saved: SavedPlan, run_preflight: bool | None, conn: dict[str, A
     check_first = preflight_run.wanted(run_preflight, settings)
 
     async def go() -> int:
-        async with open_gateway(settings) as gateway:
+        async with open_gateway(settings, desired) as gateway:
             if check_first and not await preflight_run.passes(gateway, desired, settings):
                 return ExitCode.FAILURE
             reconciler = Reconciler(
@@ -421,7 +421,7 @@ def status_command(spec: Path, output: str, detailed_exitcode: bool, **conn: Any
     desired = _load(spec)
 
     async def go() -> tuple[Plan, ObservedState]:
-        async with open_gateway(settings) as gateway:
+        async with open_gateway(settings, desired) as gateway:
             reconciler = Reconciler(
                 gateway, execution_settings(settings, desired.stack), extra_regions=tuple(settings.regions)
             )

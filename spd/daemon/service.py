@@ -128,7 +128,7 @@ class Daemon:
         try:
             async with contextlib.AsyncExitStack() as stack:
                 settings = self._config.settings
-                self._gateway = await stack.enter_async_context(open_gateway(settings))
+                self._gateway = await stack.enter_async_context(open_gateway(settings, self._config.desired))
                 self._reconciler = Reconciler(
                     self._gateway,
                     execution_settings(settings, self._config.desired.stack),
