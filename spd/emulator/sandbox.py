@@ -26,11 +26,9 @@ from typing import Any
 
 from moto.backends import get_backend
 
-from spd.preflight import REKOGNITION_SERVICE, ReferenceKind
+from spd.preflight import REKOGNITION_SERVICE
 
-MOTO_KINDS: frozenset[ReferenceKind] = frozenset(
-    {"video_stream", "data_stream", "role", "topic", "bucket", "key"}
-)
+MOTO_KINDS: frozenset[str] = frozenset({"video_stream", "data_stream", "role", "topic", "bucket", "key"})
 """The kinds kept in moto's services (face collections are the emulator's own)."""
 
 TRUST_POLICY = json.dumps(
@@ -90,14 +88,20 @@ def _alias(identifier: str) -> str | None:
     return None
 
 
+def _moto(service: str, account: str, region: str) -> Any:
+    """moto's backend of `service` for one account and region (or partition, for IAM and S3)."""
+    return get_backend(service)[account][region]  # type: ignore[call-overload]
+
+
 def _backend(service: str, account: str, region: str) -> Any | None:
+    """The same, or None where moto has none (a region it does not know holds nothing)."""
     try:
-        return get_backend(service)[account][region]  # type: ignore[call-overload]
+        return _moto(service, account, region)
     except KeyError:
         return None
 
 
-def exists(kind: ReferenceKind, identifier: str, *, account: str, region: str) -> bool:
+def exists(kind: str, identifier: str, *, account: str, region: str) -> bool:
     """Is this resource there, where the look-ups find it?"""
     match kind:
         case "video_stream":
@@ -124,17 +128,17 @@ def exists(kind: ReferenceKind, identifier: str, *, account: str, region: str) -
             if alias is not None:
                 return any(alias in key.aliases for key in backend.keys.values())
             return _key_id(identifier) in backend.keys
-        case "collection":
-            raise ValueError("face collections are the emulator's own")
+        case _:
+            raise ValueError(f"not a resource the sandbox keeps in moto: {kind}")
 
 
-def create(kind: ReferenceKind, identifier: str, *, account: str, region: str) -> None:
+def create(kind: str, identifier: str, *, account: str, region: str) -> None:
     """Create the resource `identifier` names in the request account `account` (see the module's doc)."""
     if exists(kind, identifier, account=account, region=region):
         return
     match kind:
         case "video_stream":
-            backend = get_backend("kinesisvideo")[account][region]  # type: ignore[call-overload]
+            backend = _moto("kinesisvideo", account, region)
             arn = backend.create_stream(
                 device_name=None,
                 stream_name=_name(identifier, "stream/"),
@@ -147,11 +151,11 @@ def create(kind: ReferenceKind, identifier: str, *, account: str, region: str) -
             stream.arn = identifier
             backend.streams[identifier] = stream
         case "data_stream":
-            backend = get_backend("kinesis")[account][region]  # type: ignore[call-overload]
+            backend = _moto("kinesis", account, region)
             stream = backend.create_stream(_name(identifier, "stream/"), shard_count=1)
             stream.arn = identifier
         case "role":
-            backend = get_backend("iam")[account][_partition(identifier)]  # type: ignore[call-overload]
+            backend = _moto("iam", account, _partition(identifier))
             path, name = _role_path_and_name(identifier)
             role = backend.create_role(
                 role_name=name,
@@ -164,13 +168,13 @@ def create(kind: ReferenceKind, identifier: str, *, account: str, region: str) -
             )
             role.account_id = _arn_account(identifier, account)
         case "topic":
-            backend = get_backend("sns")[_arn_account(identifier, account)][region]  # type: ignore[call-overload]
+            backend = _moto("sns", _arn_account(identifier, account), region)
             backend.create_topic(_name(identifier, ""), tags=dict(SANDBOX_TAG))
         case "bucket":
-            backend = get_backend("s3")[account]["aws"]  # type: ignore[call-overload]
+            backend = _moto("s3", account, "aws")
             backend.create_bucket(identifier, region)
         case "key":
-            backend = get_backend("kms")[account][region]  # type: ignore[call-overload]
+            backend = _moto("kms", account, region)
             key = backend.create_key(
                 policy=None,
                 key_usage="ENCRYPT_DECRYPT",
@@ -185,7 +189,9 @@ def create(kind: ReferenceKind, identifier: str, *, account: str, region: str) -
             wanted = _key_id(identifier)
             backend.keys.pop(key.id)
             key.id = wanted
-            key.arn = f"arn:{_partition(identifier)}:kms:{region}:{_arn_account(identifier, account)}:key/{wanted}"
+            key.arn = (
+                f"arn:{_partition(identifier)}:kms:{region}:{_arn_account(identifier, account)}:key/{wanted}"
+            )
             backend.keys[wanted] = key
-        case "collection":
-            raise ValueError("face collections are the emulator's own")
+        case _:
+            raise ValueError(f"not a resource the sandbox keeps in moto: {kind}")

@@ -310,7 +310,9 @@ class Emulator:
             new: list[SandboxReference] = []
             created: list[SandboxReference] = []
             for kind, region, identifier in references:
-                ref = SandboxReference(account, "" if kind in ("role", "bucket") else region, kind, identifier)
+                ref = SandboxReference(
+                    account, "" if kind in ("role", "bucket") else region, kind, identifier
+                )
                 if ref.key in self._sandbox or any(r.key == ref.key for r in new):
                     continue
                 new.append(ref)
@@ -318,8 +320,8 @@ class Emulator:
                     if identifier not in self._collections.get((account, region), {}):
                         self.create_collection(account, region, identifier, sandbox.SANDBOX_TAG)
                         created.append(ref)
-                elif not sandbox.exists(kind, identifier, account=account, region=region or "us-east-1"):  # type: ignore[arg-type]
-                    sandbox.create(kind, identifier, account=account, region=region or "us-east-1")  # type: ignore[arg-type]
+                elif not sandbox.exists(kind, identifier, account=account, region=region or "us-east-1"):
+                    sandbox.create(kind, identifier, account=account, region=region or "us-east-1")
                     created.append(ref)
             self._record_sandbox(new)
             return created
@@ -336,7 +338,9 @@ class Emulator:
                 for ref in self._sandbox.values()
                 if ref.present
                 and ref.kind in sandbox.MOTO_KINDS
-                and not sandbox.exists(ref.kind, ref.identifier, account=ref.account, region=ref.region or "us-east-1")  # type: ignore[arg-type]
+                and not sandbox.exists(
+                    ref.kind, ref.identifier, account=ref.account, region=ref.region or "us-east-1"
+                )
             ]
             if gone:
                 self._begin_write()
@@ -373,7 +377,7 @@ class Emulator:
         from spd.emulator import sandbox
 
         for ref in present:
-            sandbox.create(ref.kind, ref.identifier, account=ref.account, region=ref.region or "us-east-1")  # type: ignore[arg-type]
+            sandbox.create(ref.kind, ref.identifier, account=ref.account, region=ref.region or "us-east-1")
 
     # -- runtime aids ------------------------------------------------------------------------------
 

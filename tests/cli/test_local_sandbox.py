@@ -107,7 +107,8 @@ def test_a_reference_deleted_by_hand_fails_as_on_aws_and_is_not_created_again(re
         rek.start_stream_processor(Name="lobby-faces")
         assert wait_status(rek, "lobby-faces", {"RUNNING", "FAILED"}) == "FAILED"
         message = rek.describe_stream_processor(Name="lobby-faces")["StatusMessage"]
-        assert "Stream lobby under account" in message and "not found" in message
+        assert "Stream lobby under account" in message
+        assert "not found" in message
 
     # Without the preflight the start goes through and the processor fails as on AWS.
     r = run_spd(
