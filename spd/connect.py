@@ -17,6 +17,7 @@ from spd.executor import ExecutionSettings
 from spd.extras import local_extra_required
 from spd.model import DesiredState
 from spd.plan import Policy
+from spd.preflight import references
 from spd.settings import Settings
 
 
@@ -40,11 +41,12 @@ _LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "spd-local", "AWS_SECRET_ACCESS_KEY":
 
 
 @contextlib.contextmanager
-def _local_endpoint(settings: Settings) -> Iterator[str]:
+def _local_endpoint(settings: Settings, spec: DesiredState | None) -> Iterator[str]:
     with local_extra_required():
         from spd.emulator.embedded import embedded_emulator
 
-    with embedded_emulator(settings.local_state) as url:
+    provide = [] if spec is None else [(r.kind, r.region, r.identifier) for r in references(spec)]
+    with embedded_emulator(settings.local_state, provide) as url:
         yield url
 
 
@@ -68,13 +70,14 @@ def _credentials_for_local() -> Iterator[None]:
 @contextlib.asynccontextmanager
 async def open_gateway(settings: Settings, desired: DesiredState | None = None) -> AsyncIterator[Gateway]:
     """A gateway configured from `settings` for `desired`'s targets (credentials per target, session
-    name `spd-<stack>`); with `local`, the embedded emulator runs meanwhile.
+    name `spd-<stack>`); with `local`, the embedded emulator runs meanwhile, as a sandbox holding what
+    `desired` references (created on first use: `spd.emulator.embedded`).
 
     The stack also marks every call's User-Agent, so the daemon's watch knows its own calls."""
     with contextlib.ExitStack() as exits:
         endpoint = settings.endpoint_url
         if settings.local:
-            endpoint = exits.enter_context(_local_endpoint(settings))
+            endpoint = exits.enter_context(_local_endpoint(settings, desired))
             exits.enter_context(_credentials_for_local())
         async with Gateway.open(
             endpoint_url=endpoint,

@@ -19,17 +19,16 @@ PREFLIGHT_OPTION = click.option(
     "--preflight/--no-preflight",
     "run_preflight",
     default=None,
-    help="Look up the resources the spec references before planning (default: the `preflight` "
-    "setting; off with --local).",
+    help="Look up the resources the spec references before planning (default: the `preflight` setting).",
 )
 
 
 def wanted(option: bool | None, settings: Settings) -> bool:
-    """Whether `plan`/`apply` run the preflight: the flag if given, else the setting, never by default
-    with `--local` (the embedded emulator does not hold the resources the spec references)."""
+    """Whether `plan`/`apply` run the preflight: the flag if given, else the setting (with `--local`
+    too: the sandbox holds what the spec references, `spd.emulator.embedded`)."""
     if option is not None:
         return option
-    return settings.preflight and not settings.local
+    return settings.preflight
 
 
 async def look_up(gateway: Gateway, desired: DesiredState, settings: Settings) -> list[Diagnostic]:

@@ -31,9 +31,9 @@ Logger = structlog.stdlib.BoundLogger
 
 
 def wanted(settings: Settings) -> bool:
-    """Whether the daemon runs the preflight: the `preflight` setting, and never with `local` (as for
-    `plan`/`apply`: the embedded emulator does not hold the resources a spec references)."""
-    return settings.preflight and not settings.local
+    """Whether the daemon runs the preflight: the `preflight` setting (with `local` too, as for
+    `plan`/`apply`: the sandbox holds the resources the spec references)."""
+    return settings.preflight
 
 
 def location(finding: Diagnostic) -> str:
@@ -98,7 +98,7 @@ class PreflightTask:
         """Run the preflight in the background, unless the `preflight` setting turns it off."""
         self.cancel()
         if not wanted(settings):
-            log.debug("preflight_skipped", trigger=trigger, reason="off with preflight=false or local")
+            log.debug("preflight_skipped", trigger=trigger, reason="off with preflight=false")
             return
         task = asyncio.create_task(
             run_preflight(gateway, desired, settings, log, trigger=trigger), name="spd-preflight"

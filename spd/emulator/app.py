@@ -186,13 +186,17 @@ class EmulatorApplication:
                 app = self._moto_app
         on_call = self._emulator.on_call
         if on_call is None:
-            return app(environ, start_response)
+            answer = app(environ, start_response)
+        else:
 
-        def recording_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
-            on_call(_moto_call(environ, status))
-            return start_response(status, headers, exc_info)
+            def recording_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+                on_call(_moto_call(environ, status))
+                return start_response(status, headers, exc_info)
 
-        return app(environ, recording_start_response)
+            answer = app(environ, recording_start_response)
+        # A sandbox resource deleted by hand is recorded as gone, so that it is never created again.
+        self._emulator.note_sandbox_deletions()
+        return answer
 
 
 def _refuse_target(environ: dict[str, Any], target: str) -> RekognitionError | None:

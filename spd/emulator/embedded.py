@@ -6,18 +6,19 @@ by default `$XDG_STATE_HOME/spd/emulator.db` (or `~/.local/state/spd/emulator.db
 `spd ... --local` runs see the same fleet, and `--local` commands running at the same time share it
 safely (each change is one transaction; each sees the others' changes). A JSON `emulator.json` left by
 older versions next to the default file is converted into it once and kept as `emulator.json-backup`. Only the Rekognition pieces of moto are imported up front,
-so starting it takes a fraction of a second.
+so starting it takes a fraction of a second (moto's other services are imported once a spec
+references something: `spd.emulator.sandbox`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from spd.emulator.server import EmulatorServer
-from spd.emulator.service import Emulator, EmulatorStateError
+from spd.emulator.service import DEFAULT_ACCOUNT, Emulator, EmulatorStateError
 
 
 def default_state_file() -> Path:
@@ -54,17 +55,27 @@ def _default_outside_tests() -> Path:
 
 
 @contextmanager
-def embedded_emulator(state_file: Path | None = None) -> Iterator[str]:
+def embedded_emulator(
+    state_file: Path | None = None, provide: Iterable[tuple[str, str, str]] = ()
+) -> Iterator[str]:
     """Run an emulator in this process for the `with` block; yields its endpoint URL.
+
+    It is the sandbox that plays the user's account: strict (Start fails a processor whose references are
+    missing, as on AWS), and first given what `provide` lists ((kind, region, identifier) of each
+    resource a spec references, `spd.preflight.Reference`), each created once in the account every
+    `--local` request runs as (moto's default) unless it was provided before (`Emulator.provide`).
 
     Raises `spd.emulator.service.EmulatorStateError` (exit 78) if the state file is unusable, or if no
     state file is given while a pytest test runs (tests never default to the user's own state).
     """
     if state_file is None:
-        emulator = Emulator(state_file=_default_outside_tests(), legacy_state_file=legacy_state_file())
+        emulator = Emulator(
+            state_file=_default_outside_tests(), legacy_state_file=legacy_state_file(), strict=True
+        )
     else:
-        emulator = Emulator(state_file=state_file)
+        emulator = Emulator(state_file=state_file, strict=True)
     try:
+        emulator.provide(DEFAULT_ACCOUNT, provide)
         server = EmulatorServer(emulator, host="127.0.0.1", port=0)
         server.start()
         try:

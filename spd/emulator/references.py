@@ -52,7 +52,7 @@ def problem(
         return f"The specified bucket does not exist: {bucket}"
     channel = processor.notification_channel
     topic = None if channel is None else channel.get("SNSTopicArn")
-    if topic is not None and topic not in _topics(account, region):
+    if topic is not None and not _topic_exists(topic, account, region):
         return f"Topic does not exist: {topic}"
     face = processor.settings.get("FaceSearch")
     if face is not None and face.get("CollectionId") not in collections:
@@ -86,9 +86,13 @@ def _data_streams(account: str, region: str) -> set[str]:
     return set() if backend is None else set(backend.streams)
 
 
-def _topics(account: str, region: str) -> set[str]:
+def _topic_exists(topic_arn: str, account: str, region: str) -> bool:
+    """Where moto's GetTopicAttributes looks: the account and region the topic's ARN names."""
+    parts = topic_arn.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn":
+        account, region = parts[4] or account, parts[3] or region
     backend = _backend("sns", account, region)
-    return set() if backend is None else set(backend.topics)
+    return backend is not None and topic_arn in backend.topics
 
 
 def _bucket_exists(bucket: str, account: str, partition: str) -> bool:

@@ -29,8 +29,8 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -41,7 +41,7 @@ from spd.emulator.face_collections import Collection, already_exists, collection
 from spd.emulator.faults import FaultInjector, Stats, TokenBuckets
 from spd.emulator.models import StreamProcessor, StreamProcessorBackend
 from spd.emulator.sessions import DetectionError, ScriptedLabel, Sessions, parse_detections
-from spd.emulator.state import Changes, EmulatorStateError, EmulatorStore, Key, open_store
+from spd.emulator.state import Changes, EmulatorStateError, EmulatorStore, Key, SandboxReference, open_store
 
 __all__ = ["DEFAULT_ACCOUNT", "CallRecord", "Emulator", "EmulatorStateError"]
 
@@ -112,9 +112,11 @@ class Emulator:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         on_call: Callable[[CallRecord], None] | None = None,
+        strict: bool = False,
     ) -> None:
         """`legacy_state_file`: a JSON state of older versions to convert into `state_file` if that is
-        missing. Raises `EmulatorStateError` if the state file is unusable."""
+        missing. `strict`: `strict_references` on whatever the settings say (the `--local` sandbox).
+        Raises `EmulatorStateError` if the state file is unusable."""
         self.lock = _StateLock(self)
         self._runtime_lock = threading.RLock()
         self.state_file = state_file
@@ -134,12 +136,14 @@ class Emulator:
         self._rng = random.Random(self._config.random_seed)
         self.sessions = Sessions(clock=clock)
         """Connected-home sessions' timers and scripted detections (runtime only, never persisted)."""
+        self._strict = strict
+        self._sandbox: dict[tuple[str, str, str, str], SandboxReference] = {}
         self._store: EmulatorStore | None = None
         if state_file is not None:
             self._store = open_store(state_file, legacy=legacy_state_file)
             try:
                 with self.lock:
-                    pass  # the first sync loads everything
+                    self._restore_sandbox()  # the first sync loaded everything else
             except BaseException:
                 self._store.close()
                 raise
@@ -156,6 +160,8 @@ class Emulator:
 
     @property
     def config(self) -> EmulatorConfig:
+        if self._strict and not self._config.strict_references:
+            return replace(self._config, strict_references=True)
         return self._config
 
     def now(self) -> float:
@@ -200,6 +206,7 @@ class Emulator:
             for backend in self._backends.values():
                 backend.reset()
             self._collections.clear()
+            self._sandbox.clear()
             self._config = EmulatorConfig()
             self._config_changed = False
             with self._runtime_lock:
@@ -315,6 +322,94 @@ class Emulator:
         except BaseException:
             store.rollback()
             raise
+
+    # -- the --local sandbox's resources (spd.emulator.sandbox) --------------------------------------
+
+    def provide(self, account: str, references: Iterable[tuple[str, str, str]]) -> list[SandboxReference]:
+        """Create, once, what a spec references: (kind, region, identifier) in `account`; the ones created.
+
+        A reference met for the first time is recorded (created if missing, taken as it is if it exists
+        already); one recorded before is left alone, even if it has since been deleted: on AWS nothing
+        would bring it back either.
+        """
+        from spd.emulator import sandbox  # moto's other services: only for the sandbox
+
+        with self.lock:
+            self._begin_write()
+            store = self._store
+            if store is not None:
+                self._sandbox = {ref.key: ref for ref in store.sandbox_references()}
+            new: list[SandboxReference] = []
+            created: list[SandboxReference] = []
+            for kind, region, identifier in references:
+                ref = SandboxReference(
+                    account, "" if kind in ("role", "bucket") else region, kind, identifier
+                )
+                if ref.key in self._sandbox or any(r.key == ref.key for r in new):
+                    continue
+                new.append(ref)
+                if kind == "collection":
+                    if identifier not in self._collections.get((account, region), {}):
+                        self.create_collection(account, region, identifier, sandbox.SANDBOX_TAG)
+                        created.append(ref)
+                elif not sandbox.exists(kind, identifier, account=account, region=region or "us-east-1"):
+                    sandbox.create(kind, identifier, account=account, region=region or "us-east-1")
+                    created.append(ref)
+            self._record_sandbox(new)
+            return created
+
+    def note_sandbox_deletions(self) -> None:
+        """Record, after a call to moto's services, which sandbox resources are gone (deleted by hand)."""
+        if not self._sandbox:
+            return
+        from spd.emulator import sandbox
+
+        with self.lock:
+            gone = [
+                replace(ref, present=False)
+                for ref in self._sandbox.values()
+                if ref.present
+                and ref.kind in sandbox.MOTO_KINDS
+                and not sandbox.exists(
+                    ref.kind, ref.identifier, account=ref.account, region=ref.region or "us-east-1"
+                )
+            ]
+            if gone:
+                self._begin_write()
+                self._record_sandbox(gone)
+
+    def sandbox_references(self) -> list[SandboxReference]:
+        with self.lock:
+            return sorted(self._sandbox.values(), key=lambda ref: ref.key)
+
+    def _record_sandbox(self, references: list[SandboxReference]) -> None:
+        store = self._store
+        if references and store is not None:
+            self._begin_write()
+            try:
+                store.save_sandbox_references(references)
+                store.commit()
+            except BaseException:
+                store.rollback()
+                raise
+        elif store is not None and store.in_write:
+            store.commit()
+        for ref in references:
+            self._sandbox[ref.key] = ref
+
+    def _restore_sandbox(self) -> None:
+        """moto's data lives in process memory: create again what the sandbox provided and still has."""
+        store = self._store
+        if store is None:
+            return
+        self._sandbox = {ref.key: ref for ref in store.sandbox_references()}
+        present = [r for r in self._sandbox.values() if r.present and r.kind != "collection"]
+        if not present:
+            return
+        from spd.emulator import sandbox
+
+        for ref in present:
+            sandbox.create(ref.kind, ref.identifier, account=ref.account, region=ref.region or "us-east-1")
 
     # -- runtime aids ------------------------------------------------------------------------------
 

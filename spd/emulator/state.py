@@ -3,7 +3,9 @@
 Layout (schema version 1): one `emulator` row (change counter `seq`, reset `generation`, the settings as
 JSON, NULL until first set), a `processors` row per (account, region, name) holding the processor's record as JSON, and a
 `reserved_names` row per name in its reuse window; schema version 2 adds a `collections` row per
-(account, region, CollectionId) holding `spd.emulator.face_collections.Collection` as JSON. Every row carries the `seq` of the transaction that
+(account, region, CollectionId) holding `spd.emulator.face_collections.Collection` as JSON; schema version 3
+adds a `sandbox_references` row per resource the `--local` sandbox created for a spec (`spd.emulator.sandbox`),
+`present` until it is seen deleted, so that it is created once and never again. Every row carries the `seq` of the transaction that
 last wrote it, so a process sharing the file reloads only what others changed (`EmulatorStore.changes`,
 triggered by `PRAGMA data_version`); a reset bumps `generation`, which makes the others reload it all.
 
@@ -78,8 +80,34 @@ SCHEMA = Schema(
             PRIMARY KEY (account, region, collection_id)
         ) WITHOUT ROWID;
         """,
+        """
+        CREATE TABLE sandbox_references (
+            account TEXT NOT NULL,
+            region TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            identifier TEXT NOT NULL,
+            present INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (account, region, kind, identifier)
+        ) WITHOUT ROWID;
+        """,
     ),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxReference:
+    """A resource the `--local` sandbox created for a spec; `present` False once it was seen deleted."""
+
+    account: str
+    region: str
+    kind: str
+    identifier: str
+    present: bool = True
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.account, self.region, self.kind, self.identifier)
 
 
 class EmulatorStateError(SpdError):
@@ -182,6 +210,27 @@ class EmulatorStore:
             out.setdefault(key, {})[collection.collection_id] = collection
         return out
 
+    def sandbox_references(self) -> list[SandboxReference]:
+        """Every resource the sandbox has provided, present or since deleted."""
+        return [
+            SandboxReference(str(account), str(region), str(kind), str(identifier), bool(present))
+            for account, region, kind, identifier, present in self.db.conn.execute(
+                "SELECT account, region, kind, identifier, present FROM sandbox_references"
+            )
+        ]
+
+    def save_sandbox_references(self, references: list[SandboxReference]) -> None:
+        """Record (insert or update) sandbox references in the open write transaction."""
+        conn = self.db.conn
+        (seq,) = conn.execute("UPDATE emulator SET seq = seq + 1 WHERE id = 1 RETURNING seq").fetchone()
+        for ref in references:
+            conn.execute(
+                "INSERT OR REPLACE INTO sandbox_references (account, region, kind, identifier, present, seq) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (ref.account, ref.region, ref.kind, ref.identifier, int(ref.present), seq),
+            )
+        self._seq = seq
+
     def reservation(self, key: Key, name: str) -> float | None:
         row = self.db.conn.execute(
             "SELECT until FROM reserved_names WHERE account = ? AND region = ? AND name = ?", (*key, name)
@@ -280,6 +329,7 @@ class EmulatorStore:
         conn = self.db.conn
         conn.execute("DELETE FROM processors")
         conn.execute("DELETE FROM collections")
+        conn.execute("DELETE FROM sandbox_references")
         conn.execute("DELETE FROM reserved_names")
         seq, generation = conn.execute(
             "UPDATE emulator SET seq = seq + 1, generation = generation + 1, config = '{}' WHERE id = 1 "

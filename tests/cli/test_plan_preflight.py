@@ -83,12 +83,13 @@ def test_saved_plan_apply_runs_the_preflight_again(emu, tmp_path):
     assert emu.client().describe_stream_processor(Name="door")["Name"] == "door"
 
 
-def test_local_skips_the_preflight_by_default(tmp_path):
-    """The embedded emulator holds none of the spec's references: `--local` plans without looking."""
+def test_local_runs_the_preflight_against_its_sandbox(tmp_path):
+    """`--local` plays the user's account: the spec's references are there on first use, so the preflight
+    (on by default) passes; `--no-preflight` still skips it."""
     spec = write_spec(tmp_path / "spec.yaml", [face("door")])
     state = str(tmp_path / "local.sqlite")
     r = run_spd(["plan", str(spec), "--local", "--local-state", state, "--detailed-exitcode"], env=ON)
     assert r.returncode == 2, r.stdout + r.stderr
-    r = run_spd(["plan", str(spec), "--local", "--local-state", state, "--preflight"], env=ON)
-    assert r.returncode == 1, r.stdout + r.stderr
-    assert "does not exist" in r.stderr
+    assert r.stderr.strip() == "", r.stderr
+    r = run_spd(["plan", str(spec), "--local", "--local-state", state, "--no-preflight"], env=ON)
+    assert r.returncode == 0, r.stdout + r.stderr
