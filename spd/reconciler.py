@@ -17,7 +17,7 @@ from spd import events
 from spd.aws.gateway import Gateway
 from spd.backoff import RestartBackoff
 from spd.events import Event, EventSink
-from spd.executor import ApplyResult, ExecutionSettings, Executor, ProcessorOutcome
+from spd.executor import ApplyResult, ExecutionSettings, Executor, Guard, ProcessorOutcome, always_allowed
 from spd.model import DesiredState, ObservedProcessor, ObservedState, ProcessorId, Status
 from spd.observe import Progress, list_statuses, observe
 from spd.plan import Change, Plan, Policy, ProcessorPlan, Scope, plan
@@ -71,10 +71,17 @@ class Reconciler:
     clock: Callable[[], float] = time.monotonic
     owned: frozenset[ProcessorId] = field(default_factory=frozenset)
     arns: dict[ProcessorId, str] = field(default_factory=dict)
+    guard: Guard = always_allowed
+    """The daemon's lease: asked before every mutating call (`spd.executor.Guard`)."""
 
     def _executor(self) -> Executor:
         return Executor(
-            self.gateway, self.settings, on_event=self.on_event, backoff=self.backoff, clock=self.clock
+            self.gateway,
+            self.settings,
+            on_event=self.on_event,
+            backoff=self.backoff,
+            clock=self.clock,
+            guard=self.guard,
         )
 
     def regions(self, desired: DesiredState) -> tuple[str, ...]:
