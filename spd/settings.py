@@ -61,6 +61,10 @@ class HaSettings(BaseModel):
     """Lease duration. Renewed every third of it; the holder stops mutating a quarter of it before it
     could expire (the safety margin), so a mutating call must not take longer than lease/4 in flight."""
 
+    create_table: bool = True
+    """Create the table (on-demand billing) when it is absent; off: a missing table keeps the daemon
+    standby, saying why on /healthz."""
+
     name: str | None = Field(default=None, min_length=1, max_length=1024)
     """The lease's name (its item key); default the spec's stack, so one lease per stack."""
 

@@ -58,8 +58,10 @@ class Leadership:
         on_event: EventSink = events.discard,
         on_role: RoleListener | None = None,
         clock: Callable[[], float] = time.monotonic,
+        create_table: bool = True,
     ) -> None:
         self._table = table
+        self._create_table = create_table
         self._state = LeaseState(table.holder, timing)
         self._emit = on_event
         self._on_role = on_role
@@ -86,7 +88,14 @@ class Leadership:
         assert ha.table is not None
         client = await gateway.service_client("dynamodb", lease_region(ha, spec_regions))
         table = LeaseTable(client, ha.table, ha.name or stack, ha.holder or default_holder(), ha.lease_seconds)
-        return cls(table, LeaseTiming(ha.lease_seconds), on_event=on_event, on_role=on_role, clock=clock)
+        return cls(
+            table,
+            LeaseTiming(ha.lease_seconds),
+            on_event=on_event,
+            on_role=on_role,
+            clock=clock,
+            create_table=ha.create_table,
+        )
 
     @property
     def role(self) -> Role:
@@ -171,7 +180,7 @@ class Leadership:
     async def _watch(self) -> None:
         try:
             if not self._table_ready:
-                await self._table.ensure()
+                await self._table.ensure(create=self._create_table)
                 self._table_ready = True
             record = await self._table.read()
         except LeaseTableError as exc:
