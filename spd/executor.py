@@ -46,6 +46,7 @@ Guard = Callable[[], str | None]
 def always_allowed() -> str | None:
     return None
 
+
 _T = TypeVar("_T")
 
 _STOPPED_LIKE = frozenset({Status.STOPPED, Status.FAILED})
@@ -285,7 +286,9 @@ class Executor:
     def _halt(self, outcome: ProcessorOutcome, step: str, reason: str) -> NoReturn:
         """Abandon the processor before `step`: the leadership guard said this process may not mutate."""
         outcome.deferred = f"not leader: {reason}"
-        self._event(events.MUTATION_REFUSED, outcome.id, step=step, reason=reason, steps_done=list(outcome.done))
+        self._event(
+            events.MUTATION_REFUSED, outcome.id, step=step, reason=reason, steps_done=list(outcome.done)
+        )
         raise _Abandon()
 
     def _disown(self, outcome: ProcessorOutcome, step: str, owner: str | None) -> NoReturn:

@@ -87,7 +87,9 @@ class Leadership:
     ) -> Leadership:
         assert ha.table is not None
         client = await gateway.service_client("dynamodb", lease_region(ha, spec_regions))
-        table = LeaseTable(client, ha.table, ha.name or stack, ha.holder or default_holder(), ha.lease_seconds)
+        table = LeaseTable(
+            client, ha.table, ha.name or stack, ha.holder or default_holder(), ha.lease_seconds
+        )
         return cls(
             table,
             LeaseTiming(ha.lease_seconds),
@@ -129,7 +131,16 @@ class Leadership:
         """Keep or watch the lease until cancelled."""
         while True:
             await self.tick()
-            await asyncio.sleep(self.timing.heartbeat)
+            await asyncio.sleep(self.next_delay())
+
+    def next_delay(self) -> float:
+        """A heartbeat, or less when the holder's lease stops being safe sooner (then it steps down on
+        time, not up to a heartbeat late; the guard already refuses mutations from that moment)."""
+        heartbeat = self.timing.heartbeat
+        confirmed = self._state.confirmed_at
+        if self._state.role is not Role.LEADER or confirmed is None:
+            return heartbeat
+        return max(0.0, min(heartbeat, confirmed + self.timing.safe_for - self._clock()))
 
     async def tick(self) -> None:
         """One round: renew (leader) or read and maybe take (standby)."""
@@ -223,7 +234,9 @@ class Leadership:
 
     def _lose(self, reason: str) -> None:
         self._state.lost()
-        self._emit(Event(events.LEADER_LOST, {"lease": self._table.name, "holder": self.holder, "reason": reason}))
+        self._emit(
+            Event(events.LEADER_LOST, {"lease": self._table.name, "holder": self.holder, "reason": reason})
+        )
         if self._on_role is not None:
             self._on_role(Role.STANDBY, reason)
 

@@ -98,7 +98,8 @@ def test_exactly_one_of_two_leads_and_sigterm_hands_over_at_once(tmp_path, fast_
     # Several heartbeats later, still exactly one leader, and the standby has run no pass at all.
     time.sleep(2.5)
     assert not standby.events("leader_acquired")
-    assert not standby.events("reconcile_completed") and not standby.events("status_sweep_completed")
+    assert not standby.events("reconcile_completed")
+    assert not standby.events("status_sweep_completed")
     code, body = _health(standby)
     assert (code, body["role"], body["status"]) == (200, "standby", "standby"), body
     assert body["lease"]["current_holder"] == leader.events("leader_acquired")[0]["holder"]
@@ -110,7 +111,7 @@ def test_exactly_one_of_two_leads_and_sigterm_hands_over_at_once(tmp_path, fast_
     mark = len(standby.lines)
     assert leader.stop() == 0
     lost = leader.events("leader_lost")
-    assert lost and lost[-1]["reason"] == "released on shutdown", leader.dump()
+    assert [e["reason"] for e in lost][-1:] == ["released on shutdown"], leader.dump()
     # Released: the standby takes it at its next read (a third of the lease), not a lease later.
     _, acquired = standby.wait_for("leader_acquired", after=mark, timeout=10)
     assert acquired["how"] == "lease was free"
@@ -154,7 +155,9 @@ def test_a_paused_holder_makes_no_mutating_call_after_resuming(tmp_path, fast_em
     b.wait_for("leader_acquired", timeout=20)
     b.wait_for("processor_updated", processor="porch", timeout=20)
     client = fast_emu.client()
-    assert client.describe_stream_processor(Name="porch")["Settings"]["ConnectedHome"]["Labels"] == ["PACKAGE"]
+    assert client.describe_stream_processor(Name="porch")["Settings"]["ConnectedHome"]["Labels"] == [
+        "PACKAGE"
+    ]
     b_done = len(b.lines)
     b.wait_for("reconcile_completed", after=b_done)  # b is converged: it has nothing left to change
 
@@ -168,8 +171,10 @@ def test_a_paused_holder_makes_no_mutating_call_after_resuming(tmp_path, fast_em
     assert _mutations(fast_emu) == before, (a.dump(), fast_emu.stats())
     woke = a.lines[mark:]
     assert not [e for e in woke if str(e.get("event", "")).startswith("processor_")], a.dump()
-    assert client.describe_stream_processor(Name="porch")["Settings"]["ConnectedHome"]["Labels"] == ["PACKAGE"]
-    code, body = _health(a)
+    assert client.describe_stream_processor(Name="porch")["Settings"]["ConnectedHome"]["Labels"] == [
+        "PACKAGE"
+    ]
+    _code, body = _health(a)
     assert body["role"] == "standby", body
     assert a.stop() == 0
     assert b.stop() == 0
@@ -183,7 +188,7 @@ def test_a_holder_that_loses_its_lease_table_stops_mutating_within_the_lease(
     # Not allowed to create the table: standby, and /healthz says why.
     a.wait_for("lease_error")
     code, body = _health(a)
-    assert code == 503 and body["role"] == "standby", body
+    assert (code, body["role"]) == (503, "standby"), body
     assert "does not exist" in body["lease"]["lease_error"]
     assert not a.events("reconcile_completed")
 
@@ -210,5 +215,6 @@ def test_a_holder_that_loses_its_lease_table_stops_mutating_within_the_lease(
     assert a.events("leader_lost"), a.dump()
     assert client.describe_stream_processor(Name="porch")["Settings"]["ConnectedHome"]["Labels"] == ["PET"]
     code, body = _health(a)
-    assert code == 503 and body["role"] == "standby" and body["lease"]["lease_error"], body
+    assert (code, body["role"]) == (503, "standby"), body
+    assert body["lease"]["lease_error"], body
     assert a.stop() == 0
