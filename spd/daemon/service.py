@@ -48,7 +48,15 @@ from spd.spec import load_spec
 
 Logger = structlog.stdlib.BoundLogger
 
-RESTART_REQUIRED = ("endpoint_url", "local", "local_state", "rate_limits", "max_attempts", "metrics_address")
+RESTART_REQUIRED = (
+    "endpoint_url",
+    "local",
+    "local_state",
+    "rate_limits",
+    "max_attempts",
+    "metrics_address",
+    "ha",
+)
 """Settings that shape the connection or the listening socket: a reload reports them, a restart applies."""
 
 
