@@ -71,7 +71,7 @@ def failover(emu: EmulatorProcess, tmp: Path) -> float:
     table = f"bench-{uuid.uuid4().hex[:8]}"
     a, b = start(emu, spec, table, "a:1"), start(emu, spec, table, "b:2")
     try:
-        leader, standby = leader_of(a, b)
+        leader, _ = leader_of(a, b)
         leader.wait_for("reconcile_completed", timeout=60)
         time.sleep(1.0)  # let the standby read the lease at least once
         leader.kill()
