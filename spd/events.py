@@ -24,6 +24,11 @@ PROCESSOR_CONFLICT = "processor_conflict"
 PROCESSOR_BLOCKED = "processor_blocked"
 PROCESSOR_ERROR = "processor_error"
 OWNERSHIP_LOST = "ownership_lost"
+MUTATION_REFUSED = "mutation_refused"
+"""A mutating call not made: this daemon is no longer (safely) the lease holder."""
+LEADER_ACQUIRED = "leader_acquired"
+LEADER_LOST = "leader_lost"
+LEASE_ERROR = "lease_error"
 RESTART_DEFERRED = "restart_deferred"
 RECONCILE_COMPLETED = "reconcile_completed"
 STATUS_SWEEP_COMPLETED = "status_sweep_completed"
@@ -50,6 +55,9 @@ class Event:
             RESTART_DEFERRED,
             OWNERSHIP_LOST,
             SESSION_REFUSED,
+            MUTATION_REFUSED,
+            LEADER_LOST,
+            LEASE_ERROR,
         ):
             return "warning"
         return "info"

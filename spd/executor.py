@@ -15,6 +15,11 @@ property: every mutating call goes through `_Owned`, which re-reads the `spd:sta
 before it, so a processor untagged or handed to another stack after the plan was made is never touched.
 Adopting (`--adopt`) is the one step that acts on a processor not yet ours: its guard is the reverse
 one, refusing a processor that has gained any `spd:stack` tag since it was observed.
+
+The executor also takes a leadership guard (`Guard`, from the daemon's lease: `spd.daemon.leader`),
+asked immediately before every mutating call, after the ownership check: when it names a reason, the
+processor's remaining steps are abandoned untouched (`mutation_refused`), since another daemon may hold
+the lease by now. The CLI passes none: a one-shot run always may.
 """
 
 from __future__ import annotations
@@ -35,6 +40,14 @@ from spd.plan import Action, ChangeKind, ProcessorPlan
 from spd.processor_locks import ProcessorLocks
 
 Sleep = Callable[[float], Awaitable[None]]
+Guard = Callable[[], str | None]
+"""Asked before every mutating call: None to go ahead, or why this process must not mutate now."""
+
+
+def always_allowed() -> str | None:
+    return None
+
+
 _T = TypeVar("_T")
 
 _STOPPED_LIKE = frozenset({Status.STOPPED, Status.FAILED})
@@ -117,12 +130,22 @@ class _Owned:
         stack: str,
         outcome: ProcessorOutcome,
         refuse: Callable[[str, str | None], NoReturn],
+        guard: Guard = always_allowed,
+        halt: Callable[[str, str], NoReturn] | None = None,
     ) -> None:
         self._client = client
         self._pid = pid
         self._stack = stack
         self._outcome = outcome
         self._refuse = refuse
+        self._guard = guard
+        self._halt = halt
+
+    def allowed(self, step: str) -> None:
+        """Ask the leadership guard, right before a mutating call; abandon the processor if it says no."""
+        reason = self._guard()
+        if reason is not None and self._halt is not None:
+            self._halt(step, reason)
 
     async def adopt(self) -> None:
         """Tag an untagged processor for this stack, after reading its tags again.
@@ -140,6 +163,7 @@ class _Owned:
         if owner is not None:
             self._refuse("adopt", owner)
         assert self._outcome.arn is not None
+        self.allowed("adopt")
         await self._client.tag(self._outcome.arn, {STACK_TAG: self._stack})
 
     def check(self, owner: str | None, step: str) -> None:
@@ -169,30 +193,36 @@ class _Owned:
     async def start(self) -> bool:
         """Start it; False when it was already starting or running."""
         await self.confirm("start")
+        self.allowed("start")
         return await self._client.ensure_started(self._pid.name)
 
     async def stop(self) -> bool:
         """Stop it; False when it was already stopped (or FAILED)."""
         await self.confirm("stop")
+        self.allowed("stop")
         return await self._client.ensure_stopped(self._pid.name)
 
     async def update(self, update: UpdateRequest) -> None:
         await self.confirm("update")
+        self.allowed("update")
         await self._client.update(self._pid.name, update)
 
     async def delete(self) -> bool:
         """Delete it; False when it was already gone."""
         await self.confirm("delete")
+        self.allowed("delete")
         return await self._client.ensure_deleted(self._pid.name)
 
     async def tag(self, tags: Mapping[str, str]) -> None:
         await self.confirm("tag")
         assert self._outcome.arn is not None
+        self.allowed("tag")
         await self._client.tag(self._outcome.arn, tags)
 
     async def untag(self, keys: list[str]) -> None:
         await self.confirm("untag")
         assert self._outcome.arn is not None
+        self.allowed("untag")
         await self._client.untag(self._outcome.arn, keys)
 
 
@@ -207,10 +237,12 @@ class Executor:
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         locks: ProcessorLocks | None = None,
+        guard: Guard = always_allowed,
     ) -> None:
         """`locks`: held per processor while `apply` acts on it (shared with the daemon's watch)."""
         self._gateway = gateway
         self._locks = locks
+        self._guard = guard
         self._settings = settings
         self._emit = on_event
         self._restarts: RestartPolicy = backoff if backoff is not None else NO_BACKOFF
@@ -250,6 +282,8 @@ class Executor:
                 self._settings.stack,
                 outcome,
                 lambda step, owner: self._disown(outcome, step, owner),
+                self._guard,
+                lambda step, reason: self._halt(outcome, step, reason),
             )
             await self._run(plan, client, target, outcome)
         except _Abandon:
@@ -258,6 +292,14 @@ class Executor:
             outcome.error = str(exc)
             self._event(events.PROCESSOR_ERROR, plan.id, error=str(exc), steps_done=list(outcome.done))
         return outcome
+
+    def _halt(self, outcome: ProcessorOutcome, step: str, reason: str) -> NoReturn:
+        """Abandon the processor before `step`: the leadership guard said this process may not mutate."""
+        outcome.deferred = f"not leader: {reason}"
+        self._event(
+            events.MUTATION_REFUSED, outcome.id, step=step, reason=reason, steps_done=list(outcome.done)
+        )
+        raise _Abandon()
 
     def _disown(self, outcome: ProcessorOutcome, step: str, owner: str | None) -> NoReturn:
         """Record that the processor is not ours (any more) and abandon it before `step`."""
@@ -319,6 +361,7 @@ class Executor:
         assert desired is not None
 
         async def create() -> Created:
+            target.allowed("create")
             created = await client.ensure_created(desired.config, desired.tag_dict)
             if created.existing is not None:
                 # The name is taken: maybe by our own create from a run that died before it could

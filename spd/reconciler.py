@@ -17,7 +17,7 @@ from spd import events
 from spd.aws.gateway import Gateway
 from spd.backoff import RestartBackoff
 from spd.events import Event, EventSink
-from spd.executor import ApplyResult, ExecutionSettings, Executor, ProcessorOutcome
+from spd.executor import ApplyResult, ExecutionSettings, Executor, Guard, ProcessorOutcome, always_allowed
 from spd.model import DesiredState, ObservedProcessor, ObservedState, ProcessorId, Status
 from spd.observe import Location, Progress, list_statuses, locations_of, observe, observe_one
 from spd.plan import Change, Plan, Policy, ProcessorPlan, Scope, plan
@@ -74,6 +74,8 @@ class Reconciler:
     arns: dict[ProcessorId, str] = field(default_factory=dict)
     locks: ProcessorLocks = field(default_factory=ProcessorLocks)
     """Held per processor while it is changed: `reconcile_processor` never overlaps a pass on it."""
+    guard: Guard = always_allowed
+    """The daemon's lease: asked before every mutating call (`spd.executor.Guard`)."""
 
     def _executor(self, *, locked: bool = True) -> Executor:
         return Executor(
@@ -83,6 +85,7 @@ class Reconciler:
             backoff=self.backoff,
             clock=self.clock,
             locks=self.locks if locked else None,
+            guard=self.guard,
         )
 
     def regions(self, desired: DesiredState) -> tuple[str, ...]:

@@ -17,11 +17,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
 from spd.errors import Diagnostic, SettingsError
+from spd.lease import MAX_LEASE_SECONDS, MIN_LEASE_SECONDS
 from spd.model import OPERATIONS
 from spd.sink_settings import EventSinkSettings
 from spd.spec.positions import Positions, format_path
@@ -58,6 +59,57 @@ def default_state_dir() -> Path:
 def state_directory(settings: Settings) -> Path:
     """Where spd keeps its local state: `state_dir`, else the default."""
     return settings.state_dir or default_state_dir()
+
+
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+
+
+class HaSettings(BaseModel):
+    """High availability: only the holder of the lease `name` in DynamoDB table `table` reconciles."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    table: str | None = None
+    """DynamoDB table of the leases (created when absent and allowed); unset: no lease, always leader."""
+
+    lease_seconds: float = 20.0
+    """Lease duration. Renewed every third of it; the holder stops mutating a quarter of it before it
+    could expire (the safety margin), so a mutating call must not take longer than lease/4 in flight."""
+
+    create_table: bool = True
+    """Create the table (on-demand billing) when it is absent; off: a missing table keeps the daemon
+    standby, saying why on /healthz."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=1024)
+    """The lease's name (its item key); default the spec's stack, so one lease per stack."""
+
+    holder: str | None = Field(default=None, min_length=1, max_length=1024)
+    """This daemon's id in the lease record; default `hostname:pid`."""
+
+    region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")
+    """Region of the table; default the first region (alphabetically) the spec names."""
+
+    @field_validator("table")
+    @classmethod
+    def _table_name(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # `SPD_HA_TABLE=` means "no lease"
+        if not _TABLE_NAME.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a DynamoDB table name: 3 to 255 characters of A-Z a-z 0-9 _ . -"
+            )
+        return value
+
+    @field_validator("lease_seconds")
+    @classmethod
+    def _lease_bounds(cls, value: float) -> float:
+        if not MIN_LEASE_SECONDS <= value <= MAX_LEASE_SECONDS:
+            raise ValueError(
+                f"must be between {MIN_LEASE_SECONDS:g} and {MAX_LEASE_SECONDS:g} seconds (got {value:g}): "
+                "the holder renews every third of it and stops mutating a quarter of it before it could "
+                "expire, so a shorter lease leaves no room for a DynamoDB round trip"
+            )
+        return value
 
 
 class Settings(BaseSettings):
@@ -164,6 +216,9 @@ class Settings(BaseSettings):
     history_retention: float = Field(default=30.0, gt=0)
     """Days of history kept; older events are pruned by the daemon (at start-up and every hour)."""
 
+    ha: HaSettings = Field(default_factory=HaSettings)
+    """`ha: {table, lease_seconds}` (`SPD_HA_TABLE`, `SPD_HA_LEASE_SECONDS`, `SPD_HA_NAME`...)."""
+
     @field_validator("rate_limits")
     @classmethod
     def _known_operations(cls, value: dict[str, float]) -> dict[str, float]:
@@ -246,6 +301,7 @@ def load_settings(
     if path is None and env.get(SETTINGS_FILE_ENV):
         path = Path(env[SETTINGS_FILE_ENV])
     file_values, positions = _read_settings_file(path, env) if path is not None else ({}, Positions())
+    file_values = _with_ha_variables(file_values, env)
     try:
         settings = Settings(**file_values)
         if overrides:
@@ -262,6 +318,20 @@ def load_settings(
     if not settings.local and settings.endpoint_url is None:
         _check_aws_endpoint_variables(env)
     return settings
+
+
+HA_VARIABLES = {f"SPD_HA_{name.upper()}": name for name in HaSettings.model_fields}
+"""`SPD_HA_TABLE`, `SPD_HA_LEASE_SECONDS`...: the product's names for the `ha` block's fields."""
+
+
+def _with_ha_variables(values: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """The file's values with `SPD_HA_*` laid over its `ha` block (the environment wins, as elsewhere)."""
+    found = {HA_VARIABLES[k.upper()]: v for k, v in env.items() if k.upper() in HA_VARIABLES}
+    if not found:
+        return values
+    block = values.get("ha")
+    merged = {**block, **found} if isinstance(block, dict) else found
+    return {**values, "ha": merged}
 
 
 # Where botocore finds the endpoint when spd passes none: the service-specific variable first.
@@ -289,6 +359,8 @@ def _settings_diagnostic(
     message = _message(err["type"], loc, err["msg"])
     key = ".".join(str(p) for p in loc)
     variable = "SPD_" + "__".join(str(p) for p in loc).upper()
+    if loc[0] == "ha" and len(loc) == 2 and f"SPD_HA_{str(loc[1]).upper()}" in {n.upper() for n in env}:
+        variable = f"SPD_HA_{str(loc[1]).upper()}"
     from_env = any(name.upper() == variable for name in env)
     whole = f"SPD_{str(loc[0]).upper()}"
     if not from_env and len(loc) > 1 and any(name.upper() == whole for name in env):
@@ -316,7 +388,7 @@ def environment_warnings(environ: Mapping[str, str] | None = None) -> list[Diagn
         if not upper.startswith("SPD_") or upper == SETTINGS_FILE_ENV:
             continue
         # Nested settings (SPD_RATE_LIMITS__<Operation>) are checked by the setting's own validator.
-        if upper.split("__", 1)[0] in known:
+        if upper.split("__", 1)[0] in known or upper in HA_VARIABLES:
             continue
         close = difflib.get_close_matches(upper, [*known, SETTINGS_FILE_ENV], n=1)
         hint = f"; did you mean {close[0]}?" if close else ""

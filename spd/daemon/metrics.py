@@ -149,6 +149,12 @@ class DaemonMetrics:
         self.reloads = PromCounter(
             "spd_config_reloads", "SIGHUP reloads, by outcome (ok, failed).", ["outcome"], registry=r
         )
+        self.leader = Gauge(
+            "spd_leader",
+            "1 while this daemon holds the lease and reconciles (always, without ha.table); 0 as standby.",
+            registry=r,
+        )
+        self.leader.set(1)
         r.register(_ApiCalls(stats))
         r.register(_NotifyDropped(notify_dropped))
         r.register(_SinkDeliveries(sinks))
@@ -197,6 +203,8 @@ class Health:
     last_success: float | None = None
     last_error: str | None = None
     consecutive_failures: int = 0
+    lease: Callable[[], dict[str, Any]] | None = None
+    """With `ha.table`: the lease's state (`spd.daemon.leader.Leadership.describe`)."""
 
     def succeeded(self) -> None:
         self.last_success = self.clock()
@@ -214,6 +222,13 @@ class Health:
             "consecutive_failures": self.consecutive_failures,
             "last_error": self.last_error,
         }
+        if self.lease is not None:
+            lease = self.lease()
+            body.update(role=lease["role"], lease=lease)
+            if lease["role"] != "leader":
+                # A standby is healthy while it can watch the lease; one that cannot could never take over.
+                body.update(status="standby", last_success_age_seconds=None)
+                return (503 if lease.get("lease_error") else 200), body
         if self.last_success is None:
             body.update(status="starting", last_success_age_seconds=None)
             return 503, body

@@ -34,6 +34,7 @@ from spd.backoff import RestartBackoff
 from spd.connect import execution_settings, open_gateway, run_policy
 from spd.daemon.event_out import EventOutlet, open_outlet
 from spd.daemon.http import Response, serve
+from spd.daemon.leader import Leadership
 from spd.daemon.logs import configure_logging, level_number
 from spd.daemon.metrics import DaemonMetrics, Health, count_statuses
 from spd.daemon.notify import Notifier, watchdog_period
@@ -42,6 +43,7 @@ from spd.daemon.preflight import PreflightTask
 from spd.daemon.watch import Watch, open_watch
 from spd.errors import ConfigError, SettingsError, SpdError, SpecError
 from spd.events import Event
+from spd.lease import Role
 from spd.model import DesiredState
 from spd.plan import Policy
 from spd.reconciler import Reconciler, reconcile_fields
@@ -60,6 +62,7 @@ RESTART_REQUIRED = (
     "watch_queue_url",
     "event_sinks",
     "history_file",
+    "ha",
 )
 """Settings that shape the connection or the listening socket: a reload reports them, a restart applies."""
 
@@ -131,6 +134,7 @@ class Daemon:
         self._ready = False
         self._sweep_failures = 0
         self._watch: Watch | None = None
+        self._leadership: Leadership | None = None
 
     @property
     def log(self) -> Logger:
@@ -167,6 +171,10 @@ class Daemon:
                     extra_regions=tuple(settings.regions),
                     clock=self._clock,
                 )
+                if settings.ha.table is not None:
+                    self._leadership = await self._open_leadership(settings)
+                    self._reconciler.guard = self._leadership.refusal
+                    self._health.lease = self._leadership.describe
                 address = await self._serve_http(stack, settings.metrics_address)
                 self._metrics.spec_processors.set(len(self._config.desired.processors))
                 self._log.info(
@@ -185,6 +193,7 @@ class Daemon:
                 period = watchdog_period(self._environ, pid=os.getpid())
                 if period is not None and self._notifier.enabled:
                     watchdog = asyncio.create_task(self._watchdog(period), name="spd-watchdog")
+                lease_task = self._start_leadership()
                 self._start_scheduler(settings)
                 if settings.watch_queue_url:
                     self._watch = open_watch(
@@ -196,10 +205,12 @@ class Daemon:
                         log=lambda: self._log,
                         registry=self._metrics.registry,
                         clock=self._clock,
+                        active=lambda: not self._standby(),
                     )
                 self._start_preflight("start")
                 await self._stop.wait()
                 await self._shutdown()
+                await self._stop_leadership(lease_task)
         finally:
             if watchdog is not None:
                 watchdog.cancel()
@@ -261,9 +272,13 @@ class Daemon:
             self._scheduler.reschedule_job(SWEEP, trigger=IntervalTrigger(seconds=new.status_interval))
 
     async def _on_full_timer(self) -> None:
+        if self._standby():
+            return
         self._passes.request_full()
 
     async def _on_sweep_timer(self) -> None:
+        if self._standby():
+            return
         if not self._passes.request_sweep():
             self._log.debug("status_sweep_skipped", reason=f"{self._passes.in_flight} in flight")
 
@@ -288,6 +303,56 @@ class Daemon:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+
+    # -- the lease (spd.daemon.leader) -----------------------------------------------------------------
+
+    async def _open_leadership(self, settings: Settings) -> Leadership:
+        assert self._gateway is not None
+        return await Leadership.open(
+            self._gateway,
+            settings.ha,
+            stack=self._config.desired.stack,
+            spec_regions=self._config.desired.regions,
+            on_event=self._on_event,
+            on_role=self._on_role,
+            clock=self._clock,
+        )
+
+    def _standby(self) -> bool:
+        """True while another daemon (may) hold the lease: no pass, no sweep, nothing observed."""
+        return self._leadership is not None and self._leadership.role is not Role.LEADER
+
+    def _start_leadership(self) -> asyncio.Task[None] | None:
+        if self._leadership is None:
+            return None
+        return asyncio.create_task(self._leadership.run(), name="spd-lease")
+
+    async def _stop_leadership(self, task: asyncio.Task[None] | None) -> None:
+        """After the pass in flight is over: stop renewing, then release so a standby takes over now."""
+        if task is None or self._leadership is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await self._leadership.release()
+
+    def _on_role(self, role: Role, why: str) -> None:
+        self._metrics.leader.set(1 if role is Role.LEADER else 0)
+        if self._stop.is_set():
+            return
+        if role is Role.LEADER:
+            self._health.last_success = None  # what it did as an earlier leader says nothing now
+            self._passes.request_full()
+            self._notifier.status(f"leader {_utc_clock()}: {why}; first full pass running")
+            return
+        # Whatever is in flight may have lost the lease: its next mutating call is refused anyway.
+        self._passes.abandon()
+        message = f"standby {_utc_clock()}: {why}"[:200]
+        if not self._ready:
+            self._ready = True
+            self._notifier.ready(message)
+        else:
+            self._notifier.status(message)
 
     async def _watchdog(self, period: float) -> None:
         # Pinged from the event loop itself: if the loop wedges, the pings stop and systemd restarts us.
@@ -316,6 +381,8 @@ class Daemon:
         return reconciler, config
 
     async def _full_pass(self) -> None:
+        if self._standby():
+            return
         reconciler, config = self._prepare()
         if not self._ready:
             self._ready = True
@@ -337,12 +404,14 @@ class Daemon:
                 if p.desired is not None and p.unreadable is None
             )
         )
-        self._notifier.status(
+        self._pass_status(
             f"full pass {_utc_clock()}: {fields['processors']} processors, {fields['drifted']} drifted, "
             f"{fields['errors']} errors, {fields['api_calls']} API calls ({result.duration:.1f}s)"
         )
 
     async def _sweep(self) -> None:
+        if self._standby():
+            return
         reconciler, config = self._prepare()
         started = self._clock()
         try:
@@ -356,7 +425,7 @@ class Daemon:
         self._metrics.spec_statuses(
             count_statuses(result.statuses.get(p.id) for p in config.desired.processors)
         )
-        self._notifier.status(
+        self._pass_status(
             f"status sweep {_utc_clock()}: {result.checked} processors listed, {drifted} drifted, "
             f"{result.errors} errors"
         )
@@ -364,6 +433,9 @@ class Daemon:
     def _watch_target(self) -> tuple[Reconciler, DesiredState, Policy]:
         reconciler, config = self._prepare()
         return reconciler, config.desired, run_policy(config.settings, config.desired.stack)
+
+    def _pass_status(self, text: str) -> None:
+        self._notifier.status(f"leader; {text}" if self._leadership is not None else text)
 
     def _pass_failed(self, kind: str, exc: Exception, duration: float) -> None:
         """A pass that failed as a whole (endpoint unreachable, List denied...): log it, retry next time."""

@@ -54,6 +54,8 @@ Target = Callable[[], tuple[Reconciler, DesiredState, Policy]]
 WATCH_RECONCILED = "watch_reconciled"
 DEFAULT_REGION = "us-east-1"
 RETRY_MAX = 60.0
+STANDBY_POLL = 1.0
+"""Seconds between looks at the lease while standby (a local check, no call)."""
 """Longest wait between attempts to read a queue that fails (missing, denied, unreachable)."""
 
 OUTCOMES = (
@@ -85,7 +87,9 @@ class Watch:
         registry: CollectorRegistry,
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        active: Callable[[], bool] = lambda: True,
     ) -> None:
+        """`active`: False while this daemon is a standby (high availability): then nothing is read."""
         self._queue = queue
         self._target = target
         self._marker = marker
@@ -98,6 +102,7 @@ class Watch:
         self._reading: set[ProcessorId] = set()
         self._again: set[ProcessorId] = set()
         self._reader: asyncio.Task[None] | None = None
+        self._active = active
         self.events = PromCounter(
             "spd_watch_events",
             "Messages read from the watch queue, by outcome (queued, coalesced, own_call, malformed...).",
@@ -132,6 +137,10 @@ class Watch:
         failures = 0
         self._log().info("watch_started", queue=self._queue.url, region=self._queue.region)
         while True:
+            if not self._active():
+                # A standby reads nothing: the leader's watch handles (and deletes) every message.
+                await self._sleep(STANDBY_POLL)
+                continue
             try:
                 messages = await self._queue.receive()
             except SpdError as exc:
@@ -277,6 +286,7 @@ def open_watch(
     log: Callable[[], Logger],
     registry: CollectorRegistry,
     clock: Callable[[], float],
+    active: Callable[[], bool] = lambda: True,
 ) -> Watch:
     """A started watch of `url`, whose region is the URL's (AWS queue URLs name it), else the spec's
     first region, else the first of `regions`, else us-east-1 (an emulator's queue)."""
@@ -291,6 +301,7 @@ def open_watch(
         log=log,
         registry=registry,
         clock=clock,
+        active=active,
     )
     watch.start()
     return watch

@@ -26,7 +26,6 @@ TEST_FILES = sorted((RULES_DIR / "tests").glob("*.test.yaml"))
 # Metrics of features still to come, named as their design documents them (README, "Dashboards and
 # alerts"); the rules that read them are written ahead of the features.
 UPCOMING = {
-    "spd_leader": "high availability",
     "spd_sessions_total": "connected-home sessions",
 }
 PROMETHEUS_OWN = {"up"}

@@ -76,6 +76,7 @@ def test_metric_families():
         'spd_processors{status="FAILED"} 1.0',
         'spd_processors{status="ABSENT"} 1.0',
         'spd_processors{status="STOPPED"} 0.0',
+        "spd_leader 1.0",
     ):
         assert line in text, line
 

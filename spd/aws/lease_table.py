@@ -1,0 +1,164 @@
+"""The DynamoDB table that holds the daemons' leases: one item per lease name, written conditionally.
+
+The decisions are `spd.lease`'s; this module only reads and writes. Every write is conditional, so the
+table itself settles every race: `acquire` only if no item exists, `take_over` and `renew` only if the
+item still has the version the caller saw (and, for `renew` and `release`, its own holder id). A write
+whose condition failed returns False; anything else that goes wrong (no table, access denied, endpoint
+unreachable) raises `LeaseTableError`, whose message says what the operator should look at.
+
+Items: `lease` (the key: the lease name), `holder`, `version`, `lease_seconds`. No timestamps: no host's
+clock is ever written or compared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from spd.aws.errors import error_code
+from spd.errors import SpdError
+from spd.lease import LeaseRecord
+
+KEY = "lease"
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+_DENIED = frozenset({"AccessDeniedException", "UnrecognizedClientException", "AccessDenied"})
+
+
+class LeaseTableError(SpdError):
+    """The lease table could not be used; the daemon stays standby and says why."""
+
+
+def new_version() -> str:
+    return uuid.uuid4().hex
+
+
+class LeaseTable:
+    """One lease (`name`) in one table, through an aiobotocore DynamoDB client."""
+
+    def __init__(self, client: Any, table: str, name: str, holder: str, lease_seconds: float) -> None:
+        self._client = client
+        self.table = table
+        self.name = name
+        self.holder = holder
+        self.lease_seconds = lease_seconds
+
+    async def _call(self, operation: str, **kwargs: Any) -> dict[str, Any] | None:
+        """The response, or None when a conditional write's condition failed."""
+        method = getattr(self._client, operation)
+        try:
+            result: dict[str, Any] = await method(TableName=self.table, **kwargs)
+        except ClientError as exc:
+            code = error_code((None, exc.response)) or "Unknown"
+            if code == _CONDITION_FAILED:
+                return None
+            message = exc.response.get("Error", {}).get("Message") or code
+            if code == "ResourceNotFoundException":
+                raise LeaseTableError(f"lease table {self.table!r} does not exist ({message})") from None
+            if code in _DENIED:
+                raise LeaseTableError(
+                    f"access denied to lease table {self.table!r}: {message} (the daemon needs "
+                    "dynamodb:GetItem, PutItem and DeleteItem on it, and DescribeTable/CreateTable to "
+                    "create it)"
+                ) from None
+            raise LeaseTableError(f"lease table {self.table!r}: {code}: {message}") from None
+        except BotoCoreError as exc:
+            raise LeaseTableError(f"lease table {self.table!r}: {exc}") from None
+        return result
+
+    async def ensure(self, *, create: bool = True, wait: float = 60.0) -> bool:
+        """True when the table exists (created first if absent and `create`); LeaseTableError if not."""
+        try:
+            described = await self._call("describe_table")
+        except LeaseTableError as exc:
+            if "does not exist" not in str(exc) or not create:
+                raise
+            described = None
+        if described is not None:
+            return True
+        try:
+            await self._call(
+                "create_table",
+                KeySchema=[{"AttributeName": KEY, "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": KEY, "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        except LeaseTableError as exc:
+            if "ResourceInUseException" not in str(exc):  # another daemon created it first
+                raise
+        for _ in range(int(wait / 0.5)):
+            described = await self._call("describe_table")
+            if described is not None and described["Table"].get("TableStatus") == "ACTIVE":
+                return True
+            await asyncio.sleep(0.5)
+        raise LeaseTableError(f"lease table {self.table!r} is not ACTIVE after {wait:g}s")
+
+    async def read(self) -> LeaseRecord | None:
+        """The record now (a strongly consistent read), or None when there is none."""
+        answer = await self._call("get_item", Key={KEY: {"S": self.name}}, ConsistentRead=True)
+        item = (answer or {}).get("Item")
+        if not item:
+            return None
+        try:
+            return LeaseRecord(
+                holder=item["holder"]["S"],
+                version=item["version"]["S"],
+                lease_seconds=float(item["lease_seconds"]["N"]),
+            )
+        except (KeyError, ValueError):
+            raise LeaseTableError(
+                f"lease table {self.table!r}: item {self.name!r} is not a lease record: {sorted(item)}"
+            ) from None
+
+    def _item(self, version: str) -> dict[str, Any]:
+        return {
+            KEY: {"S": self.name},
+            "holder": {"S": self.holder},
+            "version": {"S": version},
+            "lease_seconds": {"N": f"{self.lease_seconds:g}"},
+        }
+
+    async def acquire(self, version: str) -> bool:
+        """Write the record if there is none."""
+        answer = await self._call(
+            "put_item",
+            Item=self._item(version),
+            ConditionExpression="attribute_not_exists(#k)",
+            ExpressionAttributeNames={"#k": KEY},
+        )
+        return answer is not None
+
+    async def take_over(self, seen: LeaseRecord, version: str) -> bool:
+        """Replace a record whose version stood still for a whole lease, if it still has that version."""
+        answer = await self._call(
+            "put_item",
+            Item=self._item(version),
+            ConditionExpression="#v = :seen",
+            ExpressionAttributeNames={"#v": "version"},
+            ExpressionAttributeValues={":seen": {"S": seen.version}},
+        )
+        return answer is not None
+
+    async def renew(self, current: str, version: str) -> bool:
+        """Write a fresh version, if the record is still ours at the version we wrote last."""
+        answer = await self._call(
+            "put_item",
+            Item=self._item(version),
+            ConditionExpression="#v = :current AND #h = :me",
+            ExpressionAttributeNames={"#v": "version", "#h": "holder"},
+            ExpressionAttributeValues={":current": {"S": current}, ":me": {"S": self.holder}},
+        )
+        return answer is not None
+
+    async def release(self, current: str) -> bool:
+        """Delete the record if it is still ours at `current`, so a standby takes over at its next read."""
+        answer = await self._call(
+            "delete_item",
+            Key={KEY: {"S": self.name}},
+            ConditionExpression="#v = :current AND #h = :me",
+            ExpressionAttributeNames={"#v": "version", "#h": "holder"},
+            ExpressionAttributeValues={":current": {"S": current}, ":me": {"S": self.holder}},
+        )
+        return answer is not None
