@@ -5,6 +5,7 @@ tests/daemon/test_session_ledger_e2e.py.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,8 +17,10 @@ from ledger_messages import complete_message, label_message, sns
 from spd.aws.watch_queue import QueueMessage, WatchQueue
 from spd.daemon.metrics import DaemonMetrics
 from spd.daemon.session_results import LABELS_DETECTED, SESSION_COMPLETED, ResultsReader
+from spd.errors import SettingsError
 from spd.events import Event
 from spd.sessions.ledger import Ledger
+from spd.settings import load_settings
 
 NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -156,3 +159,68 @@ def test_session_outcomes_are_counted_by_processor_trigger_and_outcome() -> None
     assert 'spd_sessions_total{outcome="coalesced",processor="porch",trigger="sqs"} 1.0' in text
     assert 'spd_sessions_total{outcome="refused",processor="porch",trigger="window"} 1.0' in text
     assert 'spd_sessions_total{outcome="started",processor="porch",trigger="some_future_source"} 1.0' in text
+
+
+class FakeQueue:
+    """The reader's side of `WatchQueue`: hands out the messages once, records deletes."""
+
+    url = "http://127.0.0.1:1/123456789012/results"
+    region = "us-east-1"
+
+    def __init__(self, messages: list[QueueMessage]) -> None:
+        self.messages = messages
+        self.receives = 0
+        self.deleted: list[str] = []
+
+    async def receive(self) -> list[QueueMessage]:
+        self.receives += 1
+        out, self.messages = self.messages, []
+        await asyncio.sleep(0.01)
+        return out
+
+    async def delete(self, messages: list[QueueMessage]) -> list[str]:
+        self.deleted.extend(m.message_id for m in messages)
+        return []
+
+
+async def test_a_standby_reads_nothing_and_the_leader_deletes_what_it_handled(tmp_path: Path) -> None:
+    queue = FakeQueue(
+        [
+            QueueMessage("good", "r1", sns(complete_message("s-1", "e-1", 5_000))),
+            QueueMessage("bad", "r2", "garbage"),
+        ]
+    )
+    leader = False
+    seen: list[Event] = []
+    reader = ResultsReader(
+        queue,  # type: ignore[arg-type]
+        Ledger.open(tmp_path),
+        on_event=seen.append,
+        log=lambda: Recorder(),  # type: ignore[arg-type,return-value]
+        sleep=lambda _: asyncio.sleep(0.005),
+        active=lambda: leader,
+    )
+    reader.start()
+    await asyncio.sleep(0.1)
+    assert queue.receives == 0  # standby: the leader's reader takes every message
+    leader = True
+    for _ in range(200):
+        if queue.deleted:
+            break
+        await asyncio.sleep(0.01)
+    await reader.close()
+    assert queue.deleted == ["good", "bad"]
+    assert [e.name for e in seen] == [SESSION_COMPLETED]
+
+
+def test_results_queue_url_is_checked_like_the_watch_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPD_RESULTS_QUEUE_URL", "")
+    assert load_settings(None).results_queue_url is None
+    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/spd-session-results"
+    monkeypatch.setenv("SPD_RESULTS_QUEUE_URL", url)
+    assert load_settings(None).results_queue_url == url
+    monkeypatch.setenv("SPD_RESULTS_QUEUE_URL", "sqs/results")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(None)
+    assert "SPD_RESULTS_QUEUE_URL" in str(caught.value.diagnostics[0])
+    assert "expected an SQS queue URL" in str(caught.value.diagnostics[0])
