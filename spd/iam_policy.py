@@ -29,6 +29,21 @@ policy AmazonRekognitionServiceRole, narrowed from its wildcards to the spec's r
   kms:GenerateDataKey and kms:Decrypt on their keys (the connected-home set-up page,
   https://docs.aws.amazon.com/rekognition/latest/dg/streaming-labels-setting-up.html).
 
+With the daemon's settings (`spd iam-policy --settings FILE`, or `SPD_*` variables), `daemon_policy`
+adds what the configured features need, and nothing for a feature that is not configured:
+
+- sqs:ReceiveMessage, sqs:DeleteMessage (which also authorizes DeleteMessageBatch) and
+  sqs:GetQueueAttributes on the watch, session-trigger and results queues (`watch_queue_url`,
+  `session_queue_url`, `results_queue_url`), their URLs turned into queue ARNs;
+- dynamodb:GetItem/PutItem/UpdateItem/DeleteItem/DescribeTable/CreateTable on the lease table (`ha.table`);
+- sns:Publish on the `sns` event sinks' topics, events:PutEvents on the `eventbridge` sinks' buses.
+
+Sessions need nothing more from Rekognition: a session is a StartStreamProcessor (after a Describe) on
+an owned processor, which the tag-conditioned statement already grants. A queue URL that names no
+region (an emulator's) takes the spec's first region, as the daemon does; the lease table's and a bare
+bus name's account is the spec's processors' account when they share one, else any (`*`): neither the
+settings nor the spec say which account the daemon's own credentials are in otherwise.
+
 AWS documents no collection permission for the service role (the face collection is read by Rekognition
 in the caller's account, not through the role), so none is granted.
 
@@ -48,6 +63,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from spd.model import STACK_TAG, DesiredProcessor, DesiredState, FaceSearch
+from spd.settings import Settings
+from spd.watch_events import queue_region
 
 Audience = Literal["daemon", "service-role"]
 AUDIENCES: tuple[Audience, ...] = ("daemon", "service-role")
@@ -141,8 +158,9 @@ def _policy(statements: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Version": VERSION, "Statement": [s for s in statements if s["Resource"]]}
 
 
-def daemon_policy(desired: DesiredState) -> dict[str, Any]:
-    """What spd itself needs to plan, apply and keep this spec, and to run its preflight checks."""
+def daemon_policy(desired: DesiredState, settings: Settings | None = None) -> dict[str, Any]:
+    """What spd itself needs to plan, apply and keep this spec, and to run its preflight checks; with
+    `settings`, also what the daemon's configured queues, lease table and event sinks need."""
     processors = sorted(desired.processors, key=lambda p: (p.config.region, p.name))
     arns = [processor_arn(p) for p in processors]
     roles = [p.config.role_arn for p in processors]
@@ -191,8 +209,73 @@ def daemon_policy(desired: DesiredState) -> dict[str, Any]:
             ],
         ),
         *_kms_statements("PreflightKeys", ("kms:DescribeKey",), keys),
+        *(_feature_statements(desired, settings) if settings is not None else []),
     ]
     return _policy(statements)
+
+
+QUEUE_ACTIONS = ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
+LEASE_TABLE_ACTIONS = (
+    "dynamodb:CreateTable",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+)
+DEFAULT_REGION = "us-east-1"
+
+
+def _feature_statements(desired: DesiredState, settings: Settings) -> list[dict[str, Any]]:
+    """The statements of the daemon's configured features (queues, lease table, event sinks)."""
+    regions = sorted(desired.regions)
+    first_region = regions[0] if regions else DEFAULT_REGION
+    partition, account = _home(desired)
+    queues = [
+        _queue_arn(url, partition, first_region)
+        for url in (
+            settings.watch_queue_url,
+            # Read by name: the session-trigger queue is a setting of the trigger paths.
+            getattr(settings, "session_queue_url", None),
+            settings.results_queue_url,
+        )
+        if url
+    ]
+    tables = []
+    if settings.ha.table:
+        region = settings.ha.region or first_region
+        tables.append(f"arn:{partition}:dynamodb:{region}:{account}:table/{settings.ha.table}")
+    topics = [sink.topic_arn for sink in settings.event_sinks if sink.type == "sns" and sink.topic_arn]
+    buses: list[str] = []
+    for sink in settings.event_sinks:
+        if sink.type != "eventbridge" or not sink.bus:
+            continue
+        if sink.bus.startswith("arn:"):
+            buses.append(sink.bus)
+        else:
+            for region in [sink.region] if sink.region else regions or [DEFAULT_REGION]:
+                buses.append(f"arn:{partition}:events:{region}:{account}:event-bus/{sink.bus}")
+    return [
+        _statement("ReadQueues", QUEUE_ACTIONS, queues),
+        _statement("LeaseTable", LEASE_TABLE_ACTIONS, tables),
+        _statement("EventSinkTopics", ["sns:Publish"], topics),
+        _statement("EventSinkBuses", ["events:PutEvents"], buses),
+    ]
+
+
+def _home(desired: DesiredState) -> tuple[str, str]:
+    """(partition, account) of the spec's processors when they share one account, else ("aws", "*")."""
+    homes = {(_where(p).partition, _where(p).account) for p in desired.processors}
+    if len(homes) == 1:
+        return next(iter(homes))
+    partitions = {partition for partition, _ in homes}
+    return (next(iter(partitions)) if len(partitions) == 1 else "aws"), "*"
+
+
+def _queue_arn(url: str, partition: str, default_region: str) -> str:
+    """The ARN of the queue at `url` (`<scheme>://<host>/<account>/<name>`, as the settings validate)."""
+    account, name = [segment for segment in url.split("?")[0].split("/") if segment][-2:]
+    return f"arn:{partition}:sqs:{queue_region(url) or default_region}:{account}:{name}"
 
 
 SERVICE_ROLE_ACTIONS: dict[str, tuple[str, ...]] = {
@@ -238,9 +321,10 @@ def service_role_policy(desired: DesiredState) -> dict[str, Any]:
     return _policy(statements)
 
 
-def iam_policy(desired: DesiredState, audience: Audience) -> dict[str, Any]:
-    """The policy for `audience`: "daemon" (whoever runs spd) or "service-role" (the role Rekognition assumes)."""
-    return daemon_policy(desired) if audience == "daemon" else service_role_policy(desired)
+def iam_policy(desired: DesiredState, audience: Audience, settings: Settings | None = None) -> dict[str, Any]:
+    """The policy for `audience`: "daemon" (whoever runs spd; with `settings`, its configured features
+    too) or "service-role" (the role Rekognition assumes)."""
+    return daemon_policy(desired, settings) if audience == "daemon" else service_role_policy(desired)
 
 
 def render(policy: dict[str, Any]) -> str:

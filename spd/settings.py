@@ -206,6 +206,20 @@ class Settings(BaseSettings):
             raise ValueError(problem)
         return value
 
+    results_queue_url: str | None = None
+    """SQS queue subscribed to the connected-home processors' SNS topics: the daemon (the leader, with
+    `ha`) stores their LABEL_DETECTED and STREAM_PROCESSING_COMPLETE notifications in the session ledger."""
+
+    @field_validator("results_queue_url")
+    @classmethod
+    def _results_queue_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        problem = queue_url_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
     event_sinks: list[EventSinkSettings] = Field(default_factory=list)
     """Where the daemon also sends every drift and action event, as CloudEvents (webhook, sns,
     eventbridge); see `spd.sink_settings`. `SPD_EVENT_SINKS` takes a JSON list."""

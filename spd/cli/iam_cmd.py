@@ -2,7 +2,9 @@
 
 Offline, like `validate`: the spec is loaded with `spd.spec.load_spec` (a `SpecError` propagates to
 `spd.cli.app.main`, which prints located diagnostics and exits 78) and `spd.iam_policy` builds the
-policy. Nothing is read from AWS.
+policy. Nothing is read from AWS. The daemon's settings (`--settings FILE`, `$SPD_SETTINGS_FILE`,
+`SPD_*` variables, as `spd run` reads them) add what its configured queues, lease table and event
+sinks need; a settings error exits 78 like a spec error.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from pathlib import Path
 
 import click
 
-from spd.iam_policy import AUDIENCES, iam_policy, render
+from spd.iam_policy import AUDIENCES, Audience, iam_policy, render
+from spd.settings import load_settings
 from spd.spec import load_spec
 
 
@@ -24,12 +27,22 @@ from spd.spec import load_spec
     required=True,
     help="daemon: whoever runs spd; service-role: the role Rekognition assumes.",
 )
-def iam_policy_command(spec: str, audience: str) -> None:
+@click.option(
+    "--settings",
+    "settings_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The daemon's YAML settings file (also $SPD_SETTINGS_FILE); SPD_* environment variables win.",
+)
+def iam_policy_command(spec: str, audience: str, settings_file: Path | None) -> None:
     """Print a least-privilege IAM policy (JSON) for the spec's processors.
 
     `--for daemon` grants what plan, apply, run and the preflight checks need on exactly the spec's
     processors and references; `--for service-role` grants what Rekognition needs through the spec's
-    roles. The same spec always prints the same bytes.
+    roles. With the daemon's settings, `--for daemon` also grants what its configured watch, session and
+    results queues, lease table and event sinks need. The same input always prints the same bytes.
     """
+    settings = load_settings(settings_file)
     desired = load_spec(Path(spec)).desired
-    click.echo(render(iam_policy(desired, "daemon" if audience == "daemon" else "service-role")), nl=False)
+    chosen: Audience = "daemon" if audience == "daemon" else "service-role"
+    click.echo(render(iam_policy(desired, chosen, settings)), nl=False)

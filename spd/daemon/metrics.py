@@ -23,6 +23,7 @@ from prometheus_client.registry import Collector
 from spd import events
 from spd.aws.gateway import CallStats
 from spd.daemon.passes import FULL, SWEEP
+from spd.daemon.session_metrics import SessionMetrics
 from spd.events import Event
 from spd.model import Status
 
@@ -155,6 +156,7 @@ class DaemonMetrics:
             registry=r,
         )
         self.leader.set(1)
+        self.sessions = SessionMetrics(r)
         r.register(_ApiCalls(stats))
         r.register(_NotifyDropped(notify_dropped))
         r.register(_SinkDeliveries(sinks))
@@ -167,6 +169,7 @@ class DaemonMetrics:
 
     def event(self, event: Event) -> None:
         self.events.labels(event.name).inc()
+        self.sessions.event(event)
         if event.name == events.DRIFT_DETECTED:
             self.drift.labels(str(event.fields.get("field", "unknown"))).inc()
 

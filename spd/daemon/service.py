@@ -40,6 +40,7 @@ from spd.daemon.metrics import DaemonMetrics, Health, count_statuses
 from spd.daemon.notify import Notifier, watchdog_period
 from spd.daemon.passes import FULL, SWEEP, PassRunner
 from spd.daemon.preflight import PreflightTask
+from spd.daemon.session_results import ResultsReader, open_results_reader
 from spd.daemon.watch import Watch, open_watch
 from spd.errors import ConfigError, SettingsError, SpdError, SpecError
 from spd.events import Event
@@ -47,7 +48,7 @@ from spd.lease import Role
 from spd.model import DesiredState
 from spd.plan import Policy
 from spd.reconciler import Reconciler, reconcile_fields
-from spd.settings import Settings, load_settings
+from spd.settings import Settings, load_settings, state_directory
 from spd.spec import load_spec
 
 Logger = structlog.stdlib.BoundLogger
@@ -60,6 +61,7 @@ RESTART_REQUIRED = (
     "max_attempts",
     "metrics_address",
     "watch_queue_url",
+    "results_queue_url",
     "event_sinks",
     "history_file",
     "ha",
@@ -134,6 +136,7 @@ class Daemon:
         self._ready = False
         self._sweep_failures = 0
         self._watch: Watch | None = None
+        self._results: ResultsReader | None = None
         self._leadership: Leadership | None = None
 
     @property
@@ -205,6 +208,16 @@ class Daemon:
                         log=lambda: self._log,
                         registry=self._metrics.registry,
                         clock=self._clock,
+                        active=lambda: not self._standby(),
+                    )
+                if settings.results_queue_url:
+                    self._results = open_results_reader(
+                        self._gateway,
+                        settings.results_queue_url,
+                        state_dir=state_directory(settings),
+                        regions=(*self._config.desired.regions, *settings.regions),
+                        on_event=self._on_event,
+                        log=lambda: self._log,
                         active=lambda: not self._standby(),
                     )
                 self._start_preflight("start")
@@ -289,6 +302,8 @@ class Daemon:
         self._log.info("shutdown_started", signal=self._stop_reason, grace_period=grace, in_flight=in_flight)
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
+        if self._results is not None:
+            await self._results.close()  # reading stops at once; a message being stored finishes first
         abandoned, _ = await asyncio.gather(
             self._passes.close(grace),
             self._watch.close(grace) if self._watch is not None else asyncio.sleep(0, 0),

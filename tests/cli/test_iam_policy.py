@@ -188,3 +188,97 @@ def test_for_is_required_and_checked() -> None:
     assert result.returncode == 64  # usage error
     assert "Invalid value for '--for'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+SETTINGS = """\
+watch_queue_url: https://sqs.eu-west-1.amazonaws.com/444455556666/spd-watch
+results_queue_url: http://127.0.0.1:4566/123456789012/spd-session-results
+ha: {table: spd-leases, region: eu-west-1}
+event_sinks:
+  - {type: sns, topic_arn: "arn:aws:sns:us-east-1:111122223333:spd-events"}
+  - {type: eventbridge, bus: spd-bus}
+  - {type: eventbridge, bus: "arn:aws:events:eu-west-1:444455556666:event-bus/ops"}
+"""
+FEATURES = {"ReadQueues", "LeaseTable", "EventSinkTopics", "EventSinkBuses"}
+
+
+@pytest.fixture
+def settings_file(tmp_path: Path) -> Path:
+    path = tmp_path / "settings.yaml"
+    path.write_text(SETTINGS)
+    return path
+
+
+def test_daemon_policy_covers_the_configured_features_only(two_regions: Path, settings_file: Path) -> None:
+    assert not FEATURES & set(by_sid(policy(two_regions, "daemon")))
+    result = spd("iam-policy", str(two_regions), "--for", "daemon", "--settings", str(settings_file))
+    assert result.returncode == 0, result.stderr
+    statements = by_sid(json.loads(result.stdout))
+    assert statements["ReadQueues"]["Action"] == [
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ReceiveMessage",
+    ]
+    # A queue URL that names no region (an emulator's) takes the spec's first region, as the daemon does.
+    assert statements["ReadQueues"]["Resource"] == [
+        "arn:aws:sqs:eu-west-1:123456789012:spd-session-results",
+        "arn:aws:sqs:eu-west-1:444455556666:spd-watch",
+    ]
+    assert statements["LeaseTable"]["Action"] == [
+        "dynamodb:CreateTable",
+        "dynamodb:DeleteItem",
+        "dynamodb:DescribeTable",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    ]
+    # Two accounts in the spec: the daemon's own is not known, so the table's account is any.
+    assert statements["LeaseTable"]["Resource"] == ["arn:aws:dynamodb:eu-west-1:*:table/spd-leases"]
+    assert statements["EventSinkTopics"] == {
+        "Sid": "EventSinkTopics",
+        "Effect": "Allow",
+        "Action": ["sns:Publish"],
+        "Resource": ["arn:aws:sns:us-east-1:111122223333:spd-events"],
+    }
+    # A bare bus name is used in the region of the processor an event is about: every spec region.
+    assert statements["EventSinkBuses"]["Resource"] == [
+        "arn:aws:events:eu-west-1:*:event-bus/spd-bus",
+        "arn:aws:events:eu-west-1:444455556666:event-bus/ops",
+        "arn:aws:events:us-east-1:*:event-bus/spd-bus",
+    ]
+    # Sessions are Start calls on owned processors: already granted, with the stack-tag condition.
+    assert "rekognition:StartStreamProcessor" in statements["ProcessorsOwnedByStack"]["Action"]
+
+
+def test_one_account_spec_names_its_account(settings_file: Path, emu: EmulatorProcess) -> None:
+    first = spd("iam-policy", "config/", "--for", "daemon", "--settings", str(settings_file))
+    second = spd("iam-policy", "config/", "--for", "daemon", "--settings", str(settings_file))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    statements = by_sid(json.loads(first.stdout))
+    assert set(statements) >= FEATURES
+    for resource in (*statements["LeaseTable"]["Resource"], *statements["EventSinkBuses"]["Resource"]):
+        assert ARN.match(resource), resource
+    iam = emu.client("us-east-1", service="iam")
+    created = iam.create_policy(PolicyName="spd-daemon-features", PolicyDocument=first.stdout)
+    assert created["Policy"]["Arn"].endswith(":policy/spd-daemon-features")
+
+
+def test_two_account_policy_with_features_is_accepted_by_iam(
+    two_regions: Path, settings_file: Path, emu: EmulatorProcess
+) -> None:
+    result = spd("iam-policy", str(two_regions), "--for", "daemon", "--settings", str(settings_file))
+    assert result.returncode == 0, result.stderr
+    iam = emu.client("us-east-1", service="iam")
+    iam.create_policy(PolicyName="spd-daemon-two-accounts", PolicyDocument=result.stdout)
+
+
+def test_bad_settings_exit_78_with_the_setting_named(two_regions: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "settings.yaml"
+    bad.write_text("results_queue_url: not-a-queue\n")
+    result = spd("iam-policy", str(two_regions), "--for", "daemon", "--settings", str(bad))
+    assert result.returncode == 78
+    assert result.stdout == ""
+    assert "results_queue_url" in result.stderr
+    assert "expected an SQS queue URL" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,207 @@
+"""The results reader: connected-home notifications from the results queue into the session ledger.
+
+Runs in `spd run` when `results_queue_url` is set. The queue is subscribed to the processors' SNS
+topics; each message is read (`spd.aws.watch_queue.WatchQueue`, the watch's long-poll reader), parsed
+(`spd.sessions.notifications.parse_notification`), stored in the ledger (`Ledger.record_notification`)
+and deleted. A malformed message is logged (`session_notification_malformed`) and deleted too: no
+retry would make it readable. A message whose storing failed (the ledger file unwritable) is left on
+the queue, so SQS delivers it again later.
+
+A new notification becomes an event through the daemon's `on_event` (`session_completed` with the
+processed seconds, `labels_detected` with the labels), which is what the metrics count. A redelivered
+one (same event id, `record_notification` says False) changes nothing and emits nothing, so no counter
+counts a session twice.
+
+Only the leader reads (with `ha`): the ledger is a file local to each daemon, and the trigger paths
+record their sessions in the leader's ledger. A standby reading too would take some of the messages
+into its own ledger, where neither `spd sessions` on the leader's host nor the leader's budget check
+would see them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from spd.aws.gateway import Gateway
+from spd.aws.watch_queue import QueueMessage, WatchQueue
+from spd.errors import SpdError
+from spd.events import Event, EventSink
+from spd.sessions.ledger import Ledger
+from spd.sessions.notifications import (
+    MalformedNotification,
+    Notification,
+    NotificationType,
+    parse_notification,
+)
+from spd.watch_events import queue_region
+
+Logger = structlog.stdlib.BoundLogger
+
+SESSION_COMPLETED = "session_completed"
+LABELS_DETECTED = "labels_detected"
+NOTIFICATION_MALFORMED = "session_notification_malformed"
+UNKNOWN_PROCESSOR = "unknown"
+"""The processor label of a notification that names none, for a session this daemon did not start."""
+
+DEFAULT_REGION = "us-east-1"
+RETRY_MAX = 60.0
+"""Longest wait between attempts to read a queue that fails (missing, denied, unreachable)."""
+STANDBY_POLL = 1.0
+"""Seconds between looks at the lease while standby (a local check, no call)."""
+
+
+class ResultsReader:
+    """Reads the results queue until closed, one message at a time, in the order received."""
+
+    def __init__(
+        self,
+        queue: WatchQueue,
+        ledger: Ledger,
+        *,
+        on_event: EventSink,
+        log: Callable[[], Logger],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        active: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """`active`: False while this daemon is a standby (high availability): then nothing is read."""
+        self._queue = queue
+        self._ledger = ledger
+        self._on_event = on_event
+        self._log = log
+        self._sleep = sleep
+        self._now = now
+        self._active = active
+        self._reader: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._reader = asyncio.create_task(self._read_forever(), name="spd-session-results")
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        self._ledger.close()
+
+    async def _read_forever(self) -> None:
+        failures = 0
+        self._log().info("session_results_started", queue=self._queue.url, region=self._queue.region)
+        while True:
+            if not self._active():
+                await self._sleep(STANDBY_POLL)
+                continue
+            try:
+                messages = await self._queue.receive()
+            except SpdError as exc:
+                failures += 1
+                delay = min(RETRY_MAX, 2.0 ** min(failures, 6))
+                self._log().error(
+                    "session_results_receive_failed",
+                    queue=self._queue.url,
+                    error=str(exc),
+                    error_type=type(exc).__name__,
+                    consecutive_failures=failures,
+                    retry_in=delay,
+                )
+                await self._sleep(delay)
+                continue
+            if failures:
+                self._log().info(
+                    "session_results_receive_recovered", queue=self._queue.url, after_failures=failures
+                )
+                failures = 0
+            handled = [m for m in messages if self.handle(m) != "failed"]
+            if handled:
+                await self._delete(handled)
+
+    async def _delete(self, messages: list[QueueMessage]) -> None:
+        try:
+            failed = await self._queue.delete(messages)
+        except SpdError as exc:
+            self._log().error(
+                "session_results_delete_failed", error=str(exc), messages=[m.message_id for m in messages]
+            )
+            return
+        if failed:
+            self._log().error("session_results_delete_failed", error="rejected by SQS", messages=failed)
+
+    def handle(self, message: QueueMessage) -> str:
+        """Store one message's notification; its outcome: new, duplicate, malformed or failed (kept)."""
+        try:
+            notification = parse_notification(message.body)
+        except MalformedNotification as exc:
+            self._log().warning(
+                NOTIFICATION_MALFORMED, message_id=message.message_id, error=str(exc), body=message.body[:200]
+            )
+            return "malformed"
+        try:
+            new = self._ledger.record_notification(notification, received=self._now())
+        except Exception as exc:  # sqlite3.Error, OSError: the ledger file, not the message
+            self._log().error(
+                "session_notification_failed",
+                message_id=message.message_id,
+                session_id=notification.session_id,
+                error=str(exc) or type(exc).__name__,
+                error_type=type(exc).__name__,
+            )
+            return "failed"
+        if not new:
+            self._log().debug(
+                "session_notification_duplicate",
+                message_id=message.message_id,
+                session_id=notification.session_id,
+                event_id=notification.event_id,
+            )
+            return "duplicate"
+        self._on_event(self._event(notification))
+        return "new"
+
+    def _event(self, notification: Notification) -> Event:
+        fields: dict[str, Any] = {
+            **self._where(notification),
+            "session_id": notification.session_id,
+            "event_id": notification.event_id,
+        }
+        if notification.type is NotificationType.STREAM_PROCESSING_COMPLETE:
+            return Event(SESSION_COMPLETED, {**fields, "processed_seconds": notification.processed_seconds})
+        return Event(LABELS_DETECTED, {**fields, "labels": [label.name for label in notification.labels]})
+
+    def _where(self, notification: Notification) -> dict[str, str | None]:
+        """The processor (and region) a notification belongs to: the one it names, else the ledger's."""
+        started = self._ledger.processor_of(notification.session_id)
+        if notification.processor is not None:
+            region = (
+                started.region if started is not None and started.name == notification.processor else None
+            )
+            return {"processor": notification.processor, "region": region}
+        if started is not None:
+            return {"processor": started.name, "region": started.region}
+        return {"processor": UNKNOWN_PROCESSOR, "region": None}
+
+
+def open_results_reader(
+    gateway: Gateway,
+    url: str,
+    *,
+    state_dir: Path,
+    regions: tuple[str, ...],
+    on_event: EventSink,
+    log: Callable[[], Logger],
+    active: Callable[[], bool] = lambda: True,
+) -> ResultsReader:
+    """A started reader of `url`, whose region is the URL's (AWS queue URLs name it), else the first of
+    `regions`, else us-east-1 (an emulator's queue); the ledger is `sessions.db` in `state_dir`."""
+    region = queue_region(url) or next(iter(regions), DEFAULT_REGION)
+    reader = ResultsReader(
+        WatchQueue(gateway, url, region), Ledger.open(state_dir), on_event=on_event, log=log, active=active
+    )
+    reader.start()
+    return reader
