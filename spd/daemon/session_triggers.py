@@ -205,7 +205,9 @@ class SessionTriggers:
                     "error": "this daemon is a standby (another daemon holds the lease); send triggers to the leader"
                 },
             )
-        outcome = await self.trigger(request.body, source=TriggerSource.HTTP)
+        # Shielded: a caller that hangs up (or the server's read timeout) must not cut a trigger off
+        # between its Start and its ledger row; it finishes and is counted either way.
+        outcome = await asyncio.shield(self.trigger(request.body, source=TriggerSource.HTTP))
         return _json(status_code(outcome), outcome.fields())
 
 
