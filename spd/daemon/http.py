@@ -75,7 +75,7 @@ async def serve(
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            await asyncio.wait_for(_answer(reader, writer, routes, posts), _READ_TIMEOUT)
+            await _answer(reader, writer, routes, posts)
         except (TimeoutError, ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass  # a client that stalls, hangs up or sends garbage is dropped; the daemon carries on
         finally:
@@ -94,7 +94,9 @@ async def _answer(
     routes: Mapping[str, Route],
     posts: Mapping[str, PostRoute],
 ) -> None:
-    head = await reader.readuntil(b"\r\n\r\n")
+    # The timeout bounds the client (reading the request, taking the answer), not the handler: a POST
+    # that is starting a session under load must get its answer, not a dropped connection.
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), _READ_TIMEOUT)
     request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
     parts = request_line.split()
     if len(parts) != 3 or not parts[2].startswith("HTTP/"):
@@ -114,7 +116,7 @@ async def _answer(
         except Exception as exc:  # a broken collector must not take the server down
             response = (500, "text/plain; charset=utf-8", f"{type(exc).__name__}\n".encode())
     _write(writer, response, head_only=method == "HEAD")
-    await writer.drain()
+    await asyncio.wait_for(writer.drain(), _READ_TIMEOUT)
 
 
 def _headers(head: bytes) -> dict[str, str]:
@@ -139,7 +141,7 @@ async def _post(reader: asyncio.StreamReader, head: bytes, path: str, handler: P
         return _text(400, "bad Content-Length")
     if int(length) > MAX_BODY_BYTES:
         return _text(413, f"body larger than {MAX_BODY_BYTES} bytes")
-    body = await reader.readexactly(int(length))
+    body = await asyncio.wait_for(reader.readexactly(int(length)), _READ_TIMEOUT)
     try:
         return await handler(Request(path, headers, body))
     except Exception as exc:  # a broken handler must not take the server down, nor show a traceback

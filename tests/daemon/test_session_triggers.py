@@ -13,9 +13,11 @@ import signal
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from daemonproc import Daemon
 
 from spdrun import home, run_spd, write_spec
@@ -221,3 +223,45 @@ def test_a_reload_that_removes_the_window_closes_it(emu, tmp_path):
         assert closed["sessions_started"] >= 1
     finally:
         d.kill()
+
+
+def test_an_oversized_body_is_refused_unread(emu, tmp_path):
+    d = _daemon(emu, tmp_path, _spec(tmp_path))
+    try:
+        before = _starts(emu)
+        request = urllib.request.Request(
+            d.http + "/v1/sessions", data=b"{" + b" " * 70_000 + b"}", method="POST"
+        )
+        with pytest.raises(urllib.error.HTTPError) as raised:
+            urllib.request.urlopen(request, timeout=10)
+        assert raised.value.code == 413
+        assert _starts(emu) == before
+    finally:
+        d.kill()
+
+
+def test_a_standby_answers_503_and_starts_nothing(emu, tmp_path):
+    emu.configure(session_time_scale=100)
+    spec = _spec(tmp_path)
+    table = f"spd-leases-{uuid.uuid4().hex[:8]}"
+    ha = {"SPD_HA_TABLE": table, "SPD_HA_LEASE_SECONDS": "3"}
+    leader = _daemon(emu, tmp_path, spec, SPD_HA_HOLDER="a", **ha)
+    standby = Daemon(
+        ["--endpoint-url", emu.url, "--spec", str(spec)],
+        env={"SPD_STATE_DIR": str(tmp_path / "state-b"), "SPD_HA_HOLDER": "b", **ha},
+    )
+    try:
+        leader.wait_for("leader_acquired")
+        standby.wait_for("daemon_started")
+        time.sleep(0.5)
+        assert not standby.events("leader_acquired")
+        before = _starts(emu)
+        code, body = _post(standby, {"processor": "porch"})
+        assert code == 503
+        assert "standby" in body["error"]
+        assert _starts(emu) == before
+        code, body = _post(leader, {"processor": "porch"})
+        assert code == 201, body
+    finally:
+        standby.kill()
+        leader.kill()
