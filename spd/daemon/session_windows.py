@@ -109,7 +109,7 @@ class SessionWindows:
                     self.open,
                     _trigger(window),
                     args=(processor.id, window),
-                    id=f"{JOB_PREFIX}{processor.id.region}:{processor.name}:{index}",
+                    id=f"{JOB_PREFIX}{processor.id}:{index}",
                 )
                 since = open_since(window, now)
                 if since is not None:
