@@ -37,6 +37,8 @@ TARGET_FAILED = "target_failed"
 SESSION_STARTED = "session_started"
 SESSION_COALESCED = "session_coalesced"
 SESSION_REFUSED = "session_refused"
+SESSION_WINDOW_OPENED = "session_window_opened"
+SESSION_WINDOW_CLOSED = "session_window_closed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -235,8 +235,7 @@ def _feature_statements(desired: DesiredState, settings: Settings) -> list[dict[
         _queue_arn(url, partition, first_region)
         for url in (
             settings.watch_queue_url,
-            # Read by name: the session-trigger queue is a setting of the trigger paths.
-            getattr(settings, "session_queue_url", None),
+            settings.session_queue_url,
             settings.results_queue_url,
         )
         if url

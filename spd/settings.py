@@ -49,6 +49,21 @@ DEFAULT_RATE_LIMITS: dict[str, float] = {
 SETTINGS_FILE_ENV = "SPD_SETTINGS_FILE"
 
 
+def token_file_problem(path: Path) -> str | None:
+    """Why `path` cannot hold the API's bearer token (None: it can): missing, empty, world-readable."""
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not valid UTF-8 text"
+        return f"cannot read the token file {path}: {why}"
+    if mode & 0o004:
+        return f"the token file {path} is world-readable; chmod o-r it (e.g. chmod 600)"
+    if not text:
+        return f"the token file {path} is empty"
+    return None
+
+
 def default_state_dir() -> Path:
     """The user's spd state directory (XDG base directory spec), for local state with no setting."""
     base = os.environ.get("XDG_STATE_HOME", "")
@@ -232,6 +247,34 @@ class Settings(BaseSettings):
 
     ha: HaSettings = Field(default_factory=HaSettings)
     """`ha: {table, lease_seconds}` (`SPD_HA_TABLE`, `SPD_HA_LEASE_SECONDS`, `SPD_HA_NAME`...)."""
+
+    # -- connected-home session triggers (spd.daemon.session_triggers) --
+    api_token_file: Path | None = None
+    """File holding the bearer token `POST /v1/sessions` requires (non-empty, not world-readable);
+    required when `metrics_address` listens beyond loopback."""
+
+    session_queue_url: str | None = None
+    """SQS queue of session triggers (each message body one trigger JSON), long-polled by the daemon."""
+
+    @field_validator("api_token_file")
+    @classmethod
+    def _api_token_file(cls, value: Path | None) -> Path | None:
+        if value is None or str(value) == "":
+            return None
+        problem = token_file_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("session_queue_url")
+    @classmethod
+    def _session_queue_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        problem = queue_url_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     @field_validator("rate_limits")
     @classmethod

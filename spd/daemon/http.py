@@ -2,25 +2,45 @@
 
 Started by `spd.daemon.service.Daemon`. It runs on the same asyncio loop as the passes on purpose: a
 wedged loop then also stops answering health checks, instead of a helper thread reporting "healthy"
-for a daemon that no longer does anything. GET and HEAD only, one request per connection.
+for a daemon that no longer does anything. GET and HEAD of `routes`, POST of `post_routes` (an async
+handler given the request's headers and its body, at most `MAX_BODY_BYTES`), one request per connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 
 # A response: status code, content type, body.
 Response = tuple[int, str, bytes]
 Route = Callable[[], Response]
 
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A POST request as a handler sees it: header names lower-cased, the body read whole."""
+
+    path: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+PostRoute = Callable[[Request], Awaitable[Response]]
+MAX_BODY_BYTES = 64 * 1024
+"""A POST body beyond this is answered 413 unread: a trigger is a few hundred bytes."""
+
 _REASONS = {
     200: "OK",
+    201: "Created",
     400: "Bad Request",
+    401: "Unauthorized",
     404: "Not Found",
     405: "Method Not Allowed",
+    409: "Conflict",
+    411: "Length Required",
+    413: "Content Too Large",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
@@ -45,13 +65,17 @@ def split_address(address: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-async def serve(address: str, routes: Mapping[str, Route]) -> Listening:
-    """Listen on `address` (port 0 picks a free one) and answer GET/HEAD of `routes`' paths."""
+async def serve(
+    address: str, routes: Mapping[str, Route], post_routes: Mapping[str, PostRoute] | None = None
+) -> Listening:
+    """Listen on `address` (port 0 picks a free one) and answer GET/HEAD of `routes`' paths and POST
+    of `post_routes`' paths."""
+    posts = post_routes or {}
     host, port = split_address(address)
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            await asyncio.wait_for(_answer(reader, writer, routes), _READ_TIMEOUT)
+            await _answer(reader, writer, routes, posts)
         except (TimeoutError, ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass  # a client that stalls, hangs up or sends garbage is dropped; the daemon carries on
         finally:
@@ -65,9 +89,14 @@ async def serve(address: str, routes: Mapping[str, Route]) -> Listening:
 
 
 async def _answer(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, routes: Mapping[str, Route]
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    routes: Mapping[str, Route],
+    posts: Mapping[str, PostRoute],
 ) -> None:
-    head = await reader.readuntil(b"\r\n\r\n")
+    # The timeout bounds the client (reading the request, taking the answer), not the handler: a POST
+    # that is starting a session under load must get its answer, not a dropped connection.
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), _READ_TIMEOUT)
     request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
     parts = request_line.split()
     if len(parts) != 3 or not parts[2].startswith("HTTP/"):
@@ -75,8 +104,10 @@ async def _answer(
         return
     method, target, _ = parts
     path = target.split("?", 1)[0]
-    if method not in ("GET", "HEAD"):
-        response: Response = (405, "text/plain; charset=utf-8", b"method not allowed\n")
+    if method == "POST" and path in posts:
+        response: Response = await _post(reader, head, path, posts[path])
+    elif method not in ("GET", "HEAD"):
+        response = (405, "text/plain; charset=utf-8", b"method not allowed\n")
     elif path not in routes:
         response = (404, "text/plain; charset=utf-8", b"not found: try /healthz or /metrics\n")
     else:
@@ -85,7 +116,36 @@ async def _answer(
         except Exception as exc:  # a broken collector must not take the server down
             response = (500, "text/plain; charset=utf-8", f"{type(exc).__name__}\n".encode())
     _write(writer, response, head_only=method == "HEAD")
-    await writer.drain()
+    await asyncio.wait_for(writer.drain(), _READ_TIMEOUT)
+
+
+def _headers(head: bytes) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for line in head.split(b"\r\n")[1:]:
+        name, sep, value = line.decode("latin-1").partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    return headers
+
+
+def _text(code: int, message: str) -> Response:
+    return code, "text/plain; charset=utf-8", f"{message}\n".encode()
+
+
+async def _post(reader: asyncio.StreamReader, head: bytes, path: str, handler: PostRoute) -> Response:
+    headers = _headers(head)
+    length = headers.get("content-length")
+    if length is None:
+        return _text(411, "Content-Length required")
+    if not length.isdigit():
+        return _text(400, "bad Content-Length")
+    if int(length) > MAX_BODY_BYTES:
+        return _text(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    body = await asyncio.wait_for(reader.readexactly(int(length)), _READ_TIMEOUT)
+    try:
+        return await handler(Request(path, headers, body))
+    except Exception as exc:  # a broken handler must not take the server down, nor show a traceback
+        return _text(500, type(exc).__name__)
 
 
 def _write(writer: asyncio.StreamWriter, response: Response, *, head_only: bool) -> None:

@@ -41,13 +41,22 @@ from spd.daemon.notify import Notifier, watchdog_period
 from spd.daemon.passes import FULL, SWEEP, PassRunner
 from spd.daemon.preflight import PreflightTask
 from spd.daemon.session_results import ResultsReader, open_results_reader
+from spd.daemon.session_triggers import (
+    SESSIONS_PATH,
+    SessionQueueReader,
+    SessionTriggers,
+    exposure_problem,
+    open_session_queue,
+)
+from spd.daemon.session_windows import SessionWindows
 from spd.daemon.watch import Watch, open_watch
-from spd.errors import ConfigError, SettingsError, SpdError, SpecError
+from spd.errors import ConfigError, Diagnostic, SettingsError, SpdError, SpecError
 from spd.events import Event
 from spd.lease import Role
 from spd.model import DesiredState
 from spd.plan import Policy
 from spd.reconciler import Reconciler, reconcile_fields
+from spd.sessions.ledger import Ledger
 from spd.settings import Settings, load_settings, state_directory
 from spd.spec import load_spec
 
@@ -65,6 +74,7 @@ RESTART_REQUIRED = (
     "event_sinks",
     "history_file",
     "ha",
+    "session_queue_url",
 )
 """Settings that shape the connection or the listening socket: a reload reports them, a restart applies."""
 
@@ -86,6 +96,9 @@ def load_config(
 ) -> Config:
     """Settings (file, `SPD_*`, then command-line overrides) and the spec they name; ConfigError if bad."""
     settings = load_settings(settings_file, environ=environ, **overrides)
+    exposed = exposure_problem(settings)
+    if exposed is not None:
+        raise SettingsError([Diagnostic(str(settings_file or "settings"), 0, 0, "metrics_address", exposed)])
     loaded = load_spec(settings.spec, environ=environ)
     return Config(settings, loaded.desired, tuple(str(w) for w in loaded.warnings))
 
@@ -138,6 +151,10 @@ class Daemon:
         self._watch: Watch | None = None
         self._results: ResultsReader | None = None
         self._leadership: Leadership | None = None
+        self._ledger: Ledger | None = None
+        self._sessions: SessionTriggers | None = None
+        self._session_queue: SessionQueueReader | None = None
+        self._windows: SessionWindows | None = None
 
     @property
     def log(self) -> Logger:
@@ -178,6 +195,15 @@ class Daemon:
                     self._leadership = await self._open_leadership(settings)
                     self._reconciler.guard = self._leadership.refusal
                     self._health.lease = self._leadership.describe
+                self._sessions = SessionTriggers(
+                    self._gateway,
+                    self._open_ledger,
+                    settings=lambda: self._config.settings,
+                    desired=lambda: self._config.desired,
+                    on_event=self._on_event,
+                    active=lambda: not self._standby(),
+                )
+                stack.callback(self._close_ledger)
                 address = await self._serve_http(stack, settings.metrics_address)
                 self._metrics.spec_processors.set(len(self._config.desired.processors))
                 self._log.info(
@@ -220,6 +246,15 @@ class Daemon:
                         log=lambda: self._log,
                         active=lambda: not self._standby(),
                     )
+                if settings.session_queue_url:
+                    self._session_queue = open_session_queue(
+                        self._gateway,
+                        settings.session_queue_url,
+                        self._sessions,
+                        spec_regions=self._config.desired.regions,
+                        log=lambda: self._log,
+                    )
+                self._start_windows()
                 self._start_preflight("start")
                 await self._stop.wait()
                 await self._shutdown()
@@ -304,6 +339,10 @@ class Daemon:
             self._scheduler.shutdown(wait=False)
         if self._results is not None:
             await self._results.close()  # reading stops at once; a message being stored finishes first
+        if self._session_queue is not None:
+            await self._session_queue.close()
+        if self._windows is not None:
+            await self._windows.close()
         abandoned, _ = await asyncio.gather(
             self._passes.close(grace),
             self._watch.close(grace) if self._watch is not None else asyncio.sleep(0, 0),
@@ -318,6 +357,31 @@ class Daemon:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+
+    # -- sessions (spd.daemon.session_triggers, spd.daemon.session_windows) ---------------------------------
+
+    def _open_ledger(self) -> Ledger:
+        if self._ledger is None:
+            self._ledger = Ledger.open(state_directory(self._config.settings))
+        return self._ledger
+
+    def _close_ledger(self) -> None:
+        if self._ledger is not None:
+            self._ledger.close()
+
+    def _start_windows(self) -> None:
+        assert self._scheduler is not None
+        assert self._gateway is not None
+        assert self._sessions is not None
+        self._windows = SessionWindows(
+            self._scheduler,
+            self._gateway,
+            self._sessions,
+            poll_interval=lambda: self._config.settings.poll_interval,
+            on_event=self._on_event,
+            log=lambda: self._log,
+        )
+        self._windows.schedule(self._config.desired)
 
     # -- the lease (spd.daemon.leader) -----------------------------------------------------------------
 
@@ -507,6 +571,8 @@ class Daemon:
             ):
                 self._log = self._relog(settings)
             self._reschedule(old.settings, settings)
+            if self._windows is not None:
+                self._windows.schedule(new.desired)
             self._metrics.reloads.labels("ok").inc()
             self._metrics.spec_processors.set(len(new.desired.processors))
             self._log.info(
@@ -551,7 +617,10 @@ class Daemon:
         if not address:
             return None
         try:
-            listening = await serve(address, {"/healthz": self._healthz, "/metrics": self._metrics_page})
+            posts = {SESSIONS_PATH: self._sessions.handle_http} if self._sessions is not None else {}
+            listening = await serve(
+                address, {"/healthz": self._healthz, "/metrics": self._metrics_page}, posts
+            )
         except OSError as exc:
             raise SpdError(f"cannot listen on {address} (metrics_address): {exc.strerror or exc}") from None
         stack.push_async_callback(_close_server, listening.server)

@@ -193,6 +193,7 @@ def test_for_is_required_and_checked() -> None:
 SETTINGS = """\
 watch_queue_url: https://sqs.eu-west-1.amazonaws.com/444455556666/spd-watch
 results_queue_url: http://127.0.0.1:4566/123456789012/spd-session-results
+session_queue_url: https://sqs.us-east-1.amazonaws.com/111122223333/spd-triggers
 ha: {table: spd-leases, region: eu-west-1}
 event_sinks:
   - {type: sns, topic_arn: "arn:aws:sns:us-east-1:111122223333:spd-events"}
@@ -223,6 +224,7 @@ def test_daemon_policy_covers_the_configured_features_only(two_regions: Path, se
     assert statements["ReadQueues"]["Resource"] == [
         "arn:aws:sqs:eu-west-1:123456789012:spd-session-results",
         "arn:aws:sqs:eu-west-1:444455556666:spd-watch",
+        "arn:aws:sqs:us-east-1:111122223333:spd-triggers",
     ]
     assert statements["LeaseTable"]["Action"] == [
         "dynamodb:CreateTable",

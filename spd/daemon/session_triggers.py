@@ -1,0 +1,311 @@
+"""The daemon's session triggers: `POST /v1/sessions` and the SQS trigger queue, through the one start path.
+
+Started by `spd.daemon.service.Daemon`. Both hand each trigger body to `spd.sessions.start.SessionStarter`
+(validate, budget, ownership, coalesce, Start), the same path as `spd session start` and the windows
+(`spd.daemon.session_windows`), so a trigger is refused, coalesced or started the same way wherever it
+came from. Triggers for one processor are handled one at a time (a lock per processor): the second of
+two simultaneous triggers then reads the session the first opened and is coalesced without a second
+Start call, instead of losing a race at the service.
+
+- HTTP: a bearer token from `api_token_file` guards the route (compared in constant time); without a
+  token file the daemon refuses to listen beyond loopback (`exposure_problem`, exit 78). The answer
+  is the outcome's JSON with a status code per outcome (`status_code`). A standby answers 503 and
+  starts nothing: only the lease holder runs sessions.
+- SQS: long-polled with the watch's queue reader (`spd.aws.watch_queue`). Every message is deleted once
+  handled, a malformed or refused one included (logged as `session_refused` with its reason; never
+  retried forever); only a temporary service error leaves it for SQS to deliver again. A standby reads
+  nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import ipaddress
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from spd.aws.gateway import Gateway
+from spd.aws.watch_queue import QueueMessage, WatchQueue
+from spd.daemon.http import Request, Response
+from spd.errors import SpdError
+from spd.events import Event, EventSink
+from spd.model import DesiredState, ProcessorId
+from spd.sessions.ledger import Ledger
+from spd.sessions.start import Outcome, SessionOutcome, SessionStarter
+from spd.sessions.trigger import RefusalReason, SessionRequest, TriggerRefused, TriggerSource, session_request
+from spd.settings import Settings
+from spd.watch_events import queue_region
+
+Logger = structlog.stdlib.BoundLogger
+
+SESSIONS_PATH = "/v1/sessions"
+DEFAULT_REGION = "us-east-1"
+RETRY_MAX = 60.0
+STANDBY_POLL = 1.0
+_JSON = "application/json"
+
+REFUSAL_STATUS: Mapping[RefusalReason, int] = {
+    RefusalReason.MALFORMED: 400,
+    RefusalReason.SECONDS_TIMESTAMP: 400,
+    RefusalReason.BOTH_SELECTORS: 400,
+    RefusalReason.BAD_FRAGMENT: 400,
+    RefusalReason.BAD_DURATION: 400,
+    RefusalReason.AMBIGUOUS_PROCESSOR: 400,
+    RefusalReason.UNKNOWN_PROCESSOR: 404,
+    RefusalReason.FACE_SEARCH: 409,
+    RefusalReason.NOT_FOUND: 409,
+    RefusalReason.NOT_OWNED: 409,
+    RefusalReason.BUDGET: 429,
+    RefusalReason.SERVICE_ERROR: 502,
+}
+"""The HTTP status of each refusal: 400 a bad body, 404 a name the spec lacks, 409 a processor that
+cannot run a session (face_search, not applied yet, not this stack's), 429 the day's budget spent,
+502 the service failed (503 instead when the error is temporary)."""
+
+
+def status_code(outcome: SessionOutcome) -> int:
+    """201 started, 200 coalesced (a session is open: what the trigger asked for), else per refusal."""
+    if outcome.outcome is Outcome.STARTED:
+        return 201
+    if outcome.outcome is Outcome.COALESCED:
+        return 200
+    if outcome.temporary:
+        return 503
+    return REFUSAL_STATUS.get(outcome.refusal or RefusalReason.MALFORMED, 400)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything
+
+
+def exposure_problem(settings: Settings) -> str | None:
+    """Why the daemon must not listen as configured (None: it may): `POST /v1/sessions` starts sessions,
+    so beyond loopback it needs a bearer token."""
+    if not settings.metrics_address or settings.api_token_file is not None:
+        return None
+    host = settings.metrics_address.rpartition(":")[0].strip("[]")
+    if _loopback(host):
+        return None
+    return (
+        f"listens on {settings.metrics_address}, beyond loopback, without api_token_file "
+        "(SPD_API_TOKEN_FILE): POST /v1/sessions would start sessions for anyone who can reach it; "
+        "set a token file or listen on 127.0.0.1"
+    )
+
+
+class TokenFile:
+    """The bearer token, read from its file and read again when the file changes (a rotated token)."""
+
+    def __init__(self) -> None:
+        self._key: tuple[Path, int] | None = None
+        self._token = b""
+
+    def token(self, path: Path) -> bytes:
+        stat = path.stat()
+        key = (path, stat.st_mtime_ns)
+        if key != self._key:
+            self._token = path.read_text(encoding="utf-8").strip().encode()
+            self._key = key
+        return self._token
+
+
+def _json(code: int, body: Mapping[str, Any]) -> Response:
+    return code, _JSON, (json.dumps(body) + "\n").encode()
+
+
+class SessionTriggers:
+    """The starter as the daemon uses it: the current spec and stack, one ledger, a lock per processor."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        ledger: Callable[[], Ledger],
+        *,
+        settings: Callable[[], Settings],
+        desired: Callable[[], DesiredState],
+        on_event: EventSink,
+        active: Callable[[], bool],
+    ) -> None:
+        """`ledger` opens the ledger on first use (a daemon that never sees a trigger writes nothing);
+        `active`: False while this daemon is a standby (high availability): then nothing starts."""
+        self._gateway = gateway
+        self._ledger = ledger
+        self._settings = settings
+        self._desired = desired
+        self._on_event = on_event
+        self.active = active
+        self._locks: dict[ProcessorId, asyncio.Lock] = {}
+        self._token = TokenFile()
+
+    def _starter(self, on_event: EventSink) -> SessionStarter:
+        return SessionStarter(
+            gateway=self._gateway, stack=self._desired().stack, ledger=self._ledger(), on_event=on_event
+        )
+
+    async def trigger(
+        self, body: str | bytes, *, source: TriggerSource, fields: Mapping[str, Any] | None = None
+    ) -> SessionOutcome:
+        """One trigger body through the start path; `fields` are added to its event (e.g. message_id)."""
+        extra = dict(fields or {})
+
+        def emit(event: Event) -> None:
+            self._on_event(Event(event.name, {**event.fields, **extra}) if extra else event)
+
+        desired = self._desired()
+        starter = self._starter(emit)
+        try:
+            arrival = int(datetime.now(UTC).timestamp() * 1000)
+            request = session_request(body, desired, source=source, arrival_ms=arrival)
+        except TriggerRefused:
+            # Recorded and reported by the starter, which reads the body again to name what it can.
+            return await starter.trigger(body, desired, source=source)
+        return await self.start(request, starter=starter)
+
+    async def start(
+        self, request: SessionRequest, *, starter: SessionStarter | None = None
+    ) -> SessionOutcome:
+        """A checked request (a window's), one at a time per processor."""
+        lock = self._locks.setdefault(request.processor, asyncio.Lock())
+        async with lock:
+            return await (starter or self._starter(self._on_event)).start(request)
+
+    # -- POST /v1/sessions ----------------------------------------------------------------------------
+
+    async def handle_http(self, request: Request) -> Response:
+        """`POST /v1/sessions`: authenticate, then one trigger; never a traceback."""
+        token_file = self._settings().api_token_file
+        if token_file is not None:
+            try:
+                expected = self._token.token(token_file)
+            except (OSError, UnicodeDecodeError):
+                return _json(503, {"error": "the API token file cannot be read; see the daemon's log"})
+            scheme, _, given = request.headers.get("authorization", "").partition(" ")
+            if (
+                scheme.lower() != "bearer"
+                or not expected
+                or not hmac.compare_digest(given.strip().encode("utf-8", "replace"), expected)
+            ):
+                return _json(401, {"error": "missing or wrong bearer token (Authorization: Bearer <token>)"})
+        if not self.active():
+            return _json(
+                503,
+                {
+                    "error": "this daemon is a standby (another daemon holds the lease); send triggers to the leader"
+                },
+            )
+        # Shielded: a caller that hangs up (or the server's read timeout) must not cut a trigger off
+        # between its Start and its ledger row; it finishes and is counted either way.
+        outcome = await asyncio.shield(self.trigger(request.body, source=TriggerSource.HTTP))
+        return _json(status_code(outcome), outcome.fields())
+
+
+class SessionQueueReader:
+    """Reads the trigger queue until closed; every message is deleted once handled, unless temporary."""
+
+    def __init__(
+        self,
+        queue: WatchQueue,
+        triggers: SessionTriggers,
+        *,
+        log: Callable[[], Logger],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._queue = queue
+        self._triggers = triggers
+        self._log = log
+        self._sleep = sleep
+        self._reader: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._reader = asyncio.create_task(self._read_forever(), name="spd-session-queue")
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+    async def _read_forever(self) -> None:
+        failures = 0
+        self._log().info("session_queue_started", queue=self._queue.url, region=self._queue.region)
+        while True:
+            if not self._triggers.active():
+                await self._sleep(STANDBY_POLL)
+                continue
+            try:
+                messages = await self._queue.receive()
+            except SpdError as exc:
+                failures += 1
+                delay = min(RETRY_MAX, 2.0 ** min(failures, 6))
+                self._log().error(
+                    "session_queue_receive_failed",
+                    queue=self._queue.url,
+                    error=str(exc),
+                    error_type=type(exc).__name__,
+                    consecutive_failures=failures,
+                    retry_in=delay,
+                )
+                await self._sleep(delay)
+                continue
+            if failures:
+                self._log().info(
+                    "session_queue_receive_recovered", queue=self._queue.url, after_failures=failures
+                )
+                failures = 0
+            if messages:
+                await self.handle(messages)
+
+    async def handle(self, messages: list[QueueMessage]) -> None:
+        """Trigger each message (concurrently; one at a time per processor), then delete the handled ones."""
+        outcomes = await asyncio.gather(
+            *(
+                self._triggers.trigger(m.body, source=TriggerSource.SQS, fields={"message_id": m.message_id})
+                for m in messages
+            )
+        )
+        done = [m for m, outcome in zip(messages, outcomes, strict=True) if not outcome.temporary]
+        kept = [m.message_id for m, outcome in zip(messages, outcomes, strict=True) if outcome.temporary]
+        if kept:
+            self._log().warning(
+                "session_queue_retry_later",
+                messages=kept,
+                note="a temporary service error: SQS delivers these again after their visibility timeout",
+            )
+        if not done:
+            return
+        try:
+            failed = await self._queue.delete(done)
+        except SpdError as exc:
+            self._log().error(
+                "session_queue_delete_failed", error=str(exc), messages=[m.message_id for m in done]
+            )
+            return
+        if failed:
+            self._log().error("session_queue_delete_failed", error="rejected by SQS", messages=failed)
+
+
+def open_session_queue(
+    gateway: Gateway,
+    url: str,
+    triggers: SessionTriggers,
+    *,
+    spec_regions: tuple[str, ...],
+    log: Callable[[], Logger],
+) -> SessionQueueReader:
+    """A started reader of `url`, in the URL's region (AWS queue URLs name it), else the spec's first."""
+    region = queue_region(url) or next(iter(spec_regions), DEFAULT_REGION)
+    reader = SessionQueueReader(WatchQueue(gateway, url, region), triggers, log=log)
+    reader.start()
+    return reader
