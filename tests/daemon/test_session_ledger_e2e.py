@@ -136,3 +136,78 @@ def _completion(session_id: str, event_id: str) -> dict[str, Any]:
         "inputInformation": {"kinesisVideo": {"processedVideoDurationMillis": 2000}},
         "startStreamProcessorRequest": {"Name": "porch"},
     }
+
+
+def test_a_queued_trigger_runs_a_session_whose_end_reaches_the_ledger(emu: Any, tmp_path: Path) -> None:
+    """The issue's whole path in one daemon: a trigger on the session queue starts a session with its
+    selector (as the service received it, read back from the session's own notification), a second
+    trigger during it is coalesced, the end notification reaches the ledger, `spd sessions` and
+    /metrics."""
+    emu.configure(session_time_scale=0.05)  # 60 s of video end 3 s after the start
+    topic_arn, results_url = subscribed_queue(emu)
+    sns, sqs = emu.client(service="sns"), emu.client(service="sqs")
+    # A second subscriber, the test's own, sees what the service published (and so what it was sent).
+    witness = sqs.create_queue(QueueName="witness")["QueueUrl"]
+    witness_arn = sqs.get_queue_attributes(QueueUrl=witness, AttributeNames=["QueueArn"])["Attributes"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=witness_arn["QueueArn"])
+    triggers = sqs.create_queue(QueueName="spd-triggers")["QueueUrl"]
+    spec = write_spec(
+        tmp_path / "spec.yaml",
+        [
+            home(
+                "porch",
+                notification_channel={"sns_topic_arn": topic_arn},
+                sessions={"max_duration_seconds": 60},
+            )
+        ],
+    )
+    env = {"SPD_STATE_DIR": str(tmp_path / "state"), "SPD_ENDPOINT_URL": emu.url}
+    d = Daemon(
+        ["--spec", str(spec)],
+        env={
+            **env,
+            "SPD_INTERVAL": "300",
+            "SPD_STATUS_INTERVAL": "300",
+            "SPD_RESULTS_QUEUE_URL": results_url,
+            "SPD_SESSION_QUEUE_URL": triggers,
+        },
+    )
+    try:
+        d.wait_for("reconcile_completed")
+        d.wait_for("session_queue_started")
+        sqs.send_message(
+            QueueUrl=triggers, MessageBody=json.dumps({"processor": "porch", "fragment_number": "9134385233"})
+        )
+        _, started = d.wait_for("session_started", processor="porch")
+        assert started["trigger"] == "sqs"
+        sqs.send_message(QueueUrl=triggers, MessageBody=json.dumps({"processor": "porch"}))
+        _, coalesced = d.wait_for("session_coalesced", processor="porch")
+        assert coalesced["trigger"] == "sqs"
+        _, done = d.wait_for("session_completed", session_id=started["session_id"], timeout=60)
+        assert done["processed_seconds"] == 60.0
+        assert emu.stats()["calls"]["StartStreamProcessor"] == 1
+
+        seen = [
+            json.loads(json.loads(m["Body"])["Message"])
+            for m in sqs.receive_message(QueueUrl=witness, MaxNumberOfMessages=10, WaitTimeSeconds=5).get(
+                "Messages", []
+            )
+        ]
+        (completion,) = [n for n in seen if n["eventNamespace"]["type"] == "STREAM_PROCESSING_COMPLETE"]
+        request = completion["startStreamProcessorRequest"]
+        assert request["StartSelector"] == {"KVSStreamStartSelector": {"FragmentNumber": "9134385233"}}
+        assert request["StopSelector"] == {"MaxDurationInSeconds": 60}
+
+        listed = run_spd(["sessions", str(spec), "--output", "json"], env=env)
+        rows = json.loads(listed.stdout)["sessions"]
+        assert sorted(r["outcome"] for r in rows) == ["coalesced", "started"]
+        (row,) = [r for r in rows if r["outcome"] == "started"]
+        assert (row["session_id"], row["processed_seconds"]) == (started["session_id"], 60.0)
+
+        assert metric(d, 'spd_sessions_total{outcome="started",processor="porch",trigger="sqs"}') == 1.0
+        assert metric(d, 'spd_sessions_total{outcome="coalesced",processor="porch",trigger="sqs"}') == 1.0
+        assert metric(d, 'spd_session_video_seconds_total{processor="porch"}') == 60.0
+        assert "Traceback" not in d.stderr
+        assert d.stop() == 0
+    finally:
+        d.kill()
