@@ -138,12 +138,19 @@ class Watch:
 
     async def _read_forever(self) -> None:
         failures = 0
-        self._log().info("watch_started", queue=self._queue.url, region=self._queue.region)
+        reading = False
         while True:
             if not self._active():
                 # A standby reads nothing: the leader's watch handles (and deletes) every message.
+                if reading:
+                    self._log().info("watch_paused", queue=self._queue.url, reason="standby")
+                    reading = False
                 await self._sleep(STANDBY_POLL)
                 continue
+            if not reading:
+                # Logged when reading begins: at start-up, or on becoming leader under `ha`.
+                self._log().info("watch_started", queue=self._queue.url, region=self._queue.region)
+                reading = True
             try:
                 messages = await self._queue.receive()
             except SpdError as exc:

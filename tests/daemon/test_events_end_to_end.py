@@ -18,11 +18,11 @@ import pytest
 from daemonproc import Daemon
 from webhook_receiver import Receiver, secret_file, verify
 
+from cloudtrail import rule_fed_queue
 from spd import __version__
 from spdrun import home, run_spd, write_spec
 
 DEBOUNCE = 0.3
-RULE_PATTERN = {"source": ["aws.rekognition"], "detail-type": ["AWS API Call via CloudTrail"]}
 
 
 @pytest.fixture
@@ -30,17 +30,6 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
     r.close()
-
-
-def watch_queue(emu: Any, name: str = "spd-watch") -> str:
-    """An SQS queue fed by an EventBridge rule with the README's pattern, on the emulator's default bus."""
-    sqs = emu.client("us-east-1", "sqs")
-    url: str = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events = emu.client("us-east-1", "events")
-    events.put_rule(Name=name, EventPattern=json.dumps(RULE_PATTERN))
-    events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": arn}])
-    return url
 
 
 def labels(client: Any, name: str) -> list[str]:
@@ -58,7 +47,7 @@ def test_an_out_of_band_change_is_repaired_through_cloudtrail_published_signed_a
     tmp_path, emu, receiver
 ):
     emu.configure(transition_seconds=0.05, name_reuse_seconds=0.1)
-    url = watch_queue(emu)
+    url = rule_fed_queue(emu)
     spec = write_spec(tmp_path / "spec.yaml", [home("porch"), home("garden")])
     history = tmp_path / "state" / "history.db"
     sinks = [{"type": "webhook", "url": receiver.url, "secret_file": str(secret_file(tmp_path))}]
@@ -144,5 +133,5 @@ def test_an_out_of_band_change_is_repaired_through_cloudtrail_published_signed_a
     assert names == ["processor_created", "drift_detected", "processor_updated"], names
     text = run_spd(["history", str(spec), "--since", "1h"], env={"SPD_HISTORY_FILE": str(history)})
     assert text.returncode == 0, text.stderr
-    assert "us-east-1/porch  drift_detected  field=\"connected_home.labels\"" in text.stdout
+    assert 'us-east-1/porch  drift_detected  field="connected_home.labels"' in text.stdout
     assert "us-east-1/porch  processor_updated" in text.stdout
