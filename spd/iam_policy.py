@@ -195,6 +195,16 @@ def daemon_policy(desired: DesiredState) -> dict[str, Any]:
     return _policy(statements)
 
 
+SERVICE_ROLE_ACTIONS: dict[str, tuple[str, ...]] = {
+    "ReadVideoStreams": ("kinesisvideo:GetDataEndpoint", "kinesisvideo:GetMedia"),
+    "WriteFaceSearchResults": ("kinesis:PutRecord", "kinesis:PutRecords"),
+    "WriteLabelResults": ("s3:PutObject",),
+    "PublishNotifications": ("sns:Publish",),
+    "EncryptResults": ("kms:Decrypt", "kms:GenerateDataKey"),
+}
+"""Every action Rekognition takes through a processor's role, by the statement that grants it."""
+
+
 def service_role_policy(desired: DesiredState) -> dict[str, Any]:
     """What Rekognition needs through the spec's roles to read the video and deliver the results."""
     processors = sorted(desired.processors, key=lambda p: (p.config.region, p.name))
@@ -209,21 +219,21 @@ def service_role_policy(desired: DesiredState) -> dict[str, Any]:
     statements = [
         _statement(
             "ReadVideoStreams",
-            ["kinesisvideo:GetDataEndpoint", "kinesisvideo:GetMedia"],
+            list(SERVICE_ROLE_ACTIONS["ReadVideoStreams"]),
             [p.config.kinesis_video_stream_arn for p in processors],
         ),
         _statement(
             "WriteFaceSearchResults",
-            ["kinesis:PutRecord", "kinesis:PutRecords"],
+            list(SERVICE_ROLE_ACTIONS["WriteFaceSearchResults"]),
             _referenced(processors, "kinesis_data_stream_arn"),
         ),
-        _statement("WriteLabelResults", ["s3:PutObject"], objects),
+        _statement("WriteLabelResults", list(SERVICE_ROLE_ACTIONS["WriteLabelResults"]), objects),
         _statement(
             "PublishNotifications",
-            ["sns:Publish"],
+            list(SERVICE_ROLE_ACTIONS["PublishNotifications"]),
             _referenced(processors, "sns_topic_arn"),
         ),
-        *_kms_statements("EncryptResults", ("kms:Decrypt", "kms:GenerateDataKey"), keys),
+        *_kms_statements("EncryptResults", SERVICE_ROLE_ACTIONS["EncryptResults"], keys),
     ]
     return _policy(statements)
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from spd.api.rules import MUTATING_STREAM_PROCESSOR_OPERATIONS
 from spd.model import AMBIENT_TARGET, DesiredState, ProcessorId
 
 WATCH_EVENT = "watch_event"
@@ -30,17 +31,7 @@ DETAIL_TYPE = "AWS API Call via CloudTrail"
 SOURCE = "aws.rekognition"
 EVENT_SOURCE = "rekognition.amazonaws.com"
 
-CHANGING_CALLS = frozenset(
-    {
-        "CreateStreamProcessor",
-        "UpdateStreamProcessor",
-        "DeleteStreamProcessor",
-        "StartStreamProcessor",
-        "StopStreamProcessor",
-        "TagResource",
-        "UntagResource",
-    }
-)
+CHANGING_CALLS = MUTATING_STREAM_PROCESSOR_OPERATIONS
 """The calls that can make a stream processor differ from its spec."""
 
 BY_ARN = frozenset({"TagResource", "UntagResource"})

@@ -23,6 +23,20 @@ STREAM_PROCESSOR_OPERATIONS: Final = (
 )
 """The ten operations that manage stream processors: the keys of rate limits, emulator quotas and faults."""
 
+MUTATING_STREAM_PROCESSOR_OPERATIONS: Final = frozenset(
+    {
+        "CreateStreamProcessor",
+        "UpdateStreamProcessor",
+        "DeleteStreamProcessor",
+        "StartStreamProcessor",
+        "StopStreamProcessor",
+        "TagResource",
+        "UntagResource",
+    }
+)
+"""The stream-processor calls that change something: CloudTrail records each as an event that can make
+a processor differ from its spec (the emulator emits them, the daemon's watch reads them)."""
+
 COLLECTION_OPERATIONS: Final = (
     "CreateCollection",
     "DeleteCollection",

@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 import json
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
+from spd.cli.since import SINCE_HELP, parse_since
 from spd.history import Entry, History, default_history_file
 from spd.settings import load_settings
 from spd.spec import load_spec
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
-
-
-def parse_since(text: str, now: datetime) -> datetime:
-    """`30m`, `24h`, `7d`... before `now`, or an ISO 8601 time (UTC unless it says otherwise)."""
-    match = _DURATION.match(text.strip())
-    if match:
-        return now - timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
-    try:
-        when = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r}: expected a duration (e.g. 30m, 24h, 7d) or an ISO 8601 time", param_hint="--since"
-        ) from None
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _describe(fields: dict[str, Any]) -> str:
@@ -49,7 +32,7 @@ def _line(entry: Entry) -> str:
 @click.command("history")
 @click.argument("spec", type=click.Path(readable=False, path_type=Path))
 @click.option("--processor", default=None, metavar="NAME", help="Only this processor's events.")
-@click.option("--since", default=None, metavar="WHEN", help="Only events after this: 30m, 24h, 7d or a time.")
+@click.option("--since", default=None, metavar="WHEN", help=SINCE_HELP)
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option(
     "--settings",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +21,13 @@ import click
 
 from spd.cli.app import connection_options
 from spd.cli.reconcile_cmd import SPEC_ARGUMENT, _load, _settings
+from spd.cli.since import SINCE_HELP, parse_since
 from spd.connect import open_gateway
-from spd.errors import ExitCode, UsageError
+from spd.errors import ExitCode
 from spd.sessions.ledger import Ledger, SessionRecord
 from spd.sessions.start import Outcome, SessionOutcome, SessionStarter
 from spd.sessions.trigger import TriggerSource
 from spd.settings import load_settings, state_directory
-from spd.spec.session_rules import duration_seconds
 
 
 @click.group("session")
@@ -107,9 +107,7 @@ def _outcome_text(outcome: SessionOutcome) -> str:
 
 @click.command("sessions")
 @SPEC_ARGUMENT
-@click.option(
-    "--since", default="24h", show_default=True, metavar="DURATION", help="How far back: e.g. 30m, 24h, 168h."
-)
+@click.option("--since", default="24h", show_default=True, metavar="WHEN", help=SINCE_HELP)
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option(
     "--settings",
@@ -120,14 +118,12 @@ def _outcome_text(outcome: SessionOutcome) -> str:
 )
 def sessions_command(spec: Path, since: str, output: str, settings_file: Path | None) -> int:
     """List the spec's sessions from the ledger: trigger, outcome, requested and processed seconds, labels."""
-    seconds = duration_seconds(since)
-    if seconds is None or seconds <= 0:
-        raise UsageError(f"--since: expected a duration such as 30m, 24h or 1h30m, got {since!r}")
+    cutoff = parse_since(since, datetime.now(UTC))
     settings = load_settings(settings_file)
     desired = _load(spec)
     names = {p.name for p in desired.processors}
     with Ledger.open(state_directory(settings)) as ledger:
-        records = ledger.sessions(since=datetime.now(UTC) - timedelta(seconds=seconds), processors=names)
+        records = ledger.sessions(since=cutoff, processors=names)
     if output == "json":
         click.echo(json.dumps({"sessions": [_record_json(r) for r in records]}, indent=2))
     else:

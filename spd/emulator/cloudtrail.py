@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from spd.api.rules import MUTATING_STREAM_PROCESSOR_OPERATIONS
 from spd.emulator import delivery
 
 __all__ = ["DETAIL_TYPE", "EVENT_SOURCE", "MUTATING_OPERATIONS", "SOURCE", "api_call_detail", "emit"]
@@ -31,17 +32,7 @@ SOURCE = "aws.rekognition"
 DETAIL_TYPE = "AWS API Call via CloudTrail"
 EVENT_SOURCE = "rekognition.amazonaws.com"
 
-MUTATING_OPERATIONS = frozenset(
-    {
-        "CreateStreamProcessor",
-        "UpdateStreamProcessor",
-        "DeleteStreamProcessor",
-        "StartStreamProcessor",
-        "StopStreamProcessor",
-        "TagResource",
-        "UntagResource",
-    }
-)
+MUTATING_OPERATIONS = MUTATING_STREAM_PROCESSOR_OPERATIONS
 """The calls that leave a CloudTrail event on the bus (the stream-processor writes)."""
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from moto.backends import get_backend
 
+from spd.iam_policy import SERVICE_ROLE_ACTIONS
 from spd.preflight import REKOGNITION_SERVICE
 
 MOTO_KINDS: frozenset[str] = frozenset({"video_stream", "data_stream", "role", "topic", "bucket", "key"})
@@ -40,6 +41,22 @@ TRUST_POLICY = json.dumps(
     }
 )
 """The trust policy of a role the sandbox creates: Rekognition may assume it, nothing else."""
+
+PERMISSIONS_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "RekognitionServiceRole",
+                "Effect": "Allow",
+                "Action": sorted({a for actions in SERVICE_ROLE_ACTIONS.values() for a in actions}),
+                "Resource": "*",
+            }
+        ],
+    }
+)
+"""The inline policy of a role the sandbox creates: what Rekognition does through any processor's role
+(the sandbox's role serves every processor naming it, so it is not narrowed to one spec's resources)."""
 
 SANDBOX_TAG = {"spd:sandbox": "true"}
 
@@ -167,6 +184,7 @@ def create(kind: str, identifier: str, *, account: str, region: str) -> None:
                 max_session_duration=None,
             )
             role.account_id = _arn_account(identifier, account)
+            backend.put_role_policy(name, "spd-sandbox-service-role", PERMISSIONS_POLICY)
         case "topic":
             backend = _moto("sns", _arn_account(identifier, account), region)
             backend.create_topic(_name(identifier, ""), tags=dict(SANDBOX_TAG))

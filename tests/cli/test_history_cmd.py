@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import click
 import pytest
 
-from spd.cli.history_cmd import parse_since
+from spd.cli.since import parse_since
 from spdrun import home, run_spd, write_spec
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -18,6 +18,7 @@ def test_since_takes_durations_and_times():
     assert parse_since("30m", NOW) == NOW - timedelta(minutes=30)
     assert parse_since("24h", NOW) == NOW - timedelta(days=1)
     assert parse_since("1.5d", NOW) == NOW - timedelta(hours=36)
+    assert parse_since("1h30m", NOW) == NOW - timedelta(minutes=90)
     assert parse_since("2026-11-25T08:00:00", NOW) == datetime(2026, 11, 25, 8, tzinfo=UTC)
     assert parse_since("2026-11-25T08:00:00+01:00", NOW) == datetime(2026, 11, 25, 7, tzinfo=UTC)
     with pytest.raises(click.BadParameter, match="expected a duration"):

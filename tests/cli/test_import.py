@@ -273,6 +273,7 @@ _PROCESSOR = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.timeout(400)  # four examples of several spd processes each: a hang guard, not a speed bound
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(fleet_spec=st.lists(_PROCESSOR, min_size=1, max_size=4))
 def test_any_imported_fleet_is_adopted_without_changes(emu, tmp_path_factory, fleet_spec):

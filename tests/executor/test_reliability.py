@@ -7,6 +7,8 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 from spdrun import SPD, face, home, run_spd, spd_env, write_spec
 
 STACK_TAG = "spd:stack"
@@ -83,6 +85,7 @@ def test_random_failures_converge_or_report_and_second_apply_finishes(emu, tmp_p
     assert ok, r.stdout
 
 
+@pytest.mark.timeout(600)  # ten rounds of three spd processes each: a hang guard, not a speed bound
 def test_sigkill_at_random_points_always_converges(emu, tmp_path):
     rng = random.Random(20261124)
     client = emu.client()
