@@ -27,8 +27,13 @@ PASS_SUMMARIES = frozenset({events.RECONCILE_COMPLETED, events.STATUS_SWEEP_COMP
 
 
 def is_recorded(event: Event) -> bool:
-    """True for the drift and action events (about one processor) that sinks and history receive."""
-    return event.name not in PASS_SUMMARIES
+    """True for the drift and action events that sinks and history receive: those about one processor.
+
+    Not the pass summaries, and not what the daemon says about itself through the same event stream
+    (`leader_acquired`, `leader_lost`, `lease_error`, `target_failed`): they name no processor, so they
+    would have no `subject`, and a standby would fill its history with lease news.
+    """
+    return event.name not in PASS_SUMMARIES and event_subject(event) is not None
 
 
 def to_cloudevent(event: Event, *, stack: str, event_id: str, time: datetime) -> dict[str, Any]:

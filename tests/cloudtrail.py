@@ -1,4 +1,5 @@
-"""CloudTrail events as an EventBridge rule delivers them to SQS, built by hand for tests and benchmarks.
+"""CloudTrail events as an EventBridge rule delivers them to SQS, built by hand for tests and benchmarks,
+and the rule itself, for tests that let the emulator emit its own.
 
 The shape is that of Rekognition's "AWS API Call via CloudTrail" events: what `spd.watch_events` reads.
 """
@@ -10,6 +11,22 @@ import uuid
 from typing import Any
 
 ACCOUNT = "123456789012"
+RULE_PATTERN = {"source": ["aws.rekognition"], "detail-type": ["AWS API Call via CloudTrail"]}
+"""The EventBridge pattern the README's watch set-up uses."""
+
+
+def rule_fed_queue(emu: Any, name: str = "spd-watch", region: str = "us-east-1") -> str:
+    """An SQS queue that an EventBridge rule (RULE_PATTERN, default bus) feeds; its URL.
+
+    With it the events are the emulator's own: it puts one on the bus for every mutating call it serves.
+    """
+    sqs = emu.client(region, "sqs")
+    url: str = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = emu.client(region, "events")
+    events.put_rule(Name=name, EventPattern=json.dumps(RULE_PATTERN))
+    events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": arn}])
+    return url
 
 
 def call_event(

@@ -50,8 +50,20 @@ def test_the_signature_is_the_hex_hmac_sha256_of_the_body():
 
 
 def test_only_events_about_processors_are_recorded():
-    assert is_recorded(Event(events.DRIFT_DETECTED))
-    assert is_recorded(Event(events.PROCESSOR_UPDATED))
-    assert is_recorded(Event(events.OWNERSHIP_LOST))
-    assert not is_recorded(Event(events.RECONCILE_COMPLETED))
-    assert not is_recorded(Event(events.STATUS_SWEEP_COMPLETED))
+    porch = {"processor": "porch", "region": "us-east-1"}
+    assert is_recorded(Event(events.DRIFT_DETECTED, porch))
+    assert is_recorded(Event(events.PROCESSOR_UPDATED, porch))
+    assert is_recorded(Event(events.OWNERSHIP_LOST, porch))
+    assert is_recorded(Event(events.MUTATION_REFUSED, porch))
+    assert not is_recorded(Event(events.RECONCILE_COMPLETED, {"processors": 1}))
+    assert not is_recorded(Event(events.STATUS_SWEEP_COMPLETED, {"processors": 1}))
+
+
+def test_what_the_daemon_says_about_its_lease_and_targets_is_not_recorded():
+    # A daemon under `ha` reports its lease through the same event stream as drift; a standby would
+    # otherwise fill its history (and every sink) with lease news about no processor.
+    lease = {"lease": "lobby-cams", "holder": "host-a:1"}
+    assert not is_recorded(Event(events.LEADER_ACQUIRED, {**lease, "how": "lease was free"}))
+    assert not is_recorded(Event(events.LEADER_LOST, {**lease, "reason": "released on shutdown"}))
+    assert not is_recorded(Event(events.LEASE_ERROR, {"operation": "read", "error": "denied"}))
+    assert not is_recorded(Event(events.TARGET_FAILED, {"target": "prod", "error": "no role"}))

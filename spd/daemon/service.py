@@ -290,9 +290,16 @@ class Daemon:
         task.add_done_callback(self._background.discard)
 
     def _start_preflight(self, trigger: str) -> None:
-        if self._gateway is not None:
-            config = self._config
-            self._preflight.start(self._gateway, config.desired, config.settings, self._log, trigger=trigger)
+        """The preflight in the background; not on a standby, which observes nothing (its one call is the
+        lease read): it runs the preflight when it becomes leader, against the spec it holds then."""
+        if self._gateway is None:
+            return
+        if self._standby():
+            self._preflight.cancel()
+            self._log.debug("preflight_skipped", trigger=trigger, reason="standby: runs on becoming leader")
+            return
+        config = self._config
+        self._preflight.start(self._gateway, config.desired, config.settings, self._log, trigger=trigger)
 
     def _start_scheduler(self, settings: Settings) -> None:
         scheduler = AsyncIOScheduler(
@@ -422,10 +429,12 @@ class Daemon:
         if role is Role.LEADER:
             self._health.last_success = None  # what it did as an earlier leader says nothing now
             self._passes.request_full()
+            self._start_preflight("leader")
             self._notifier.status(f"leader {_utc_clock()}: {why}; first full pass running")
             return
         # Whatever is in flight may have lost the lease: its next mutating call is refused anyway.
         self._passes.abandon()
+        self._preflight.cancel()
         message = f"standby {_utc_clock()}: {why}"[:200]
         if not self._ready:
             self._ready = True

@@ -54,9 +54,12 @@ Target = Callable[[], tuple[Reconciler, DesiredState, Policy]]
 WATCH_RECONCILED = "watch_reconciled"
 DEFAULT_REGION = "us-east-1"
 RETRY_MAX = 60.0
+"""Longest wait between attempts to read a queue that fails (missing, denied, unreachable)."""
 STANDBY_POLL = 1.0
 """Seconds between looks at the lease while standby (a local check, no call)."""
-"""Longest wait between attempts to read a queue that fails (missing, denied, unreachable)."""
+USER_AGENT_MAX = 512
+"""Characters of a call's User-Agent in a `watch_event` line: an SDK's runs past 200, and spd's marker
+(what tells its own calls apart) comes last, so a shorter cut would hide the very part that matters."""
 
 OUTCOMES = (
     "queued",
@@ -135,12 +138,19 @@ class Watch:
 
     async def _read_forever(self) -> None:
         failures = 0
-        self._log().info("watch_started", queue=self._queue.url, region=self._queue.region)
+        reading = False
         while True:
             if not self._active():
                 # A standby reads nothing: the leader's watch handles (and deletes) every message.
+                if reading:
+                    self._log().info("watch_paused", queue=self._queue.url, reason="standby")
+                    reading = False
                 await self._sleep(STANDBY_POLL)
                 continue
+            if not reading:
+                # Logged when reading begins: at start-up, or on becoming leader under `ha`.
+                self._log().info("watch_started", queue=self._queue.url, region=self._queue.region)
+                reading = True
             try:
                 messages = await self._queue.receive()
             except SpdError as exc:
@@ -212,7 +222,7 @@ class Watch:
                 processor=event.processor,
                 region=event.region,
                 event_name=event.event_name,
-                user_agent=event.user_agent[:200],
+                user_agent=event.user_agent[:USER_AGENT_MAX],
             )
         ignored = outcome not in ("queued", "coalesced", "follow_up")
         fields["ignored"] = outcome if ignored else None

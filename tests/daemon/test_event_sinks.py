@@ -4,69 +4,19 @@ SNS and EventBridge (moto, on the emulator's port) into SQS queues, a dead webho
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 from daemonproc import Daemon
+from webhook_receiver import Receiver, secret_file, verify
 
 from spdrun import home, run_spd, write_spec
-
-SECRET = b"s3cret-for-tests"
-
-
-class Receiver:
-    """A loopback HTTP server that keeps every POST (headers and body) it gets."""
-
-    def __init__(self) -> None:
-        self.posts: list[tuple[dict[str, str], bytes]] = []
-        self._changed = threading.Condition()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with receiver._changed:
-                    receiver.posts.append((dict(self.headers), body))
-                    receiver._changed.notify_all()
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/spd"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def wait_for(self, event_type: str, subject: str, timeout: float = 20) -> tuple[dict[str, str], bytes]:
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                for headers, body in self.posts:
-                    event = json.loads(body)
-                    if event["type"] == event_type and event.get("subject") == subject:
-                        return headers, body
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    seen = [json.loads(b)["type"] for _, b in self.posts]
-                    raise AssertionError(f"no {event_type} for {subject}; received {seen}")
-                self._changed.wait(remaining)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -90,35 +40,15 @@ def daemons():
         d.kill()
 
 
-def _secret_file(tmp_path: Path) -> Path:
-    path = tmp_path / "webhook.secret"
-    path.write_bytes(SECRET + b"\n")
-    path.chmod(0o600)
-    return path
-
-
-def _verify(headers: dict[str, str], body: bytes) -> dict[str, Any]:
-    """The CloudEvent in `body`, after checking its signature the way a receiver should."""
-    expected = hmac.new(SECRET, body, hashlib.sha256).hexdigest()
-    assert hmac.compare_digest(headers["X-Spd-Signature"], expected)
-    assert headers["Content-Type"] == "application/cloudevents+json"
-    event: dict[str, Any] = json.loads(body)
-    assert event["specversion"] == "1.0"
-    assert event["source"] == "test-stack"
-    assert event["datacontenttype"] == "application/json"
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", event["time"])
-    return event
-
-
 def test_drift_and_repair_reach_a_signed_webhook_and_the_history(tmp_path, emu, daemons, receiver):
     emu.configure(transition_seconds=0.05, name_reuse_seconds=0.1)
     spec = write_spec(tmp_path / "spec.yaml", [home("porch", labels=["PERSON"])])
     history = tmp_path / "state" / "history.db"
-    sinks = [{"type": "webhook", "url": receiver.url, "secret_file": str(_secret_file(tmp_path))}]
+    sinks = [{"type": "webhook", "url": receiver.url, "secret_file": str(secret_file(tmp_path))}]
     env = {"SPD_EVENT_SINKS": json.dumps(sinks), "SPD_HISTORY_FILE": str(history)}
     d = daemons("--endpoint-url", emu.url, "--spec", str(spec), env=env)
     d.wait_for("reconcile_completed")
-    created = _verify(*receiver.wait_for("io.spd.processor_created", "us-east-1/porch"))
+    created = verify(*receiver.wait_for("io.spd.processor_created", "us-east-1/porch"))
     assert created["data"]["processor"] == "porch"
 
     mark = len(d.lines)
@@ -128,11 +58,11 @@ def test_drift_and_repair_reach_a_signed_webhook_and_the_history(tmp_path, emu, 
     i, _ = d.wait_for("drift_detected", after=mark, processor="porch", field="connected_home.labels")
     d.wait_for("processor_updated", after=i, processor="porch")
 
-    drift = _verify(*receiver.wait_for("io.spd.drift_detected", "us-east-1/porch"))
+    drift = verify(*receiver.wait_for("io.spd.drift_detected", "us-east-1/porch"))
     assert drift["data"]["field"] == "connected_home.labels"
     assert drift["data"]["observed"] == ["PET"]
     assert drift["data"]["desired"] == ["PERSON"]
-    repair = _verify(*receiver.wait_for("io.spd.processor_updated", "us-east-1/porch"))
+    repair = verify(*receiver.wait_for("io.spd.processor_updated", "us-east-1/porch"))
     assert len({created["id"], drift["id"], repair["id"]}) == 3
     # Pass summaries are logged, not published.
     assert all(json.loads(b)["type"] != "io.spd.reconcile_completed" for _, b in receiver.posts)
@@ -235,7 +165,7 @@ def test_a_dead_webhook_is_retried_then_counted_dropped_and_passes_go_on(tmp_pat
         {
             "type": "webhook",
             "url": url,
-            "secret_file": str(_secret_file(tmp_path)),
+            "secret_file": str(secret_file(tmp_path)),
             "attempts": 3,
             "backoff": 0.05,
         }
@@ -278,7 +208,7 @@ def test_a_dead_webhook_is_retried_then_counted_dropped_and_passes_go_on(tmp_pat
     ],
 )
 def test_bad_event_sinks_are_refused_before_anything_runs(tmp_path, sinks, message):
-    secret = _secret_file(tmp_path)
+    secret = secret_file(tmp_path)
     value = sinks if isinstance(sinks, str) else json.dumps(sinks)
     value = value.replace("SECRET", str(secret)).replace("MISSING", str(tmp_path / "missing"))
     spec = write_spec(tmp_path / "spec.yaml", [home("porch")])
@@ -292,7 +222,7 @@ def test_bad_event_sinks_are_refused_before_anything_runs(tmp_path, sinks, messa
 
 
 def test_a_world_readable_secret_in_the_settings_file_is_located(tmp_path):
-    secret = _secret_file(tmp_path)
+    secret = secret_file(tmp_path)
     secret.chmod(0o644)
     settings = tmp_path / "settings.yaml"
     settings.write_text(
