@@ -81,6 +81,8 @@ def test_a_reference_deleted_by_hand_fails_as_on_aws_and_is_not_created_again(re
     with sandbox(state) as aws:
         rek, kvs = aws["rekognition"], aws["kinesisvideo"]
         assert kvs.describe_stream(StreamARN=LOBBY_VIDEO)["StreamInfo"]["Status"] == "ACTIVE"
+        # As on AWS, a processor still STARTING cannot be stopped: wait for it to run first.
+        assert wait_status(rek, "lobby-faces", {"RUNNING", "FAILED"}) == "RUNNING"
         kvs.delete_stream(StreamARN=LOBBY_VIDEO)
         rek.stop_stream_processor(Name="lobby-faces")
         wait_status(rek, "lobby-faces", {"STOPPED"})
