@@ -13,6 +13,7 @@ target, with nothing of it observed, and the other targets proceed.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Collection, Iterable
 
 from spd.aws.gateway import Gateway
@@ -79,26 +80,36 @@ async def observe(
     failed: dict[str, str] = {}
     statuses = await list_statuses(gateway, where, failed)
     wanted = [pid for pid in statuses if names is None or pid.name in names]
-    # Concurrency is per (target, region), like the quotas it keeps spd within.
-    semaphores = {loc: asyncio.Semaphore(concurrency) for loc in where}
+    del statuses
+    # Concurrency is per (target, region), like the quotas it keeps spd within: `concurrency` workers per
+    # location take its processors in turn. Not one task per processor: on a fleet of tens of thousands
+    # over many targets, those waiting tasks (and their frames) were a large part of the peak memory.
+    queues: dict[Location, deque[ProcessorId]] = {loc: deque() for loc in where}
+    for pid in wanted:
+        queues[pid.location].append(pid)
     done = 0
-
+    found: list[ObservedProcessor] = []
     unreadable: list[tuple[ProcessorId, str]] = []
 
-    async def one(pid: ProcessorId) -> ObservedProcessor | None:
+    async def worker(queue: deque[ProcessorId]) -> None:
         nonlocal done
-        async with semaphores[pid.location]:
+        while queue:
+            pid = queue.popleft()
             try:
-                return await _read(gateway, pid, unreadable)
+                observed = await _read(gateway, pid, unreadable)
+                if observed is not None:
+                    found.append(observed)
             finally:
                 done += 1
                 if progress is not None:
                     progress(done, len(wanted))
 
-    observed = await asyncio.gather(*(one(pid) for pid in wanted))
+    await asyncio.gather(*(worker(q) for q in queues.values() if q for _ in range(min(concurrency, len(q)))))
+    order = {pid: i for i, pid in enumerate(wanted)}
+    found.sort(key=lambda p: order.get(p.id, len(order)))
     return ObservedState(
         tuple(sorted({r for _, r in where})),
-        tuple(p for p in observed if p is not None),
+        tuple(found),
         tuple(sorted(unreadable, key=lambda u: (u[0].target, u[0].region, u[0].name))),
         tuple(sorted(failed.items())),
     )

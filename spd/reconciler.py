@@ -76,6 +76,9 @@ class Reconciler:
     """Held per processor while it is changed: `reconcile_processor` never overlaps a pass on it."""
     guard: Guard = always_allowed
     """The daemon's lease: asked before every mutating call (`spd.executor.Guard`)."""
+    failed_targets: dict[str, str] = field(default_factory=dict)
+    """The targets the last pass or sweep reported as failed (target -> why): a sweep names a target
+    only when its failure is new, so a broken target is logged once per pass, not twice a second."""
 
     def _executor(self, *, locked: bool = True) -> Executor:
         return Executor(
@@ -157,6 +160,7 @@ class Reconciler:
         planned, observed = await self.plan(desired, policy)
         for target, error in planned.failed_targets:
             self.on_event(Event(events.TARGET_FAILED, {"target": target, "error": error}))
+        self.failed_targets = dict(planned.failed_targets)
         self.report_drift(planned)
         applied = await self.apply(planned)
         # What this pass created carries this stack's tag: the status sweeps may tend it from now on,
@@ -227,7 +231,9 @@ class Reconciler:
             failed_targets=tuple(sorted(failed.items())),
         )
         for target, error in sorted(failed.items()):
-            self.on_event(Event(events.TARGET_FAILED, {"target": target, "error": error}))
+            if self.failed_targets.get(target) != error:
+                self.on_event(Event(events.TARGET_FAILED, {"target": target, "error": error}))
+        self.failed_targets = dict(failed)
         policy = Policy(desired.stack, scope=Scope.RUN_STATE, owned=self.owned)
         drifted = plan(desired, listed, policy).actionable()
         for p in drifted:
