@@ -66,11 +66,16 @@ def test_drift_and_repair_reach_a_signed_webhook_and_the_history(tmp_path, emu, 
     assert len({created["id"], drift["id"], repair["id"]}) == 3
     # Pass summaries are logged, not published.
     assert all(json.loads(b)["type"] != "io.spd.reconcile_completed" for _, b in receiver.posts)
-    code, metrics = d.get("/metrics")
-    assert code == 200
-    assert re.search(
-        r'spd_sink_delivered_total\{sink="webhook:http://127.0.0.1:\d+/hooks/spd"\} [3-9]', metrics
-    )
+    # The receiver holds a post before the daemon has read the answer and counted the delivery.
+    delivered = re.compile(r'spd_sink_delivered_total\{sink="webhook:http://127.0.0.1:\d+/hooks/spd"\} [3-9]')
+    deadline = time.monotonic() + 10
+    while True:
+        code, metrics = d.get("/metrics")
+        assert code == 200
+        if delivered.search(metrics):
+            break
+        assert time.monotonic() < deadline, metrics
+        time.sleep(0.05)
     assert d.stop() == 0
     assert history.stat().st_mode & 0o777 == 0o600
 
