@@ -102,10 +102,20 @@ class Database:
     def _check_identity(self) -> tuple[int, int]:
         """(application id, schema version), refusing another program's database or a newer schema."""
         schema, conn = self.schema, self.conn
-        app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        # One read transaction for the three reads: in autocommit each would see its own snapshot, and a
+        # process creating the file meanwhile would look like "no id, no version, but tables".
+        snapshot = not conn.in_transaction
+        if snapshot:
+            conn.execute("BEGIN")
+        try:
+            app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            tables = int(conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
+        finally:
+            if snapshot:
+                conn.execute("ROLLBACK")
         if app_id == 0 and version == 0:
-            if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            if tables:
                 raise StoreError(f"{self.path}: not an {schema.kind} database (it holds other tables)")
         elif app_id != schema.application_id:
             raise StoreError(f"{self.path}: not an {schema.kind} database (application id {app_id})")

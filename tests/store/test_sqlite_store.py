@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import threading
 from contextlib import closing
 from pathlib import Path
 
@@ -102,3 +103,29 @@ def test_refuses_a_newer_version_another_programs_database_and_a_non_database(tm
     text.write_text("just some text that is long enough to be mistaken for nothing at all\n" * 20)
     with pytest.raises(StoreError, match=str(text)):
         Database(text, NOTES)
+
+
+def test_many_openers_of_a_new_file_all_see_it_as_theirs(tmp_path: Path) -> None:
+    """Two daemons (or a daemon and a command) creating the same state file at once: the one that loses
+    the race must see the other's finished schema, never "no id, no version, but tables" from reads
+    taken in different snapshots."""
+    for attempt in range(30):
+        path = tmp_path / f"race-{attempt}.db"
+        start = threading.Barrier(6)
+        failures: list[BaseException] = []
+
+        def open_it(
+            path: Path = path, start: threading.Barrier = start, failures: list[BaseException] = failures
+        ) -> None:
+            start.wait()
+            try:
+                Database(path, NOTES).conn.close()
+            except BaseException as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not failures, f"attempt {attempt}: {failures[0]}"
