@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -89,7 +90,7 @@ class Database:
             raise StoreError(f"{path}: cannot open {schema.kind}: {exc}") from exc
         try:
             self._check_identity()  # before anything that writes, e.g. the journal mode in the header
-            self.conn.execute("PRAGMA journal_mode=WAL")
+            self._use_wal(busy_timeout)
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
         except sqlite3.DatabaseError as exc:
@@ -98,6 +99,19 @@ class Database:
         except StoreError:
             self.conn.close()
             raise
+
+    def _use_wal(self, busy_timeout: float) -> None:
+        """WAL mode, waiting out other openers: switching the journal mode answers "database is locked"
+        at once, without the busy handler, while another connection of a new file holds it."""
+        deadline = time.monotonic() + busy_timeout
+        while True:
+            try:
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def _check_identity(self) -> tuple[int, int]:
         """(application id, schema version), refusing another program's database or a newer schema."""

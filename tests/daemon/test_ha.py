@@ -218,3 +218,32 @@ def test_a_holder_that_loses_its_lease_table_stops_mutating_within_the_lease(
     assert (code, body["role"]) == (503, "standby"), body
     assert body["lease"]["lease_error"], body
     assert a.stop() == 0
+
+
+def test_two_daemons_with_conflicting_specs_never_undo_each_other_while_roles_hold(
+    tmp_path, fast_emu, table, daemons
+):
+    """The fight the lease exists to prevent: two specs that disagree on a label. While the roles hold,
+    no UpdateStreamProcessor at all after the leader's convergence; at a fail-over, exactly one."""
+    person = write_spec(tmp_path / "person.yaml", [home("porch", labels=["PERSON"])])
+    pet = write_spec(tmp_path / "pet.yaml", [home("porch", labels=["PET"])])
+    a = _start(daemons, fast_emu, person, table, "host-a:1")
+    b = _start(daemons, fast_emu, pet, table, "host-b:2")
+    leader, standby = _leader(a, b)
+    leader.wait_for("reconcile_completed")
+    client = fast_emu.client()
+    labels = client.describe_stream_processor(Name="porch")["Settings"]["ConnectedHome"]["Labels"]
+    updates = int(fast_emu.stats()["calls"].get("UpdateStreamProcessor", 0))
+    # Several leases and many status sweeps: the standby never reconciles its own spec.
+    time.sleep(4 * float(LEASE))
+    assert int(fast_emu.stats()["calls"].get("UpdateStreamProcessor", 0)) == updates
+    assert client.describe_stream_processor(Name="porch")["Settings"]["ConnectedHome"]["Labels"] == labels
+    assert not standby.events("processor_updated")
+
+    leader.kill()
+    standby.wait_for("leader_acquired", timeout=20)
+    standby.wait_for("processor_updated", processor="porch", timeout=20)
+    time.sleep(2 * float(LEASE))
+    assert int(fast_emu.stats()["calls"].get("UpdateStreamProcessor", 0)) == updates + 1
+    assert client.describe_stream_processor(Name="porch")["Settings"]["ConnectedHome"]["Labels"] != labels
+    assert standby.stop() == 0
