@@ -24,12 +24,19 @@ import os
 import tempfile
 
 import pytest
+from hypothesis import settings
 
 from spd.emulator.testing import FAST_TIMINGS, EmulatorProcess
 
 __all__ = ["FAST_TIMINGS", "LIVE"]
 
 LIVE = os.environ.get("SPD_CONTRACT_LIVE") == "1"
+
+# A gate must not depend on the examples one run happens to draw: `.ci/run` sets HYPOTHESIS_PROFILE=ci,
+# which derandomizes the property tests (the same examples every run, no example database); runs by
+# hand keep exploring new examples and remember the failing ones.
+settings.register_profile("ci", derandomize=True, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 if not LIVE:
     for _var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_REKOGNITION"):
