@@ -28,7 +28,7 @@ from spd.spec.merge import merge_defaults, source_path
 from spd.spec.positions import Path as KeyPath
 from spd.spec.positions import Positions, format_path
 from spd.spec.scalars import describe
-from spd.spec.schema import SpecDocument
+from spd.spec.schema import ProcessorSpec, SpecDocument
 from spd.spec.schema_errors import issues_from_validation_error
 from spd.spec.targets import DeclaredTarget, check_targets, declared_target, role_chain, target_issues
 from spd.spec.validate import Declared, check_defaults, check_processor, cross_spec_issues
@@ -49,6 +49,9 @@ class _File:
 
     source: SourceDocument
     model: SpecDocument | None = None
+    """The validated file without its processors: they are in `specs`, apart so that each can be freed
+    as soon as it is converted (the models of a large fleet take more memory than its desired state)."""
+    specs: list[ProcessorSpec] = field(default_factory=list)
     merged: list[Any] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
@@ -122,6 +125,7 @@ def _check_file(file: Path, environ: Mapping[str, str]) -> _File:
     if isinstance(text, Diagnostic):
         return _File(SourceDocument(str(file), None, Positions(), (), False), diagnostics=[text])
     checked = _File(read_document(text, str(file), environ))
+    del text  # the parsed data has everything needed from it; a large file's text is megabytes
     source = checked.source
     for problem in source.problems:
         checked.diagnostics.append(
@@ -162,7 +166,9 @@ def _check_document(checked: _File, data: dict[str, Any]) -> None:
         ]
         document["processors"] = checked.merged
     try:
-        checked.model = SpecDocument.model_validate(document)
+        model = SpecDocument.model_validate(document)
+        checked.specs = model.processors
+        checked.model = model.model_copy(update={"processors": []})
     except ValidationError as exc:
         for issue in issues_from_validation_error(exc):
             _, inherited = source_path(issue.path, data)
@@ -301,7 +307,12 @@ def _desired_state(files: list[_File]) -> DesiredState:
                 external_id=spec_target.external_id,
                 profile=spec_target.profile,
             )
-        for index, spec in enumerate(model.processors):
+        # Each model is dropped once converted, so the fleet's models and its desired state are not
+        # held in full together: the list is consumed from its end, reversed first to keep the order.
+        specs = checked.specs
+        specs.reverse()
+        for index in range(len(specs)):
+            spec = specs.pop()
             line, column = checked.source.positions.locate(checked.source.data, ("processors", index))
             source = SourceLocation(checked.name, line, column)
             processor = desired_processor(spec, model.stack, source)

@@ -8,7 +8,9 @@ pay little for them and the validated data stays plain.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any, Literal
 
 PathElem = str | int
@@ -30,16 +32,48 @@ def unpack(position: int) -> tuple[int, int]:
 class Positions:
     """Positions of keys and values, keyed by `id()` of the dict or list holding them.
 
+    Each container's positions are one array of packed ints, written when the container is complete:
+    a list's are its items' positions in order; a mapping's are (key, value) pairs in the mapping's own
+    key order. A dict or two and an int object per position would cost several times as much, and a
+    spec of tens of thousands of processors holds hundreds of thousands of containers.
     The containers are kept alive by the parsed document for as long as the table is used, so their
     identities are stable.
     """
 
-    __slots__ = ("keys", "root", "values")
+    __slots__ = ("root", "tables")
 
     def __init__(self) -> None:
-        self.keys: dict[int, dict[str, int]] = {}
-        self.values: dict[int, Any] = {}
+        self.tables: dict[int, array[int]] = {}
         self.root = pack(1, 1)
+
+    def add_mapping(
+        self, mapping: dict[str, Any], key_positions: dict[str, int], value_positions: dict[str, int]
+    ) -> None:
+        """Record a complete mapping; both position dicts hold exactly its keys, in its order."""
+        self.tables[id(mapping)] = array(
+            "Q", chain.from_iterable(zip(key_positions.values(), value_positions.values(), strict=True))
+        )
+
+    def add_sequence(self, items: list[Any], item_positions: list[int]) -> None:
+        """Record a complete list and its items' positions."""
+        self.tables[id(items)] = array("Q", item_positions)
+
+    def key_and_value(self, mapping: dict[str, Any], key: str) -> tuple[int, int] | None:
+        """The packed positions of `key` in a recorded `mapping` and of its value, or None."""
+        table = self.tables.get(id(mapping))
+        if table is None or key not in mapping:
+            return None
+        for slot, candidate in enumerate(mapping):
+            if candidate == key:
+                return (table[2 * slot], table[2 * slot + 1]) if 2 * slot + 1 < len(table) else None
+        return None  # pragma: no cover - `key` is in `mapping`
+
+    def item(self, items: list[Any], index: int) -> int | None:
+        """The packed position of `items[index]` in a recorded list, or None."""
+        table = self.tables.get(id(items))
+        if table is None or not 0 <= index < min(len(items), len(table)):
+            return None
+        return table[index]
 
     def locate(
         self, data: Any, path: Sequence[PathElem], at: Literal["key", "value"] = "value"
@@ -52,23 +86,25 @@ class Positions:
         position = self.root
         last = len(path) - 1
         for index, step in enumerate(path):
-            table = self.values.get(id(node))
-            if table is None:
-                break
             if isinstance(node, dict):
-                if not isinstance(step, str) or step not in node:
+                if not isinstance(step, str):
+                    break
+                found = self.key_and_value(node, step)
+                if found is None:
                     break
                 if at == "key" and index == last:
-                    return unpack(self.keys[id(node)][step])
-                position = table[step]
-                node = node[step]
+                    return unpack(found[0])
+                position = found[1]
             elif isinstance(node, list):
-                if not isinstance(step, int) or not 0 <= step < len(node):
+                if not isinstance(step, int):
                     break
-                position = table[step]
-                node = node[step]
+                item = self.item(node, step)
+                if item is None:
+                    break
+                position = item
             else:
                 break
+            node = node[step]
         return unpack(position)
 
 

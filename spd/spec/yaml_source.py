@@ -253,6 +253,7 @@ class _EventReader:
                 value_positions[key] = value_position
         for merged, merged_position in merges:
             b.merge(mapping, key_positions, value_positions, merged, merged_position)
+        b.end_map(mapping, key_positions, value_positions)
         return mapping
 
     def sequence(self, depth: int) -> list[Any]:
@@ -265,6 +266,7 @@ class _EventReader:
             value, position = self.node(event, items, len(items), None, depth + 1)
             items.append(value)
             item_positions.append(position)
+        self.b.end_seq(items, item_positions)
         return items
 
 

@@ -40,18 +40,22 @@ class TreeBuilder:
         self._pending: list[tuple[int, str, object, PathElem | None]] = []
 
     def new_map(self) -> tuple[dict[str, Any], dict[str, int], dict[str, int]]:
-        mapping: dict[str, Any] = {}
-        key_positions: dict[str, int] = {}
-        value_positions: dict[str, int] = {}
-        self.positions.keys[id(mapping)] = key_positions
-        self.positions.values[id(mapping)] = value_positions
-        return mapping, key_positions, value_positions
+        """A mapping and the positions of its keys and values, filled together by the reader (so all
+        three have the same keys in the same order), then handed to `end_map`."""
+        return {}, {}, {}
+
+    def end_map(
+        self, mapping: dict[str, Any], key_positions: dict[str, int], value_positions: dict[str, int]
+    ) -> None:
+        """The mapping is complete (its merge keys applied): its positions go into the table."""
+        self.positions.add_mapping(mapping, key_positions, value_positions)
 
     def new_seq(self) -> tuple[list[Any], list[int]]:
-        items: list[Any] = []
-        item_positions: list[int] = []
-        self.positions.values[id(items)] = item_positions
-        return items, item_positions
+        return [], []
+
+    def end_seq(self, items: list[Any], item_positions: list[int]) -> None:
+        """The list is complete: its items' positions go into the table."""
+        self.positions.add_sequence(items, item_positions)
 
     def scalar(self, text: str, plain: bool, position: int, parent: object, slot: PathElem | None) -> Any:
         """The value of a scalar: expanded, then (when unquoted) resolved like YAML 1.2 would."""
@@ -100,13 +104,12 @@ class TreeBuilder:
                 line, column = unpack(merged_position)
                 self.problem(line, column, "<< merges mappings only", mapping, "<<")
                 continue
-            source_keys = self.positions.keys.get(id(source), {})
-            source_values = self.positions.values.get(id(source), {})
             for key, value in source.items():
                 if key not in mapping:
+                    found = self.positions.key_and_value(source, key)
                     mapping[key] = value
-                    key_positions[key] = source_keys.get(key, merged_position)
-                    value_positions[key] = source_values.get(key, merged_position)
+                    key_positions[key] = merged_position if found is None else found[0]
+                    value_positions[key] = merged_position if found is None else found[1]
 
     def problem(self, line: int, column: int, message: str, parent: object, slot: PathElem | None) -> None:
         self._pending.append((pack(line, column), message, parent, slot))

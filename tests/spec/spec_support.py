@@ -265,14 +265,16 @@ def all_positions(data: Any, builder: TreeBuilder) -> list[Any]:
 
     def walk(node: Any, path: tuple[Any, ...]) -> None:
         if isinstance(node, dict):
-            keys, values = positions.keys[id(node)], positions.values[id(node)]
             for key, value in node.items():
-                found.append((*path, key, unpack(keys[key]), unpack(values[key])))
+                located = positions.key_and_value(node, key)
+                assert located is not None, (path, key)
+                found.append((*path, key, unpack(located[0]), unpack(located[1])))
                 walk(value, (*path, key))
         elif isinstance(node, list):
-            values = positions.values[id(node)]
             for index, value in enumerate(node):
-                found.append((*path, index, unpack(values[index])))
+                item = positions.item(node, index)
+                assert item is not None, (path, index)
+                found.append((*path, index, unpack(item)))
                 walk(value, (*path, index))
 
     walk(data, ())
