@@ -31,7 +31,7 @@ import structlog
 
 from spd.aws.gateway import Gateway
 from spd.aws.watch_queue import QueueMessage, WatchQueue
-from spd.errors import SpdError
+from spd.daemon.queue_loop import delete_handled, open_queue, read_forever
 from spd.events import Event, EventSink
 from spd.sessions.ledger import Ledger
 from spd.sessions.notifications import (
@@ -40,7 +40,6 @@ from spd.sessions.notifications import (
     NotificationType,
     parse_notification,
 )
-from spd.watch_events import queue_region
 
 Logger = structlog.stdlib.BoundLogger
 
@@ -49,12 +48,6 @@ LABELS_DETECTED = "labels_detected"
 NOTIFICATION_MALFORMED = "session_notification_malformed"
 UNKNOWN_PROCESSOR = "unknown"
 """The processor label of a notification that names none, for a session this daemon did not start."""
-
-DEFAULT_REGION = "us-east-1"
-RETRY_MAX = 60.0
-"""Longest wait between attempts to read a queue that fails (missing, denied, unreachable)."""
-STANDBY_POLL = 1.0
-"""Seconds between looks at the lease while standby (a local check, no call)."""
 
 
 class ResultsReader:
@@ -92,46 +85,19 @@ class ResultsReader:
         self._ledger.close()
 
     async def _read_forever(self) -> None:
-        failures = 0
         self._log().info("session_results_started", queue=self._queue.url, region=self._queue.region)
-        while True:
-            if not self._active():
-                await self._sleep(STANDBY_POLL)
-                continue
-            try:
-                messages = await self._queue.receive()
-            except SpdError as exc:
-                failures += 1
-                delay = min(RETRY_MAX, 2.0 ** min(failures, 6))
-                self._log().error(
-                    "session_results_receive_failed",
-                    queue=self._queue.url,
-                    error=str(exc),
-                    error_type=type(exc).__name__,
-                    consecutive_failures=failures,
-                    retry_in=delay,
-                )
-                await self._sleep(delay)
-                continue
-            if failures:
-                self._log().info(
-                    "session_results_receive_recovered", queue=self._queue.url, after_failures=failures
-                )
-                failures = 0
-            handled = [m for m in messages if self.handle(m) != "failed"]
-            if handled:
-                await self._delete(handled)
+        await read_forever(
+            self._queue,
+            name="session_results",
+            handle=self._handle_batch,
+            active=self._active,
+            log=self._log,
+            sleep=self._sleep,
+        )
 
-    async def _delete(self, messages: list[QueueMessage]) -> None:
-        try:
-            failed = await self._queue.delete(messages)
-        except SpdError as exc:
-            self._log().error(
-                "session_results_delete_failed", error=str(exc), messages=[m.message_id for m in messages]
-            )
-            return
-        if failed:
-            self._log().error("session_results_delete_failed", error="rejected by SQS", messages=failed)
+    async def _handle_batch(self, messages: list[QueueMessage]) -> None:
+        handled = [m for m in messages if self.handle(m) != "failed"]
+        await delete_handled(self._queue, handled, name="session_results", log=self._log)
 
     def handle(self, message: QueueMessage) -> str:
         """Store one message's notification; its outcome: new, duplicate, malformed or failed (kept)."""
@@ -199,9 +165,8 @@ def open_results_reader(
 ) -> ResultsReader:
     """A started reader of `url`, whose region is the URL's (AWS queue URLs name it), else the first of
     `regions`, else us-east-1 (an emulator's queue); the ledger is `sessions.db` in `state_dir`."""
-    region = queue_region(url) or next(iter(regions), DEFAULT_REGION)
     reader = ResultsReader(
-        WatchQueue(gateway, url, region), Ledger.open(state_dir), on_event=on_event, log=log, active=active
+        open_queue(gateway, url, regions), Ledger.open(state_dir), on_event=on_event, log=log, active=active
     )
     reader.start()
     return reader

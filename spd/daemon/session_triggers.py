@@ -34,21 +34,17 @@ import structlog
 from spd.aws.gateway import Gateway
 from spd.aws.watch_queue import QueueMessage, WatchQueue
 from spd.daemon.http import Request, Response
-from spd.errors import SpdError
+from spd.daemon.queue_loop import delete_handled, open_queue, read_forever
 from spd.events import Event, EventSink
 from spd.model import DesiredState, ProcessorId
 from spd.sessions.ledger import Ledger
 from spd.sessions.start import Outcome, SessionOutcome, SessionStarter
 from spd.sessions.trigger import RefusalReason, SessionRequest, TriggerRefused, TriggerSource, session_request
 from spd.settings import Settings
-from spd.watch_events import queue_region
 
 Logger = structlog.stdlib.BoundLogger
 
 SESSIONS_PATH = "/v1/sessions"
-DEFAULT_REGION = "us-east-1"
-RETRY_MAX = 60.0
-STANDBY_POLL = 1.0
 _JSON = "application/json"
 
 REFUSAL_STATUS: Mapping[RefusalReason, int] = {
@@ -238,34 +234,15 @@ class SessionQueueReader:
                 await self._reader
 
     async def _read_forever(self) -> None:
-        failures = 0
         self._log().info("session_queue_started", queue=self._queue.url, region=self._queue.region)
-        while True:
-            if not self._triggers.active():
-                await self._sleep(STANDBY_POLL)
-                continue
-            try:
-                messages = await self._queue.receive()
-            except SpdError as exc:
-                failures += 1
-                delay = min(RETRY_MAX, 2.0 ** min(failures, 6))
-                self._log().error(
-                    "session_queue_receive_failed",
-                    queue=self._queue.url,
-                    error=str(exc),
-                    error_type=type(exc).__name__,
-                    consecutive_failures=failures,
-                    retry_in=delay,
-                )
-                await self._sleep(delay)
-                continue
-            if failures:
-                self._log().info(
-                    "session_queue_receive_recovered", queue=self._queue.url, after_failures=failures
-                )
-                failures = 0
-            if messages:
-                await self.handle(messages)
+        await read_forever(
+            self._queue,
+            name="session_queue",
+            handle=self.handle,
+            active=self._triggers.active,
+            log=self._log,
+            sleep=self._sleep,
+        )
 
     async def handle(self, messages: list[QueueMessage]) -> None:
         """Trigger each message (concurrently; one at a time per processor), then delete the handled ones."""
@@ -283,17 +260,7 @@ class SessionQueueReader:
                 messages=kept,
                 note="a temporary service error: SQS delivers these again after their visibility timeout",
             )
-        if not done:
-            return
-        try:
-            failed = await self._queue.delete(done)
-        except SpdError as exc:
-            self._log().error(
-                "session_queue_delete_failed", error=str(exc), messages=[m.message_id for m in done]
-            )
-            return
-        if failed:
-            self._log().error("session_queue_delete_failed", error="rejected by SQS", messages=failed)
+        await delete_handled(self._queue, done, name="session_queue", log=self._log)
 
 
 def open_session_queue(
@@ -305,7 +272,6 @@ def open_session_queue(
     log: Callable[[], Logger],
 ) -> SessionQueueReader:
     """A started reader of `url`, in the URL's region (AWS queue URLs name it), else the spec's first."""
-    region = queue_region(url) or next(iter(spec_regions), DEFAULT_REGION)
-    reader = SessionQueueReader(WatchQueue(gateway, url, region), triggers, log=log)
+    reader = SessionQueueReader(open_queue(gateway, url, spec_regions), triggers, log=log)
     reader.start()
     return reader

@@ -28,6 +28,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from spd import events
 from spd.aws.gateway import Gateway
+from spd.daemon.queue_loop import STANDBY_POLL
 from spd.daemon.session_triggers import SessionTriggers
 from spd.errors import AwsError, EndpointError
 from spd.events import Event, EventSink
@@ -46,7 +47,6 @@ from spd.sessions.trigger import SessionRequest, TriggerSource
 Logger = structlog.stdlib.BoundLogger
 
 JOB_PREFIX = "session-window:"
-STANDBY_POLL = 1.0
 _OPEN = frozenset({Status.STARTING, Status.RUNNING})
 _MAX_LOOKBACK_FIRES = 10_000
 """Cron fires looked at to find a window in progress (a `* * * * *` window of 24 h has 1,440)."""

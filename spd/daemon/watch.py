@@ -33,6 +33,7 @@ from prometheus_client import Counter as PromCounter
 
 from spd.aws.gateway import Gateway
 from spd.aws.watch_queue import QueueMessage, WatchQueue
+from spd.daemon.queue_loop import delete_handled, open_queue, read_forever
 from spd.errors import SpdError
 from spd.model import DesiredState, ProcessorId
 from spd.plan import Policy
@@ -44,7 +45,6 @@ from spd.watch_events import (
     MalformedEvent,
     ignored_reason,
     parse_message,
-    queue_region,
 )
 
 Logger = structlog.stdlib.BoundLogger
@@ -52,11 +52,6 @@ Target = Callable[[], tuple[Reconciler, DesiredState, Policy]]
 """What to reconcile against, asked afresh for every reconcile (a reload swaps the spec)."""
 
 WATCH_RECONCILED = "watch_reconciled"
-DEFAULT_REGION = "us-east-1"
-RETRY_MAX = 60.0
-"""Longest wait between attempts to read a queue that fails (missing, denied, unreachable)."""
-STANDBY_POLL = 1.0
-"""Seconds between looks at the lease while standby (a local check, no call)."""
 USER_AGENT_MAX = 512
 """Characters of a call's User-Agent in a `watch_event` line: an SDK's runs past 200, and spd's marker
 (what tells its own calls apart) comes last, so a shorter cut would hide the very part that matters."""
@@ -137,52 +132,28 @@ class Watch:
     # -- reading --------------------------------------------------------------------------------------
 
     async def _read_forever(self) -> None:
-        failures = 0
-        reading = False
-        while True:
-            if not self._active():
-                # A standby reads nothing: the leader's watch handles (and deletes) every message.
-                if reading:
-                    self._log().info("watch_paused", queue=self._queue.url, reason="standby")
-                    reading = False
-                await self._sleep(STANDBY_POLL)
-                continue
-            if not reading:
-                # Logged when reading begins: at start-up, or on becoming leader under `ha`.
-                self._log().info("watch_started", queue=self._queue.url, region=self._queue.region)
-                reading = True
-            try:
-                messages = await self._queue.receive()
-            except SpdError as exc:
-                failures += 1
-                delay = min(RETRY_MAX, 2.0 ** min(failures, 6))
-                self._log().error(
-                    "watch_receive_failed",
-                    queue=self._queue.url,
-                    error=str(exc),
-                    error_type=type(exc).__name__,
-                    consecutive_failures=failures,
-                    retry_in=delay,
-                )
-                await self._sleep(delay)
-                continue
-            if failures:
-                self._log().info("watch_receive_recovered", queue=self._queue.url, after_failures=failures)
-                failures = 0
-            for message in messages:
-                self.handle(message)
-            if messages:
-                await self._delete(messages)
+        await read_forever(
+            self._queue,
+            name="watch",
+            handle=self._handle_batch,
+            active=self._active,
+            log=self._log,
+            sleep=self._sleep,
+            on_reading=self._on_reading,
+        )
 
-    async def _delete(self, messages: list[QueueMessage]) -> None:
-        try:
-            failed = await self._queue.delete(messages)
-        except SpdError as exc:
-            failed = [m.message_id for m in messages]
-            self._log().error("watch_delete_failed", error=str(exc), messages=failed)
-            return
-        if failed:
-            self._log().error("watch_delete_failed", error="rejected by SQS", messages=failed)
+    def _on_reading(self, reading: bool) -> None:
+        if reading:
+            # Logged when reading begins: at start-up, or on becoming leader under `ha`.
+            self._log().info("watch_started", queue=self._queue.url, region=self._queue.region)
+        else:
+            # A standby reads nothing: the leader's watch handles (and deletes) every message.
+            self._log().info("watch_paused", queue=self._queue.url, reason="standby")
+
+    async def _handle_batch(self, messages: list[QueueMessage]) -> None:
+        for message in messages:
+            self.handle(message)
+        await delete_handled(self._queue, messages, name="watch", log=self._log)
 
     def handle(self, message: QueueMessage) -> str:
         """Parse one message and schedule what it asks for; its outcome (as counted and logged)."""
@@ -301,9 +272,8 @@ def open_watch(
     """A started watch of `url`, whose region is the URL's (AWS queue URLs name it), else the spec's
     first region, else the first of `regions`, else us-east-1 (an emulator's queue)."""
     current = settings()
-    region = queue_region(url) or next(iter((*spec_regions, *current.regions)), DEFAULT_REGION)
     watch = Watch(
-        WatchQueue(gateway, url, region),
+        open_queue(gateway, url, (*spec_regions, *current.regions)),
         target=target,
         marker=gateway.marker,
         debounce=lambda: settings().watch_debounce,
