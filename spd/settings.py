@@ -211,9 +211,10 @@ class Settings(BaseSettings):
     watch_debounce: float = Field(default=1.0, ge=0, le=60)
     """Seconds the watch gathers events about one processor before its one reconcile (bursts)."""
 
-    @field_validator("watch_queue_url")
+    @field_validator("watch_queue_url", "results_queue_url", "session_queue_url")
     @classmethod
-    def _watch_queue_url(cls, value: str | None) -> str | None:
+    def _queue_url(cls, value: str | None) -> str | None:
+        """The three SQS queues the daemon reads: an SQS queue URL, or unset (empty means unset)."""
         if not value:
             return None
         problem = queue_url_problem(value)
@@ -224,16 +225,6 @@ class Settings(BaseSettings):
     results_queue_url: str | None = None
     """SQS queue subscribed to the connected-home processors' SNS topics: the daemon (the leader, with
     `ha`) stores their LABEL_DETECTED and STREAM_PROCESSING_COMPLETE notifications in the session ledger."""
-
-    @field_validator("results_queue_url")
-    @classmethod
-    def _results_queue_url(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        problem = queue_url_problem(value)
-        if problem is not None:
-            raise ValueError(problem)
-        return value
 
     event_sinks: list[EventSinkSettings] = Field(default_factory=list)
     """Where the daemon also sends every drift and action event, as CloudEvents (webhook, sns,
@@ -262,16 +253,6 @@ class Settings(BaseSettings):
         if value is None or str(value) == "":
             return None
         problem = token_file_problem(value)
-        if problem is not None:
-            raise ValueError(problem)
-        return value
-
-    @field_validator("session_queue_url")
-    @classmethod
-    def _session_queue_url(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        problem = queue_url_problem(value)
         if problem is not None:
             raise ValueError(problem)
         return value
