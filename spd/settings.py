@@ -24,6 +24,7 @@ from pydantic_settings import SettingsError as PydanticSettingsError
 from spd.errors import Diagnostic, SettingsError
 from spd.lease import MAX_LEASE_SECONDS, MIN_LEASE_SECONDS
 from spd.model import OPERATIONS
+from spd.secret_file import secret_file_problem
 from spd.sink_settings import EventSinkSettings
 from spd.spec.positions import Positions, format_path
 from spd.spec.scalars import Yaml11Bool
@@ -47,21 +48,6 @@ DEFAULT_RATE_LIMITS: dict[str, float] = {
 }
 
 SETTINGS_FILE_ENV = "SPD_SETTINGS_FILE"
-
-
-def token_file_problem(path: Path) -> str | None:
-    """Why `path` cannot hold the API's bearer token (None: it can): missing, empty, world-readable."""
-    try:
-        mode = path.stat().st_mode
-        text = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) else "not valid UTF-8 text"
-        return f"cannot read the token file {path}: {why}"
-    if mode & 0o004:
-        return f"the token file {path} is world-readable; chmod o-r it (e.g. chmod 600)"
-    if not text:
-        return f"the token file {path} is empty"
-    return None
 
 
 def default_state_dir() -> Path:
@@ -252,7 +238,7 @@ class Settings(BaseSettings):
     def _api_token_file(cls, value: Path | None) -> Path | None:
         if value is None or str(value) == "":
             return None
-        problem = token_file_problem(value)
+        problem = secret_file_problem(value, "api_token_file")
         if problem is not None:
             raise ValueError(problem)
         return value

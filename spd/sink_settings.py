@@ -8,12 +8,13 @@ quietly on the first drift hours later. Kept apart from `spd.settings` so that m
 from __future__ import annotations
 
 import ipaddress
-import stat
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from spd.secret_file import secret_file_problem
 
 SinkType = Literal["webhook", "sns", "eventbridge"]
 
@@ -58,23 +59,6 @@ def webhook_url_problem(url: str) -> str | None:
             f"plain http is refused for {host!r}: events and their signatures would cross the network "
             "unencrypted; use https (http is allowed for loopback receivers only)"
         )
-    return None
-
-
-def secret_file_problem(path: Path) -> str | None:
-    """Why `path` cannot hold a webhook secret (None if it can)."""
-    try:
-        info = path.stat()
-        secret = path.read_bytes().strip()
-    except OSError as exc:
-        return f"secret_file {str(path)!r}: cannot read: {exc.strerror or exc}"
-    if not stat.S_ISREG(info.st_mode):
-        return f"secret_file {str(path)!r}: not a regular file"
-    if info.st_mode & stat.S_IROTH:
-        # Anyone on the machine could forge signed events; refuse, as ssh refuses a readable key.
-        return f"secret_file {str(path)!r} is readable by every user; chmod o-r it (e.g. 0600 or 0640)"
-    if not secret:
-        return f"secret_file {str(path)!r} is empty"
     return None
 
 
@@ -130,7 +114,7 @@ class EventSinkSettings(BaseModel):
         if foreign:
             raise ValueError(f"{', '.join(foreign)} does not apply to {_article(self.type)} {self.type} sink")
         if self.secret_file is not None:
-            problem = secret_file_problem(self.secret_file)
+            problem = secret_file_problem(self.secret_file, "secret_file")
             if problem is not None:
                 raise ValueError(problem)
         return self
