@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from daemonproc import Daemon, alive
+from daemonproc import alive
 
 from spdrun import face, home, wait_status, write_spec
 
@@ -24,20 +24,6 @@ ACTIVE = {"STARTING", "RUNNING"}
 def fast_emu(emu):
     emu.configure(transition_seconds=0.05, name_reuse_seconds=0.1)
     return emu
-
-
-@pytest.fixture
-def daemons():
-    started: list[Daemon] = []
-
-    def start(*args: str, env: dict[str, str] | None = None) -> Daemon:
-        d = Daemon(args, env=env)
-        started.append(d)
-        return d
-
-    yield start
-    for d in started:
-        d.kill()
 
 
 def _run_args(emu, spec: Path) -> list[str]:

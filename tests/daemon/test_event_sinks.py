@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from daemonproc import Daemon
 from webhook_receiver import Receiver, secret_file, verify
 
 from spdrun import home, run_spd, write_spec
@@ -24,20 +23,6 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
     r.close()
-
-
-@pytest.fixture
-def daemons():
-    started: list[Daemon] = []
-
-    def start(*args: str, env: dict[str, str] | None = None) -> Daemon:
-        d = Daemon(args, env=env)
-        started.append(d)
-        return d
-
-    yield start
-    for d in started:
-        d.kill()
 
 
 def test_drift_and_repair_reach_a_signed_webhook_and_the_history(tmp_path, emu, daemons, receiver):

@@ -5,25 +5,8 @@ from __future__ import annotations
 
 import signal
 
-import pytest
-from daemonproc import Daemon
-
 from references_support import REKOGNITION_TRUST, create_data_stream, create_role, point_at
 from spdrun import face, write_spec
-
-
-@pytest.fixture
-def daemons():
-    started: list[Daemon] = []
-
-    def start(*args: str, env: dict[str, str] | None = None) -> Daemon:
-        d = Daemon(args, env=env)
-        started.append(d)
-        return d
-
-    yield start
-    for d in started:
-        d.kill()
 
 
 def _line_of(text: str, needle: str) -> int:
