@@ -35,7 +35,7 @@ from spd.aws.gateway import Created, Gateway, RegionClient
 from spd.backoff import NO_BACKOFF, RestartPolicy
 from spd.errors import AwsError, EndpointError, NotFoundError, SpdError, WaitTimeoutError
 from spd.events import Event, EventSink
-from spd.model import STACK_TAG, Kind, ObservedProcessor, ProcessorId, Status, UpdateRequest
+from spd.model import STACK_TAG, Kind, ObservedProcessor, ProcessorId, Status, UpdateRequest, fleet_repr
 from spd.plan import Action, ChangeKind, ProcessorPlan
 from spd.processor_locks import ProcessorLocks
 
@@ -81,9 +81,12 @@ class ProcessorOutcome:
         return self.error is None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class ApplyResult:
     outcomes: tuple[ProcessorOutcome, ...]
+
+    def __repr__(self) -> str:
+        return fleet_repr(self, outcomes=self.outcomes)
 
     @property
     def failed(self) -> tuple[ProcessorOutcome, ...]:

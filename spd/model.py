@@ -65,6 +65,19 @@ class RunState(StrEnum):
     STOPPED = "stopped"
 
 
+def fleet_repr(obj: Any, **counted: tuple[Any, ...]) -> str:
+    """A repr for a fleet-sized container: its small fields in full, its large tuples as counts.
+
+    The dataclass repr of a plan or an observed state of 30,000 processors is a string of hundreds of
+    megabytes, and the standard library builds such reprs where nobody reads them: `asyncio.run` puts
+    its main task (whose result is the plan) in its SIGINT handler, and `signal.getsignal` formats that
+    handler into an error message it then discards. That doubled `spd plan`'s peak memory.
+    """
+    fields = [f"{k}=<{len(v)}>" for k, v in counted.items()]
+    small = [f"{name}={getattr(obj, name)!r}" for name in obj.__dataclass_fields__ if name not in counted]
+    return f"{type(obj).__name__}({', '.join([*small, *fields])})"
+
+
 @dataclass(frozen=True, slots=True)
 class Point:
     x: float
@@ -320,7 +333,7 @@ class DesiredProcessor:
         return dict(self.tags)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class DesiredState:
     """The whole validated spec: a stack name and its processors."""
 
@@ -352,6 +365,9 @@ class DesiredState:
 
     def by_id(self) -> dict[ProcessorId, DesiredProcessor]:
         return {p.id: p for p in self.processors}
+
+    def __repr__(self) -> str:
+        return fleet_repr(self, processors=self.processors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,7 +401,7 @@ class ObservedProcessor:
         return self.tag_dict.get(STACK_TAG)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class ObservedState:
     """Every processor seen in the regions that were read."""
 
@@ -400,6 +416,9 @@ class ObservedState:
 
     def by_id(self) -> dict[ProcessorId, ObservedProcessor]:
         return {p.id: p for p in self.processors}
+
+    def __repr__(self) -> str:
+        return fleet_repr(self, processors=self.processors, unreadable=self.unreadable)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ from spd.model import (
     Status,
     UpdateRequest,
     canonical_tags,
+    fleet_repr,
 )
 
 
@@ -230,7 +231,7 @@ class ProcessorPlan:
         return self.actions != (Action.NOOP,)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Plan:
     stack: str
     processors: tuple[ProcessorPlan, ...]
@@ -263,6 +264,9 @@ class Plan:
 
     def actionable(self) -> tuple[ProcessorPlan, ...]:
         return tuple(p for p in self.processors if p.actionable)
+
+    def __repr__(self) -> str:
+        return fleet_repr(self, processors=self.processors)
 
 
 # ---------------------------------------------------------------------------------------------------

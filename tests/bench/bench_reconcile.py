@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from peak_rss import measure
 
 from spd.emulator.testing import EmulatorProcess
 from spd.model import OPERATIONS
@@ -178,17 +179,8 @@ def main() -> None:
             Path(tmp) / "fleet.yaml", [face(f"face-{i:05d}") for i in range(mem_n)], stack="bench"
         )
         env = spd_limits(None, opts.concurrency)
-        proc = subprocess.Popen(
-            [*SPD, "plan", str(spec), "--endpoint-url", emu.url],
-            env=spd_env(env),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-        print(
-            f"spd plan on {mem_n} processors: peak RSS {usage.ru_maxrss / 1024:.0f} MiB (exit {status >> 8})"
-        )
+        measured = measure([*SPD, "plan", str(spec), "--endpoint-url", emu.url], spd_env(env))
+        print(f"spd plan on {mem_n} processors: peak RSS {measured.peak_mib:.0f} MiB (exit {measured.exit})")
 
 
 if __name__ == "__main__":

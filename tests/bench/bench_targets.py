@@ -15,7 +15,6 @@ Figures are printed, not asserted.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from peak_rss import measure
 from ruamel.yaml import YAML
 
 from spd.emulator.testing import EmulatorProcess
@@ -178,22 +178,14 @@ def peak_memory(opts: argparse.Namespace, mem_n: int) -> None:
         spec = Path(tmp) / "fleet.yaml"
         per = mem_n // (opts.targets * len(REGIONS))
         build(emu.url, opts.targets, per, spec)
-        proc2 = subprocess.Popen(
-            [*SPD, "plan", str(spec), "--endpoint-url", emu.url],
-            env=spd_env(limits(None, 64)),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        _, status, usage = os.wait4(proc2.pid, 0)
-        errors = proc2.stderr.read() if proc2.stderr else ""
+        measured = measure([*SPD, "plan", str(spec), "--endpoint-url", emu.url], spd_env(limits(None, 64)))
         total = per * opts.targets * len(REGIONS)
         print(
             f"spd plan on {total} processors over {opts.targets} targets: peak RSS "
-            f"{usage.ru_maxrss / 1024:.0f} MiB (exit {status >> 8})"
+            f"{measured.peak_mib:.0f} MiB (exit {measured.exit})"
         )
-        if status >> 8:
-            print(errors[-2000:])
+        if measured.exit:
+            print(measured.stderr)
 
 
 if __name__ == "__main__":
