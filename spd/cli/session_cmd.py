@@ -40,6 +40,9 @@ def session_group() -> None:
 @click.argument("name")
 @click.option("--region", default=None, help="The processor's region, when its name is used in several.")
 @click.option(
+    "--target", default=None, help="The processor's target, when its name is used in several targets."
+)
+@click.option(
     "--producer-timestamp-ms",
     type=int,
     default=None,
@@ -56,6 +59,7 @@ def start_command(
     spec: Path,
     name: str,
     region: str | None,
+    target: str | None,
     producer_timestamp_ms: int | None,
     fragment_number: str | None,
     duration: int | None,
@@ -72,6 +76,7 @@ def start_command(
     body: dict[str, Any] = {"processor": name}
     for key, value in (
         ("region", region),
+        ("target", target),
         ("producer_timestamp_ms", producer_timestamp_ms),
         ("fragment_number", fragment_number),
         ("max_duration_seconds", duration),
@@ -87,14 +92,16 @@ def start_command(
 
     outcome = asyncio.run(go())
     if output == "json":
-        click.echo(json.dumps(outcome.fields(), indent=2))
+        # JSON documents name the ambient target null (events: "").
+        click.echo(json.dumps({**outcome.fields(), "target": outcome.target or None}, indent=2))
     else:
         click.echo(_outcome_text(outcome), err=outcome.outcome is Outcome.REFUSED)
     return int(ExitCode.FAILURE if outcome.outcome is Outcome.REFUSED else ExitCode.OK)
 
 
 def _outcome_text(outcome: SessionOutcome) -> str:
-    where = f"{outcome.processor} ({outcome.region})" if outcome.region else outcome.processor or "trigger"
+    place = "/".join(w for w in (outcome.target, outcome.region) if w)
+    where = f"{outcome.processor} ({place})" if place else outcome.processor or "trigger"
     if outcome.outcome is Outcome.STARTED:
         return (
             f"started {where}: session {outcome.session_id}, {outcome.requested_seconds} s from "
@@ -136,6 +143,7 @@ def _record_json(record: SessionRecord) -> dict[str, Any]:
         "at": record.at.isoformat().replace("+00:00", "Z"),
         "processor": record.processor,
         "region": record.region,
+        "target": record.target or None,
         "trigger": record.trigger,
         "outcome": record.outcome,
         "session_id": record.session_id,
@@ -166,7 +174,9 @@ def _records_text(records: list[SessionRecord]) -> str:
         rows.append(
             (
                 r.at.strftime("%Y-%m-%d %H:%M:%S"),
-                r.processor or "-",
+                "/".join(w for w in (r.target, r.region, r.processor) if w)
+                if r.target
+                else r.processor or "-",
                 r.trigger,
                 r.outcome,
                 "-" if r.requested_seconds is None else f"{r.requested_seconds}s",

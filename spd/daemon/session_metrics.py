@@ -30,32 +30,33 @@ class SessionMetrics:
         self.sessions = PromCounter(
             "spd_sessions",
             "Session triggers by processor, trigger source and outcome (started, coalesced, refused).",
-            ["processor", "trigger", "outcome"],
+            ["processor", "target", "trigger", "outcome"],
             registry=registry,
         )
         self.video_seconds = PromCounter(
             "spd_session_video_seconds",
             "Seconds of video analysed in sessions, from their STREAM_PROCESSING_COMPLETE notifications.",
-            ["processor"],
+            ["processor", "target"],
             registry=registry,
         )
         self.labels = PromCounter(
             "spd_labels_detected",
             "Labels detected in sessions, from LABEL_DETECTED notifications (one per label per session).",
-            ["processor", "label"],
+            ["processor", "target", "label"],
             registry=registry,
         )
 
     def event(self, event: Event) -> None:
         fields = event.fields
         processor = str(fields.get("processor") or UNKNOWN_PROCESSOR)
+        target = str(fields.get("target") or "")
         if event.name in OUTCOME_OF:
             outcome = str(fields.get("outcome") or OUTCOME_OF[event.name])
-            self.sessions.labels(processor, str(fields.get("trigger") or "unknown"), outcome).inc()
+            self.sessions.labels(processor, target, str(fields.get("trigger") or "unknown"), outcome).inc()
         elif event.name == SESSION_COMPLETED:
             seconds = fields.get("processed_seconds")
             if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds >= 0:
-                self.video_seconds.labels(processor).inc(seconds)
+                self.video_seconds.labels(processor, target).inc(seconds)
         elif event.name == LABELS_DETECTED:
             for label in fields.get("labels") or ():
-                self.labels.labels(processor, str(label)).inc()
+                self.labels.labels(processor, target, str(label)).inc()

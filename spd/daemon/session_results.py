@@ -141,16 +141,20 @@ class ResultsReader:
         return Event(LABELS_DETECTED, {**fields, "labels": [label.name for label in notification.labels]})
 
     def _where(self, notification: Notification) -> dict[str, str | None]:
-        """The processor (and region) a notification belongs to: the one it names, else the ledger's."""
+        """The processor (region, target) a notification belongs to: the one it names, else the ledger's
+        (the region and target are known only from the ledger: a notification does not carry them)."""
         started = self._ledger.processor_of(notification.session_id)
         if notification.processor is not None:
-            region = (
-                started.region if started is not None and started.name == notification.processor else None
-            )
-            return {"processor": notification.processor, "region": region}
+            if started is not None and started.name == notification.processor:
+                return {
+                    "processor": notification.processor,
+                    "region": started.region,
+                    "target": started.target,
+                }
+            return {"processor": notification.processor, "region": None, "target": None}
         if started is not None:
-            return {"processor": started.name, "region": started.region}
-        return {"processor": UNKNOWN_PROCESSOR, "region": None}
+            return {"processor": started.name, "region": started.region, "target": started.target}
+        return {"processor": UNKNOWN_PROCESSOR, "region": None, "target": None}
 
 
 def open_results_reader(

@@ -160,7 +160,7 @@ class Watch:
         try:
             event = parse_message(message.body)
         except MalformedEvent as exc:
-            self._record("malformed", message, None, level="warning", error=str(exc))
+            self._record("malformed", message, None, None, level="warning", error=str(exc))
             return "malformed"
         reason = ignored_reason(event, marker=self._marker)
         pid = event.processor_id(self._target()[1])
@@ -168,10 +168,10 @@ class Watch:
             reason = self._relevance(pid)
         if reason is not None or pid is None:
             outcome = reason or "not_a_stream_processor"
-            self._record(outcome, message, event, level="debug" if outcome == "own_call" else "info")
+            self._record(outcome, message, event, pid, level="debug" if outcome == "own_call" else "info")
             return outcome
         outcome = self._schedule(pid)
-        self._record(outcome, message, event, level="info")
+        self._record(outcome, message, event, pid, level="info")
         return outcome
 
     def _relevance(self, pid: ProcessorId) -> str | None:
@@ -184,7 +184,14 @@ class Watch:
         return None
 
     def _record(
-        self, outcome: str, message: QueueMessage, event: CallEvent | None, *, level: str, **extra: Any
+        self,
+        outcome: str,
+        message: QueueMessage,
+        event: CallEvent | None,
+        pid: ProcessorId | None,
+        *,
+        level: str,
+        **extra: Any,
     ) -> None:
         self.events.labels(outcome).inc()
         fields: dict[str, Any] = {"outcome": outcome, "message_id": message.message_id}
@@ -192,6 +199,7 @@ class Watch:
             fields.update(
                 processor=event.processor,
                 region=event.region,
+                target=None if pid is None else pid.target,
                 event_name=event.event_name,
                 user_agent=event.user_agent[:USER_AGENT_MAX],
             )
@@ -236,6 +244,7 @@ class Watch:
                 "watch_reconcile_failed",
                 processor=pid.name,
                 region=pid.region,
+                target=pid.target,
                 error=str(exc) or type(exc).__name__,
                 error_type=type(exc).__name__,
                 exc_info=not isinstance(exc, SpdError),
@@ -247,6 +256,7 @@ class Watch:
             WATCH_RECONCILED,
             processor=pid.name,
             region=pid.region,
+            target=pid.target,
             planned=planned,
             done=done,
             drifted=sum(1 for p in result.plan.processors if p.drifted and p.observed is not None),

@@ -60,6 +60,13 @@ SCHEMA = Schema(
         );
         CREATE INDEX labels_by_session ON labels (session_id);
         """,
+        # Processor names are unique per target and region only: the same name in two accounts is two
+        # processors, with a budget each.
+        """
+        ALTER TABLE sessions ADD COLUMN target TEXT NOT NULL DEFAULT '';
+        DROP INDEX sessions_by_processor;
+        CREATE INDEX sessions_by_processor ON sessions (processor, region, target, at_ms);
+        """,
     ),
 )
 
@@ -75,6 +82,8 @@ class SessionRecord:
     at: datetime
     processor: str
     region: str
+    target: str
+    """The processor's target; `""` for the ambient credentials."""
     trigger: str
     outcome: str
     requested_seconds: int | None
@@ -125,6 +134,7 @@ class Ledger:
         region: str,
         trigger: str,
         outcome: str,
+        target: str = "",
         requested_seconds: int | None = None,
         session_id: str | None = None,
         reason: str | None = None,
@@ -132,9 +142,9 @@ class Ledger:
         """One trigger's outcome (a started session carries its SessionId)."""
         with self._lock, self._db.write() as conn:
             conn.execute(
-                "INSERT INTO sessions (at_ms, processor, region, trigger, requested_seconds, session_id,"
-                " outcome, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (_ms(at), processor, region, trigger, requested_seconds, session_id, outcome, reason),
+                "INSERT INTO sessions (at_ms, processor, region, target, trigger, requested_seconds,"
+                " session_id, outcome, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (_ms(at), processor, region, target, trigger, requested_seconds, session_id, outcome, reason),
             )
 
     def record_notification(self, notification: Notification, *, received: datetime) -> bool:
@@ -167,9 +177,9 @@ class Ledger:
         """Which processor a session belongs to (for metrics labelled by processor), if it started here."""
         with self._lock:
             row = self._db.conn.execute(
-                "SELECT region, processor FROM sessions WHERE session_id = ?", (session_id,)
+                "SELECT region, processor, target FROM sessions WHERE session_id = ?", (session_id,)
             ).fetchone()
-        return None if row is None else ProcessorId(row[0], row[1])
+        return None if row is None else ProcessorId(row[0], row[1], row[2])
 
     def seconds_used(self, processor: ProcessorId, day_of: datetime) -> float:
         """Session seconds of `processor` on the UTC day of `day_of`: each started session's requested
@@ -182,12 +192,13 @@ class Ledger:
                 "   SELECT session_id, MAX(processed_ms) AS processed_ms FROM notifications"
                 "   WHERE type = ? GROUP BY session_id"
                 " ) c ON c.session_id = s.session_id"
-                " WHERE s.outcome = 'started' AND s.processor = ? AND s.region = ?"
+                " WHERE s.outcome = 'started' AND s.processor = ? AND s.region = ? AND s.target = ?"
                 " AND s.at_ms >= ? AND s.at_ms < ?",
                 (
                     NotificationType.STREAM_PROCESSING_COMPLETE.value,
                     processor.name,
                     processor.region,
+                    processor.target,
                     _ms(start),
                     _ms(end),
                 ),
@@ -201,7 +212,7 @@ class Ledger:
             self._db.begin_read()
             try:
                 rows = self._db.conn.execute(
-                    "SELECT s.at_ms, s.processor, s.region, s.trigger, s.outcome, s.requested_seconds,"
+                    "SELECT s.at_ms, s.processor, s.region, s.target, s.trigger, s.outcome, s.requested_seconds,"
                     " s.session_id, s.reason,"
                     " (SELECT MAX(processed_ms) FROM notifications n"
                     "   WHERE n.session_id = s.session_id AND n.type = ?),"
@@ -217,6 +228,7 @@ class Ledger:
                 at=datetime.fromtimestamp(at_ms / 1000, UTC),
                 processor=processor,
                 region=region,
+                target=target,
                 trigger=trigger,
                 outcome=outcome,
                 requested_seconds=requested,
@@ -225,6 +237,18 @@ class Ledger:
                 processed_seconds=None if processed is None else processed / 1000,
                 labels=tuple(labels.split(",")) if labels else (),
             )
-            for at_ms, processor, region, trigger, outcome, requested, session_id, reason, processed, labels in rows
+            for (
+                at_ms,
+                processor,
+                region,
+                target,
+                trigger,
+                outcome,
+                requested,
+                session_id,
+                reason,
+                processed,
+                labels,
+            ) in rows
             if wanted is None or processor in wanted
         ]

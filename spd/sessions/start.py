@@ -73,6 +73,8 @@ class SessionOutcome:
     """`producer_timestamp_ms=N` or `fragment_number=F`, once known."""
     temporary: bool = False
     """A refusal caused by a service error that may pass (throttling, 5xx, unreachable endpoint)."""
+    target: str = ""
+    """The processor's target (`""`: the ambient credentials, or not known for a malformed trigger)."""
 
     def fields(self) -> dict[str, Any]:
         """The event's fields (also `spd session start --output json`)."""
@@ -80,6 +82,7 @@ class SessionOutcome:
             "outcome": self.outcome.value,
             "processor": self.processor,
             "region": self.region,
+            "target": self.target,
             "trigger": self.trigger.value,
             "session_id": self.session_id,
             "reason": self.reason,
@@ -105,20 +108,21 @@ def describe_selector(request: SessionRequest) -> str:
     return f"fragment_number={selector.number}"
 
 
-def _named(body: str | bytes | Mapping[str, Any]) -> tuple[str, str | None]:
-    """The processor (and region) a body names, as best it can be read, for recording a refusal."""
+def _named(body: str | bytes | Mapping[str, Any]) -> tuple[str, str | None, str]:
+    """The processor (region, target) a body names, as best it can be read, for recording a refusal."""
     decoded: Any = body
     if isinstance(body, str | bytes):
         try:
             decoded = json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            return "", None
+            return "", None, ""
     if not isinstance(decoded, Mapping):
-        return "", None
-    processor, region = decoded.get("processor"), decoded.get("region")
+        return "", None, ""
+    processor, region, target = decoded.get("processor"), decoded.get("region"), decoded.get("target")
     return (
         processor if isinstance(processor, str) else "",
         region if isinstance(region, str) else None,
+        target if isinstance(target, str) else "",
     )
 
 
@@ -152,11 +156,17 @@ class SessionStarter:
         try:
             request = session_request(body, desired, source=source, arrival_ms=int(now.timestamp() * 1000))
         except TriggerRefused as refused:
-            processor, region = _named(body)
+            processor, region, target = _named(body)
             return self._finish(
                 now,
                 SessionOutcome(
-                    Outcome.REFUSED, processor, region, source, reason=refused.message, refusal=refused.reason
+                    Outcome.REFUSED,
+                    processor,
+                    region,
+                    source,
+                    reason=refused.message,
+                    refusal=refused.reason,
+                    target=target,
                 ),
             )
         return await self._start(request, now)
@@ -174,6 +184,7 @@ class SessionStarter:
             request.source,
             requested_seconds=request.max_duration_seconds,
             selector=describe_selector(request),
+            target=pid.target,
         )
 
         def refused(reason: RefusalReason, message: str, *, temporary: bool = False) -> SessionOutcome:
@@ -228,6 +239,7 @@ class SessionStarter:
                 at=now,
                 processor=outcome.processor,
                 region=outcome.region or "",
+                target=outcome.target,
                 trigger=outcome.trigger.value,
                 outcome=outcome.outcome.value,
                 requested_seconds=outcome.requested_seconds,

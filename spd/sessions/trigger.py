@@ -39,7 +39,14 @@ MIN_DURATION: Final = int(_DURATION.min or 0)
 MAX_DURATION: Final = int(_DURATION.max or rules.MAX_SESSION_SECONDS)
 FRAGMENT_MAX_LENGTH: Final = int(_FRAGMENT.max or 0)
 
-KEYS: Final = ("processor", "region", "producer_timestamp_ms", "fragment_number", "max_duration_seconds")
+KEYS: Final = (
+    "processor",
+    "target",
+    "region",
+    "producer_timestamp_ms",
+    "fragment_number",
+    "max_duration_seconds",
+)
 """The keys a trigger body may have; `processor` is the only required one."""
 
 
@@ -114,6 +121,8 @@ class Trigger:
     producer_timestamp_ms: int | None = None
     fragment_number: str | None = None
     max_duration_seconds: int | None = None
+    target: str | None = None
+    """Needed only when the name is used in several targets (names are unique per target and region)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,9 +175,10 @@ def parse_trigger(body: str | bytes | Mapping[str, Any]) -> Trigger:
     processor = decoded.get("processor")
     if not isinstance(processor, str) or not processor:
         raise _refuse(RefusalReason.MALFORMED, "processor (the processor's name, a string) is required")
-    region = decoded.get("region")
-    if region is not None and not isinstance(region, str):
-        raise _refuse(RefusalReason.MALFORMED, f"region must be a string, got {json.dumps(region)}")
+    region, target = decoded.get("region"), decoded.get("target")
+    for key, value in (("region", region), ("target", target)):
+        if value is not None and not isinstance(value, str):
+            raise _refuse(RefusalReason.MALFORMED, f"{key} must be a string, got {json.dumps(value)}")
     timestamp = _integer(decoded, "producer_timestamp_ms")
     fragment = decoded.get("fragment_number")
     duration = _integer(decoded, "max_duration_seconds")
@@ -183,7 +193,7 @@ def parse_trigger(body: str | bytes | Mapping[str, Any]) -> Trigger:
         _check_fragment(fragment)
     if duration is not None:
         _check_duration(duration)
-    return Trigger(processor, region, timestamp, fragment, duration)
+    return Trigger(processor, region, timestamp, fragment, duration, target)
 
 
 def _check_timestamp(millis: int) -> None:
@@ -221,20 +231,35 @@ def _check_duration(seconds: int) -> None:
         )
 
 
-def find_processor(desired: DesiredState, name: str, region: str | None) -> DesiredProcessor:
-    """The spec's processor `name` (in `region` when given); refused when unknown or ambiguous."""
+def find_processor(
+    desired: DesiredState, name: str, region: str | None, target: str | None = None
+) -> DesiredProcessor:
+    """The spec's processor `name` (in `region` and `target` when given); refused when unknown or
+    ambiguous."""
     matches = [
-        p for p in desired.processors if p.name == name and (region is None or p.config.region == region)
+        p
+        for p in desired.processors
+        if p.name == name
+        and (region is None or p.config.region == region)
+        and (target is None or p.id.target == target)
     ]
     if not matches:
-        where = f" in {region}" if region else ""
+        where = " in " + "/".join(w for w in (target, region) if w) if target or region else ""
         raise _refuse(
             RefusalReason.UNKNOWN_PROCESSOR, f"no processor {name!r}{where} in stack {desired.stack!r}"
         )
     if len(matches) > 1:
-        regions = ", ".join(sorted(p.config.region for p in matches))
+        places = ", ".join(sorted("/".join(w for w in p.id.location if w) for p in matches))
+        regions = {p.config.region for p in matches}
+        give = (
+            "region"
+            if len(regions) == len(matches)
+            else "target"
+            if len(regions) == 1
+            else "target and region"
+        )
         raise _refuse(
-            RefusalReason.AMBIGUOUS_PROCESSOR, f"processor {name!r} exists in {regions}; give region"
+            RefusalReason.AMBIGUOUS_PROCESSOR, f"processor {name!r} exists in {places}; give {give}"
         )
     return matches[0]
 
@@ -244,7 +269,7 @@ def resolve_trigger(
 ) -> SessionRequest:
     """The start request for `trigger`: its processor found in the spec and a connected-home one, the
     selector (the trigger's, else `arrival_ms`), the duration (the trigger's, else the spec's)."""
-    processor = find_processor(desired, trigger.processor, trigger.region)
+    processor = find_processor(desired, trigger.processor, trigger.region, trigger.target)
     if processor.config.kind is not Kind.CONNECTED_HOME:
         raise _refuse(
             RefusalReason.FACE_SEARCH,

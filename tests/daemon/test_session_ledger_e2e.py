@@ -97,9 +97,11 @@ def test_a_session_end_reaches_the_ledger_and_the_metrics(emu: Any, setup: Any) 
     assert row["processed_seconds"] == 2.0
     assert row["labels"] == ["PERSON"]
 
-    assert metric(d, 'spd_session_video_seconds_total{processor="porch"}') == 2.0
-    assert metric(d, 'spd_labels_detected_total{label="PERSON",processor="porch"}') == 1.0
-    assert metric(d, 'spd_sessions_total{outcome="started",processor="porch",trigger="cli"}') is None
+    assert metric(d, 'spd_session_video_seconds_total{processor="porch",target=""}') == 2.0
+    assert metric(d, 'spd_labels_detected_total{label="PERSON",processor="porch",target=""}') == 1.0
+    assert (
+        metric(d, 'spd_sessions_total{outcome="started",processor="porch",target="",trigger="cli"}') is None
+    )
     # (a `spd session start` beside the daemon is counted by neither: it is another process)
 
     # Redelivered and malformed messages: the first changes nothing, the second is logged; both deleted.
@@ -122,7 +124,7 @@ def test_a_session_end_reaches_the_ledger_and_the_metrics(emu: Any, setup: Any) 
         assert time.monotonic() < deadline, "messages left on the results queue"
         time.sleep(0.1)
     assert len(d.events("session_completed")) == 1
-    assert metric(d, 'spd_session_video_seconds_total{processor="porch"}') == 2.0
+    assert metric(d, 'spd_session_video_seconds_total{processor="porch",target=""}') == 2.0
     assert "Traceback" not in d.stderr
     assert d.stop() == 0
 
@@ -204,9 +206,15 @@ def test_a_queued_trigger_runs_a_session_whose_end_reaches_the_ledger(emu: Any, 
         (row,) = [r for r in rows if r["outcome"] == "started"]
         assert (row["session_id"], row["processed_seconds"]) == (started["session_id"], 60.0)
 
-        assert metric(d, 'spd_sessions_total{outcome="started",processor="porch",trigger="sqs"}') == 1.0
-        assert metric(d, 'spd_sessions_total{outcome="coalesced",processor="porch",trigger="sqs"}') == 1.0
-        assert metric(d, 'spd_session_video_seconds_total{processor="porch"}') == 60.0
+        assert (
+            metric(d, 'spd_sessions_total{outcome="started",processor="porch",target="",trigger="sqs"}')
+            == 1.0
+        )
+        assert (
+            metric(d, 'spd_sessions_total{outcome="coalesced",processor="porch",target="",trigger="sqs"}')
+            == 1.0
+        )
+        assert metric(d, 'spd_session_video_seconds_total{processor="porch",target=""}') == 60.0
         assert "Traceback" not in d.stderr
         assert d.stop() == 0
     finally:

@@ -80,7 +80,7 @@ def test_a_completion_is_stored_and_counted_once_even_when_redelivered(harness: 
     assert [e.name for e in harness.events] == [SESSION_COMPLETED]
     assert harness.events[0].fields["processed_seconds"] == 12.5
     assert harness.events[0].fields["processor"] == "porch"
-    assert harness.metric("spd_session_video_seconds_total", processor="porch") == 12.5
+    assert harness.metric("spd_session_video_seconds_total", processor="porch", target="") == 12.5
 
 
 def test_labels_are_counted_per_label_once(harness: Harness) -> None:
@@ -90,13 +90,19 @@ def test_labels_are_counted_per_label_once(harness: Harness) -> None:
     assert harness.handle(sns(label_message("s-2", "e-2", "PERSON"))) == "new"
     assert [e.name for e in harness.events] == [LABELS_DETECTED, LABELS_DETECTED]
     assert harness.events[0].fields["labels"] == ["PERSON", "PACKAGE"]
-    assert harness.metric("spd_labels_detected_total", processor="porch", label="PERSON") == 2
-    assert harness.metric("spd_labels_detected_total", processor="porch", label="PACKAGE") == 1
+    assert harness.metric("spd_labels_detected_total", processor="porch", target="", label="PERSON") == 2
+    assert harness.metric("spd_labels_detected_total", processor="porch", target="", label="PACKAGE") == 1
 
 
 def test_the_processor_comes_from_the_ledger_when_the_notification_names_none(harness: Harness) -> None:
     harness.ledger.record_trigger(
-        at=NOON, processor="garden", region="eu-west-1", trigger="http", outcome="started", session_id="s-7"
+        at=NOON,
+        processor="garden",
+        region="eu-west-1",
+        target="lab",
+        trigger="http",
+        outcome="started",
+        session_id="s-7",
     )
     message = complete_message("s-7", "e-7", 3_000)
     del message["startStreamProcessorRequest"]
@@ -104,16 +110,17 @@ def test_the_processor_comes_from_the_ledger_when_the_notification_names_none(ha
     assert harness.events[0].fields | {"event_id": None} == {
         "processor": "garden",
         "region": "eu-west-1",
+        "target": "lab",
         "session_id": "s-7",
         "event_id": None,
         "processed_seconds": 3.0,
     }
-    assert harness.metric("spd_session_video_seconds_total", processor="garden") == 3
+    assert harness.metric("spd_session_video_seconds_total", processor="garden", target="lab") == 3
     # A session nobody here started and whose notification names nothing: still counted, as unknown.
     other = complete_message("s-8", "e-8", 1_000)
     del other["startStreamProcessorRequest"]
     assert harness.handle(sns(other)) == "new"
-    assert harness.metric("spd_session_video_seconds_total", processor="unknown") == 1
+    assert harness.metric("spd_session_video_seconds_total", processor="unknown", target="") == 1
 
 
 @pytest.mark.parametrize(
@@ -155,10 +162,13 @@ def test_session_outcomes_are_counted_by_processor_trigger_and_outcome() -> None
     ]:
         metrics.event(Event(name, {"processor": "porch", "region": "us-east-1", "trigger": trigger}))
     text = metrics.render().decode()
-    assert 'spd_sessions_total{outcome="started",processor="porch",trigger="http"} 2.0' in text
-    assert 'spd_sessions_total{outcome="coalesced",processor="porch",trigger="sqs"} 1.0' in text
-    assert 'spd_sessions_total{outcome="refused",processor="porch",trigger="window"} 1.0' in text
-    assert 'spd_sessions_total{outcome="started",processor="porch",trigger="some_future_source"} 1.0' in text
+    assert 'spd_sessions_total{outcome="started",processor="porch",target="",trigger="http"} 2.0' in text
+    assert 'spd_sessions_total{outcome="coalesced",processor="porch",target="",trigger="sqs"} 1.0' in text
+    assert 'spd_sessions_total{outcome="refused",processor="porch",target="",trigger="window"} 1.0' in text
+    assert (
+        'spd_sessions_total{outcome="started",processor="porch",target="",trigger="some_future_source"} 1.0'
+        in text
+    )
 
 
 class FakeQueue:

@@ -195,7 +195,7 @@ def test_a_window_in_progress_chains_sessions(emu, tmp_path):
     )
     d = _daemon(emu, tmp_path, spec, SPD_POLL_INTERVAL="0.05")
     try:
-        _, opened = d.wait_for("session_window_opened", processor="porch")
+        _, opened = d.wait_for("session_window_opened", processor="porch", target="")
         assert opened["timezone"] == "Europe/Berlin"
         first, _ = d.wait_for("session_started", processor="porch", trigger="window")
         d.wait_for("session_started", after=first + 1, processor="porch", trigger="window")

@@ -98,7 +98,7 @@ def test_an_out_of_band_change_is_repaired_through_the_watch_queue(emu, queue, d
     assert received["ignored"] is None
     i, drift = daemon.wait_for("drift_detected", after=mark, processor="porch")
     assert drift["field"] == "connected_home.labels"
-    _, done = daemon.wait_for("watch_reconciled", after=i, processor="porch")
+    _, done = daemon.wait_for("watch_reconciled", after=i, processor="porch", target="")
     assert done["done"] == ["update"]
     assert done["errors"] == 0
     # One processor read and fixed, not a pass: no List, the other processor never read.

@@ -154,3 +154,43 @@ def test_budget_counts_requested_seconds_corrected_by_processed_ones(ledger: Led
     ledger.record_notification(parse_notification(sns(complete_message("s-0", "e-0", 12_500))), received=NOON)
     assert ledger.seconds_used(PORCH, NOON) == 52.5
     assert ledger.seconds_used(PORCH, NOON - timedelta(days=1)) == 99
+
+
+def test_the_same_name_in_two_targets_is_two_processors(tmp_path: Path) -> None:
+    """Names are unique per target and region only: budgets and the session's owner keep them apart."""
+    alpha, beta = ProcessorId("us-east-1", "porch", "alpha"), ProcessorId("us-east-1", "porch", "beta")
+    with Ledger.open(tmp_path) as ledger:
+        for pid, seconds, session in ((alpha, 30, "s-a"), (beta, 100, "s-b")):
+            ledger.record_trigger(
+                at=NOON,
+                processor=pid.name,
+                region=pid.region,
+                target=pid.target,
+                trigger="http",
+                outcome="started",
+                requested_seconds=seconds,
+                session_id=session,
+            )
+        assert (ledger.seconds_used(alpha, NOON), ledger.seconds_used(beta, NOON)) == (30, 100)
+        assert ledger.seconds_used(PORCH, NOON) == 0
+        assert ledger.processor_of("s-b") == beta
+        assert [r.target for r in ledger.sessions(since=NOON)] == ["alpha", "beta"]
+
+
+def test_a_ledger_written_before_targets_is_read_as_the_ambient_targets(tmp_path: Path) -> None:
+    from spd.sessions.ledger import SCHEMA
+    from spd.sqlite_store import Database, Schema
+
+    first = Schema(kind=SCHEMA.kind, application_id=SCHEMA.application_id, migrations=SCHEMA.migrations[:1])
+    old = Database(ledger_path(tmp_path), first)
+    with old.write() as conn:
+        conn.execute(
+            "INSERT INTO sessions (at_ms, processor, region, trigger, requested_seconds, session_id, outcome)"
+            " VALUES (?, 'porch', 'us-east-1', 'http', 40, 's-1', 'started')",
+            (int(NOON.timestamp() * 1000),),
+        )
+    old.close()
+    with Ledger.open(tmp_path) as ledger:
+        assert ledger.seconds_used(PORCH, NOON) == 40
+        assert ledger.processor_of("s-1") == PORCH
+        assert [r.target for r in ledger.sessions(since=NOON)] == [""]

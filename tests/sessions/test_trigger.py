@@ -38,6 +38,18 @@ BAD = [
     ("unknown key", {"processor": "porch", "duration": 5}, RefusalReason.MALFORMED, "unknown key duration"),
     ("no processor", {"region": "us-east-1"}, RefusalReason.MALFORMED, "processor"),
     ("processor not a string", {"processor": 7}, RefusalReason.MALFORMED, "processor"),
+    (
+        "target not a string",
+        {"processor": "porch", "target": 7},
+        RefusalReason.MALFORMED,
+        "target must be a string",
+    ),
+    (
+        "unknown target",
+        {"processor": "porch", "target": "lab"},
+        RefusalReason.UNKNOWN_PROCESSOR,
+        "in lab in stack",
+    ),
     ("unknown processor", {"processor": "garage"}, RefusalReason.UNKNOWN_PROCESSOR, "no processor 'garage'"),
     (
         "wrong region",
@@ -146,6 +158,18 @@ def test_a_name_in_two_regions_needs_the_region() -> None:
         request({"processor": "porch"}, spec)
     assert refused.value.reason is RefusalReason.AMBIGUOUS_PROCESSOR
     assert request({"processor": "porch", "region": "eu-west-1"}, spec).processor.region == "eu-west-1"
+
+
+def test_a_name_in_two_targets_needs_the_target() -> None:
+    """Names are unique per target and region: the same name and region in two accounts."""
+    in_target = {t: replace(PORCH, target=t) for t in ("alpha", "beta")}
+    spec = state(*in_target.values())
+    with pytest.raises(TriggerRefused) as refused:
+        request({"processor": "porch", "region": "us-east-1"}, spec)
+    assert refused.value.reason is RefusalReason.AMBIGUOUS_PROCESSOR
+    assert "exists in alpha/us-east-1, beta/us-east-1; give target" in refused.value.message
+    got = request({"processor": "porch", "target": "beta"}, spec)
+    assert got.processor == ProcessorId("us-east-1", "porch", "beta")
 
 
 def test_parse_alone_reads_every_key() -> None:
