@@ -71,7 +71,7 @@ def fleet_repr(obj: Any, **counted: tuple[Any, ...]) -> str:
     The dataclass repr of a plan or an observed state of 30,000 processors is a string of hundreds of
     megabytes, and the standard library builds such reprs where nobody reads them: `asyncio.run` puts
     its main task (whose result is the plan) in its SIGINT handler, and `signal.getsignal` formats that
-    handler into an error message it then discards. That doubled `spd plan`'s peak memory.
+    handler into an error message it then discards. That raised `spd plan`'s peak memory by half.
     """
     fields = [f"{k}=<{len(v)}>" for k, v in counted.items()]
     small = [f"{name}={getattr(obj, name)!r}" for name in obj.__dataclass_fields__ if name not in counted]

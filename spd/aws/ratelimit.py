@@ -20,14 +20,18 @@ service late, the bucket overflows meanwhile), so over a long saturated run the 
 the network and the service adds up to throttling. With 3% headroom the bucket regains a token every 33
 calls."""
 
+LATE = 0.25
+"""A caller woken more than this (or one slot) after its slot takes a new one. Calls a little late
+bunch harmlessly (a quota allows some burst); a stalled event loop's would all go out at once."""
+
 
 @dataclass
 class Pacer:
     """Evenly spaced slots just under `rate` calls per second (burst of one: never a spike).
 
     A caller woken late for its slot (the event loop was busy) would send its call together with the
-    next slot's: it takes a new slot instead, once (a call late twice goes anyway, so a loop that is
-    always late still makes progress).
+    next slots' calls: it takes a new slot instead, once (a call late twice goes anyway, so a loop that
+    is always late still makes progress).
     """
 
     rate: float
@@ -41,7 +45,7 @@ class Pacer:
 
     async def acquire(self) -> None:
         slot, interval = await self._wait_for_slot()
-        if self.clock() - slot > interval:
+        if self.clock() - slot > max(interval, LATE):
             await self._wait_for_slot()
 
     async def _wait_for_slot(self) -> tuple[float, float]:
