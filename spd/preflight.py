@@ -28,7 +28,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from spd.errors import Diagnostic, ExitCode
-from spd.model import AMBIENT_TARGET, DesiredProcessor, DesiredState, FaceSearch
+from spd.model import AMBIENT_TARGET, DesiredProcessor, DesiredState, FaceSearch, ProcessorId
 from spd.role_permissions import RoleAnswer, RoleCheck, problems, role_check
 
 REKOGNITION_SERVICE = "rekognition.amazonaws.com"
@@ -184,17 +184,17 @@ def attributed(
     desired: DesiredState,
     results: Mapping[Reference, Lookup],
     permissions: Mapping[str, RoleAnswer] | None = None,
-) -> dict[Diagnostic, tuple[str, ...]]:
+) -> dict[Diagnostic, tuple[ProcessorId, ...]]:
     """Each problem found, located where the reference is written, with the processors it concerns
     (several when the reference is inherited from `defaults`); sorted by file, line and column.
     `permissions` holds the role simulator's answers by role ARN (`roles_to_simulate`)."""
-    out: dict[Diagnostic, list[str]] = {}
+    out: dict[Diagnostic, list[ProcessorId]] = {}
 
     def add(processor: DesiredProcessor, field: str, severity: str, message: str) -> None:
         file, line, column, path = _located(processor, field)
-        names = out.setdefault(Diagnostic(file, line, column, path, message, severity), [])
-        if processor.name not in names:
-            names.append(processor.name)
+        ids = out.setdefault(Diagnostic(file, line, column, path, message, severity), [])
+        if processor.id not in ids:
+            ids.append(processor.id)
 
     for processor in desired.processors:
         for use in _uses(processor):

@@ -42,7 +42,7 @@ def test_denied_action_is_an_error_for_the_processor_that_needs_it():
     fleet = state(desired(face_config("a")), desired(face_config("b")))
     answer = RoleAnswer(denied=frozenset({("kinesis:PutRecords", kds("b"))}))
     found = attributed(fleet, {}, {ROLE: answer})
-    assert [(d.severity, d.message, names) for d, names in found.items()] == [
+    assert [(d.severity, d.message, tuple(p.name for p in ids)) for d, ids in found.items()] == [
         ("error", f"role {ROLE} may not kinesis:PutRecords on {kds('b')}", ("b",))
     ]
 

@@ -22,7 +22,7 @@ from spd import preflight
 from spd.aws.errors import translate
 from spd.aws.gateway import Gateway
 from spd.errors import Diagnostic
-from spd.model import DesiredState
+from spd.model import DesiredState, ProcessorId
 from spd.preflight import Found, Lookup, Reference, ReferenceKind
 from spd.role_permissions import SIMULATE_PERMISSION, RoleAnswer, RoleCheck, Simulation
 
@@ -188,7 +188,7 @@ async def simulate(gateway: Gateway, check: RoleCheck) -> RoleAnswer:
 
 async def check(
     gateway: Gateway, desired: DesiredState, *, concurrency: int
-) -> dict[Diagnostic, tuple[str, ...]]:
+) -> dict[Diagnostic, tuple[ProcessorId, ...]]:
     """The whole preflight of a spec, as `spd check`, `plan`/`apply` and the daemon run it: every
     reference looked up (read-only, at most `concurrency` calls in flight), then the permissions of
     each role Rekognition may assume simulated; each problem located in the spec and attributed to the

@@ -92,8 +92,7 @@ def start_command(
 
     outcome = asyncio.run(go())
     if output == "json":
-        # JSON documents name the ambient target null (events: "").
-        click.echo(json.dumps({**outcome.fields(), "target": outcome.target or None}, indent=2))
+        click.echo(json.dumps(outcome.document(), indent=2))
     else:
         click.echo(_outcome_text(outcome), err=outcome.outcome is Outcome.REFUSED)
     return int(ExitCode.FAILURE if outcome.outcome is Outcome.REFUSED else ExitCode.OK)

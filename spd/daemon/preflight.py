@@ -67,8 +67,9 @@ async def run_preflight(
             location=location(finding),
             key_path=finding.path,
             message=finding.message,
-            processor=processors[0] if processors else None,
-            processors=list(processors),
+            processor=processors[0].name if processors else None,
+            target=processors[0].target if processors else None,
+            processors=[p.name for p in processors],
             finding=str(finding),
         )
     errors = sum(1 for f in found if f.severity == "error")

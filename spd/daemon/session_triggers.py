@@ -204,7 +204,7 @@ class SessionTriggers:
         # Shielded: a caller that hangs up (or the server's read timeout) must not cut a trigger off
         # between its Start and its ledger row; it finishes and is counted either way.
         outcome = await asyncio.shield(self.trigger(request.body, source=TriggerSource.HTTP))
-        return _json(status_code(outcome), outcome.fields())
+        return _json(status_code(outcome), outcome.document())
 
 
 class SessionQueueReader:

@@ -95,6 +95,11 @@ class SessionOutcome:
             out["selector"] = self.selector
         return out
 
+    def document(self) -> dict[str, Any]:
+        """The outcome as a JSON document (`spd session start --output json`, the HTTP API's answer):
+        the event's fields, the ambient target null as in every document (events say "")."""
+        return {**self.fields(), "target": self.target or None}
+
     @property
     def event(self) -> Event:
         return Event(_EVENT_NAMES[self.outcome], self.fields())

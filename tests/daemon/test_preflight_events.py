@@ -30,7 +30,7 @@ def test_finding_is_logged_located_the_daemon_reconciles_and_a_reload_clears_it(
     assert finding["severity"] == "error"
     assert finding["location"].startswith(f"{spec}:{_line_of(spec.read_text(), missing_video)}:")
     assert finding["key_path"].endswith("input.kinesis_video_stream_arn")
-    assert finding["processor"] == name
+    assert (finding["processor"], finding["target"]) == (name, "")
     assert missing_video in finding["message"]
     assert "does not exist" in finding["message"]
     _, done = d.wait_for("preflight_done", trigger="start")
