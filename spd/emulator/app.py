@@ -92,7 +92,7 @@ class EmulatorApplication:
             return self._control(environ, start_response)
         target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
         if not target:
-            denied = assume_role.refusal(environ)
+            denied = assume_role.refusal(environ, default_seconds=self._emulator.config.assume_role_seconds)
             if denied is not None:
                 refused: Iterable[bytes] = denied(environ, start_response)
                 return refused

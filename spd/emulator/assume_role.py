@@ -30,16 +30,21 @@ _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(?P<account>[0-9]{12}):role/(?:.*/
 _EXTERNAL_ID_KEYS = ("sts:externalid",)
 
 
-def refusal(environ: dict[str, Any]) -> Response | None:
-    """STS's AccessDenied for an AssumeRole that AWS would refuse; None for every other request."""
+def refusal(environ: dict[str, Any], *, default_seconds: int) -> Response | None:
+    """STS's AccessDenied for an AssumeRole that AWS would refuse; None for every other request.
+
+    An AssumeRole that names no DurationSeconds is given `default_seconds` (the `assume_role_seconds`
+    setting) on its way to moto."""
     if environ.get("REQUEST_METHOD") != "POST":
         return None
     if not str(environ.get("CONTENT_TYPE") or "").startswith("application/x-www-form-urlencoded"):
         return None
     raw = get_input_stream(environ).read()
+    form = parse_qs(raw.decode("utf-8", "replace"))
+    if form.get("Action") == ["AssumeRole"] and "DurationSeconds" not in form:
+        raw += f"&DurationSeconds={default_seconds}".encode()
     environ["wsgi.input"] = io.BytesIO(raw)
     environ["CONTENT_LENGTH"] = str(len(raw))
-    form = parse_qs(raw.decode("utf-8", "replace"))
     if form.get("Action") != ["AssumeRole"]:
         return None
     role_arn = (form.get("RoleArn") or [""])[0]

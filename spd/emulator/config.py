@@ -156,6 +156,10 @@ class EmulatorConfig:
     policies allow the action on the processor or collection (`spd.emulator.iam_enforcement`); otherwise
     AccessDeniedException, as on AWS. Other services stay open. Off by default: any key works."""
 
+    assume_role_seconds: int = 3600
+    """How long the credentials of an STS AssumeRole that names no DurationSeconds last (AWS: one hour).
+    A few minutes let a test see assumed credentials refreshed before they expire."""
+
     random_seed: int | None = None
     """Seed for rate-based fault injection; set it for reproducible runs."""
 
@@ -271,6 +275,7 @@ BOUNDS: dict[str, Bound] = {
     "polygon_min_points": Bound(1, 100, integer=True),
     "polygon_max_points": Bound(1, 100, integer=True),
     "throttling_status": Bound(400, 599, integer=True),
+    "assume_role_seconds": Bound(1, 43_200, integer=True),
     "random_seed": Bound(0, 2**64 - 1, integer=True),
 }
 """Every numeric setting's range (the README's table of settings shows the same). Keys of `latency_ms`
