@@ -24,6 +24,7 @@ from spd.cli.reconcile_cmd import SPEC_ARGUMENT, _load, _settings
 from spd.cli.since import SINCE_HELP, parse_since
 from spd.connect import open_gateway
 from spd.errors import ExitCode
+from spd.model import ProcessorId
 from spd.sessions.ledger import Ledger, SessionRecord
 from spd.sessions.start import Outcome, SessionOutcome, SessionStarter
 from spd.sessions.trigger import TriggerSource
@@ -173,9 +174,7 @@ def _records_text(records: list[SessionRecord]) -> str:
         rows.append(
             (
                 r.at.strftime("%Y-%m-%d %H:%M:%S"),
-                "/".join(w for w in (r.target, r.region, r.processor) if w)
-                if r.target
-                else r.processor or "-",
+                str(ProcessorId(r.region, r.processor, r.target)) if r.target else r.processor or "-",
                 r.trigger,
                 r.outcome,
                 "-" if r.requested_seconds is None else f"{r.requested_seconds}s",
