@@ -1,7 +1,6 @@
 """A target's credentials through the emulator's real STS: assumed once and cached, refreshed before
 they expire (so a long-running daemon never signs with expired keys), and, through a role chain, each
-hop from the one before. AssumeRole calls are counted with a botocore event handler on the session the
-target's is built from."""
+hop from the one before."""
 
 from __future__ import annotations
 
@@ -19,15 +18,20 @@ ACCOUNT = "444455556666"
 HUB = "777788889999"
 
 
-def counting(base: Any) -> list[str]:
-    """The RoleArn of every AssumeRole call made through `base`'s clients, in order."""
+def target_session(url: str, *roles: str) -> tuple[Any, list[str]]:
+    """The session of a target reached through `roles`, and the RoleArn of every AssumeRole call made
+    for it, in order (seen by a botocore event handler on the session it is built from)."""
+    base = get_session()
     calls: list[str] = []
 
     def seen(params: dict[str, Any], **_: Any) -> None:
         calls.append(params["body"]["RoleArn"])
 
     base.register("before-call.sts.AssumeRole", seen)
-    return calls
+    target = Target("home", ("us-east-1",), ACCOUNT, roles)
+    return credentials.target_session(
+        target, stack="s", endpoint_url=url, config=AioConfig(), base=base
+    ), calls
 
 
 async def keys_and_names(session: Any, url: str) -> tuple[str, list[str]]:
@@ -47,12 +51,7 @@ async def test_assumed_once_and_cached(emu: EmulatorProcess) -> None:
         Settings={"FaceSearch": {"CollectionId": "staff"}},
         RoleArn=f"arn:aws:iam::{ACCOUNT}:role/SpdRekognition",
     )
-    base = get_session()
-    calls = counting(base)
-    target = Target("home", ("us-east-1",), ACCOUNT, (role,))
-    session = credentials.target_session(
-        target, stack="s", endpoint_url=emu.url, config=AioConfig(), base=base
-    )
+    session, calls = target_session(emu.url, role)
 
     first, names = await keys_and_names(session, emu.url)
     again, _ = await keys_and_names(session, emu.url)
@@ -65,12 +64,7 @@ async def test_keys_close_to_expiry_are_refreshed_before_use(emu: EmulatorProces
     every use assumes the role again, and every call is signed with fresh keys, never expired ones."""
     emu.configure(assume_role_seconds=300)
     role = make_role(emu.url, ACCOUNT)
-    base = get_session()
-    calls = counting(base)
-    target = Target("home", ("us-east-1",), ACCOUNT, (role,))
-    session = credentials.target_session(
-        target, stack="s", endpoint_url=emu.url, config=AioConfig(), base=base
-    )
+    session, calls = target_session(emu.url, role)
     first, _ = await keys_and_names(session, emu.url)
     assumed_first = len(calls)
     second, _ = await keys_and_names(session, emu.url)
@@ -81,12 +75,7 @@ async def test_keys_close_to_expiry_are_refreshed_before_use(emu: EmulatorProces
 
 async def test_a_role_chain_assumes_each_hop_with_the_one_before(emu: EmulatorProcess) -> None:
     hub, inner = make_role(emu.url, HUB), make_role(emu.url, ACCOUNT)
-    base = get_session()
-    calls = counting(base)
-    target = Target("home", ("us-east-1",), ACCOUNT, (hub, inner))
-    session = credentials.target_session(
-        target, stack="s", endpoint_url=emu.url, config=AioConfig(), base=base
-    )
+    session, calls = target_session(emu.url, hub, inner)
     await keys_and_names(session, emu.url)
     await keys_and_names(session, emu.url)
     assert calls == [hub, inner]
