@@ -3,15 +3,14 @@ account; the control API reads processors and statistics per account. Over real 
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from botocore.exceptions import ClientError
 
+from emulator_only import emulator_only
 from spd.emulator.testing import EmulatorControlError, EmulatorProcess
 from targets_support import _client, assumed, make_role
 
-pytestmark = pytest.mark.skipif(os.environ.get("SPD_CONTRACT_LIVE") == "1", reason="the emulator's own STS")
+pytestmark = emulator_only("the emulator's STS refusals and per-account control API")
 
 ACCOUNT = "210987654321"
 

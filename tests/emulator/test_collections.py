@@ -4,7 +4,6 @@ and kept in the state file across restarts."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -15,14 +14,13 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from emulator_only import emulator_only
 from spd.emulator.embedded import embedded_emulator
 from spd.emulator.state import SCHEMA
 from spd.emulator.testing import EmulatorProcess
 from spd.sqlite_store import Database, Schema
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("SPD_CONTRACT_LIVE") == "1", reason="the emulator's own collections"
-)
+pytestmark = emulator_only("collections kept in the emulator's state file")
 
 ACCOUNT = "123456789012"
 OTHER_ACCOUNT = "210987654321"

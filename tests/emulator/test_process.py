@@ -5,7 +5,6 @@ These start their own emulator processes, so they never run against real AWS."""
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
@@ -22,12 +21,11 @@ import pytest
 from botocore.config import Config
 from click.testing import CliRunner
 
+from emulator_only import emulator_only
 from spd.emulator.embedded import default_state_file, embedded_emulator
 from spd.emulator.testing import EmulatorProcess
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("SPD_CONTRACT_LIVE") == "1", reason="needs the emulator control API"
-)
+pytestmark = emulator_only("the spd emulator program and its control API")
 
 KVS = "arn:aws:kinesisvideo:us-east-1:123456789012:stream/{}/1"
 KDS = "arn:aws:kinesis:us-east-1:123456789012:stream/{}"

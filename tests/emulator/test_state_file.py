@@ -20,13 +20,12 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from emulator_only import emulator_only
 from spd.emulator.embedded import embedded_emulator
 from spd.emulator.testing import EmulatorProcess
 from spdrun import SPD, face, home, run_spd, spd_env, write_spec
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("SPD_CONTRACT_LIVE") == "1", reason="needs the emulator's own processes"
-)
+pytestmark = emulator_only("the emulator's state file and processes")
 
 ACCOUNT = "123456789012"
 KVS = "arn:aws:kinesisvideo:us-east-1:123456789012:stream/{}/1"

@@ -5,18 +5,16 @@ everything created through boto3 it runs. Over real HTTP through boto3, against 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from typing import Any
 
 import pytest
 
+from emulator_only import emulator_only
 from spd.emulator.testing import EmulatorProcess
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("SPD_CONTRACT_LIVE") == "1", reason="the emulator's own setting"
-)
+pytestmark = emulator_only("the emulator's strict_references setting")
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
