@@ -106,7 +106,7 @@ class SessionWindows:
             for index, window in enumerate(processor.sessions.windows):
                 wanted[processor.id] = processor
                 self._scheduler.add_job(
-                    self.open,
+                    self._fire,
                     _trigger(window),
                     args=(processor.id, window),
                     id=f"{JOB_PREFIX}{processor.id}:{index}",
@@ -118,6 +118,11 @@ class SessionWindows:
         for pid in list(self._tasks):
             if pid not in wanted:
                 self._closes[pid] = now  # its task sees the window closed and ends
+
+    async def _fire(self, pid: ProcessorId, window: SessionWindow) -> None:
+        """The window's cron job. A coroutine, so APScheduler runs it on the daemon's event loop: a plain
+        function job runs in a worker thread, where the window's chain task could not be created."""
+        self.open(pid, window)
 
     def open(self, pid: ProcessorId, window: SessionWindow, *, opened: datetime | None = None) -> None:
         """Open (or extend) `pid`'s window from `opened` (default now) for the window's duration."""
