@@ -10,6 +10,11 @@ import stat
 from pathlib import Path
 
 
+def read_secret(path: Path) -> bytes:
+    """A secret file's bytes without surrounding whitespace (a trailing newline is usual)."""
+    return path.read_bytes().strip()
+
+
 def secret_file_problem(path: Path, label: str) -> str | None:
     """Why `path` cannot hold a secret (None if it can): unreadable, not a regular file (checked before
     reading, so a FIFO never blocks), readable by every user, or empty. `label` names it in the message."""
@@ -17,7 +22,7 @@ def secret_file_problem(path: Path, label: str) -> str | None:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
             return f"{label} {str(path)!r}: not a regular file"
-        secret = path.read_bytes().strip()
+        secret = read_secret(path)
     except OSError as exc:
         return f"{label} {str(path)!r}: cannot read: {exc.strerror or exc}"
     if info.st_mode & stat.S_IROTH:

@@ -7,7 +7,6 @@ quietly on the first drift hours later. Kept apart from `spd.settings` so that m
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -15,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from spd.secret_file import secret_file_problem
+from spd.urls import is_loopback_host
 
 SinkType = Literal["webhook", "sns", "eventbridge"]
 
@@ -35,16 +35,6 @@ def _article(word: str) -> str:
     return "an" if word[0] in "aeios" else "a"  # "an sns", "an eventbridge", "a webhook"
 
 
-def is_loopback_host(host: str) -> bool:
-    """`localhost`, 127.0.0.0/8 or ::1: the only hosts a webhook may reach over plain HTTP."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def webhook_url_problem(url: str) -> str | None:
     """Why `url` cannot be a webhook (None if it can): HTTPS, or HTTP to this machine only."""
     try:
@@ -60,11 +50,6 @@ def webhook_url_problem(url: str) -> str | None:
             "unencrypted; use https (http is allowed for loopback receivers only)"
         )
     return None
-
-
-def read_secret(path: Path) -> bytes:
-    """The webhook secret: the file's bytes without surrounding whitespace (a trailing newline is usual)."""
-    return path.read_bytes().strip()
 
 
 class EventSinkSettings(BaseModel):

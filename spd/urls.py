@@ -22,6 +22,17 @@ _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s'\"<>]*@")
 _HOSTNAME = re.compile(r"^((?!-)[a-z\d-]{1,63}(?<!-)\.)*((?!-)[a-z\d-]{1,63}(?<!-))\.?$", re.IGNORECASE)
 
 
+def is_loopback_host(host: str) -> bool:
+    """`localhost`, 127.0.0.0/8 or ::1: a webhook over plain HTTP, or the daemon's API without a token,
+    may only be on this machine. A name other than localhost may resolve to anything: not loopback."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def redact_userinfo(text: str) -> str:
     """`text` with the `user:password@` part of every URL in it replaced by `***@`."""
     return _USERINFO.sub(r"\1***@", text)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import ipaddress
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -41,6 +40,7 @@ from spd.sessions.ledger import Ledger
 from spd.sessions.start import Outcome, SessionOutcome, SessionStarter
 from spd.sessions.trigger import RefusalReason, SessionRequest, TriggerRefused, TriggerSource, session_request
 from spd.settings import Settings
+from spd.urls import is_loopback_host
 
 Logger = structlog.stdlib.BoundLogger
 
@@ -77,22 +77,13 @@ def status_code(outcome: SessionOutcome) -> int:
     return REFUSAL_STATUS.get(outcome.refusal or RefusalReason.MALFORMED, 400)
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a name: it may resolve to anything
-
-
 def exposure_problem(settings: Settings) -> str | None:
     """Why the daemon must not listen as configured (None: it may): `POST /v1/sessions` starts sessions,
     so beyond loopback it needs a bearer token."""
     if not settings.metrics_address or settings.api_token_file is not None:
         return None
     host = settings.metrics_address.rpartition(":")[0].strip("[]")
-    if _loopback(host):
+    if is_loopback_host(host):
         return None
     return (
         f"listens on {settings.metrics_address}, beyond loopback, without api_token_file "

@@ -27,7 +27,8 @@ from spd.aws.gateway import Gateway
 from spd.cloudevent import CONTENT_TYPE, SIGNATURE_HEADER, encode, is_recorded, sign, to_cloudevent
 from spd.errors import SpdError
 from spd.events import Event
-from spd.sink_settings import EventSinkSettings, read_secret
+from spd.secret_file import read_secret
+from spd.sink_settings import EventSinkSettings
 
 QUEUE_SIZE = 1000
 """Events waiting per sink; beyond that new ones are dropped (and counted) rather than held in memory."""
