@@ -168,7 +168,8 @@ def roles_to_simulate(desired: DesiredState, results: Mapping[Reference, Lookup]
         by_role.setdefault(processor.config.role_arn, []).append(processor)
     checks = []
     for role_arn, processors in by_role.items():
-        lookup = results.get(Reference("role", processors[0].config.region, role_arn))
+        first = processors[0]
+        lookup = results.get(Reference("role", first.config.region, role_arn, first.target))
         if lookup is None or lookup.found is not Found.EXISTS:
             continue
         if all(

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spd.iam_policy import service_role_policy
-from spd.model import DesiredProcessor, DesiredState
+from spd.model import AMBIENT_TARGET, DesiredProcessor, DesiredState
 
 SIMULATE_PERMISSION = "iam:SimulatePrincipalPolicy"
 
@@ -38,11 +38,13 @@ class Simulation:
 
 @dataclass(frozen=True, slots=True)
 class RoleCheck:
-    """What to ask about one role: the region to ask in and the simulations to run."""
+    """What to ask about one role: the region (and target: whose credentials) to ask in and the
+    simulations to run."""
 
     role_arn: str
     region: str
     simulations: tuple[Simulation, ...]
+    target: str = AMBIENT_TARGET
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +76,8 @@ def _policy(stack: str, processors: Sequence[DesiredProcessor]) -> dict[str, Any
 def role_check(stack: str, role_arn: str, processors: Sequence[DesiredProcessor]) -> RoleCheck:
     """The simulations for `role_arn`, from the service-role policy of the processors that use it."""
     region = processors[0].config.region if processors else "us-east-1"
-    return RoleCheck(role_arn, region, tuple(_simulations(_policy(stack, processors))))
+    target = processors[0].target if processors else AMBIENT_TARGET
+    return RoleCheck(role_arn, region, tuple(_simulations(_policy(stack, processors))), target)
 
 
 def needs(stack: str, processor: DesiredProcessor) -> list[tuple[str, str]]:

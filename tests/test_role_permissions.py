@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from builders import ROLE, desired, face_config, home_config, kds, kvs, state
 from spd.iam_policy import service_role_policy
 from spd.preflight import Found, Lookup, Reference, attributed, roles_to_simulate
@@ -55,3 +57,12 @@ def test_unchecked_role_is_one_warning_for_all_its_processors():
         f"role permissions not checked: iam:SimulatePrincipalPolicy denied (role {ROLE})"
     }
     assert all(d.severity == "warning" for d in found)
+
+
+def test_a_targets_role_is_simulated_with_the_targets_credentials():
+    """The role was looked up in the target's account: its look-up is found under the target, and the
+    simulation asks there too."""
+    fleet = state(replace(desired(face_config("a")), target="lab"))
+    ref = Reference("role", "us-east-1", ROLE, "lab")
+    [check] = roles_to_simulate(fleet, {ref: Lookup(Found.EXISTS, document=TRUST)})
+    assert (check.role_arn, check.target) == (ROLE, "lab")

@@ -164,7 +164,7 @@ async def simulate(gateway: Gateway, check: RoleCheck) -> RoleAnswer:
 
     A simulator the caller may not call, or one the endpoint does not serve, makes the answer
     `unchecked` (the role's permissions are unknown, not wrong); so does a role deleted meanwhile."""
-    client = await gateway.service_client("iam", check.region)
+    client = await gateway.service_client("iam", check.region, check.target)
     denied: set[tuple[str, str]] = set()
     try:
         for simulation in check.simulations:
