@@ -240,7 +240,7 @@ class Daemon:
                     self._results = open_results_reader(
                         self._gateway,
                         settings.results_queue_url,
-                        state_dir=state_directory(settings),
+                        ledger=self._open_ledger(),
                         regions=(*self._config.desired.regions, *settings.regions),
                         on_event=self._on_event,
                         log=lambda: self._log,

@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -82,7 +81,6 @@ class ResultsReader:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
-        self._ledger.close()
 
     async def _read_forever(self) -> None:
         self._log().info("session_results_started", queue=self._queue.url, region=self._queue.region)
@@ -161,16 +159,17 @@ def open_results_reader(
     gateway: Gateway,
     url: str,
     *,
-    state_dir: Path,
+    ledger: Ledger,
     regions: tuple[str, ...],
     on_event: EventSink,
     log: Callable[[], Logger],
     active: Callable[[], bool] = lambda: True,
 ) -> ResultsReader:
     """A started reader of `url`, whose region is the URL's (AWS queue URLs name it), else the first of
-    `regions`, else us-east-1 (an emulator's queue); the ledger is `sessions.db` in `state_dir`."""
+    `regions`, else us-east-1 (an emulator's queue). `ledger` is the daemon's one open ledger (its owner
+    closes it), the one the triggers record in."""
     reader = ResultsReader(
-        open_queue(gateway, url, regions), Ledger.open(state_dir), on_event=on_event, log=log, active=active
+        open_queue(gateway, url, regions), ledger, on_event=on_event, log=log, active=active
     )
     reader.start()
     return reader

@@ -202,9 +202,10 @@ async def test_a_standby_reads_nothing_and_the_leader_deletes_what_it_handled(tm
     )
     leader = False
     seen: list[Event] = []
+    ledger = Ledger.open(tmp_path)
     reader = ResultsReader(
         queue,  # type: ignore[arg-type]
-        Ledger.open(tmp_path),
+        ledger,
         on_event=seen.append,
         log=lambda: Recorder(),  # type: ignore[arg-type,return-value]
         sleep=lambda _: asyncio.sleep(0.005),
@@ -219,6 +220,7 @@ async def test_a_standby_reads_nothing_and_the_leader_deletes_what_it_handled(tm
             break
         await asyncio.sleep(0.01)
     await reader.close()
+    ledger.close()
     assert queue.deleted == ["good", "bad"]
     assert [e.name for e in seen] == [SESSION_COMPLETED]
 
