@@ -24,7 +24,6 @@ import contextlib
 import hmac
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +34,11 @@ from spd.aws.watch_queue import QueueMessage, WatchQueue
 from spd.daemon.http import Request, Response
 from spd.daemon.queue_loop import delete_handled, open_queue, read_forever
 from spd.events import Event, EventSink
-from spd.model import DesiredState, ProcessorId
+from spd.model import DesiredState
+from spd.processor_locks import ProcessorLocks
 from spd.sessions.ledger import Ledger
 from spd.sessions.start import Outcome, SessionOutcome, SessionStarter
-from spd.sessions.trigger import RefusalReason, SessionRequest, TriggerRefused, TriggerSource, session_request
+from spd.sessions.trigger import RefusalReason, SessionRequest, TriggerSource
 from spd.settings import Settings
 from spd.urls import is_loopback_host
 
@@ -133,7 +133,7 @@ class SessionTriggers:
         self._desired = desired
         self._on_event = on_event
         self.active = active
-        self._locks: dict[ProcessorId, asyncio.Lock] = {}
+        self._locks = ProcessorLocks()
         self._token = TokenFile()
 
     def _starter(self, on_event: EventSink) -> SessionStarter:
@@ -150,22 +150,17 @@ class SessionTriggers:
         def emit(event: Event) -> None:
             self._on_event(Event(event.name, {**event.fields, **extra}) if extra else event)
 
-        desired = self._desired()
         starter = self._starter(emit)
-        try:
-            arrival = int(datetime.now(UTC).timestamp() * 1000)
-            request = session_request(body, desired, source=source, arrival_ms=arrival)
-        except TriggerRefused:
-            # Recorded and reported by the starter, which reads the body again to name what it can.
-            return await starter.trigger(body, desired, source=source)
+        request = starter.request(body, self._desired(), source=source)
+        if isinstance(request, SessionOutcome):
+            return request
         return await self.start(request, starter=starter)
 
     async def start(
         self, request: SessionRequest, *, starter: SessionStarter | None = None
     ) -> SessionOutcome:
         """A checked request (a window's), one at a time per processor."""
-        lock = self._locks.setdefault(request.processor, asyncio.Lock())
-        async with lock:
+        async with self._locks.hold(request.processor):
             return await (starter or self._starter(self._on_event)).start(request)
 
     # -- POST /v1/sessions ----------------------------------------------------------------------------

@@ -153,13 +153,14 @@ class SessionStarter:
         self._clock = clock
         self._on_event = on_event
 
-    async def trigger(
+    def request(
         self, body: str | bytes | Mapping[str, Any], desired: DesiredState, *, source: TriggerSource
-    ) -> SessionOutcome:
-        """Handle one trigger body from `source` against the spec `desired`."""
+    ) -> SessionRequest | SessionOutcome:
+        """The start request a trigger body from `source` asks for against the spec `desired`, or its
+        refusal, already recorded and reported (the body is read once, whoever starts the request)."""
         now = self._clock()
         try:
-            request = session_request(body, desired, source=source, arrival_ms=int(now.timestamp() * 1000))
+            return session_request(body, desired, source=source, arrival_ms=int(now.timestamp() * 1000))
         except TriggerRefused as refused:
             processor, region, target = _named(body)
             return self._finish(
@@ -174,7 +175,15 @@ class SessionStarter:
                     target=target,
                 ),
             )
-        return await self._start(request, now)
+
+    async def trigger(
+        self, body: str | bytes | Mapping[str, Any], desired: DesiredState, *, source: TriggerSource
+    ) -> SessionOutcome:
+        """Handle one trigger body from `source` against the spec `desired`."""
+        request = self.request(body, desired, source=source)
+        if isinstance(request, SessionOutcome):
+            return request
+        return await self.start(request)
 
     async def start(self, request: SessionRequest) -> SessionOutcome:
         """Start a checked request (budget, ownership and coalescing are still checked here)."""
