@@ -36,6 +36,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qs
 
 from botocore.model import OperationNotFoundError
 from moto.core.request import Request as MotoRequest
@@ -184,6 +185,7 @@ class EmulatorApplication:
 
                     self._moto_app = DomainDispatcherApplication(create_backend_app)
                 app = self._moto_app
+        may_delete = _may_delete(environ)  # before moto reads the body
         on_call = self._emulator.on_call
         if on_call is None:
             answer = app(environ, start_response)
@@ -194,8 +196,9 @@ class EmulatorApplication:
                 return start_response(status, headers, exc_info)
 
             answer = app(environ, recording_start_response)
-        # A sandbox resource deleted by hand is recorded as gone, so that it is never created again.
-        self._emulator.note_sandbox_deletions()
+        if may_delete:
+            # A sandbox resource deleted by hand is recorded as gone, so that it is never created again.
+            self._emulator.note_sandbox_deletions()
         return answer
 
 
@@ -235,6 +238,28 @@ def _refuse_body(environ: dict[str, Any]) -> RekognitionError | None:
     except JsonBodyError as exc:
         return SerializationError(str(exc))
     return None
+
+
+def _may_delete(environ: dict[str, Any]) -> bool:
+    """Whether a request to moto's services may delete a resource: a `Delete*` operation in any of their
+    protocols (query `Action`, JSON `X-Amz-Target`, REST path such as Kinesis Video's `/deleteStream`) or
+    an HTTP DELETE (S3). Only after one does the sandbox look for its resources again: looking after
+    every call made each of a large spec's look-ups cost as much as the whole sandbox."""
+    if environ.get("REQUEST_METHOD") == "DELETE":
+        return True
+    target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+    path = str(environ.get("PATH_INFO") or "/")
+    operation = target.rpartition(".")[2] if target else path.rstrip("/").rpartition("/")[2]
+    if operation.lower().startswith("delete"):
+        return True
+    if not str(environ.get("CONTENT_TYPE") or "").startswith("application/x-www-form-urlencoded"):
+        return "Action=Delete" in str(environ.get("QUERY_STRING", ""))
+    raw = get_input_stream(environ).read()
+    environ["wsgi.input"] = io.BytesIO(raw)
+    environ["CONTENT_LENGTH"] = str(len(raw))
+    return any(
+        action.startswith("Delete") for action in parse_qs(raw.decode("utf-8", "replace")).get("Action", ())
+    )
 
 
 def _moto_call(environ: dict[str, Any], status: str) -> CallRecord:

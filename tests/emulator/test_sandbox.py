@@ -86,7 +86,10 @@ def test_deleted_by_hand_is_recorded_and_never_created_again(tmp_path):
     with embedded_emulator(state, REFERENCES) as url:
         _client(url, "sns", "eu-west-1").delete_topic(TopicArn=REFERENCES[4][2])
         _client(url, "rekognition").delete_collection(CollectionId="staff")
+        # A delete is noticed whatever the protocol: query (SNS above) or JSON (Kinesis).
+        _client(url, "kinesis").delete_stream(StreamARN=REFERENCES[1][2])
     assert _present(state)[REFERENCES[4][2]] is False
+    assert _present(state)[REFERENCES[1][2]] is False
     BackendDict.reset()
     with embedded_emulator(state, REFERENCES) as url:
         with pytest.raises(ClientError):
