@@ -340,13 +340,15 @@ class Emulator:
             if store is not None:
                 self._sandbox = {ref.key: ref for ref in store.sandbox_references()}
             new: list[SandboxReference] = []
+            seen: set[tuple[str, str, str, str]] = set()
             created: list[SandboxReference] = []
             for kind, region, identifier in references:
                 ref = SandboxReference(
                     account, "" if kind in ("role", "bucket") else region, kind, identifier
                 )
-                if ref.key in self._sandbox or any(r.key == ref.key for r in new):
+                if ref.key in self._sandbox or ref.key in seen:
                     continue
+                seen.add(ref.key)
                 new.append(ref)
                 if kind == "collection":
                     if identifier not in self._collections.get((account, region), {}):
