@@ -95,6 +95,8 @@ def problems(stack: str, processor: DesiredProcessor, answer: RoleAnswer) -> lis
     role = processor.config.role_arn
     if answer.unchecked is not None:
         return [("warning", f"role permissions not checked: {answer.unchecked} (role {role})")]
+    if not answer.denied:
+        return []  # the usual answer: no need to work out what this processor needs
     return [
         ("error", f"role {role} may not {action} on {resource}")
         for action, resource in needs(stack, processor)
