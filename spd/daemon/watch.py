@@ -163,9 +163,10 @@ class Watch:
             self._record("malformed", message, None, None, level="warning", error=str(exc))
             return "malformed"
         reason = ignored_reason(event, marker=self._marker)
-        pid = event.processor_id(self._target()[1])
+        _, desired, policy = self._target()
+        pid = event.processor_id(desired)
         if reason is None and pid is not None:
-            reason = self._relevance(pid)
+            reason = _relevance(pid, desired, policy)
         if reason is not None or pid is None:
             outcome = reason or "not_a_stream_processor"
             self._record(outcome, message, event, pid, level="debug" if outcome == "own_call" else "info")
@@ -173,15 +174,6 @@ class Watch:
         outcome = self._schedule(pid)
         self._record(outcome, message, event, pid, level="info")
         return outcome
-
-    def _relevance(self, pid: ProcessorId) -> str | None:
-        """Why a full pass would leave `pid` alone whatever its state (None: reconcile it)."""
-        _, desired, policy = self._target()
-        if pid.region not in desired.regions:
-            return "region_not_in_spec"
-        if not policy.prune and all(p.id != pid for p in desired.processors):
-            return "not_in_spec"
-        return None
 
     def _record(
         self,
@@ -295,3 +287,12 @@ def open_watch(
     )
     watch.start()
     return watch
+
+
+def _relevance(pid: ProcessorId, desired: DesiredState, policy: Policy) -> str | None:
+    """Why a full pass would leave `pid` alone whatever its state (None: reconcile it)."""
+    if pid.region not in desired.regions:
+        return "region_not_in_spec"
+    if not policy.prune and all(p.id != pid for p in desired.processors):
+        return "not_in_spec"
+    return None
