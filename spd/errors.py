@@ -37,9 +37,14 @@ class Diagnostic:
     message: str
     severity: str = "error"
 
+    @property
+    def location(self) -> str:
+        """`file:line:col`, or the file alone: line 0 means "no position" (a value from the environment
+        rather than from a file)."""
+        return f"{self.file}:{self.line}:{self.column}" if self.line > 0 else self.file
+
     def __str__(self) -> str:
-        # Line 0 means "no position": a value from the environment rather than from a file.
-        where = f"{self.file}:{self.line}:{self.column}" if self.line > 0 else self.file
+        where = self.location
         key = f" {self.path}:" if self.path else ""
         prefix = "warning: " if self.severity == "warning" else ""
         return f"{where}:{key} {prefix}{self.message}"

@@ -39,6 +39,8 @@ SESSION_COALESCED = "session_coalesced"
 SESSION_REFUSED = "session_refused"
 SESSION_WINDOW_OPENED = "session_window_opened"
 SESSION_WINDOW_CLOSED = "session_window_closed"
+SESSION_COMPLETED = "session_completed"
+LABELS_DETECTED = "labels_detected"
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ import structlog
 
 from spd.aws.gateway import Gateway
 from spd.aws.references import check
-from spd.errors import Diagnostic, SpdError
+from spd.errors import SpdError
 from spd.model import DesiredState
 from spd.settings import Settings
 
@@ -34,11 +34,6 @@ def wanted(settings: Settings) -> bool:
     """Whether the daemon runs the preflight: the `preflight` setting (with `local` too, as for
     `plan`/`apply`: the sandbox holds the resources the spec references)."""
     return settings.preflight
-
-
-def location(finding: Diagnostic) -> str:
-    """`file:line:col` of a finding, or the file alone when it has no position."""
-    return f"{finding.file}:{finding.line}:{finding.column}" if finding.line > 0 else finding.file
 
 
 async def run_preflight(
@@ -64,7 +59,7 @@ async def run_preflight(
         log_at(
             "preflight_finding",
             severity=finding.severity,
-            location=location(finding),
+            location=finding.location,
             key_path=finding.path,
             message=finding.message,
             processor=processors[0].name if processors else None,

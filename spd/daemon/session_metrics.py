@@ -13,8 +13,8 @@ from prometheus_client import CollectorRegistry
 from prometheus_client import Counter as PromCounter
 
 from spd import events
-from spd.daemon.session_results import LABELS_DETECTED, SESSION_COMPLETED, UNKNOWN_PROCESSOR
-from spd.events import Event
+from spd.daemon.session_results import UNKNOWN_PROCESSOR
+from spd.events import LABELS_DETECTED, SESSION_COMPLETED, Event
 
 OUTCOME_OF = {
     events.SESSION_STARTED: "started",

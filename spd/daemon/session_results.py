@@ -31,7 +31,7 @@ import structlog
 from spd.aws.gateway import Gateway
 from spd.aws.watch_queue import QueueMessage, WatchQueue
 from spd.daemon.queue_loop import delete_handled, open_queue, read_forever
-from spd.events import Event, EventSink
+from spd.events import LABELS_DETECTED, SESSION_COMPLETED, Event, EventSink
 from spd.sessions.ledger import Ledger
 from spd.sessions.notifications import (
     MalformedNotification,
@@ -42,8 +42,6 @@ from spd.sessions.notifications import (
 
 Logger = structlog.stdlib.BoundLogger
 
-SESSION_COMPLETED = "session_completed"
-LABELS_DETECTED = "labels_detected"
 NOTIFICATION_MALFORMED = "session_notification_malformed"
 UNKNOWN_PROCESSOR = "unknown"
 """The processor label of a notification that names none, for a session this daemon did not start."""

@@ -41,13 +41,12 @@ from spd.model import (
     SessionWindow,
     Status,
 )
-from spd.sessions.start import Outcome
+from spd.sessions.start import SESSION_OPEN, Outcome
 from spd.sessions.trigger import SessionRequest, TriggerSource
 
 Logger = structlog.stdlib.BoundLogger
 
 JOB_PREFIX = "session-window:"
-_OPEN = frozenset({Status.STARTING, Status.RUNNING})
 _MAX_LOOKBACK_FIRES = 10_000
 """Cron fires looked at to find a window in progress (a `* * * * *` window of 24 h has 1,440)."""
 
@@ -210,6 +209,6 @@ class SessionWindows:
             with contextlib.suppress(AwsError, EndpointError):
                 client = await self._gateway.region(pid.region, pid.target)
                 status = (await client.describe(pid.name)).status
-            if status is not None and status not in _OPEN:
+            if status is not None and status not in SESSION_OPEN:
                 return
             await asyncio.sleep(max(0.0, min(self._poll_interval(), self._remaining(pid))))

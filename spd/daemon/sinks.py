@@ -165,10 +165,6 @@ class EventSinks:
             self.dropped[(sink.publisher.label, "retries_exhausted")] += 0
             self.delivered[sink.publisher.label] += 0
 
-    @property
-    def labels(self) -> list[str]:
-        return [sink.publisher.label for sink in self._sinks]
-
     def start(self) -> None:
         for sink in self._sinks:
             sink.worker = asyncio.create_task(self._work(sink), name=f"spd-sink {sink.publisher.label}")

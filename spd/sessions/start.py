@@ -37,7 +37,8 @@ from spd.sessions.trigger import (
 
 Clock = Callable[[], datetime]
 
-_OPEN = frozenset({Status.STARTING, Status.RUNNING})
+SESSION_OPEN = frozenset({Status.STARTING, Status.RUNNING})
+"""The statuses of a processor whose session is open: another Start would be refused."""
 
 
 def utc_now() -> datetime:
@@ -227,7 +228,7 @@ class SessionStarter:
             return refused(RefusalReason.NOT_OWNED, f"processor {pid} {whose}; spd starts only its own")
         if observed.config is not None and observed.config.kind is not Kind.CONNECTED_HOME:
             return refused(RefusalReason.FACE_SEARCH, f"processor {pid} is a face_search processor")
-        if observed.status in _OPEN:
+        if observed.status in SESSION_OPEN:
             return self._finish(
                 now,
                 replace(

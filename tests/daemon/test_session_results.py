@@ -16,9 +16,9 @@ import pytest
 from ledger_messages import complete_message, label_message, sns
 from spd.aws.watch_queue import QueueMessage, WatchQueue
 from spd.daemon.metrics import DaemonMetrics
-from spd.daemon.session_results import LABELS_DETECTED, SESSION_COMPLETED, ResultsReader
+from spd.daemon.session_results import ResultsReader
 from spd.errors import SettingsError
-from spd.events import Event
+from spd.events import LABELS_DETECTED, SESSION_COMPLETED, Event
 from spd.sessions.ledger import Ledger
 from spd.settings import load_settings
 
