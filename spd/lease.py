@@ -84,8 +84,7 @@ class LeaseState:
     Every method takes `now` from the caller's monotonic clock; nothing here reads any clock.
     """
 
-    def __init__(self, holder: str, timing: LeaseTiming) -> None:
-        self.holder = holder
+    def __init__(self, timing: LeaseTiming) -> None:
         self.timing = timing
         self.role = Role.STANDBY
         self.version: str | None = None

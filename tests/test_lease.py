@@ -22,13 +22,13 @@ def test_timing_renews_every_third_and_stops_a_quarter_before_expiry():
 
 
 def test_a_free_lease_is_acquired_and_a_held_one_waited_for():
-    s = LeaseState("me:1", TIMING)
+    s = LeaseState(TIMING)
     assert s.observe(None, 0.0) is Step.ACQUIRE
     assert s.observe(_record("v1"), 1.0) is Step.WAIT
 
 
 def test_a_standby_takes_over_only_after_a_whole_lease_of_the_same_version_by_its_own_clock():
-    s = LeaseState("me:1", TIMING)
+    s = LeaseState(TIMING)
     assert s.observe(_record("v1"), 1000.0) is Step.WAIT
     assert s.observe(_record("v1"), 1011.9) is Step.WAIT
     # A renewal restarts the count.
@@ -38,14 +38,14 @@ def test_a_standby_takes_over_only_after_a_whole_lease_of_the_same_version_by_it
 
 
 def test_a_holder_with_a_longer_lease_is_given_its_own_lease():
-    s = LeaseState("me:1", TIMING)
+    s = LeaseState(TIMING)
     s.observe(_record("v1", lease=60.0), 0.0)
     assert s.observe(_record("v1", lease=60.0), 30.0) is Step.WAIT
     assert s.observe(_record("v1", lease=60.0), 60.0) is Step.TAKE_OVER
 
 
 def test_the_holder_refuses_to_mutate_once_its_last_confirmed_renewal_is_past_the_safe_part():
-    s = LeaseState("me:1", TIMING)
+    s = LeaseState(TIMING)
     assert s.refusal(0.0) == "not the leader (standby)"
     s.won("v1", sent_at=100.0)
     assert s.role is Role.LEADER

@@ -62,7 +62,7 @@ class Leadership:
     ) -> None:
         self._table = table
         self._create_table = create_table
-        self._state = LeaseState(table.holder, timing)
+        self._state = LeaseState(timing)
         self._emit = on_event
         self._on_role = on_role
         self._clock = clock

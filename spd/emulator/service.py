@@ -380,10 +380,6 @@ class Emulator:
                 self._begin_write()
                 self._record_sandbox(gone)
 
-    def sandbox_references(self) -> list[SandboxReference]:
-        with self.lock:
-            return sorted(self._sandbox.values(), key=lambda ref: ref.key)
-
     def _record_sandbox(self, references: list[SandboxReference]) -> None:
         store = self._store
         if references and store is not None:

@@ -260,10 +260,6 @@ class Sessions:
             else:
                 self._scripted.pop(key, None)
 
-    def scripted(self, key: Key) -> list[ScriptedLabel]:
-        with self._lock:
-            return list(self._scripted.get(key, []))
-
     # -- the service's side --------------------------------------------------------------------------
 
     def open(self, session: Session) -> None:

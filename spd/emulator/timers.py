@@ -31,7 +31,6 @@ class TimerQueue:
         self._clock = clock
         self._name = name
         self._heap: list[tuple[float, int, Callback]] = []
-        self._cancelled: set[int] = set()
         self._pending: set[int] = set()
         self._ids = itertools.count(1)
         self._wake = threading.Condition(threading.Lock())
@@ -55,19 +54,12 @@ class TimerQueue:
     def cancel(self, handle: int) -> None:
         """Forget one scheduled callback (nothing happens if it already ran)."""
         with self._wake:
-            if handle in self._pending:
-                self._pending.discard(handle)
-                self._cancelled.add(handle)
+            self._pending.discard(handle)
 
     def cancel_all(self) -> None:
         with self._wake:
             self._heap.clear()
             self._pending.clear()
-            self._cancelled.clear()
-
-    def pending(self) -> int:
-        with self._wake:
-            return len(self._pending)
 
     def close(self, timeout: float = 5.0) -> None:
         """Cancel everything and stop the thread (waiting for a callback in progress)."""
@@ -75,7 +67,6 @@ class TimerQueue:
             self._closed = True
             self._heap.clear()
             self._pending.clear()
-            self._cancelled.clear()
             self._wake.notify()
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
@@ -89,9 +80,8 @@ class TimerQueue:
                     self._wake.wait()
                     continue
                 when, handle, callback = self._heap[0]
-                if handle in self._cancelled or handle not in self._pending:
+                if handle not in self._pending:  # cancelled
                     heapq.heappop(self._heap)
-                    self._cancelled.discard(handle)
                     continue
                 delay = when - self._clock()
                 if delay > 0:
