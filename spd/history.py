@@ -9,16 +9,14 @@ prunes what is older than `history_retention` days; `spd history` reads it. The 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from spd.cloudevent import json_safe
 from spd.events import Event
-from spd.sqlite_store import Database, Schema
+from spd.sqlite_store import Database, Schema, default_state_dir
 
 SCHEMA = Schema(
     kind="spd history",
@@ -41,10 +39,8 @@ SCHEMA = Schema(
 
 
 def default_history_file() -> Path:
-    """`$XDG_STATE_HOME/spd/history.db`, or `~/.local/state/spd/history.db` (XDG base directory spec)."""
-    base = os.environ.get("XDG_STATE_HOME", "")
-    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "state"
-    return root / "spd" / "history.db"
+    """`history.db` in the default state directory (`spd.sqlite_store.default_state_dir`)."""
+    return default_state_dir() / "history.db"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +82,7 @@ class History:
                 _text(fields.get("region")),
                 _text(fields.get("processor")),
                 event.name,
-                json.dumps(json_safe(fields), separators=(",", ":")),
+                json.dumps(fields, default=str, separators=(",", ":")),  # enums, paths: as text
             ),
         )
 

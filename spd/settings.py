@@ -29,6 +29,7 @@ from spd.sink_settings import EventSinkSettings
 from spd.spec.positions import Positions, format_path
 from spd.spec.scalars import Yaml11Bool
 from spd.spec.yaml_source import read_document
+from spd.sqlite_store import default_state_dir
 from spd.urls import endpoint_url_problem
 from spd.watch_events import queue_url_problem
 
@@ -48,13 +49,6 @@ DEFAULT_RATE_LIMITS: dict[str, float] = {
 }
 
 SETTINGS_FILE_ENV = "SPD_SETTINGS_FILE"
-
-
-def default_state_dir() -> Path:
-    """The user's spd state directory (XDG base directory spec), for local state with no setting."""
-    base = os.environ.get("XDG_STATE_HOME", "")
-    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "state"
-    return root / "spd"
 
 
 def state_directory(settings: Settings) -> Path:

@@ -54,6 +54,14 @@ class Schema:
         return len(self.migrations)
 
 
+def default_state_dir() -> Path:
+    """The user's spd state directory, `$XDG_STATE_HOME/spd` or `~/.local/state/spd` (XDG base directory
+    spec; a relative XDG_STATE_HOME is ignored): where every local state file lives unless told otherwise."""
+    base = os.environ.get("XDG_STATE_HOME", "")
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "state"
+    return root / "spd"
+
+
 def is_sqlite_file(path: Path) -> bool:
     """True if `path` starts with the SQLite header (False for a missing or empty file)."""
     try:

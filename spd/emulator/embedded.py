@@ -19,13 +19,12 @@ from pathlib import Path
 
 from spd.emulator.server import EmulatorServer
 from spd.emulator.service import DEFAULT_ACCOUNT, Emulator, EmulatorStateError
+from spd.sqlite_store import default_state_dir
 
 
 def default_state_file() -> Path:
-    """Where `--local` keeps the emulator's state unless told otherwise (XDG base directory spec)."""
-    base = os.environ.get("XDG_STATE_HOME", "")
-    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "state"
-    return root / "spd" / "emulator.db"
+    """Where `--local` keeps the emulator's state unless told otherwise, in the default state directory."""
+    return default_state_dir() / "emulator.db"
 
 
 def legacy_state_file() -> Path:
