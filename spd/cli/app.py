@@ -49,15 +49,26 @@ class Connection:
         return out
 
 
-def connection_options(func: F) -> F:
-    """`--local`, `--local-state`, `--endpoint-url` and `--settings`, shared by every command."""
-    func = click.option(
+SPEC_ARGUMENT = click.argument("spec", type=click.Path(readable=False, path_type=Path))
+"""The spec file or directory every command that reads one takes first."""
+
+SETTINGS_HELP = "YAML settings file (also $SPD_SETTINGS_FILE); SPD_* environment variables win."
+
+
+def settings_option(help: str = SETTINGS_HELP) -> Callable[[F], F]:
+    """`--settings FILE` (the `settings_file` parameter); `help` says what the command reads from it."""
+    return click.option(
         "--settings",
         "settings_file",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
-        help="YAML settings file (also $SPD_SETTINGS_FILE); SPD_* environment variables win.",
-    )(func)
+        help=help,
+    )
+
+
+def connection_options(func: F) -> F:
+    """`--local`, `--local-state`, `--endpoint-url` and `--settings`, shared by every command."""
+    func = settings_option()(func)
     func = click.option(
         "--endpoint-url",
         default=None,

@@ -15,8 +15,8 @@ import click
 
 from spd import preflight
 from spd.cli import preflight_run
-from spd.cli.app import connection_options
-from spd.cli.reconcile_cmd import SPEC_ARGUMENT, _load, _settings
+from spd.cli.app import SPEC_ARGUMENT, connection_options
+from spd.cli.reconcile_cmd import _load, _settings
 from spd.connect import open_gateway
 from spd.errors import Diagnostic
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from spd.cli.app import SPEC_ARGUMENT, settings_option
 from spd.cli.since import SINCE_HELP, parse_since
 from spd.history import Entry, History, default_history_file
 from spd.settings import load_settings
@@ -30,17 +31,11 @@ def _line(entry: Entry) -> str:
 
 
 @click.command("history")
-@click.argument("spec", type=click.Path(readable=False, path_type=Path))
+@SPEC_ARGUMENT
 @click.option("--processor", default=None, metavar="NAME", help="Only this processor's events.")
 @click.option("--since", default=None, metavar="WHEN", help=SINCE_HELP)
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option(
-    "--settings",
-    "settings_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="YAML settings file (also $SPD_SETTINGS_FILE); names the history file (`history_file`).",
-)
+@settings_option("YAML settings file (also $SPD_SETTINGS_FILE); names the history file (`history_file`).")
 def history_command(
     spec: Path, processor: str | None, since: str | None, output: str, settings_file: Path | None
 ) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from spd.cli.app import settings_option
 from spd.iam_policy import AUDIENCES, Audience, iam_policy, render
 from spd.settings import load_settings
 from spd.spec import load_spec
@@ -27,12 +28,8 @@ from spd.spec import load_spec
     required=True,
     help="daemon: whoever runs spd; service-role: the role Rekognition assumes.",
 )
-@click.option(
-    "--settings",
-    "settings_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="The daemon's YAML settings file (also $SPD_SETTINGS_FILE); SPD_* environment variables win.",
+@settings_option(
+    "The daemon's YAML settings file (also $SPD_SETTINGS_FILE); SPD_* environment variables win."
 )
 def iam_policy_command(spec: str, audience: str, settings_file: Path | None) -> None:
     """Print a least-privilege IAM policy (JSON) for the spec's processors.

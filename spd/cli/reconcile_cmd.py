@@ -19,7 +19,13 @@ import click
 
 from spd import saved_plan
 from spd.cli import preflight_run
-from spd.cli.app import colour_option, connection_options, make_connection, warn_about_environment
+from spd.cli.app import (
+    SPEC_ARGUMENT,
+    colour_option,
+    connection_options,
+    make_connection,
+    warn_about_environment,
+)
 from spd.cli.render import (
     apply_json,
     apply_report,
@@ -45,7 +51,6 @@ T = TypeVar("T")
 
 # readable=False: an unreadable spec is a spec error (located, exit 78) reported by the loader, not a
 # usage error.
-SPEC_ARGUMENT = click.argument("spec", type=click.Path(readable=False, path_type=Path))
 
 
 ADOPT_OPTION = click.option(

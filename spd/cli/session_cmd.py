@@ -19,8 +19,8 @@ from typing import Any
 
 import click
 
-from spd.cli.app import connection_options
-from spd.cli.reconcile_cmd import SPEC_ARGUMENT, _load, _settings
+from spd.cli.app import SPEC_ARGUMENT, connection_options, settings_option
+from spd.cli.reconcile_cmd import _load, _settings
 from spd.cli.since import SINCE_HELP, parse_since
 from spd.connect import open_gateway
 from spd.errors import ExitCode
@@ -116,13 +116,7 @@ def _outcome_text(outcome: SessionOutcome) -> str:
 @SPEC_ARGUMENT
 @click.option("--since", default="24h", show_default=True, metavar="WHEN", help=SINCE_HELP)
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option(
-    "--settings",
-    "settings_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="YAML settings file (also $SPD_SETTINGS_FILE); SPD_* environment variables win.",
-)
+@settings_option()
 def sessions_command(spec: Path, since: str, output: str, settings_file: Path | None) -> int:
     """List the spec's sessions from the ledger: trigger, outcome, requested and processed seconds, labels."""
     cutoff = parse_since(since, datetime.now(UTC))
