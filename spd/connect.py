@@ -86,6 +86,5 @@ async def open_gateway(settings: Settings, desired: DesiredState | None = None) 
             max_connections=max(10, settings.concurrency * 2),
             stack=desired.stack if desired is not None else None,
             targets=desired.targets if desired is not None else (),
-            stack_name=desired.stack if desired is not None else "",
         ) as gateway:
             yield gateway

@@ -294,9 +294,9 @@ class Gateway:
         max_connections: int = 32,
         stack: str | None = None,
         targets: Iterable[Target] = (),
-        stack_name: str = "",
     ) -> AsyncIterator[Gateway]:
-        """`stack` goes into the User-Agent marker of every call (see `user_agent_marker`)."""
+        """`stack` goes into the User-Agent marker of every call (see `user_agent_marker`) and names the
+        targets' AssumeRole sessions (`spd-<stack>`)."""
         async with contextlib.AsyncExitStack() as exits:
             yield cls(
                 exits,
@@ -306,7 +306,7 @@ class Gateway:
                 max_connections=max_connections,
                 marker=user_agent_marker(stack),
                 targets=targets,
-                stack_name=stack_name,
+                stack_name=stack or "",
             )
 
     def _target_session(self, target: str) -> AioSession:
