@@ -84,6 +84,11 @@ def api_call_detail(
     }
 
 
+def wanted() -> bool:
+    """Whether an event could reach anyone (EventBridge is in use): if not, none is built."""
+    return delivery.eventbridge_used()
+
+
 def emit(detail: Mapping[str, Any], *, account: str, region: str) -> bool:
     """Put the event on the default bus of its account and region; False if EventBridge is unused."""
     return delivery.put_default_bus_event(account, region, SOURCE, DETAIL_TYPE, dict(detail))

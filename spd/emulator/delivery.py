@@ -72,9 +72,15 @@ def put_bucket_object(account: str, bucket: str, key: str, body: Any) -> bool:
     return True
 
 
+def eventbridge_used() -> bool:
+    """Whether anything has called EventBridge in this process (moto's backend is loaded on first use):
+    until then there is no rule an event could match."""
+    return _EVENTS in sys.modules
+
+
 def put_default_bus_event(account: str, region: str, source: str, detail_type: str, detail: Any) -> bool:
     """Put one event on the default EventBridge bus of that account and region (rules deliver it)."""
-    if _EVENTS not in sys.modules:
+    if not eventbridge_used():
         return False
     from moto.events.models import events_backends
 

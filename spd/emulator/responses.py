@@ -140,6 +140,8 @@ class StreamProcessorResponse(RekognitionResponse):
 
     def _record_in_cloudtrail(self, operation: str, body: Any, request_id: str) -> None:
         """Emit the call's CloudTrail event (`spd.emulator.cloudtrail`); a failure never fails the call."""
+        if not cloudtrail.wanted():
+            return
         try:
             answer = json.loads(body) if isinstance(body, str | bytes) and body else None
             authorization = str(self.headers.get("Authorization", ""))
