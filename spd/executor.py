@@ -121,7 +121,8 @@ class _Owned:
     The plan proved the processor ours when it was observed, but the tag can change between then and
     any later step (a replace or a wait can take minutes). So every start, stop, update, tag, untag and
     delete first reads the tag again (one ListTagsForResource; a Describe too while the ARN is unknown)
-    and refuses the processor if it is no longer this stack's. Apart from CreateStreamProcessor (which
+    and refuses the processor if it is no longer this stack's, then asks the leadership guard (`confirm`
+    does both, in that order, so the guard is asked as close to the call as possible). Apart from CreateStreamProcessor (which
     sets the tag in the same call, and whose name-taken path checks the existing processor's tag through
     `check`), nothing else in the executor calls a mutating operation, so no step can forget the check.
     """
@@ -133,8 +134,8 @@ class _Owned:
         stack: str,
         outcome: ProcessorOutcome,
         refuse: Callable[[str, str | None], NoReturn],
-        guard: Guard = always_allowed,
-        halt: Callable[[str, str], NoReturn] | None = None,
+        guard: Guard,
+        halt: Callable[[str, str], NoReturn],
     ) -> None:
         self._client = client
         self._pid = pid
@@ -147,7 +148,7 @@ class _Owned:
     def allowed(self, step: str) -> None:
         """Ask the leadership guard, right before a mutating call; abandon the processor if it says no."""
         reason = self._guard()
-        if reason is not None and self._halt is not None:
+        if reason is not None:
             self._halt(step, reason)
 
     async def adopt(self) -> None:
@@ -175,6 +176,12 @@ class _Owned:
             self._refuse(step, owner)
 
     async def confirm(self, step: str) -> None:
+        """Right before `step`'s mutating call: refuse the processor unless it is still ours (its tag
+        read now), and abandon it if this process may no longer mutate (the leadership guard)."""
+        await self._still_ours(step)
+        self.allowed(step)
+
+    async def _still_ours(self, step: str) -> None:
         """Read the tag now and refuse the processor unless it is still ours.
 
         A processor that is gone is left to the step itself (which reports it, or treats it as done).
@@ -196,36 +203,30 @@ class _Owned:
     async def start(self) -> bool:
         """Start it; False when it was already starting or running."""
         await self.confirm("start")
-        self.allowed("start")
         return await self._client.ensure_started(self._pid.name)
 
     async def stop(self) -> bool:
         """Stop it; False when it was already stopped (or FAILED)."""
         await self.confirm("stop")
-        self.allowed("stop")
         return await self._client.ensure_stopped(self._pid.name)
 
     async def update(self, update: UpdateRequest) -> None:
         await self.confirm("update")
-        self.allowed("update")
         await self._client.update(self._pid.name, update)
 
     async def delete(self) -> bool:
         """Delete it; False when it was already gone."""
         await self.confirm("delete")
-        self.allowed("delete")
         return await self._client.ensure_deleted(self._pid.name)
 
     async def tag(self, tags: Mapping[str, str]) -> None:
         await self.confirm("tag")
         assert self._outcome.arn is not None
-        self.allowed("tag")
         await self._client.tag(self._outcome.arn, tags)
 
     async def untag(self, keys: list[str]) -> None:
         await self.confirm("untag")
         assert self._outcome.arn is not None
-        self.allowed("untag")
         await self._client.untag(self._outcome.arn, keys)
 
 
