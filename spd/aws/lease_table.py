@@ -28,7 +28,12 @@ _DENIED = frozenset({"AccessDeniedException", "UnrecognizedClientException", "Ac
 
 
 class LeaseTableError(SpdError):
-    """The lease table could not be used; the daemon stays standby and says why."""
+    """The lease table could not be used; the daemon stays standby and says why. `code` is DynamoDB's
+    error code, when the service answered with one."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def new_version() -> str:
@@ -56,14 +61,17 @@ class LeaseTable:
                 return None
             message = exc.response.get("Error", {}).get("Message") or code
             if code == "ResourceNotFoundException":
-                raise LeaseTableError(f"lease table {self.table!r} does not exist ({message})") from None
+                raise LeaseTableError(
+                    f"lease table {self.table!r} does not exist ({message})", code
+                ) from None
             if code in _DENIED:
                 raise LeaseTableError(
                     f"access denied to lease table {self.table!r}: {message} (the daemon needs "
                     "dynamodb:GetItem, PutItem and DeleteItem on it, and DescribeTable/CreateTable to "
-                    "create it)"
+                    "create it)",
+                    code,
                 ) from None
-            raise LeaseTableError(f"lease table {self.table!r}: {code}: {message}") from None
+            raise LeaseTableError(f"lease table {self.table!r}: {code}: {message}", code) from None
         except BotoCoreError as exc:
             raise LeaseTableError(f"lease table {self.table!r}: {exc}") from None
         return result
@@ -73,7 +81,7 @@ class LeaseTable:
         try:
             described = await self._call("describe_table")
         except LeaseTableError as exc:
-            if "does not exist" not in str(exc) or not create:
+            if exc.code != "ResourceNotFoundException" or not create:
                 raise
             described = None
         if described is not None:
@@ -86,7 +94,7 @@ class LeaseTable:
                 BillingMode="PAY_PER_REQUEST",
             )
         except LeaseTableError as exc:
-            if "ResourceInUseException" not in str(exc):  # another daemon created it first
+            if exc.code != "ResourceInUseException":  # another daemon created it first
                 raise
         for _ in range(int(wait / 0.5)):
             described = await self._call("describe_table")
