@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,20 +150,30 @@ def failed_targets_text(failed: tuple[tuple[str, str], ...]) -> str:
     )
 
 
+def target_heading(target: str) -> str:
+    return click.style(f"Target {target or '(ambient credentials)'}", bold=True)
+
+
+def _grouped(
+    targets: Iterable[str], failed: tuple[tuple[str, str], ...], body: Callable[[str], str]
+) -> list[str]:
+    """One part per target, in name order: a failed target's one line, or its heading over `body`."""
+    reasons = dict(failed)
+    return [
+        failed_targets_text(((t, reasons[t]),)) if t in reasons else f"{target_heading(t)}\n{body(t)}"
+        for t in sorted(set(targets) | set(reasons))
+    ]
+
+
 def plan_text(plan: Plan, *, verbose: bool = True) -> str:
     if not by_target(plan):
         return _plan_text(plan, verbose=verbose)
-    failed = dict(plan.failed_targets)
-    targets = sorted({p.id.target for p in plan.processors} | set(failed))
-    parts: list[str] = []
-    for target in targets:
-        heading = f"Target {target or '(ambient credentials)'}"
-        if target in failed:
-            parts.append(failed_targets_text(((target, failed[target]),)))
-            continue
-        one = Plan(plan.stack, tuple(p for p in plan.processors if p.id.target == target))
-        body = _plan_text(one, verbose=verbose, summary=False)
-        parts.append(f"{click.style(heading, bold=True)}\n{body}")
+
+    def one(target: str) -> str:
+        mine = Plan(plan.stack, tuple(p for p in plan.processors if p.id.target == target))
+        return _plan_text(mine, verbose=verbose, summary=False)
+
+    parts = _grouped({p.id.target for p in plan.processors}, plan.failed_targets, one)
     parts.append(summary_line(plan) + "\n")
     return "\n".join(parts)
 
@@ -258,7 +269,7 @@ def apply_report(result: ApplyResult, failed_targets: tuple[tuple[str, str], ...
     for o in sorted(result.outcomes, key=lambda o: (o.id.target, o.id.region, o.id.name)):
         if grouped and o.id.target != current:
             current = o.id.target
-            lines.append(click.style(f"Target {current or '(ambient credentials)'}", bold=True))
+            lines.append(target_heading(current))
         if o.error:
             lines.append(f"  {click.style('x', fg='red')} {o.id}: {o.error}")
         elif o.deferred:
@@ -431,14 +442,9 @@ def status_text(rows: list[StatusRow], failed_targets: tuple[tuple[str, str], ..
     """The status table; with targets, one table under a heading per target (failed targets named once)."""
     if not failed_targets and not any(r.target for r in rows):
         return status_table(rows)
-    failed = dict(failed_targets)
-    parts = []
-    for target in sorted({r.target for r in rows} | set(failed)):
-        if target in failed:
-            parts.append(failed_targets_text(((target, failed[target]),)))
-            continue
-        heading = click.style(f"Target {target or '(ambient credentials)'}", bold=True)
-        parts.append(f"{heading}\n{status_table([r for r in rows if r.target == target])}")
+    parts = _grouped(
+        {r.target for r in rows}, failed_targets, lambda t: status_table([r for r in rows if r.target == t])
+    )
     return "\n".join(parts)
 
 
