@@ -62,6 +62,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from spd.arn import parse_arn
 from spd.model import STACK_TAG, DesiredProcessor, DesiredState, FaceSearch
 from spd.settings import Settings
 from spd.watch_events import queue_region
@@ -101,9 +102,9 @@ class _Where:
 
 
 def _where(processor: DesiredProcessor) -> _Where:
-    # role_arn is validated as arn:<partition>:iam::<12 digits>:role/...
-    parts = processor.config.role_arn.split(":", 5)
-    return _Where(partition=parts[1], region=processor.config.region, account=parts[4])
+    role = parse_arn(processor.config.role_arn)
+    assert role is not None  # role_arn is validated as arn:<partition>:iam::<12 digits>:role/...
+    return _Where(partition=role.partition, region=processor.config.region, account=role.account)
 
 
 def processor_arn(processor: DesiredProcessor) -> str:
@@ -114,11 +115,10 @@ def processor_arn(processor: DesiredProcessor) -> str:
 def _kms_key(processor: DesiredProcessor, key: str) -> tuple[str, str | None]:
     """(resource, alias or None) for a key given as id, key ARN, alias name or alias ARN."""
     where = _where(processor)
-    if key.startswith("arn:"):
-        parts = key.split(":", 5)
-        if parts[5].startswith("alias/"):
-            alias_where = _Where(parts[1], parts[3], parts[4])
-            return alias_where.arn("kms", "key/*"), parts[5]
+    arn = parse_arn(key)
+    if arn is not None:
+        if arn.resource.startswith("alias/"):
+            return _Where(arn.partition, arn.region, arn.account).arn("kms", "key/*"), arn.resource
         return key, None
     if key.startswith("alias/"):
         return where.arn("kms", "key/*"), key

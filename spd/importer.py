@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from spd.api.fields import BY_SPEC
+from spd.arn import parse_arn
 from spd.model import (
     AWS_TAG_PREFIX,
     RESERVED_TAG_PREFIX,
@@ -192,7 +193,7 @@ def target_block(
 ) -> dict[str, Any]:
     """`targets:` for `spd import --target NAME`: the account the processors' ARNs name, the regions
     read, and the profile they were read with (the operator may replace it with a role_arn)."""
-    accounts = sorted({p.arn.split(":")[4] for p in processors if p.arn and len(p.arn.split(":")) > 5})
+    accounts = sorted({arn.account for p in processors if p.arn and (arn := parse_arn(p.arn)) is not None})
     block: dict[str, Any] = {}
     if len(accounts) == 1:
         block["account_id"] = accounts[0]

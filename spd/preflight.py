@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
+from spd.arn import parse_arn
 from spd.errors import Diagnostic, ExitCode
 from spd.model import AMBIENT_TARGET, DesiredProcessor, DesiredState, FaceSearch, ProcessorId
 from spd.role_permissions import RoleAnswer, RoleCheck, problems, role_check
@@ -84,9 +85,9 @@ class _Use:
     reference: Reference
 
 
-def _region_of(arn: str, default: str) -> str:
-    parts = arn.split(":", 5)
-    return parts[3] if len(parts) == 6 and parts[0] == "arn" and parts[3] else default
+def _region_of(identifier: str, default: str) -> str:
+    arn = parse_arn(identifier)
+    return arn.region if arn is not None and arn.region else default
 
 
 def _uses(processor: DesiredProcessor) -> Iterator[_Use]:
@@ -119,9 +120,9 @@ def references(desired: DesiredState) -> list[Reference]:
 
 def processor_arn(processor: DesiredProcessor) -> tuple[str, str]:
     """The processor's account and ARN, taken from its role (Rekognition only accepts a same-account role)."""
-    parts = processor.config.role_arn.split(":", 5)
-    partition = parts[1] if len(parts) == 6 else "aws"
-    account = parts[4] if len(parts) == 6 else ""
+    role = parse_arn(processor.config.role_arn)
+    partition = role.partition if role is not None else "aws"
+    account = role.account if role is not None else ""
     region = processor.config.region
     return account, f"arn:{partition}:rekognition:{region}:{account}:streamprocessor/{processor.name}"
 

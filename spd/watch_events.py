@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from spd.api.rules import MUTATING_STREAM_PROCESSOR_OPERATIONS
+from spd.arn import parse_arn
 from spd.model import AMBIENT_TARGET, DesiredState, ProcessorId
 
 WATCH_EVENT = "watch_event"
@@ -135,13 +136,13 @@ def ignored_reason(event: CallEvent, *, marker: str) -> str | None:
 
 def processor_from_arn(arn: str) -> tuple[str, str] | None:
     """(region, name) of a stream-processor ARN, None for any other resource's."""
-    parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "rekognition":
+    parts = parse_arn(arn)
+    if parts is None or parts.service != "rekognition":
         return None
-    kind, _, name = parts[5].partition("/")
+    kind, _, name = parts.resource.partition("/")
     if kind != "streamprocessor" or not name:
         return None
-    return parts[3], name
+    return parts.region, name
 
 
 def _processor(name: str, params: dict[str, Any]) -> tuple[str | None, str] | None:

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
+from spd.arn import parse_arn
 from spd.aws.gateway import Gateway
 from spd.cloudevent import CONTENT_TYPE, SIGNATURE_HEADER, encode, is_recorded, sign, to_cloudevent
 from spd.errors import SpdError
@@ -77,7 +78,9 @@ class SnsPublisher:
         self.label = label
         self._gateway = gateway
         self._topic_arn = topic_arn
-        self._region = topic_arn.split(":")[3]
+        topic = parse_arn(topic_arn)
+        assert topic is not None  # validated by the settings (spd.sink_settings)
+        self._region = topic.region
 
     async def deliver(self, cloudevent: dict[str, Any], body: bytes) -> None:
         client = await self._gateway.service_client("sns", self._region)

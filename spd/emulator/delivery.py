@@ -21,6 +21,8 @@ import logging
 import sys
 from typing import Any
 
+from spd.arn import parse_arn
+
 _log = logging.getLogger(__name__)
 
 _SNS = "moto.sns.models"
@@ -28,24 +30,16 @@ _S3 = "moto.s3.models"
 _EVENTS = "moto.events.models"
 
 
-def _arn_parts(arn: str) -> tuple[str, str, str] | None:
-    """(service, region, account) of an ARN, or None if it is not one."""
-    parts = arn.split(":", 5)
-    if len(parts) < 6 or parts[0] != "arn":
-        return None
-    return parts[2], parts[3], parts[4]
-
-
 def publish_to_topic(topic_arn: str, subject: str, message: Any) -> bool:
     """Publish `message` (JSON-encoded) to an SNS topic, if the topic exists."""
     if _SNS not in sys.modules:
         return False
-    parts = _arn_parts(topic_arn)
-    if parts is None or parts[0] != "sns":
+    arn = parse_arn(topic_arn)
+    if arn is None or arn.service != "sns":
         return False
     from moto.sns.models import sns_backends
 
-    _, region, account = parts
+    region, account = arn.region, arn.account
     try:
         backend = sns_backends[account][region]
     except KeyError:

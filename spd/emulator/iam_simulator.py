@@ -25,6 +25,8 @@ from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.iam.exceptions import InvalidInput
 from moto.iam.responses import IamResponse
 
+from spd.arn import parse_arn
+
 SIMULATE_ACTION = "SimulatePrincipalPolicy"
 
 
@@ -62,8 +64,8 @@ class SimulatingIamResponse(IamResponse):
         return ActionResult({"EvaluationResults": results, "IsTruncated": False})
 
     def _role_policies(self, arn: str) -> list[Any]:
-        parts = arn.split(":", 5)
-        if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
+        parts = parse_arn(arn)
+        if parts is None or parts.service != "iam" or not parts.resource.startswith("role/"):
             raise InvalidInput(f"The emulator simulates roles only, not {arn!r}.")
         role = self.backend.get_role_by_arn(arn)  # NoSuchEntity when missing, as IAM says
         policies: list[Any] = [

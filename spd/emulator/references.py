@@ -21,6 +21,7 @@ from typing import Any
 
 from moto.backends import get_backend
 
+from spd.arn import parse_arn
 from spd.emulator.models import StreamProcessor
 
 REKOGNITION_PRINCIPAL = "rekognition.amazonaws.com"
@@ -88,9 +89,9 @@ def _data_streams(account: str, region: str) -> set[str]:
 
 def _topic_exists(topic_arn: str, account: str, region: str) -> bool:
     """Where moto's GetTopicAttributes looks: the account and region the topic's ARN names."""
-    parts = topic_arn.split(":", 5)
-    if len(parts) == 6 and parts[0] == "arn":
-        account, region = parts[4] or account, parts[3] or region
+    arn = parse_arn(topic_arn)
+    if arn is not None:
+        account, region = arn.account or account, arn.region or region
     backend = _backend("sns", account, region)
     return backend is not None and topic_arn in backend.topics
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from moto.backends import get_backend
 
+from spd.arn import parse_arn
 from spd.iam_policy import SERVICE_ROLE_ACTIONS
 from spd.preflight import REKOGNITION_SERVICE
 
@@ -61,33 +62,28 @@ PERMISSIONS_POLICY = json.dumps(
 SANDBOX_TAG = {"spd:sandbox": "true"}
 
 
-def _arn_parts(identifier: str) -> list[str] | None:
-    parts = identifier.split(":", 5)
-    return parts if len(parts) == 6 and parts[0] == "arn" else None
-
-
 def _partition(identifier: str) -> str:
-    parts = _arn_parts(identifier)
-    return parts[1] if parts else "aws"
+    arn = parse_arn(identifier)
+    return arn.partition if arn else "aws"
 
 
 def _arn_account(identifier: str, default: str) -> str:
-    parts = _arn_parts(identifier)
-    return parts[4] if parts and parts[4] else default
+    arn = parse_arn(identifier)
+    return arn.account if arn and arn.account else default
 
 
 def _name(identifier: str, marker: str) -> str:
     """`name` from `arn:...:marker/name[/creation-time]`, or the identifier itself when it is no ARN."""
-    parts = _arn_parts(identifier)
-    resource = parts[5] if parts else identifier
+    arn = parse_arn(identifier)
+    resource = arn.resource if arn else identifier
     if resource.startswith(marker):
         resource = resource[len(marker) :]
     return resource.split("/", 1)[0]
 
 
 def _role_path_and_name(identifier: str) -> tuple[str, str]:
-    parts = _arn_parts(identifier)
-    resource = parts[5] if parts else f"role/{identifier}"
+    arn = parse_arn(identifier)
+    resource = arn.resource if arn else f"role/{identifier}"
     inner = resource.removeprefix("role")
     path, _, name = inner.rpartition("/")
     return (path + "/") if path else "/", name
