@@ -9,6 +9,8 @@ after the reader: `<name>_receive_failed`, `<name>_receive_recovered`, `<name>_d
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable
 
 import structlog
@@ -93,3 +95,47 @@ async def delete_handled(
         return
     if failed:
         log().error(f"{name}_delete_failed", error="rejected by SQS", messages=failed)
+
+
+class QueueReader:
+    """One reader's task: `read_forever` with the reader's `handle`, started once and cancelled on close;
+    `<name>_started` is logged as it starts. The session results and the session triggers readers are this
+    plus what a batch means to them (the watch logs as reading begins and pauses, so runs its own)."""
+
+    def __init__(
+        self,
+        queue: WatchQueue,
+        *,
+        name: str,
+        handle: Callable[[list[QueueMessage]], Awaitable[None]],
+        active: Callable[[], bool],
+        log: Callable[[], Logger],
+        sleep: Sleep,
+    ) -> None:
+        self._queue = queue
+        self._name = name
+        self._handle = handle
+        self._active = active
+        self._log = log
+        self._sleep = sleep
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._read_forever(), name="spd-" + self._name.replace("_", "-"))
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _read_forever(self) -> None:
+        self._log().info(f"{self._name}_started", queue=self._queue.url, region=self._queue.region)
+        await read_forever(
+            self._queue,
+            name=self._name,
+            handle=self._handle,
+            active=self._active,
+            log=self._log,
+            sleep=self._sleep,
+        )

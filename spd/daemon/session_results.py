@@ -21,7 +21,6 @@ would see them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +29,7 @@ import structlog
 
 from spd.aws.gateway import Gateway
 from spd.aws.watch_queue import QueueMessage, WatchQueue
-from spd.daemon.queue_loop import delete_handled, open_queue, read_forever
+from spd.daemon.queue_loop import QueueReader, delete_handled, open_queue
 from spd.events import LABELS_DETECTED, SESSION_COMPLETED, Event, EventSink
 from spd.sessions.ledger import Ledger
 from spd.sessions.notifications import (
@@ -47,7 +46,7 @@ UNKNOWN_PROCESSOR = "unknown"
 """The processor label of a notification that names none, for a session this daemon did not start."""
 
 
-class ResultsReader:
+class ResultsReader(QueueReader):
     """Reads the results queue until closed, one message at a time, in the order received."""
 
     def __init__(
@@ -62,34 +61,12 @@ class ResultsReader:
         active: Callable[[], bool] = lambda: True,
     ) -> None:
         """`active`: False while this daemon is a standby (high availability): then nothing is read."""
-        self._queue = queue
+        super().__init__(
+            queue, name="session_results", handle=self._handle_batch, active=active, log=log, sleep=sleep
+        )
         self._ledger = ledger
         self._on_event = on_event
-        self._log = log
-        self._sleep = sleep
         self._now = now
-        self._active = active
-        self._reader: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._reader = asyncio.create_task(self._read_forever(), name="spd-session-results")
-
-    async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-
-    async def _read_forever(self) -> None:
-        self._log().info("session_results_started", queue=self._queue.url, region=self._queue.region)
-        await read_forever(
-            self._queue,
-            name="session_results",
-            handle=self._handle_batch,
-            active=self._active,
-            log=self._log,
-            sleep=self._sleep,
-        )
 
     async def _handle_batch(self, messages: list[QueueMessage]) -> None:
         handled = [m for m in messages if self.handle(m) != "failed"]

@@ -20,7 +20,6 @@ Start call, instead of losing a race at the service.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import json
 from collections.abc import Awaitable, Callable, Mapping
@@ -32,7 +31,7 @@ import structlog
 from spd.aws.gateway import Gateway
 from spd.aws.watch_queue import QueueMessage, WatchQueue
 from spd.daemon.http import Request, Response
-from spd.daemon.queue_loop import delete_handled, open_queue, read_forever
+from spd.daemon.queue_loop import QueueReader, delete_handled, open_queue
 from spd.events import Event, EventSink
 from spd.model import DesiredState
 from spd.processor_locks import ProcessorLocks
@@ -193,7 +192,7 @@ class SessionTriggers:
         return _json(status_code(outcome), outcome.document())
 
 
-class SessionQueueReader:
+class SessionQueueReader(QueueReader):
     """Reads the trigger queue until closed; every message is deleted once handled, unless temporary."""
 
     def __init__(
@@ -204,31 +203,10 @@ class SessionQueueReader:
         log: Callable[[], Logger],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._queue = queue
-        self._triggers = triggers
-        self._log = log
-        self._sleep = sleep
-        self._reader: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._reader = asyncio.create_task(self._read_forever(), name="spd-session-queue")
-
-    async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-
-    async def _read_forever(self) -> None:
-        self._log().info("session_queue_started", queue=self._queue.url, region=self._queue.region)
-        await read_forever(
-            self._queue,
-            name="session_queue",
-            handle=self.handle,
-            active=self._triggers.active,
-            log=self._log,
-            sleep=self._sleep,
+        super().__init__(
+            queue, name="session_queue", handle=self.handle, active=triggers.active, log=log, sleep=sleep
         )
+        self._triggers = triggers
 
     async def handle(self, messages: list[QueueMessage]) -> None:
         """Trigger each message (concurrently; one at a time per processor), then delete the handled ones."""
