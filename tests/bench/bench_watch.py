@@ -36,7 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cloudtrail import body, call_event, user_agent_of
+from cloudtrail import body, call_event, rule_fed_queue, user_agent_of
 from spd.emulator.testing import EmulatorProcess
 from spdrun import SPD, home, spd_env, write_spec
 
@@ -123,17 +123,12 @@ class Changer:
     def __init__(self, emu: EmulatorProcess, *, eventbridge: bool) -> None:
         self.client = emu.client()
         self.sqs = emu.client("us-east-1", "sqs")
-        self.url = self.sqs.create_queue(QueueName="spd-watch")["QueueUrl"]
+        if eventbridge:
+            self.url = rule_fed_queue(emu)
+        else:
+            self.url = self.sqs.create_queue(QueueName="spd-watch")["QueueUrl"]
         self.eventbridge = eventbridge
         self.user_agent = user_agent_of(self.client)
-        if eventbridge:
-            events = emu.client("us-east-1", "events")
-            arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"][
-                "QueueArn"
-            ]
-            pattern = {"source": ["aws.rekognition"], "detail-type": ["AWS API Call via CloudTrail"]}
-            events.put_rule(Name="spd-watch", EventPattern=json.dumps(pattern))
-            events.put_targets(Rule="spd-watch", Targets=[{"Id": "queue", "Arn": arn}])
 
     def change(self, name: str) -> None:
         self.client.update_stream_processor(
