@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -28,6 +29,15 @@ FAST_DAEMON = {
 }
 
 Line = dict[str, Any]
+
+
+def sample(text: str, name: str, **labels: str) -> float | None:
+    """The value of one sample in a Prometheus text exposition (labels in sorted order, as rendered);
+    None when there is no such line."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    series = f"{name}{{{wanted}}}" if labels else name
+    found = re.search(rf"^{re.escape(series)} ([0-9.e+-]+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else None
 
 
 class Daemon:
@@ -120,6 +130,11 @@ class Daemon:
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as err:
             return err.code, err.read().decode()
+
+    def metric(self, name: str, **labels: str) -> float | None:
+        """One sample from the daemon's /metrics (see `sample`)."""
+        _, text = self.get("/metrics")
+        return sample(text, name, **labels)
 
     def signal(self, sig: signal.Signals) -> None:
         self.proc.send_signal(sig)

@@ -8,7 +8,6 @@ with the User-Agent boto3 really sends; the queue is moto's SQS on the emulator'
 from __future__ import annotations
 
 import json
-import re
 import time
 
 import pytest
@@ -61,9 +60,7 @@ def wait_labels(client, name, expected, timeout=30):
 
 
 def watch_count(d, outcome):
-    _, metrics = d.get("/metrics")
-    found = re.search(rf'spd_watch_events_total\{{outcome="{outcome}"\}} ([0-9.]+)', metrics)
-    return float(found.group(1)) if found else 0.0
+    return d.metric("spd_watch_events_total", outcome=outcome) or 0.0
 
 
 def wait_count(d, outcome, at_least, timeout=20):
