@@ -163,6 +163,19 @@ class Daemon:
         return self.proc.pid
 
 
+def leader_of(*daemons: Daemon, timeout: float = 20) -> tuple[Daemon, Daemon]:
+    """(the one that logged leader_acquired, another); fails if more than one or none did in `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        holders = [d for d in daemons if d.events("leader_acquired")]
+        if holders:
+            assert len(holders) == 1, [d.dump() for d in daemons]
+            other = next(d for d in daemons if d is not holders[0])
+            return holders[0], other
+        time.sleep(0.05)
+    raise AssertionError("nobody became leader:\n" + "\n".join(d.dump() for d in daemons))
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
