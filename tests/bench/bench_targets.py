@@ -25,6 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_reconcile import delta
 from peak_rss import measure
 
 from spd.emulator.testing import EmulatorProcess
@@ -77,10 +78,6 @@ def limits(quotas: dict[str, float] | None, concurrency: int) -> dict[str, str]:
     for op in QUOTAS:
         env[f"SPD_RATE_LIMITS__{op}"] = str(quotas[op] if quotas else 100000)
     return env
-
-
-def delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
-    return {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
 
 
 def main() -> None:
