@@ -110,6 +110,44 @@ def write_spec(path: Path, processors: Sequence[Mapping[str, Any]], *, stack: st
     return path
 
 
+def target_face(name: str, account: str, target: str, region: str = "us-east-1") -> dict[str, Any]:
+    """A stopped face-search processor of a fleet with targets: its role and ARNs in the target's account."""
+    return {
+        "name": name,
+        "target": target,
+        "region": region,
+        "role_arn": f"arn:aws:iam::{account}:role/SpdRekognition",
+        "input": {"kinesis_video_stream_arn": f"arn:aws:kinesisvideo:{region}:{account}:stream/{name}/1"},
+        "face_search": {"collection_id": "staff"},
+        "output": {"kinesis_data_stream_arn": f"arn:aws:kinesis:{region}:{account}:stream/{name}-out"},
+        "desired_state": "stopped",
+    }
+
+
+def write_targets_spec(
+    path: Path,
+    targets: Mapping[str, Any],
+    processors: Sequence[Mapping[str, Any]],
+    *,
+    stack: str = "fleet",
+) -> Path:
+    """Write a spec with a `targets` block (no defaults: each processor names its own role and region)."""
+    from ruamel.yaml import YAML
+
+    doc = {
+        "version": 1,
+        "stack": stack,
+        "targets": dict(targets),
+        "processors": [dict(p) for p in processors],
+    }
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.width = 4096
+    with path.open("w", encoding="utf-8") as out:
+        yaml.dump(doc, out)
+    return path
+
+
 def wait_status(client: Any, name: str, statuses: set[str], timeout: float = 20) -> str:
     """Poll Describe until the processor is in one of `statuses`; fail the test after `timeout`."""
     deadline = time.monotonic() + timeout

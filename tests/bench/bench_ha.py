@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "daemon"))
 
-from daemonproc import Daemon
+from daemonproc import Daemon, leader_of
 
 from spd.emulator.testing import EmulatorProcess
 from spdrun import home, write_spec
@@ -49,15 +49,6 @@ def start(emu: EmulatorProcess, spec: Path, table: str, holder: str) -> Daemon:
     )
 
 
-def leader_of(a: Daemon, b: Daemon) -> tuple[Daemon, Daemon]:
-    while True:
-        if a.events("leader_acquired"):
-            return a, b
-        if b.events("leader_acquired"):
-            return b, a
-        time.sleep(0.02)
-
-
 def labels(emu: EmulatorProcess, name: str) -> list[str]:
     return list(emu.client().describe_stream_processor(Name=name)["Settings"]["ConnectedHome"]["Labels"])
 
@@ -71,7 +62,7 @@ def failover(emu: EmulatorProcess, tmp: Path) -> float:
     table = f"bench-{uuid.uuid4().hex[:8]}"
     a, b = start(emu, spec, table, "a:1"), start(emu, spec, table, "b:2")
     try:
-        leader, _ = leader_of(a, b)
+        leader, _ = leader_of(a, b, timeout=60)
         leader.wait_for("reconcile_completed", timeout=60)
         time.sleep(1.0)  # let the standby read the lease at least once
         leader.kill()
@@ -92,7 +83,7 @@ def handover(emu: EmulatorProcess, tmp: Path) -> float:
     table = f"bench-{uuid.uuid4().hex[:8]}"
     a, b = start(emu, spec, table, "a:1"), start(emu, spec, table, "b:2")
     try:
-        leader, standby = leader_of(a, b)
+        leader, standby = leader_of(a, b, timeout=60)
         leader.wait_for("reconcile_completed", timeout=60)
         time.sleep(1.0)
         leader.signal(signal.SIGTERM)

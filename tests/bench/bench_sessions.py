@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -34,25 +33,17 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "daemon"))
 
+from bench_daemon import cpu_seconds, proc_status
 from daemonproc import Daemon
 
 from spd.emulator.testing import EmulatorProcess
 from spdrun import home, run_spd, write_spec
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 PROCESSORS = 100
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return proc_status(pid).get("VmRSS", 0) / 1024
 
 
 def post(base: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:

@@ -25,11 +25,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_reconcile import delta
 from peak_rss import measure
-from ruamel.yaml import YAML
 
 from spd.emulator.testing import EmulatorProcess
-from spdrun import SPD, spd_env
+from spdrun import SPD, spd_env, target_face, write_targets_spec
 from targets_support import assumed, make_role
 
 REGIONS = ("us-east-1", "eu-west-1")
@@ -39,19 +39,6 @@ QUOTAS = {"DescribeStreamProcessor": QUOTA, "ListTagsForResource": QUOTA}
 
 def account(i: int) -> str:
     return f"{100000000000 + i:012d}"
-
-
-def processor(name: str, acct: str, target: str, region: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "target": target,
-        "region": region,
-        "role_arn": f"arn:aws:iam::{acct}:role/SpdRekognition",
-        "input": {"kinesis_video_stream_arn": f"arn:aws:kinesisvideo:{region}:{acct}:stream/{name}/1"},
-        "face_search": {"collection_id": "staff"},
-        "output": {"kinesis_data_stream_arn": f"arn:aws:kinesis:{region}:{acct}:stream/{name}-out"},
-        "desired_state": "stopped",
-    }
 
 
 def build(url: str, targets: int, per_region: int, spec: Path) -> None:
@@ -66,7 +53,7 @@ def build(url: str, targets: int, per_region: int, spec: Path) -> None:
         for region in REGIONS:
             client = assumed(url, role, "rekognition", region)
             for i in range(per_region):
-                p = processor(f"cam-{region}-{i:05d}", acct, f"t{t}", region)
+                p = target_face(f"cam-{region}-{i:05d}", acct, f"t{t}", region)
                 processors.append(p)
                 jobs.append((client, p))
 
@@ -83,11 +70,7 @@ def build(url: str, targets: int, per_region: int, spec: Path) -> None:
 
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(create, jobs))
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = False
-    yaml.width = 4096
-    with spec.open("w", encoding="utf-8") as out:
-        yaml.dump({"version": 1, "stack": "bench", "targets": yaml_targets, "processors": processors}, out)
+    write_targets_spec(spec, yaml_targets, processors, stack="bench")
 
 
 def limits(quotas: dict[str, float] | None, concurrency: int) -> dict[str, str]:
@@ -95,10 +78,6 @@ def limits(quotas: dict[str, float] | None, concurrency: int) -> dict[str, str]:
     for op in QUOTAS:
         env[f"SPD_RATE_LIMITS__{op}"] = str(quotas[op] if quotas else 100000)
     return env
-
-
-def delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
-    return {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
 
 
 def main() -> None:

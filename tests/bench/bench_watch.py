@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -36,17 +35,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cloudtrail import body, call_event, user_agent_of
+from bench_daemon import apply, cpu_seconds, delta, proc_status
+
+from cloudtrail import body, call_event, rule_fed_queue, user_agent_of
 from spd.emulator.testing import EmulatorProcess
 from spdrun import SPD, home, spd_env, write_spec
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 DESIRED = ["PERSON"]
 CHANGED = ["PET"]
-
-
-def delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
-    return {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -90,50 +86,18 @@ class DaemonRun:
         return self.proc.wait(timeout=60)
 
 
-def proc_status(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM in kB."""
-    out = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            out[key] = int(value.split()[0])
-    return out
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
-
-
-def apply(spec: Path, url: str) -> None:
-    result = subprocess.run(
-        [*SPD, "apply", str(spec), "--endpoint-url", url, "--auto-approve"],
-        env=spd_env({"SPD_CONCURRENCY": "64", "SPD_POLL_INTERVAL": "0.2"}),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"setup apply failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
-
-
 class Changer:
     """Changes processors out of band with boto3 and (unless EventBridge does it) queues their events."""
 
     def __init__(self, emu: EmulatorProcess, *, eventbridge: bool) -> None:
         self.client = emu.client()
         self.sqs = emu.client("us-east-1", "sqs")
-        self.url = self.sqs.create_queue(QueueName="spd-watch")["QueueUrl"]
+        if eventbridge:
+            self.url = rule_fed_queue(emu)
+        else:
+            self.url = self.sqs.create_queue(QueueName="spd-watch")["QueueUrl"]
         self.eventbridge = eventbridge
         self.user_agent = user_agent_of(self.client)
-        if eventbridge:
-            events = emu.client("us-east-1", "events")
-            arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"][
-                "QueueArn"
-            ]
-            pattern = {"source": ["aws.rekognition"], "detail-type": ["AWS API Call via CloudTrail"]}
-            events.put_rule(Name="spd-watch", EventPattern=json.dumps(pattern))
-            events.put_targets(Rule="spd-watch", Targets=[{"Id": "queue", "Arn": arn}])
 
     def change(self, name: str) -> None:
         self.client.update_stream_processor(

@@ -8,10 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-
 from spd.emulator.testing import EmulatorProcess
-from spdrun import home, run_spd
+from spdrun import home, run_spd, write_targets_spec
 from targets_support import assumed, make_role
 
 A = "111111111111"
@@ -35,21 +33,11 @@ def test_a_session_starts_in_the_named_targets_account_with_a_budget_per_target(
 ) -> None:
     roles = {"alpha": make_role(emu.url, A), "beta": make_role(emu.url, B)}
     spec = tmp_path / "spec.yaml"
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = False
-    with spec.open("w", encoding="utf-8") as out:
-        yaml.dump(
-            {
-                "version": 1,
-                "stack": "fleet",
-                "targets": {
-                    "alpha": {"account_id": A, "role_arn": roles["alpha"], "regions": ["us-east-1"]},
-                    "beta": {"account_id": B, "role_arn": roles["beta"], "regions": ["us-east-1"]},
-                },
-                "processors": [porch(A, "alpha"), porch(B, "beta")],
-            },
-            out,
-        )
+    targets = {
+        "alpha": {"account_id": A, "role_arn": roles["alpha"], "regions": ["us-east-1"]},
+        "beta": {"account_id": B, "role_arn": roles["beta"], "regions": ["us-east-1"]},
+    }
+    write_targets_spec(spec, targets, [porch(A, "alpha"), porch(B, "beta")])
     env = {"SPD_STATE_DIR": str(tmp_path / "state"), "SPD_ENDPOINT_URL": emu.url}
     applied = run_spd(["apply", str(spec), "--auto-approve"], env=env)
     assert applied.returncode == 0, applied.stdout + applied.stderr

@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ruamel.yaml import YAML
 
 from spd.emulator.testing import EmulatorProcess
-from spdrun import run_spd
+from spdrun import run_spd, target_face, write_targets_spec
 from targets_support import assumed, make_role
 
 A = "111111111111"
@@ -20,28 +19,6 @@ B = "222222222222"
 HUB = "999988887777"
 NOWHERE = "333333333333"
 """An account with no roles at all: its role cannot be assumed."""
-
-
-def processor(name: str, account: str, target: str, region: str = "us-east-1") -> dict[str, Any]:
-    return {
-        "name": name,
-        "target": target,
-        "region": region,
-        "role_arn": f"arn:aws:iam::{account}:role/SpdRekognition",
-        "input": {"kinesis_video_stream_arn": f"arn:aws:kinesisvideo:{region}:{account}:stream/{name}/1"},
-        "face_search": {"collection_id": "staff"},
-        "output": {"kinesis_data_stream_arn": f"arn:aws:kinesis:{region}:{account}:stream/{name}-out"},
-        "desired_state": "stopped",
-    }
-
-
-def write(path: Path, targets: dict[str, Any], processors: list[dict[str, Any]]) -> Path:
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = False
-    yaml.width = 4096
-    with path.open("w", encoding="utf-8") as out:
-        yaml.dump({"version": 1, "stack": "fleet", "targets": targets, "processors": processors}, out)
-    return path
 
 
 class Accounts:
@@ -81,16 +58,16 @@ def spd(emu: EmulatorProcess, *args: str) -> Any:
 
 
 FLEET = [
-    processor("door", A, "alpha"),
-    processor("hall", A, "alpha", region="eu-west-1"),
-    processor("gate", B, "beta"),
+    target_face("door", A, "alpha"),
+    target_face("hall", A, "alpha", region="eu-west-1"),
+    target_face("gate", B, "beta"),
 ]
 
 
 def test_processors_land_in_their_targets_accounts(
     tmp_path: Path, emu: EmulatorProcess, accounts: Accounts
 ) -> None:
-    spec = write(tmp_path / "spec.yaml", accounts.targets(), FLEET)
+    spec = write_targets_spec(tmp_path / "spec.yaml", accounts.targets(), FLEET)
     applied = spd(emu, "apply", str(spec), "--auto-approve")
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert accounts.names(accounts.role_a, external_id="ext-a") == {"door"}
@@ -124,7 +101,7 @@ def test_processors_land_in_their_targets_accounts(
 
 
 def test_plan_text_has_a_heading_per_target(tmp_path: Path, emu: EmulatorProcess, accounts: Accounts) -> None:
-    spec = write(tmp_path / "spec.yaml", accounts.targets(), FLEET)
+    spec = write_targets_spec(tmp_path / "spec.yaml", accounts.targets(), FLEET)
     planned = spd(emu, "plan", str(spec))
     assert planned.returncode == 0, planned.stderr
     text = planned.stdout
@@ -140,16 +117,16 @@ def test_a_broken_target_stops_nothing_else(
     targets = accounts.targets()
     if broken == "no-such-account":
         targets["gamma"] = {"role_arn": f"arn:aws:iam::{NOWHERE}:role/spd-manager", "regions": ["us-east-1"]}
-        extra = [processor(f"cam{i}", NOWHERE, "gamma") for i in range(3)]
+        extra = [target_face(f"cam{i}", NOWHERE, "gamma") for i in range(3)]
     else:
         targets["gamma"] = {**targets["alpha"], "external_id": "not-ext-a"}
-        extra = [{**processor(f"cam{i}", A, "gamma"), "region": "eu-west-1"} for i in range(3)]
+        extra = [{**target_face(f"cam{i}", A, "gamma"), "region": "eu-west-1"} for i in range(3)]
         for p in extra:
             p["input"]["kinesis_video_stream_arn"] = (
                 f"arn:aws:kinesisvideo:eu-west-1:{A}:stream/{p['name']}/1"
             )
             p["output"]["kinesis_data_stream_arn"] = f"arn:aws:kinesis:eu-west-1:{A}:stream/{p['name']}-out"
-    spec = write(tmp_path / "spec.yaml", targets, [*FLEET, *extra])
+    spec = write_targets_spec(tmp_path / "spec.yaml", targets, [*FLEET, *extra])
 
     applied = spd(emu, "apply", str(spec), "--auto-approve")
     assert applied.returncode == 1, applied.stdout + applied.stderr
@@ -171,10 +148,10 @@ def test_a_broken_target_stops_nothing_else(
 def test_changing_a_processors_target_is_a_replace(
     tmp_path: Path, emu: EmulatorProcess, accounts: Accounts
 ) -> None:
-    spec = write(tmp_path / "spec.yaml", accounts.targets(), FLEET)
+    spec = write_targets_spec(tmp_path / "spec.yaml", accounts.targets(), FLEET)
     assert spd(emu, "apply", str(spec), "--auto-approve").returncode == 0
-    moved = [p for p in FLEET if p["name"] != "door"] + [processor("door", B, "beta")]
-    spec = write(tmp_path / "spec.yaml", accounts.targets(), moved)
+    moved = [p for p in FLEET if p["name"] != "door"] + [target_face("door", B, "beta")]
+    spec = write_targets_spec(tmp_path / "spec.yaml", accounts.targets(), moved)
 
     planned = spd(emu, "plan", str(spec), "--output", "json")
     assert planned.returncode == 0, planned.stderr
@@ -195,8 +172,8 @@ def test_changing_a_processors_target_is_a_replace(
 
 
 def test_validation_errors_are_located(tmp_path: Path, emu: EmulatorProcess, accounts: Accounts) -> None:
-    bad = [processor("door", B, "alpha"), processor("gate", B, "betta")]
-    spec = write(tmp_path / "spec.yaml", accounts.targets(), bad)
+    bad = [target_face("door", B, "alpha"), target_face("gate", B, "betta")]
+    spec = write_targets_spec(tmp_path / "spec.yaml", accounts.targets(), bad)
     result = run_spd(["validate", str(spec)])
     assert result.returncode == 78
     lines = result.stderr.splitlines() + result.stdout.splitlines()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -28,6 +29,15 @@ FAST_DAEMON = {
 }
 
 Line = dict[str, Any]
+
+
+def sample(text: str, name: str, **labels: str) -> float | None:
+    """The value of one sample in a Prometheus text exposition (labels in sorted order, as rendered);
+    None when there is no such line."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    series = f"{name}{{{wanted}}}" if labels else name
+    found = re.search(rf"^{re.escape(series)} ([0-9.e+-]+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else None
 
 
 class Daemon:
@@ -121,6 +131,11 @@ class Daemon:
         except urllib.error.HTTPError as err:
             return err.code, err.read().decode()
 
+    def metric(self, name: str, **labels: str) -> float | None:
+        """One sample from the daemon's /metrics (see `sample`)."""
+        _, text = self.get("/metrics")
+        return sample(text, name, **labels)
+
     def signal(self, sig: signal.Signals) -> None:
         self.proc.send_signal(sig)
 
@@ -146,6 +161,19 @@ class Daemon:
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+
+def leader_of(*daemons: Daemon, timeout: float = 20) -> tuple[Daemon, Daemon]:
+    """(the one that logged leader_acquired, another); fails if more than one or none did in `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        holders = [d for d in daemons if d.events("leader_acquired")]
+        if holders:
+            assert len(holders) == 1, [d.dump() for d in daemons]
+            other = next(d for d in daemons if d is not holders[0])
+            return holders[0], other
+        time.sleep(0.05)
+    raise AssertionError("nobody became leader:\n" + "\n".join(d.dump() for d in daemons))
 
 
 def alive(pid: int) -> bool:

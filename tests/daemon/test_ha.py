@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from daemonproc import Daemon
+from daemonproc import Daemon, leader_of
 
 from spdrun import home, wait_status, write_spec
 
@@ -71,19 +71,6 @@ def _mutations(emu) -> int:
     return sum(calls.get(op, 0) for op in MUTATING)
 
 
-def _leader(*ds: Daemon, timeout: float = 20) -> tuple[Daemon, Daemon]:
-    """(the one that logged leader_acquired, the other); fails if both or neither did."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        holders = [d for d in ds if d.events("leader_acquired")]
-        if holders:
-            assert len(holders) == 1, [d.dump() for d in ds]
-            other = next(d for d in ds if d is not holders[0])
-            return holders[0], other
-        time.sleep(0.05)
-    raise AssertionError("nobody became leader:\n" + "\n".join(d.dump() for d in ds))
-
-
 def _health(d: Daemon) -> tuple[int, dict]:
     code, body = d.get("/healthz")
     return code, json.loads(body)
@@ -93,7 +80,7 @@ def test_exactly_one_of_two_leads_and_sigterm_hands_over_at_once(tmp_path, fast_
     spec = write_spec(tmp_path / "spec.yaml", [home("porch")])
     a = _start(daemons, fast_emu, spec, table, "host-a:1")
     b = _start(daemons, fast_emu, spec, table, "host-b:2")
-    leader, standby = _leader(a, b)
+    leader, standby = leader_of(a, b)
     leader.wait_for("reconcile_completed")
     # Several heartbeats later, still exactly one leader, and the standby has run no pass at all.
     time.sleep(2.5)
@@ -123,7 +110,7 @@ def test_sigkill_of_the_leader_fails_over_and_the_standby_repairs_drift(tmp_path
     spec = write_spec(tmp_path / "spec.yaml", [home("porch")])
     a = _start(daemons, fast_emu, spec, table, "host-a:1")
     b = _start(daemons, fast_emu, spec, table, "host-b:2")
-    leader, standby = _leader(a, b)
+    leader, standby = leader_of(a, b)
     leader.wait_for("reconcile_completed")
     client = fast_emu.client()
     wait_status(client, "porch", {"STOPPED"})
@@ -229,7 +216,7 @@ def test_two_daemons_with_conflicting_specs_never_undo_each_other_while_roles_ho
     pet = write_spec(tmp_path / "pet.yaml", [home("porch", labels=["PET"])])
     a = _start(daemons, fast_emu, person, table, "host-a:1")
     b = _start(daemons, fast_emu, pet, table, "host-b:2")
-    leader, standby = _leader(a, b)
+    leader, standby = leader_of(a, b)
     leader.wait_for("reconcile_completed")
     client = fast_emu.client()
     labels = client.describe_stream_processor(Name="porch")["Settings"]["ConnectedHome"]["Labels"]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daemonproc import Daemon
+from daemonproc import Daemon, leader_of
 
 from cloudtrail import rule_fed_queue
 from spdrun import home, run_spd, write_spec
@@ -61,17 +61,6 @@ def _start(started: list[Daemon], emu: Any, spec: Path, *, table: str, queue: st
     return d
 
 
-def _leader(a: Daemon, b: Daemon, timeout: float = 30) -> tuple[Daemon, Daemon]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        holders = [d for d in (a, b) if d.events("leader_acquired")]
-        if holders:
-            assert len(holders) == 1, [d.dump() for d in (a, b)]
-            return holders[0], b if holders[0] is a else a
-        time.sleep(0.05)
-    raise AssertionError(f"nobody became leader:\n{a.dump()}\n{b.dump()}")
-
-
 def _labels(client: Any, name: str) -> list[str]:
     return list(client.describe_stream_processor(Name=name)["Settings"]["ConnectedHome"]["Labels"])
 
@@ -109,7 +98,7 @@ def test_only_the_leader_watches_checks_and_records_and_the_standby_takes_the_wa
     a = _start(daemons, emu, spec, table=table, queue=queue, holder="host-a")
     b = _start(daemons, emu, spec, table=table, queue=queue, holder="host-b")
     history = {a: tmp_path / "host-a.db", b: tmp_path / "host-b.db"}
-    leader, standby = _leader(a, b)
+    leader, standby = leader_of(a, b, timeout=30)
     leader.wait_for("reconcile_completed")
     leader.wait_for("watch_started")
     _, checked = leader.wait_for("preflight_started")

@@ -11,7 +11,6 @@ video end 100 ms after the start.
 from __future__ import annotations
 
 import json
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -32,12 +31,6 @@ def subscribed_queue(emu: Any) -> tuple[str, str]:
     queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
     return topic_arn, url
-
-
-def metric(d: Daemon, line: str) -> float | None:
-    _, text = d.get("/metrics")
-    found = re.search(rf"^{re.escape(line)} ([0-9.e+-]+)$", text, re.MULTILINE)
-    return float(found.group(1)) if found else None
 
 
 def pending(emu: Any, url: str) -> int:
@@ -97,10 +90,10 @@ def test_a_session_end_reaches_the_ledger_and_the_metrics(emu: Any, setup: Any) 
     assert row["processed_seconds"] == 2.0
     assert row["labels"] == ["PERSON"]
 
-    assert metric(d, 'spd_session_video_seconds_total{processor="porch",target=""}') == 2.0
-    assert metric(d, 'spd_labels_detected_total{label="PERSON",processor="porch",target=""}') == 1.0
+    assert d.metric("spd_session_video_seconds_total", processor="porch", target="") == 2.0
+    assert d.metric("spd_labels_detected_total", label="PERSON", processor="porch", target="") == 1.0
     assert (
-        metric(d, 'spd_sessions_total{outcome="started",processor="porch",target="",trigger="cli"}') is None
+        d.metric("spd_sessions_total", outcome="started", processor="porch", target="", trigger="cli") is None
     )
     # (a `spd session start` beside the daemon is counted by neither: it is another process)
 
@@ -124,7 +117,7 @@ def test_a_session_end_reaches_the_ledger_and_the_metrics(emu: Any, setup: Any) 
         assert time.monotonic() < deadline, "messages left on the results queue"
         time.sleep(0.1)
     assert len(d.events("session_completed")) == 1
-    assert metric(d, 'spd_session_video_seconds_total{processor="porch",target=""}') == 2.0
+    assert d.metric("spd_session_video_seconds_total", processor="porch", target="") == 2.0
     assert "Traceback" not in d.stderr
     assert d.stop() == 0
 
@@ -207,14 +200,14 @@ def test_a_queued_trigger_runs_a_session_whose_end_reaches_the_ledger(emu: Any, 
         assert (row["session_id"], row["processed_seconds"]) == (started["session_id"], 60.0)
 
         assert (
-            metric(d, 'spd_sessions_total{outcome="started",processor="porch",target="",trigger="sqs"}')
+            d.metric("spd_sessions_total", outcome="started", processor="porch", target="", trigger="sqs")
             == 1.0
         )
         assert (
-            metric(d, 'spd_sessions_total{outcome="coalesced",processor="porch",target="",trigger="sqs"}')
+            d.metric("spd_sessions_total", outcome="coalesced", processor="porch", target="", trigger="sqs")
             == 1.0
         )
-        assert metric(d, 'spd_session_video_seconds_total{processor="porch",target=""}') == 60.0
+        assert d.metric("spd_session_video_seconds_total", processor="porch", target="") == 60.0
         assert "Traceback" not in d.stderr
         assert d.stop() == 0
     finally:

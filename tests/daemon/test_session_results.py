@@ -6,12 +6,12 @@ tests/daemon/test_session_ledger_e2e.py.
 from __future__ import annotations
 
 import asyncio
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from daemonproc import sample
 
 from ledger_messages import complete_message, label_message, sns
 from spd.aws.watch_queue import QueueMessage, WatchQueue
@@ -60,10 +60,7 @@ class Harness:
         return self.reader.handle(QueueMessage(f"m-{self.count}", f"r-{self.count}", body))
 
     def metric(self, name: str, **labels: str) -> float:
-        text = self.metrics.render().decode()
-        wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-        found = re.search(rf"^{name}\{{{re.escape(wanted)}\}} ([0-9.e+-]+)$", text, re.MULTILINE)
-        return float(found.group(1)) if found else 0.0
+        return sample(self.metrics.render().decode(), name, **labels) or 0.0
 
 
 @pytest.fixture

@@ -8,13 +8,12 @@ with the User-Agent boto3 really sends; the queue is moto's SQS on the emulator'
 from __future__ import annotations
 
 import json
-import re
 import time
 
 import pytest
 from daemonproc import Daemon
 
-from cloudtrail import body, call_event, user_agent_of
+from cloudtrail import body, call_event, rule_fed_queue, user_agent_of
 from spd import __version__
 from spd.model import ProcessorId
 from spd.watch_events import parse_message
@@ -61,9 +60,7 @@ def wait_labels(client, name, expected, timeout=30):
 
 
 def watch_count(d, outcome):
-    _, metrics = d.get("/metrics")
-    found = re.search(rf'spd_watch_events_total\{{outcome="{outcome}"\}} ([0-9.]+)', metrics)
-    return float(found.group(1)) if found else 0.0
+    return d.metric("spd_watch_events_total", outcome=outcome) or 0.0
 
 
 def wait_count(d, outcome, at_least, timeout=20):
@@ -229,14 +226,10 @@ def test_a_queue_that_cannot_be_read_is_reported_and_retried_while_passes_go_on(
         d.kill()
 
 
-def test_the_body_an_eventbridge_rule_delivers_is_what_the_watch_reads(emu, queue):
+def test_the_body_an_eventbridge_rule_delivers_is_what_the_watch_reads(emu):
     """moto's EventBridge, with the rule the README describes, delivering to the queue: the real shape."""
-    sqs, url = queue
+    sqs, url = emu.client("us-east-1", "sqs"), rule_fed_queue(emu)
     events = emu.client("us-east-1", "events")
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    pattern = {"source": ["aws.rekognition"], "detail-type": ["AWS API Call via CloudTrail"]}
-    events.put_rule(Name="spd-watch", EventPattern=json.dumps(pattern))
-    events.put_targets(Rule="spd-watch", Targets=[{"Id": "queue", "Arn": arn}])
     detail = call_event("UntagResource", "porch", user_agent="aws-cli/2", by_arn=True)["detail"]
     sent = events.put_events(
         Entries=[

@@ -12,22 +12,11 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from cloudtrail import rule_fed_queue
 from spd.emulator.testing import DUMMY_CREDENTIALS, EmulatorProcess
 
 ACCOUNT = "123456789012"
 AGENT_SUFFIX = "spd-watch-test/1.0"
-PATTERN = {"source": ["aws.rekognition"], "detail-type": ["AWS API Call via CloudTrail"]}
-
-
-def _watch_queue(emu: EmulatorProcess, region: str = "us-east-1") -> str:
-    events, sqs = emu.client(region, "events"), emu.client(region, "sqs")
-    queue_url = sqs.create_queue(QueueName="spd-watch")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    events.put_rule(Name="rekognition-calls", EventPattern=json.dumps(PATTERN))
-    events.put_targets(Rule="rekognition-calls", Targets=[{"Id": "watch", "Arn": queue_arn}])
-    return str(queue_url)
 
 
 def _rekognition(emu: EmulatorProcess, region: str = "us-east-1") -> Any:
@@ -64,7 +53,7 @@ def _request(name: str = "porch") -> dict[str, Any]:
 
 def test_each_mutating_call_is_delivered_with_the_callers_user_agent(emu: EmulatorProcess) -> None:
     emu.configure(session_time_scale=0.01)
-    queue_url = _watch_queue(emu)
+    queue_url = rule_fed_queue(emu)
     rekognition = _rekognition(emu)
     arn = rekognition.create_stream_processor(**_request())["StreamProcessorArn"]
     rekognition.describe_stream_processor(Name="porch")
@@ -121,7 +110,7 @@ def test_each_mutating_call_is_delivered_with_the_callers_user_agent(emu: Emulat
 
 
 def test_stop_is_delivered(emu: EmulatorProcess) -> None:
-    queue_url = _watch_queue(emu)
+    queue_url = rule_fed_queue(emu)
     rekognition = _rekognition(emu)
     rekognition.create_stream_processor(
         Name="lobby",
@@ -138,7 +127,7 @@ def test_stop_is_delivered(emu: EmulatorProcess) -> None:
 
 
 def test_refused_and_read_calls_leave_no_event(emu: EmulatorProcess) -> None:
-    queue_url = _watch_queue(emu)
+    queue_url = rule_fed_queue(emu)
     rekognition = _rekognition(emu)
     with pytest.raises(ClientError):
         rekognition.delete_stream_processor(Name="nobody")
@@ -152,8 +141,8 @@ def test_refused_and_read_calls_leave_no_event(emu: EmulatorProcess) -> None:
 
 
 def test_events_stay_in_their_region(emu: EmulatorProcess) -> None:
-    east = _watch_queue(emu, "us-east-1")
-    west = _watch_queue(emu, "us-west-2")
+    east = rule_fed_queue(emu)
+    west = rule_fed_queue(emu, region="us-west-2")
     _rekognition(emu, "us-west-2").create_stream_processor(**_request())
     assert _drain(emu, east, "us-east-1") == []
     (event,) = _drain(emu, west, "us-west-2")

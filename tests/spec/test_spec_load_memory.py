@@ -18,6 +18,7 @@ from spec_support import dump_yaml, write
 from spd.spec import load_spec
 from spd.spec.positions import Positions
 from spd.spec.yaml_source import read_document
+from spdrun import target_face
 
 PROCESSORS = 1500
 
@@ -28,24 +29,10 @@ def fleet_yaml(count: int) -> str:
         f"t{t}": {"account_id": acct, "role_arn": f"arn:aws:iam::{acct}:role/m", "regions": ["us-east-1"]}
         for t, acct in enumerate(accounts)
     }
-    processors = []
-    for i in range(count):
-        acct = accounts[i % len(accounts)]
-        name = f"cam-{i:05d}"
-        processors.append(
-            {
-                "name": name,
-                "target": f"t{i % len(accounts)}",
-                "region": "us-east-1",
-                "role_arn": f"arn:aws:iam::{acct}:role/SpdRekognition",
-                "input": {
-                    "kinesis_video_stream_arn": f"arn:aws:kinesisvideo:us-east-1:{acct}:stream/{name}/1"
-                },
-                "face_search": {"collection_id": "staff"},
-                "output": {"kinesis_data_stream_arn": f"arn:aws:kinesis:us-east-1:{acct}:stream/{name}-out"},
-                "desired_state": "stopped",
-            }
-        )
+    processors = [
+        target_face(f"cam-{i:05d}", accounts[i % len(accounts)], f"t{i % len(accounts)}")
+        for i in range(count)
+    ]
     return dump_yaml({"version": 1, "stack": "bench", "targets": targets, "processors": processors})
 
 
