@@ -12,9 +12,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
 import itertools
 
 from daemonproc import Daemon
-from test_targets import NOWHERE, A, Accounts, B, processor, write
+from test_targets import NOWHERE, A, Accounts, B
 
 from spd.emulator.testing import EmulatorProcess
+from spdrun import target_face, write_targets_spec
 
 PROCESSOR_EVENTS = {"processor_created", "processor_started", "processor_stopped", "drift_detected"}
 
@@ -27,12 +28,12 @@ def test_daemon_converges_every_target_and_reports_a_broken_one_once_per_pass(
     targets = accounts.targets()
     targets["gamma"] = {"role_arn": f"arn:aws:iam::{NOWHERE}:role/spd-manager", "regions": ["us-east-1"]}
     fleet = [
-        processor("door", A, "alpha"),
-        processor("hall", A, "alpha", region="eu-west-1"),
-        processor("gate", B, "beta"),
-        processor("cam0", NOWHERE, "gamma"),
+        target_face("door", A, "alpha"),
+        target_face("hall", A, "alpha", region="eu-west-1"),
+        target_face("gate", B, "beta"),
+        target_face("cam0", NOWHERE, "gamma"),
     ]
-    spec = write(tmp_path / "spec.yaml", targets, fleet)
+    spec = write_targets_spec(tmp_path / "spec.yaml", targets, fleet)
     daemon = Daemon(["--endpoint-url", emu.url, "--spec", str(spec)], env={"SPD_INTERVAL": "3"})
     try:
         first, _ = daemon.wait_for("reconcile_completed", timeout=60)
