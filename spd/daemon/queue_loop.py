@@ -36,7 +36,7 @@ import structlog
 
 from spd.aws.gateway import Gateway
 from spd.aws.watch_queue import QueueMessage, WatchQueue
-from spd.errors import SpdError
+from spd.errors import EndpointError, SpdError
 from spd.sqlite_store import StoreError
 from spd.watch_events import queue_region
 
@@ -65,10 +65,11 @@ def open_queue(gateway: Gateway, url: str, regions: Iterable[str]) -> WatchQueue
 
 def temporary(exc: BaseException) -> bool:
     """Whether handling a message failed for a reason outside the message, so a redelivery may work:
-    the local disk (OSError), the SQLite file (locked, I/O error, unusable), a temporary AWS error.
+    the local disk (OSError), the SQLite file (locked, I/O error, unusable), an endpoint out of reach,
+    a temporary AWS error.
     Everything else (a ValueError, RecursionError, OverflowError from its content...) is the
     message's own failure and would fail again."""
-    if isinstance(exc, StoreError):
+    if isinstance(exc, StoreError | EndpointError):
         return True
     if isinstance(exc, SpdError):
         return bool(getattr(exc, "temporary", False))

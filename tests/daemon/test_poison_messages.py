@@ -181,11 +181,11 @@ def test_the_trigger_queue_survives_a_poison_message(
     d.wait_for("reconcile_completed")
     d.wait_for("session_queue_started")
     bad = _send(sqs, url, NESTED)
+    good = _send(sqs, url, json.dumps({"processor": "porch"}))
+    d.wait_for("session_started", processor="porch", message_id=good)
     _, failed = d.wait_for("session_queue_message_failed", message_id=bad)
     assert failed["error_type"] == "RecursionError"
     assert failed["action"] == "deleted"
-    good = _send(sqs, url, json.dumps({"processor": "porch"}))
-    d.wait_for("session_started", processor="porch", message_id=good)
     _wait_empty(sqs, url, d)
     _no_body_logged(d, NESTED[:1000])
     _healthy(d)
