@@ -4,16 +4,22 @@ others and never ends the reader; a reader that ends anyway is logged and makes 
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 from spd.aws.watch_queue import QueueMessage
 from spd.daemon.metrics import Health
+from spd.daemon.notify import Notifier
 from spd.daemon.queue_loop import QueueReader, temporary
+from spd.daemon.service import Daemon, load_config
 from spd.errors import EndpointError, InvalidParameterError, ThrottledError
 from spd.sqlite_store import StoreError
+from spdrun import home, write_spec
 
 
 class Recorder:
@@ -184,3 +190,32 @@ def test_a_standby_with_a_stopped_reader_is_unhealthy_too() -> None:
 )
 def test_only_failures_outside_the_message_leave_it_for_redelivery(exc: Exception, kept: bool) -> None:
     assert temporary(exc) is kept
+
+
+class StoppedReader:
+    """What the daemon asks of a reader for `/healthz`: its name and why it stopped."""
+
+    def __init__(self, name: str, stopped: str | None) -> None:
+        self.name = name
+        self.stopped = stopped
+
+
+def test_the_daemons_healthz_names_each_stopped_reader(tmp_path: Path) -> None:
+    config = load_config(None, {"spec": write_spec(tmp_path / "spec.yaml", [home("porch")])}, environ={})
+    daemon = Daemon(
+        config,
+        reload=lambda: config,
+        log=structlog.get_logger(),
+        notifier=Notifier.from_environ({}),
+        environ={},
+        clock=lambda: 5.0,
+    )
+    daemon._health.succeeded()
+    assert daemon._healthz()[0] == 200
+    daemon._watch = StoppedReader("watch", None)  # type: ignore[assignment]
+    daemon._session_queue = StoppedReader("session_queue", "RecursionError: too deep")  # type: ignore[assignment]
+    code, _, text = daemon._healthz()
+    assert code == 503
+    document = json.loads(text)
+    assert document["status"] == "reader_stopped"
+    assert document["stopped_readers"] == {"session_queue": "RecursionError: too deep"}
