@@ -212,7 +212,9 @@ class Database:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             tables = int(conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
         finally:
-            if snapshot:
+            # SQLite ends the transaction itself on some errors (an I/O error, a full disk); a ROLLBACK
+            # then would fail too, and its error would hide the one that tells what happened.
+            if snapshot and conn.in_transaction:
                 conn.execute("ROLLBACK")
         if app_id == 0 and version == 0:
             if tables:
