@@ -43,7 +43,9 @@ def test_a_symlink_planted_as_the_state_file_is_refused_and_its_target_never_cre
 
 
 @pytest.mark.parametrize(
-    ("mode", "who"), [(0o777, "every user"), (0o1777, "every user"), (0o770, "its group")]
+    ("mode", "who"),
+    [(0o777, "every user"), (0o1777, "every user"), (0o770, "its group")],
+    ids=["0777", "1777", "0770"],
 )
 def test_a_state_directory_others_can_write_to_is_refused(tmp_path: Path, mode: int, who: str) -> None:
     state = tmp_path / "state"
@@ -116,7 +118,7 @@ def spec_errors(path: Path) -> list[str]:
     return [str(d) for d in caught.value.diagnostics if d.severity == "error"]
 
 
-@pytest.mark.parametrize("mode", [0o777, 0o1777])
+@pytest.mark.parametrize("mode", [0o777, 0o1777], ids=["0777", "1777"])
 def test_a_spec_directory_every_user_can_write_to_is_refused(tmp_path: Path, mode: int) -> None:
     folder = tmp_path / "spec.d"
     folder.mkdir()

@@ -19,7 +19,6 @@ import pytest
 
 from spd.errors import ExitCode
 from spd.history import History
-from spd.sqlite_store import StoreError, StoreTemporaryError, sqlite_error
 from spdrun import home, run_spd, write_spec
 
 UNIT = Path(__file__).parents[2] / "systemd" / "spd.service"
@@ -95,15 +94,18 @@ def test_spd_history_on_a_full_disk_exits_75(tmp_path: Path, small_disk: Path) -
 
 def error_with_code(message: str, code: int) -> sqlite3.OperationalError:
     exc = sqlite3.OperationalError(message)
-    exc.sqlite_errorcode = code  # type: ignore[attr-defined]
+    exc.sqlite_errorcode = code
     return exc
 
 
 def test_sqlite_errors_are_told_apart_by_code_not_by_message(tmp_path: Path) -> None:
+    from spd.sqlite_store import StoreError, StoreTemporaryError, sqlite_error
+
     path = tmp_path / "x.db"
     full = sqlite_error(path, "spd history", error_with_code("some words", 13))  # SQLITE_FULL
     assert isinstance(full, StoreTemporaryError)
-    assert full.exit_code == ExitCode.TEMPFAIL == 75
+    assert full.exit_code == ExitCode.TEMPFAIL
+    assert int(full.exit_code) == 75
     assert str(full).startswith(f"{path}: disk full: ")
     shm = sqlite_error(path, "spd history", error_with_code("disk I/O error", 4874))  # SQLITE_IOERR_SHMSIZE
     assert shm.exit_code == 75
