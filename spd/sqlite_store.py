@@ -62,7 +62,6 @@ SQLITE_IOERR = 10
 SQLITE_CORRUPT = 11
 SQLITE_FULL = 13
 SQLITE_CANTOPEN = 14
-SQLITE_NOTADB = 26
 
 
 @dataclass(frozen=True, slots=True)
