@@ -25,10 +25,12 @@ from spd.cli.since import SINCE_HELP, parse_since
 from spd.connect import open_gateway
 from spd.errors import ExitCode
 from spd.model import ProcessorId
+from spd.sessions.ledger import SCHEMA as LEDGER_SCHEMA
 from spd.sessions.ledger import Ledger, SessionRecord
 from spd.sessions.start import Outcome, SessionOutcome, SessionStarter
 from spd.sessions.trigger import TriggerSource
 from spd.settings import load_settings, state_directory
+from spd.sqlite_store import store_errors
 
 
 @click.group("session")
@@ -123,7 +125,7 @@ def sessions_command(spec: Path, since: str, output: str, settings_file: Path | 
     settings = load_settings(settings_file)
     desired = _load(spec)
     names = {p.name for p in desired.processors}
-    with Ledger.open(state_directory(settings)) as ledger:
+    with Ledger.open(state_directory(settings)) as ledger, store_errors(ledger.path, LEDGER_SCHEMA.kind):
         records = ledger.sessions(since=cutoff, processors=names)
     if output == "json":
         click.echo(json.dumps({"sessions": [_record_json(r) for r in records]}, indent=2))
