@@ -126,3 +126,28 @@ def test_the_unit_retries_exit_75_and_stops_on_78() -> None:
     prevented = service["RestartPreventExitStatus"].split()
     assert "78" in prevented  # ...but a broken configuration
     assert "75" not in prevented  # a full disk is retried
+
+
+def test_the_embedded_emulators_state_on_a_full_disk_exits_75(tmp_path: Path, small_disk: Path) -> None:
+    """The emulator's state file goes through the same store: its full disk is temporary too."""
+    spec = write_spec(tmp_path / "spec.yaml", [home("porch")])
+    fill(small_disk)
+    state = small_disk / "emulator.db"
+
+    result = run_spd(["plan", "--local", "--local-state", str(state), str(spec)])
+
+    assert result.returncode == 75, result.stderr
+    assert "disk full" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_unit_keeps_its_state_in_a_private_state_directory() -> None:
+    """Under DynamicUser the home directory is not writable: the ledger and history need /var/lib/spd."""
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.read(UNIT)
+    service = unit["Service"]
+    assert service["StateDirectory"] == "spd"
+    assert (
+        "SPD_STATE_DIR=%S/spd"
+        in UNIT.read_text().splitlines()[UNIT.read_text().splitlines().index("StateDirectory=spd") + 2]
+    )
