@@ -147,7 +147,4 @@ def test_the_unit_keeps_its_state_in_a_private_state_directory() -> None:
     unit.read(UNIT)
     service = unit["Service"]
     assert service["StateDirectory"] == "spd"
-    assert (
-        "SPD_STATE_DIR=%S/spd"
-        in UNIT.read_text().splitlines()[UNIT.read_text().splitlines().index("StateDirectory=spd") + 2]
-    )
+    assert "Environment=SPD_STATE_DIR=%S/spd" in UNIT.read_text().splitlines()
