@@ -106,6 +106,9 @@ def load_config(
         # daemon refuses it per request (spd.daemon.api_token).
         token = token_file_problem(settings.api_token_file)
         if token is not None:
+            env = os.environ if environ is None else environ
+            if any(name.upper() == "SPD_API_TOKEN_FILE" for name in env):
+                raise SettingsError([Diagnostic("environment", 0, 0, "SPD_API_TOKEN_FILE", token)])
             raise SettingsError([Diagnostic(where, 0, 0, "api_token_file", token)])
     loaded = load_spec(settings.spec, environ=environ)
     return Config(settings, loaded.desired, tuple(str(w) for w in loaded.warnings))
