@@ -44,7 +44,7 @@ def test_a_token_rotated_with_the_old_modification_time_takes_effect_at_once(emu
 
 
 def _insecure(d: Daemon) -> list[dict[str, object]]:
-    return [line for line in d.events("api_token_file_insecure")]
+    return d.events("api_token_file_insecure")
 
 
 def test_a_token_file_opened_to_others_at_run_time_is_refused_until_closed_again(emu, tmp_path):
@@ -99,7 +99,11 @@ def test_a_group_readable_token_file_is_refused_at_start_up(emu, tmp_path):
     token.chmod(0o640)
     out = run_spd(
         ["run", "--endpoint-url", emu.url, "--spec", str(_spec(tmp_path))],
-        env={"SPD_API_TOKEN_FILE": str(token), "SPD_LOG_FORMAT": "json", "SPD_METRICS_ADDRESS": "127.0.0.1:0"},
+        env={
+            "SPD_API_TOKEN_FILE": str(token),
+            "SPD_LOG_FORMAT": "json",
+            "SPD_METRICS_ADDRESS": "127.0.0.1:0",
+        },
         timeout=60,
     )
     assert out.returncode == 78, out.stdout + out.stderr
