@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from daemonproc import Daemon
 from test_session_triggers import TOKEN, _daemon, _post, _spec, _token_file
 
+from spd.daemon.api_token import MAX_TOKEN_BYTES, TokenFile, TokenFileProblem, read_token, token_file_problem
 from spdrun import run_spd
 
 NOWHERE = {"processor": "shed"}
@@ -111,3 +113,55 @@ def test_a_group_readable_token_file_is_refused_at_start_up(emu, tmp_path):
     assert "readable or writable by its group or other users (mode 0640)" in out.stderr
     assert "Traceback" not in out.stderr + out.stdout
     assert TOKEN not in out.stderr + out.stdout
+
+
+class FakeLog:
+    """The standard-library logger's two methods TokenFile uses, recorded."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str, dict[str, str]]] = []
+
+    def error(self, event: str, *, extra: dict[str, str]) -> None:
+        self.lines.append(("error", event, extra))
+
+    def info(self, event: str, *, extra: dict[str, str]) -> None:
+        self.lines.append(("info", event, extra))
+
+
+def test_token_file_problems_are_logged_once_per_change(tmp_path: Path) -> None:
+    path = _token_file(tmp_path)
+    log = FakeLog()
+    tokens = TokenFile(log)  # type: ignore[arg-type]
+    assert tokens.token(path) == TOKEN.encode()
+    path.chmod(0o604)
+    assert [tokens.token(path) for _ in range(5)] == [None] * 5
+    path.write_text("")
+    path.chmod(0o600)
+    assert tokens.token(path) is None
+    assert tokens.token(path) is None
+    path.write_text(" new \n")
+    assert tokens.token(path) == b"new"
+    assert tokens.token(path) == b"new"
+    assert [(level, event) for level, event, _ in log.lines] == [
+        ("error", "api_token_file_insecure"),
+        ("error", "api_token_file_unusable"),
+        ("info", "api_token_file_usable"),
+    ]
+    assert "mode 0604" in log.lines[0][2]["error"]
+    assert "is empty" in log.lines[1][2]["error"]
+
+
+def test_read_token_refuses_what_cannot_hold_a_token(tmp_path: Path) -> None:
+    path = tmp_path / "token"
+    assert "cannot open" in str(token_file_problem(path))
+    path.write_bytes(b"x" * (MAX_TOKEN_BYTES + 1))
+    path.chmod(0o600)
+    assert "larger than" in str(token_file_problem(path))
+    path.write_bytes(b"\n  tok\xffen \n")
+    assert read_token(path) == b"tok\xffen"
+    assert token_file_problem(path) is None
+    path.chmod(0o620)  # writable by the group: it could choose the token
+    with pytest.raises(TokenFileProblem) as raised:
+        read_token(path)
+    assert raised.value.event == "api_token_file_insecure"
+    assert "is not a regular file" in str(token_file_problem(tmp_path))  # a directory
