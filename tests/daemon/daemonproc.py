@@ -53,11 +53,9 @@ class Daemon:
         """`env` is laid over `FAST_DAEMON`; a None value removes the variable (e.g. to let a settings
         file decide a value `FAST_DAEMON` sets)."""
         given = {**FAST_DAEMON, **(env or {})}
-        environ = {
-            k: v
-            for k, v in spd_env({k: v for k, v in given.items() if v is not None}).items()
-            if given.get(k, "") is not None
-        }
+        removed = {k for k, v in given.items() if v is None}
+        kept = {k: v for k, v in given.items() if v is not None}
+        environ = {k: v for k, v in spd_env(kept).items() if k not in removed}
         self.proc = subprocess.Popen(
             [*SPD, "run", *args],
             env=environ,
