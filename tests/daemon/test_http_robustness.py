@@ -5,13 +5,15 @@ against `spd emulator`; one test module-wide daemon would do, but each case is c
 
 from __future__ import annotations
 
+import asyncio
 import socket
+from typing import Any
 
 import pytest
 from daemonproc import Daemon
 from test_session_triggers import TOKEN, _daemon, _spec, _starts, _token_file
 
-from spd.daemon.http import MAX_BODY_BYTES, content_length
+from spd.daemon.http import MAX_BODY_BYTES, content_length, serve
 
 
 def _raw(d: Daemon, request: bytes) -> bytes:
@@ -80,3 +82,27 @@ def test_a_content_length_too_long_to_parse_counts_as_too_large() -> None:
     parsed = content_length("9" * 5000)
     assert parsed is not None
     assert parsed > MAX_BODY_BYTES
+
+
+class _Exploding(dict[str, Any]):
+    """Routes whose lookup fails: an error nobody foresaw while answering a request."""
+
+    def __contains__(self, key: object) -> bool:
+        raise RuntimeError("lookup failed")
+
+
+async def test_an_unforeseen_error_is_answered_500_and_logged_in_one_line(caplog) -> None:
+    listening = await serve("127.0.0.1:0", _Exploding())
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", listening.port)
+        writer.write(b"GET /healthz HTTP/1.1\r\n\r\n")
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+    finally:
+        listening.server.close()
+        await listening.server.wait_closed()
+    assert answer.startswith(b"HTTP/1.1 500 ")
+    [record] = [r for r in caplog.records if r.getMessage() == "http_request_failed"]
+    assert record.exc_info is None
+    assert record.__dict__["error_type"] == "RuntimeError"
