@@ -7,10 +7,11 @@ came from. Triggers for one processor are handled one at a time (a lock per proc
 two simultaneous triggers then reads the session the first opened and is coalesced without a second
 Start call, instead of losing a race at the service.
 
-- HTTP: a bearer token from `api_token_file` guards the route (compared in constant time); without a
-  token file the daemon refuses to listen beyond loopback (`exposure_problem`, exit 78). The answer
-  is the outcome's JSON with a status code per outcome (`status_code`). A standby answers 503 and
-  starts nothing: only the lease holder runs sessions.
+- HTTP: a bearer token from `api_token_file` guards the route (compared in constant time; the file is
+  read per request and refused when others may read it, `spd.daemon.api_token`); without a token file
+  the daemon refuses to listen beyond loopback (`exposure_problem`: exit 78 at start-up, a failed
+  reload on SIGHUP). The answer is the outcome's JSON with a status code per outcome (`status_code`).
+  A standby answers 503 and starts nothing: only the lease holder runs sessions.
 - SQS: long-polled with the watch's queue reader (`spd.aws.watch_queue`). Every message is deleted once
   handled, a malformed or refused one included (logged as `session_refused` with its reason; never
   retried forever); only a temporary failure (the service's, or the ledger's disk) leaves it for SQS
@@ -23,13 +24,13 @@ import asyncio
 import hmac
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import structlog
 
 from spd.aws.gateway import Gateway
 from spd.aws.watch_queue import QueueMessage, WatchQueue
+from spd.daemon.api_token import TokenFile
 from spd.daemon.http import Request, Response
 from spd.daemon.queue_loop import QueueReader, open_queue
 from spd.events import Event, EventSink
@@ -89,22 +90,6 @@ def exposure_problem(settings: Settings) -> str | None:
         "(SPD_API_TOKEN_FILE): POST /v1/sessions would start sessions for anyone who can reach it; "
         "set a token file or listen on 127.0.0.1"
     )
-
-
-class TokenFile:
-    """The bearer token, read from its file and read again when the file changes (a rotated token)."""
-
-    def __init__(self) -> None:
-        self._key: tuple[Path, int] | None = None
-        self._token = b""
-
-    def token(self, path: Path) -> bytes:
-        stat = path.stat()
-        key = (path, stat.st_mtime_ns)
-        if key != self._key:
-            self._token = path.read_text(encoding="utf-8").strip().encode()
-            self._key = key
-        return self._token
 
 
 def _json(code: int, body: Mapping[str, Any]) -> Response:
@@ -168,15 +153,12 @@ class SessionTriggers:
         """`POST /v1/sessions`: authenticate, then one trigger; never a traceback."""
         token_file = self._settings().api_token_file
         if token_file is not None:
-            try:
-                expected = self._token.token(token_file)
-            except (OSError, UnicodeDecodeError):
-                return _json(503, {"error": "the API token file cannot be read; see the daemon's log"})
+            expected = self._token.token(token_file)
+            if expected is None:
+                return _json(503, {"error": "the API token file is refused; see the daemon's log"})
             scheme, _, given = request.headers.get("authorization", "").partition(" ")
-            if (
-                scheme.lower() != "bearer"
-                or not expected
-                or not hmac.compare_digest(given.strip().encode("utf-8", "replace"), expected)
+            if scheme.lower() != "bearer" or not hmac.compare_digest(
+                given.strip().encode("utf-8", "replace"), expected
             ):
                 return _json(401, {"error": "missing or wrong bearer token (Authorization: Bearer <token>)"})
         if not self.active():
