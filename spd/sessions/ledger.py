@@ -25,11 +25,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from spd.errors import SpdError
 from spd.model import ProcessorId
 from spd.sessions.notifications import Notification, NotificationType
-from spd.sqlite_store import Database, Schema
+from spd.sqlite_store import Database, Schema, StoreError
 
 LEDGER_FILE = "sessions.db"
 
@@ -121,7 +121,7 @@ class SessionRecord:
     """Labels detected in the session, sorted, each once."""
 
 
-class LedgerError(SpdError):
+class LedgerError(StoreError):
     """The ledger cannot be written (or read) now: the disk is full, the file damaged, the directory gone."""
 
 
@@ -335,20 +335,12 @@ class Ledger:
         """Every trigger recorded since `since`, oldest first, with processed seconds and labels."""
         wanted = None if processors is None else set(processors)
         with self._lock:
-            self._db.begin_read()
             try:
-                rows = self._db.conn.execute(
-                    "SELECT s.at_ms, s.processor, s.region, s.target, s.trigger, s.outcome, s.requested_seconds,"
-                    " s.session_id, s.reason,"
-                    " (SELECT MAX(processed_ms) FROM notifications n"
-                    "   WHERE n.session_id = s.session_id AND n.type = ?),"
-                    " (SELECT group_concat(name, ',') FROM (SELECT DISTINCT name FROM labels l"
-                    "   WHERE l.session_id = s.session_id ORDER BY name))"
-                    " FROM sessions s WHERE s.at_ms >= ? ORDER BY s.at_ms, s.id",
-                    (NotificationType.STREAM_PROCESSING_COMPLETE.value, _ms(since)),
-                ).fetchall()
-            finally:
-                self._db.rollback()
+                rows = self._rows(since)
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.rollback()
+                raise LedgerError(f"{self.path}: the session ledger cannot be read: {exc}") from exc
         return [
             SessionRecord(
                 at=datetime.fromtimestamp(at_ms / 1000, UTC),
@@ -378,3 +370,20 @@ class Ledger:
             ) in rows
             if wanted is None or processor in wanted
         ]
+
+    def _rows(self, since: datetime) -> list[Any]:
+        """The rows of `sessions` since `since`, in one read snapshot (under the caller's lock)."""
+        self._db.begin_read()
+        try:
+            return self._db.conn.execute(
+                "SELECT s.at_ms, s.processor, s.region, s.target, s.trigger, s.outcome, s.requested_seconds,"
+                " s.session_id, s.reason,"
+                " (SELECT MAX(processed_ms) FROM notifications n"
+                "   WHERE n.session_id = s.session_id AND n.type = ?),"
+                " (SELECT group_concat(name, ',') FROM (SELECT DISTINCT name FROM labels l"
+                "   WHERE l.session_id = s.session_id ORDER BY name))"
+                " FROM sessions s WHERE s.at_ms >= ? ORDER BY s.at_ms, s.id",
+                (NotificationType.STREAM_PROCESSING_COMPLETE.value, _ms(since)),
+            ).fetchall()
+        finally:
+            self._db.rollback()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import json
-import os
 import subprocess
 import urllib.error
 import urllib.request
@@ -22,7 +21,8 @@ from typing import Any
 import pytest
 from daemonproc import Daemon
 
-from spd.sessions.ledger import Ledger, ledger_path
+from ledger_damage import damaged_ledger
+from spd.sessions.ledger import Ledger
 from spdrun import home, wait_status, write_spec
 
 SLOW = 60.0
@@ -133,26 +133,9 @@ def test_a_full_disk_starts_no_session_the_ledger_does_not_know(
     assert _starts(emu) == _counted_rows(small_disk)
 
 
-def damage_pages(path: Path) -> None:
-    """Overwrite every page but the first (the header and the schema) with garbage."""
-    page = 4096
-    size = path.stat().st_size
-    assert size > 2 * page, size
-    with path.open("r+b") as out:
-        out.seek(page)
-        out.write(os.urandom(size - page))
-
-
 def test_a_damaged_ledger_starts_nothing_and_says_why(emu: Any, tmp_path: Path, daemons: Any) -> None:
     state = tmp_path / "state"
-    with Ledger.open(state) as ledger:  # a real ledger, then damaged behind its header
-        ledger.record_trigger(
-            at=datetime.now(UTC), processor="porch", region="us-east-1", trigger="cli", outcome="refused",
-            reason="budget",
-        )  # fmt: skip
-    header = ledger_path(state).read_bytes()[:100]
-    damage_pages(ledger_path(state))
-    assert ledger_path(state).read_bytes()[:100] == header
+    damaged_ledger(state)
     d = _daemon(daemons, emu, tmp_path, state)
     describes = _describes(emu)
     for _ in range(3):
