@@ -8,9 +8,11 @@ and a `session_refused` log line, before any call.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -23,7 +25,7 @@ from daemonproc import Daemon
 
 from ledger_damage import damaged_ledger
 from spd.sessions.ledger import Ledger
-from spdrun import home, wait_status, write_spec
+from spdrun import home, run_spd, wait_status, write_spec
 
 SLOW = 60.0
 COUNTED = ("started", "starting")
@@ -148,3 +150,41 @@ def test_a_damaged_ledger_starts_nothing_and_says_why(emu: Any, tmp_path: Path, 
     assert "malformed" in refused["reason"] or "not a database" in refused["reason"], refused
     assert refused["processor"] == "porch"
     assert d.proc.poll() is None  # still serving
+
+
+def test_a_daemon_killed_during_the_start_leaves_an_intent_that_counts(
+    emu: Any, tmp_path: Path, daemons: Any
+) -> None:
+    emu.configure(session_time_scale=100, latency_ms={"StartStreamProcessor": 5000})
+    spec = write_spec(
+        tmp_path / "spec.yaml",
+        [home("porch", sessions={"max_duration_seconds": 10, "budget_seconds_per_day": 15})],
+    )
+    state = tmp_path / "state"
+    d = daemons(
+        "--endpoint-url", emu.url, "--spec", str(spec),
+        env={"SPD_INTERVAL": "600", "SPD_STATUS_INTERVAL": "600", "SPD_STATE_DIR": str(state)},
+    )  # fmt: skip
+    d.wait_for("reconcile_completed", timeout=SLOW)
+    request = urllib.request.Request(d.http + "/v1/sessions", data=b'{"processor": "porch"}', method="POST")
+    with contextlib.suppress(OSError):
+        urllib.request.urlopen(request, timeout=0.5)
+    deadline = time.monotonic() + SLOW
+    while _starts(emu) == 0:  # the Start is in flight: the emulator holds it
+        assert time.monotonic() < deadline, d.dump()
+        time.sleep(0.02)
+    d.kill()
+    # The Start the killed daemon sent goes through: a session runs that only an intent row records.
+    wait_status(emu.client(), "porch", {"STARTING", "RUNNING"}, timeout=SLOW)
+
+    env = {"SPD_STATE_DIR": str(state), "SPD_ENDPOINT_URL": emu.url}
+    listed = run_spd(["sessions", str(spec), "--output", "json"], env=env)
+    assert listed.returncode == 0, listed.stderr
+    [row] = json.loads(listed.stdout)["sessions"]
+    assert (row["outcome"], row["requested_seconds"], row["trigger"]) == ("starting", 10, "http")
+    emu.configure(latency_ms=0)
+    again = run_spd(["session", "start", str(spec), "porch", "--output", "json"], env=env)
+    assert again.returncode == 1, again.stdout
+    refused = json.loads(again.stdout)
+    assert refused["refusal"] == "budget", refused
+    assert "10 of 15" in refused["reason"]
