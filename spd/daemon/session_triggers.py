@@ -14,8 +14,8 @@ Start call, instead of losing a race at the service.
   daemon's leadership guard, immediately before every StartStreamProcessor (`SessionStarter`).
 - SQS: long-polled with the watch's queue reader (`spd.aws.watch_queue`). Every message is deleted once
   handled, a malformed or refused one included (logged as `session_refused` with its reason; never
-  retried forever); only a temporary service error leaves it for SQS to deliver again. A standby reads
-  nothing.
+  retried forever); only a temporary refusal (a service error, this daemon no longer the lease holder,
+  a ledger that cannot be written) leaves it for SQS to deliver again. A standby reads nothing.
 """
 
 from __future__ import annotations
@@ -235,7 +235,7 @@ class SessionQueueReader(QueueReader):
             self._log().warning(
                 "session_queue_retry_later",
                 messages=kept,
-                note="a temporary service error: SQS delivers these again after their visibility timeout",
+                note="a temporary refusal: SQS delivers these again after their visibility timeout",
             )
         await delete_handled(self._queue, done, name="session_queue", log=self._log)
 

@@ -88,7 +88,8 @@ class SessionOutcome:
     selector: str | None = None
     """`producer_timestamp_ms=N` or `fragment_number=F`, once known."""
     temporary: bool = False
-    """A refusal caused by a service error that may pass (throttling, 5xx, unreachable endpoint)."""
+    """A refusal that may pass: a service error (throttling, 5xx, unreachable endpoint), this process no
+    longer (safely) the lease holder, a ledger that cannot be written. An SQS message is kept for it."""
     target: str = ""
     """The processor's target (`""`: the ambient credentials, or not known for a malformed trigger)."""
 
