@@ -214,6 +214,7 @@ class Daemon:
                     desired=lambda: self._config.desired,
                     on_event=self._on_event,
                     active=lambda: not self._standby(),
+                    guard=self._session_guard,
                 )
                 stack.callback(self._close_ledger)
                 address = await self._serve_http(stack, settings.metrics_address)
@@ -418,6 +419,10 @@ class Daemon:
             on_role=self._on_role,
             clock=self._clock,
         )
+
+    def _session_guard(self) -> str | None:
+        """The guard every session Start asks: the lease's (None without `ha`: a lone daemon may)."""
+        return None if self._leadership is None else self._leadership.refusal()
 
     def _standby(self) -> bool:
         """True while another daemon (may) hold the lease: no pass, no sweep, nothing observed."""

@@ -11,11 +11,13 @@ Start call, instead of losing a race at the service.
   read per request and refused when others may read it, `spd.daemon.api_token`); without a token file
   the daemon refuses to listen beyond loopback (`exposure_problem`: exit 78 at start-up, a failed
   reload on SIGHUP). The answer is the outcome's JSON with a status code per outcome (`status_code`).
-  A standby answers 503 and starts nothing: only the lease holder runs sessions.
+  A standby answers 503 and starts nothing: only the lease holder runs sessions. The lease is asked
+  again, through the daemon's leadership guard, immediately before every StartStreamProcessor
+  (`SessionStarter`).
 - SQS: long-polled with the watch's queue reader (`spd.aws.watch_queue`). Every message is deleted once
   handled, a malformed or refused one included (logged as `session_refused` with its reason; never
-  retried forever); only a temporary failure (the service's, or the ledger's disk) leaves it for SQS
-  to deliver again. A standby reads nothing.
+  retried forever); only a temporary refusal (a service error, this daemon no longer the lease holder,
+  a ledger that cannot be written) leaves it for SQS to deliver again. A standby reads nothing.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from spd.daemon.api_token import TokenFile
 from spd.daemon.http import Request, Response
 from spd.daemon.queue_loop import QueueReader, open_queue
 from spd.events import Event, EventSink
+from spd.executor import Guard, always_allowed
 from spd.model import DesiredState
 from spd.processor_locks import ProcessorLocks
 from spd.sessions.ledger import Ledger
@@ -50,6 +53,7 @@ _JSON = "application/json"
 REFUSAL_STATUS: Mapping[RefusalReason, int] = {
     RefusalReason.MALFORMED: 400,
     RefusalReason.SECONDS_TIMESTAMP: 400,
+    RefusalReason.BAD_TIMESTAMP: 400,
     RefusalReason.BOTH_SELECTORS: 400,
     RefusalReason.BAD_FRAGMENT: 400,
     RefusalReason.BAD_DURATION: 400,
@@ -60,10 +64,13 @@ REFUSAL_STATUS: Mapping[RefusalReason, int] = {
     RefusalReason.NOT_OWNED: 409,
     RefusalReason.BUDGET: 429,
     RefusalReason.SERVICE_ERROR: 502,
+    RefusalReason.NOT_LEADER: 503,
+    RefusalReason.LEDGER_UNAVAILABLE: 503,
 }
 """The HTTP status of each refusal: 400 a bad body, 404 a name the spec lacks, 409 a processor that
 cannot run a session (face_search, not applied yet, not this stack's), 429 the day's budget spent,
-502 the service failed (503 instead when the error is temporary)."""
+502 the service failed (503 instead when the error is temporary), 503 this daemon may not act now
+(the lease may be another's) or its ledger cannot be written."""
 
 
 def status_code(outcome: SessionOutcome) -> int:
@@ -108,21 +115,28 @@ class SessionTriggers:
         desired: Callable[[], DesiredState],
         on_event: EventSink,
         active: Callable[[], bool],
+        guard: Guard = always_allowed,
     ) -> None:
         """`ledger` opens the ledger on first use (a daemon that never sees a trigger writes nothing);
-        `active`: False while this daemon is a standby (high availability): then nothing starts."""
+        `active`: False while this daemon is a standby (high availability): then nothing starts;
+        `guard`: the lease's guard (`Leadership.refusal`), asked right before every Start."""
         self._gateway = gateway
         self._ledger = ledger
         self._settings = settings
         self._desired = desired
         self._on_event = on_event
         self.active = active
+        self._guard = guard
         self._locks = ProcessorLocks()
         self._token = TokenFile()
 
     def _starter(self, on_event: EventSink) -> SessionStarter:
         return SessionStarter(
-            gateway=self._gateway, stack=self._desired().stack, ledger=self._ledger(), on_event=on_event
+            gateway=self._gateway,
+            stack=self._desired().stack,
+            ledger=self._ledger,
+            on_event=on_event,
+            guard=self._guard,
         )
 
     async def trigger(
@@ -207,7 +221,7 @@ class SessionQueueReader(QueueReader):
             self._log().warning(
                 "session_queue_retry_later",
                 messages=[message.message_id],
-                note="a temporary service error: SQS delivers these again after their visibility timeout",
+                note="a temporary refusal: SQS delivers these again after their visibility timeout",
             )
             return False
         return True
