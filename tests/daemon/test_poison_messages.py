@@ -183,9 +183,9 @@ def test_the_trigger_queue_survives_a_poison_message(
     bad = _send(sqs, url, NESTED)
     good = _send(sqs, url, json.dumps({"processor": "porch"}))
     d.wait_for("session_started", processor="porch", message_id=good)
-    _, failed = d.wait_for("session_queue_message_failed", message_id=bad)
-    assert failed["error_type"] == "RecursionError"
-    assert failed["action"] == "deleted"
+    # The start path reads such a body as malformed (a refusal, not an error), and the message goes.
+    _, refused = d.wait_for("session_refused", message_id=bad)
+    assert refused["refusal"] == "malformed"
     _wait_empty(sqs, url, d)
     _no_body_logged(d, NESTED[:1000])
     _healthy(d)
@@ -219,10 +219,11 @@ def test_a_trigger_whose_ledger_cannot_be_written_is_kept_then_dead_lettered(
     d.wait_for("reconcile_completed")
     d.wait_for("session_queue_started")
     kept = _send(sqs, url, json.dumps({"processor": "porch"}))
-    first, failed = d.wait_for("session_queue_message_failed", message_id=kept)
-    assert failed["action"] == "kept for redelivery"
-    assert failed["error_type"] == "StoreError"
-    d.wait_for("session_queue_message_failed", message_id=kept, after=first + 1)  # delivered again
+    # Refused before any call (no ledger row, no Start) as temporary: the message stays on the queue.
+    first, refused = d.wait_for("session_refused", message_id=kept)
+    assert refused["refusal"] == "ledger_unavailable"
+    d.wait_for("session_queue_retry_later", messages=[kept])
+    d.wait_for("session_refused", message_id=kept, after=first + 1)  # delivered again
     deadline = time.monotonic() + 30
     while not sqs.receive_message(QueueUrl=dead_url, WaitTimeSeconds=1).get("Messages"):
         assert time.monotonic() < deadline, f"not dead-lettered:\n{d.dump()}"
