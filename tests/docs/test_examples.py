@@ -25,14 +25,14 @@ from typing import Any
 
 import click
 import pytest
-from doc_examples import ROOT, Block, all_blocks, blocks, console_commands, shell_commands
-from spdrun import spd_env
 
+from doc_examples import ROOT, Block, all_blocks, blocks, console_commands, shell_commands
 from spd.cli.app import cli
 from spd.settings import Settings
 from spd.spec import load_spec
 from spd.spec.schema import ProcessorSpec, SpecDocument, TargetSpec
 from spd.spec.yaml_source import read_document
+from spdrun import spd_env
 
 SHELL = all_blocks("sh", "console")
 YAML = all_blocks("yaml")
@@ -241,7 +241,8 @@ def test_python_test_file_examples_pass_under_pytest(block: Block, tmp_path: Pat
         timeout=300,
     )
     assert result.returncode == 0, f"{block.where}\n{result.stdout}\n{result.stderr}"
-    assert " passed" in result.stdout and "failed" not in result.stdout
+    assert " passed" in result.stdout
+    assert "failed" not in result.stdout
 
 
 EMULATOR_BLOCKS = [b for b in all_blocks("python", "sh") if b.note == "emulator"]
