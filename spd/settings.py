@@ -167,9 +167,8 @@ class Settings(BaseSettings):
 
     preflight: bool = True
     """`plan` and `apply` first look up the streams, collections, roles... the spec references, and stop
-    on a missing one before any stream-processor call (`--preflight/--no-preflight` win). On with `local`
-    too: the embedded emulator holds what the spec references. `spd run` runs it in the background at
-    start-up and on reload and only logs what it finds."""
+    on a missing one before any stream-processor call (`--preflight/--no-preflight` win). `spd run` runs
+    it in the background at start-up and on reload and only logs what it finds."""
 
     log_format: Literal["auto", "json", "console"] = "auto"
     """`json`, `console`, or `auto`: JSON when stdout is not a terminal (journal, files), readable lines
