@@ -21,6 +21,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "metrics": tables.metrics,
     "exit-codes": tables.exit_codes,
     "emulator-control-api": tables.control_api,
+    "emulator-settings": tables.emulator_settings,
 }
 
 MARKER = re.compile(r"^<!-- reference: ([a-z-]+) -->$", re.MULTILINE)

@@ -4,13 +4,16 @@ rendered from its one definition in the code."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib.util
 import inspect
 import itertools
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from spd.docs.markdown import attribute_docstrings, cell, code, table
+from spd.emulator.config import BOUNDS, NULLABLE, EmulatorConfig
 from spd.errors import ExitCode
 from spd.log_events import LOG_EVENTS
 
@@ -147,3 +150,30 @@ def control_api_rows() -> list[tuple[str, str]]:
 
 def control_api() -> str:
     return table(("method and path", "does"), [(code(e), cell(d)) for e, d in control_api_rows()])
+
+
+def emulator_settings() -> str:
+    """`spd.emulator.config.EmulatorConfig`: each setting, its default, its range (`BOUNDS`) and the
+    docstring under its field. **[I]** in a meaning marks a rule the public sources do not state."""
+    meanings = attribute_docstrings(EmulatorConfig)
+    rows = []
+    for spec in dataclasses.fields(EmulatorConfig):
+        default = spec.default_factory() if spec.default_factory is not dataclasses.MISSING else spec.default
+        shown = "null" if default is None else str(default).lower() if isinstance(default, bool) else default
+        if isinstance(default, tuple):
+            shown = list(default)
+        bound = BOUNDS.get(spec.name)
+        if bound is not None:
+            limits = bound.describe() + (" or null" if spec.name in NULLABLE else "")
+        elif isinstance(default, bool):
+            limits = "true or false"
+        else:
+            limits = ""
+        meaning = meanings.get(spec.name, "").replace("[I]", "**[I]**")
+        rows.append((code(spec.name), code(json_text(shown)), cell(limits), cell(meaning)))
+    return table(("setting", "default", "range", "meaning"), rows)
+
+
+def json_text(value: object) -> str:
+    """`value` as the control API shows it (JSON)."""
+    return value if isinstance(value, str) and value in ("null", "true", "false") else json.dumps(value)

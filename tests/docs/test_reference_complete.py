@@ -10,6 +10,7 @@ metrics registry rather than a source scan), so a generator that skips something
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 import types
 import typing
@@ -25,6 +26,7 @@ from spd.cli.app import INTERRUPTED, cli
 from spd.daemon.metrics import DaemonMetrics
 from spd.docs import commands, reference, settings_table, spec_keys, tables
 from spd.docs.markdown import attribute_docstrings
+from spd.emulator.config import EmulatorConfig
 from spd.errors import ExitCode
 from spd.log_events import LOG_EVENTS
 from spd.settings import HaSettings, Settings
@@ -198,6 +200,14 @@ def test_every_control_endpoint_is_in_the_control_api_reference() -> None:
             if listed_path.split("[")[0] == f"/_emulator{path}":
                 documented |= set(listed_methods.split("|"))
         assert methods <= documented, f"/_emulator{path}: {sorted(methods - documented)} not documented"
+
+
+def test_every_emulator_setting_is_in_the_emulator_settings_table() -> None:
+    listed = _cells(tables.emulator_settings())
+    assert {spec.name for spec in dataclasses.fields(EmulatorConfig)} <= listed
+    assert set(attribute_docstrings(EmulatorConfig)) >= {
+        spec.name for spec in dataclasses.fields(EmulatorConfig)
+    }
 
 
 def _pages() -> dict[Path, str]:
