@@ -148,7 +148,7 @@ RUN = [b for b in SHELL if b.note == "run"]
 @pytest.mark.parametrize("block", RUN, ids=_ids(RUN))
 def test_run_examples_print_what_the_page_shows(block: Block, tmp_path: Path) -> None:
     work, env = _sandbox(tmp_path, blocks(block.page))
-    steps = console_commands(block.text) if block.lang == "console" else [(block.text, [])]
+    steps = console_commands(block.text) if block.lang == "console" else [("set -e\n" + block.text, [])]
     status = 0
     for command, shown in steps:
         result = subprocess.run(
