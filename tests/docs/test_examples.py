@@ -38,6 +38,8 @@ SHELL = all_blocks("sh", "console")
 YAML = all_blocks("yaml")
 PYTHON = all_blocks("python")
 EMULATOR_URL = "http://127.0.0.1:4566"
+_VENV_BIN = str(Path(sys.executable).parent)
+"""Where the test extra's console scripts (`aws`) are, whatever PATH the suite was started with."""
 _OPERATORS = {"|", "||", "&&", ";", ">", ">>", "<", "2>", "&", ")", "2>&1"}
 
 
@@ -133,7 +135,7 @@ def _sandbox(tmp_path: Path, page_blocks: list[Block]) -> tuple[Path, dict[str, 
     shim.chmod(0o755)
     env = spd_env(
         {
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PATH": os.pathsep.join([str(bin_dir), _VENV_BIN, os.environ.get("PATH", "")]),
             "SPD_LOCAL_STATE": str(tmp_path / "emulator.db"),
             "SPD_PREFLIGHT": "true",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
@@ -251,6 +253,7 @@ EMULATOR_BLOCKS = [b for b in all_blocks("python", "sh") if b.note == "emulator"
 @pytest.mark.parametrize("block", EMULATOR_BLOCKS, ids=_ids(EMULATOR_BLOCKS))
 def test_emulator_examples_run_against_a_real_emulator(block: Block, emu: Any, tmp_path: Path) -> None:
     text = block.text.replace(EMULATOR_URL, emu.url)
+    env = spd_env({"PATH": os.pathsep.join([_VENV_BIN, os.environ.get("PATH", "")])})  # the venv's `aws`
     if block.lang == "python":
         result = subprocess.run(
             [sys.executable, "-c", text],
@@ -258,14 +261,14 @@ def test_emulator_examples_run_against_a_real_emulator(block: Block, emu: Any, t
             capture_output=True,
             text=True,
             timeout=120,
-            env=spd_env(),
+            env=env,
         )
     else:
         script = "set -e\n" + "\n".join(
             line for line in text.splitlines() if not line.startswith("spd emulator")
         )
         result = subprocess.run(
-            ["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300, env=spd_env()
+            ["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env
         )
     assert result.returncode == 0, f"{block.where}\n{result.stdout}\n{result.stderr}"
     assert "Traceback" not in result.stderr
