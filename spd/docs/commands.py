@@ -52,7 +52,7 @@ def walk(group: click.Group = cli, prefix: str = "spd") -> list[tuple[str, click
 
 def commands() -> str:
     parts = []
-    for full, command, ctx in walk():
+    for full, command, ctx in [("spd", cli, click.Context(cli, info_name="spd")), *walk()]:
         usage = " ".join(command.collect_usage_pieces(ctx))
         parts.append(
             f"## `{full}`\n\n```text\n{full} {usage}\n```\n\n{_help(command)}\n\n{_options(command, ctx)}"

@@ -118,7 +118,7 @@ def _all_commands(group: click.Group, prefix: str = "spd") -> dict[str, click.Co
 def test_every_command_and_option_is_in_the_commands_reference() -> None:
     page = commands.commands()
     sections = dict(re.findall(r"^## `([^`]+)`\n(.*?)(?=^## `|\Z)", page, flags=re.MULTILINE | re.DOTALL))
-    every = _all_commands(cli)
+    every = {"spd": cli, **_all_commands(cli)}
     assert set(every) == set(sections)
     for name, command in every.items():
         for param in command.params:
