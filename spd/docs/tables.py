@@ -1,5 +1,5 @@
-"""The smaller reference tables: log events, metrics, exit codes and the emulator's control API, each
-rendered from its one definition in the code."""
+"""The smaller reference tables: log events, metrics, exit codes, and the emulator's control API and
+settings, each rendered from its one definition in the code."""
 
 from __future__ import annotations
 
@@ -48,6 +48,7 @@ class Metric:
     labels: tuple[str, ...]
     help: str
     module: str
+    """The module that defines it (`spd.daemon.metrics`, or a feature's own, like the watch's)."""
 
 
 def _labels(call: ast.Call) -> tuple[str, ...]:
