@@ -10,6 +10,10 @@ Two families that never mix:
   table in `spd.aws.errors`. Temporary ones (throttling, a processor in a transitional state, a name
   still reserved, 5xx) are worth retrying after a delay, and the executor does; permanent ones (invalid
   parameter, access denied, limits, a stream used by another processor) are not. Exit 1.
+
+One local failure has its own code: a state file that cannot be written for a reason that passes by
+itself (disk full, an I/O error, a lock held too long) exits 75 (EX_TEMPFAIL, `StoreTemporaryError` in
+`spd.state_files`): systemd's `Restart=on-failure` retries it, where 78 would stop the service for good.
 """
 
 from __future__ import annotations
@@ -35,6 +39,10 @@ class ExitCode(IntEnum):
     USAGE = 64
     """Usage error: bad flags (e.g. `--endpoint-url` that is not an `http://` or `https://` URL with a
     host; a `--target` that names no processor; `apply` without `--auto-approve` and no terminal on stdin)."""
+    TEMPFAIL = 75
+    """A state file (the embedded emulator's state, the session ledger, the history) could not be written
+    for a reason that passes by itself: a full disk, an I/O error, a lock held too long (EX_TEMPFAIL);
+    systemd's `Restart=on-failure` retries it, where 78 would stop the service for good."""
     CONFIG = 78
     """Invalid spec or settings, including a spec path that is missing or cannot be read, and a malformed
     `SPD_ENDPOINT_URL`, `AWS_ENDPOINT_URL_REKOGNITION` or `AWS_ENDPOINT_URL` (so systemd's

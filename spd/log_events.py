@@ -101,6 +101,34 @@ LOG_EVENTS: tuple[LogEvent, ...] = (
         "an sd_notify message could not be sent at once (the socket's queue is full or it is gone) and was dropped; at most one line a minute",
         _DAEMON,
     ),
+    LogEvent(
+        "http_request_failed",
+        "error",
+        "`error`, `error_type`",
+        "a request to the daemon's HTTP server raised what no handler foresaw; it is answered 500",
+        _DAEMON,
+    ),
+    LogEvent(
+        "api_token_file_unusable",
+        "error",
+        "`path`, `error`",
+        "the `api_token_file` cannot be read, is not a regular file, is empty or too large (once per change); `POST /v1/sessions` is refused meanwhile",
+        _SESSIONS,
+    ),
+    LogEvent(
+        "api_token_file_insecure",
+        "error",
+        "`path`, `error`",
+        "the `api_token_file` is readable or writable by its group or other users (once per change); refused like an unusable one",
+        _SESSIONS,
+    ),
+    LogEvent(
+        "api_token_file_usable",
+        "info",
+        "`path`",
+        "a token file that was refused is accepted again (once)",
+        _SESSIONS,
+    ),
     # -- passes --
     LogEvent(
         "reconcile_completed",
@@ -324,6 +352,20 @@ LOG_EVENTS: tuple[LogEvent, ...] = (
         _SESSIONS,
     ),
     LogEvent(
+        "session_queue_message_failed",
+        "error",
+        "`queue`, `message_id`, `error_type`, `error`, `raised_at`, `action` (`kept for redelivery` or `deleted`)",
+        "handling one message raised; a temporary error keeps it for SQS to deliver again, any other deletes it; the other messages carry on",
+        _SESSIONS,
+    ),
+    LogEvent(
+        "session_queue_stopped",
+        "error",
+        "`queue`, `reason`; `error_type` when it raised",
+        "the queue's reader ended without being closed (once); `/healthz` names the stopped reader",
+        _SESSIONS,
+    ),
+    LogEvent(
         "session_queue_retry_later",
         "warning",
         "`messages`, `note`",
@@ -389,6 +431,34 @@ LOG_EVENTS: tuple[LogEvent, ...] = (
         "handled messages could not be deleted (they come back; a redelivery changes nothing)",
         _SESSIONS,
     ),
+    LogEvent(
+        "session_results_message_failed",
+        "error",
+        "`queue`, `message_id`, `error_type`, `error`, `raised_at`, `action` (`kept for redelivery` or `deleted`)",
+        "handling one message raised; a temporary error keeps it for SQS to deliver again, any other deletes it; the other messages carry on",
+        _SESSIONS,
+    ),
+    LogEvent(
+        "session_results_stopped",
+        "error",
+        "`queue`, `reason`; `error_type` when it raised",
+        "the queue's reader ended without being closed (once); `/healthz` names the stopped reader",
+        _SESSIONS,
+    ),
+    LogEvent(
+        "session_notification_values_dropped",
+        "warning",
+        "`message_id`, `session_id`, `dropped`",
+        "a notification carried values out of range; they are left out, the rest is recorded",
+        _SESSIONS,
+    ),
+    LogEvent(
+        "session_ledger_failed",
+        "error",
+        "the trigger's outcome fields (as `session_started`), `error`, `note`",
+        "a trigger's outcome could not be written to the session ledger (an intent row then stays, counted against the budget)",
+        _SESSIONS,
+    ),
     # -- the watch --
     LogEvent(
         "watch_started",
@@ -444,6 +514,20 @@ LOG_EVENTS: tuple[LogEvent, ...] = (
         "error",
         "`error`, `messages`",
         "handled messages could not be deleted (they will come back and be handled again)",
+        _WATCH,
+    ),
+    LogEvent(
+        "watch_message_failed",
+        "error",
+        "`queue`, `message_id`, `error_type`, `error`, `raised_at`, `action` (`kept for redelivery` or `deleted`)",
+        "handling one message raised; a temporary error keeps it for SQS to deliver again, any other deletes it; the other messages carry on",
+        _WATCH,
+    ),
+    LogEvent(
+        "watch_stopped",
+        "error",
+        "`queue`, `reason`; `error_type` when it raised",
+        "the queue's reader ended without being closed (once); `/healthz` names the stopped reader",
         _WATCH,
     ),
     # -- events out --

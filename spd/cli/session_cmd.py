@@ -24,11 +24,14 @@ from spd.cli.reconcile_cmd import _load, _settings
 from spd.cli.since import SINCE_HELP, parse_since
 from spd.connect import open_gateway
 from spd.errors import ExitCode
+from spd.executor import always_allowed
 from spd.model import ProcessorId
-from spd.sessions.ledger import Ledger, SessionRecord
+from spd.sessions.ledger import SCHEMA as LEDGER_SCHEMA
+from spd.sessions.ledger import STARTING, Ledger, SessionRecord
 from spd.sessions.start import Outcome, SessionOutcome, SessionStarter
 from spd.sessions.trigger import TriggerSource
 from spd.settings import load_settings, state_directory
+from spd.sqlite_store import store_errors
 
 
 @click.group("session")
@@ -88,7 +91,10 @@ def start_command(
     async def go() -> SessionOutcome:
         with Ledger.open(state_directory(settings)) as ledger:
             async with open_gateway(settings, desired) as gateway:
-                starter = SessionStarter(gateway=gateway, stack=desired.stack, ledger=ledger)
+                # No lease: a one-shot command always may (as `spd apply` does).
+                starter = SessionStarter(
+                    gateway=gateway, stack=desired.stack, ledger=ledger, guard=always_allowed
+                )
                 return await starter.trigger(body, desired, source=TriggerSource.CLI)
 
     outcome = asyncio.run(go())
@@ -123,7 +129,7 @@ def sessions_command(spec: Path, since: str, output: str, settings_file: Path | 
     settings = load_settings(settings_file)
     desired = _load(spec)
     names = {p.name for p in desired.processors}
-    with Ledger.open(state_directory(settings)) as ledger:
+    with Ledger.open(state_directory(settings)) as ledger, store_errors(ledger.path, LEDGER_SCHEMA.kind):
         records = ledger.sessions(since=cutoff, processors=names)
     if output == "json":
         click.echo(json.dumps({"sessions": [_record_json(r) for r in records]}, indent=2))
@@ -184,5 +190,9 @@ def _records_text(records: list[SessionRecord]) -> str:
     ]
     started = sum(1 for r in records if r.outcome == Outcome.STARTED.value)
     processed = sum(r.processed_seconds or 0 for r in records)
-    lines.append(f"{len(records)} triggers, {started} sessions started, {processed:g} s of video processed")
+    summary = f"{len(records)} triggers, {started} sessions started, {processed:g} s of video processed"
+    intents = sum(1 for r in records if r.outcome == STARTING)
+    if intents:
+        summary += f", {intents} with no outcome recorded (starting: counted against the budget)"
+    lines.append(summary)
     return "\n".join(lines) + "\n"

@@ -25,7 +25,7 @@ from spd.aws.gateway import CallStats
 from spd.daemon.passes import FULL, SWEEP
 from spd.daemon.session_metrics import SessionMetrics
 from spd.events import Event
-from spd.model import Status
+from spd.model import DesiredState, Status
 
 PASS_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 ABSENT = "ABSENT"
@@ -110,7 +110,10 @@ class DaemonMetrics:
         notify_dropped: Callable[[], int] = lambda: 0,
         sinks: Callable[[], SinkCounts | None] = lambda: None,
         wall: Callable[[], float] = time.time,
+        spec: Callable[[], DesiredState | None] = lambda: None,
     ):
+        """`spec`: the running spec, whose processor and target names are the only values of those
+        labels (`spd.daemon.session_metrics`); the daemon always passes it."""
         self._wall = wall
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
@@ -156,7 +159,7 @@ class DaemonMetrics:
             registry=r,
         )
         self.leader.set(1)
-        self.sessions = SessionMetrics(r)
+        self.sessions = SessionMetrics(r, spec)
         r.register(_ApiCalls(stats))
         r.register(_NotifyDropped(notify_dropped))
         r.register(_SinkDeliveries(sinks))
@@ -199,7 +202,9 @@ def count_statuses(statuses: Iterable[Status | None]) -> dict[str, int]:
 
 @dataclass
 class Health:
-    """`/healthz`: healthy while a full pass succeeded within `HEALTHY_INTERVALS` intervals."""
+    """`/healthz`: healthy while a full pass succeeded within `HEALTHY_INTERVALS` intervals and every
+    queue reader still runs (one that stopped leaves its queue unread until a restart: unhealthy on a
+    leader and a standby alike, with each stopped reader named and why)."""
 
     interval: float
     clock: Callable[[], float] = time.monotonic
@@ -208,6 +213,8 @@ class Health:
     consecutive_failures: int = 0
     lease: Callable[[], dict[str, Any]] | None = None
     """With `ha.table`: the lease's state (`spd.daemon.leader.Leadership.describe`)."""
+    stopped_readers: Callable[[], Mapping[str, str]] | None = None
+    """The queue readers that stopped by themselves, by name, and why."""
 
     def succeeded(self) -> None:
         self.last_success = self.clock()
@@ -220,6 +227,14 @@ class Health:
 
     def check(self) -> tuple[int, dict[str, Any]]:
         """(HTTP status, JSON body)."""
+        code, body = self._passes()
+        stopped = dict(self.stopped_readers()) if self.stopped_readers is not None else {}
+        if stopped:
+            body.update(status="reader_stopped", stopped_readers=stopped)
+            return 503, body
+        return code, body
+
+    def _passes(self) -> tuple[int, dict[str, Any]]:
         body: dict[str, Any] = {
             "interval": self.interval,
             "consecutive_failures": self.consecutive_failures,

@@ -31,9 +31,10 @@ class Emitted:
     pattern: str | None = None
 
 
-EMITTERS = {"Event", "_event", "_emit", "_report"}
+EMITTERS = {"Event", "_event", "_emit", "_report", "TokenFileProblem"}
 """Functions that take an event name first: the core's `Event`, and the helpers that build one or hand
-a name to the log (the executor's `_event`, the session windows' `_emit`, the sinks' `_report`)."""
+a name to the log (the executor's `_event`, the session windows' `_emit`, the sinks' `_report`, the
+API token's `TokenFileProblem`)."""
 
 
 def _is_logger(node: ast.expr) -> bool:

@@ -22,6 +22,7 @@ QUEUE_READERS = {"watch", "session_queue", "session_results"}
 PASS_KINDS = {FULL, SWEEP}
 
 PASSED_THROUGH = (
+    "spd/daemon/api_token.py: self._log.error(exc.event, ",  # a TokenFileProblem's name, found there
     "spd/daemon/event_out.py: log().warning(name, **fields)",  # the sinks' `_report` names, found there
     "spd/daemon/service.py: self._log.log(level_number(event.level), event.name",  # every core Event
     "spd/daemon/session_triggers.py: Event(event.name, ",  # a session outcome's Event, with extra fields
