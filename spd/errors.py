@@ -23,12 +23,30 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
+    """What every command's exit status means; the manual's table of exit codes is generated from here."""
+
     OK = 0
+    """Success (`plan`: no changes)."""
     FAILURE = 1
+    """Runtime failure: AWS errors, an unreachable endpoint, an apply step that failed, a processor that
+    could not be read (`plan`, `apply`, `status --detailed-exitcode`); `apply` with blocked changes left (a
+    `protect`ed processor that needs a replace, a name taken by another owner: done what it could, then
+    lists them); `apply` cancelled at the question; `--local` or `spd emulator` without the `local` extra
+    (moto): `the embedded emulator needs the 'local' extra: pip install 'spd[local]'`."""
     CHANGES = 2
+    """`plan --detailed-exitcode` found changes, blocked ones included; `status --detailed-exitcode` found a
+    processor drifted, missing, blocked or conflicted."""
     USAGE = 64
+    """Usage error: bad flags (e.g. `--endpoint-url` that is not an `http://` or `https://` URL with a
+    host; a `--target` that names no processor; `apply` without `--auto-approve` and no terminal on stdin)."""
     TEMPFAIL = 75
+    """A state file (the embedded emulator's state, the session ledger, the history) could not be written
+    for a reason that passes by itself: a full disk, an I/O error, a lock held too long (EX_TEMPFAIL);
+    systemd's `Restart=on-failure` retries it, where 78 would stop the service for good."""
     CONFIG = 78
+    """Invalid spec or settings, including a spec path that is missing or cannot be read, and a malformed
+    `SPD_ENDPOINT_URL`, `AWS_ENDPOINT_URL_REKOGNITION` or `AWS_ENDPOINT_URL` (so systemd's
+    `RestartPreventExitStatus=78` ends a crash loop)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
 The core never logs: it hands each `Event` to a callback. The daemon turns every event into one
 structured log line (the event name is the log event); the CLI turns them into progress output. The
-names and fields are part of the product contract (README, "Log events").
+names and fields are part of the product contract: `spd.log_events` lists every log event, and the
+manual's log-events page (docs/reference/log-events.md) is generated from it.
 """
 
 from __future__ import annotations

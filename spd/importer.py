@@ -4,7 +4,7 @@ Taking over a fleet made by hand (or by another tool) starts from a spec that sa
 so that planning it shows no field changes. This module turns `ObservedProcessor`s into that spec's YAML
 text and does no I/O; `spd.cli.import_cmd` reads the service and writes the files.
 
-The text is written for a person to review: block style, keys in the order the README documents them,
+The text is written for a person to review: block style, keys in the order the spec reference (docs/reference/spec.md) lists them,
 values equal to the service's defaults left out (read from the field table, `spd.api.fields`), what every
 processor shares (region, role, common tags) moved into `defaults`, `spd:` and `aws:` tags dropped, floats
 as the shortest decimal that the service's single precision stores identically, and a comment above each
@@ -164,7 +164,7 @@ class _Dumper(yaml.SafeDumper):
     """Block style; a string that spd's YAML 1.2 reading would type as something else is quoted."""
 
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        # Lists indented under their key, as people (and the README's examples) write them.
+        # Lists indented under their key, as people (and the manual's examples) write them.
         super().increase_indent(flow, False)
 
 

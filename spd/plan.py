@@ -3,8 +3,8 @@
 Called by the reconciler (for `plan`, `apply`, `status`, every daemon pass and every status sweep) and
 nowhere else. It does no I/O and logs nothing; it returns data, in types: what blocks a processor is a
 `BlockReason`, what a change is about a `ChangeKind`, and which fields exist, which update in place and
-how they are cleared comes from the field table `spd.api.fields.FIELDS`. Its rules are product.md's
-"Plan semantics":
+how they are cleared comes from the field table `spd.api.fields.FIELDS`. Its rules are those of
+docs/explanation/plan-semantics.md:
 
 * face-search processors cannot be updated in place: every non-tag change replaces them;
 * connected-home labels, min confidence, regions of interest and data sharing update in place; clearing

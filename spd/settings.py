@@ -134,7 +134,9 @@ class Settings(BaseSettings):
     """Spec file or directory the daemon keeps the fleet equal to."""
 
     endpoint_url: str | None = None
-    """Rekognition endpoint; unset means the standard AWS resolution (AWS_ENDPOINT_URL_REKOGNITION...)."""
+    """Rekognition endpoint: an `http://` or `https://` URL with a host and no `user:password@` (aiohttp
+    refuses credentials in a URL next to the request signature); unset means the standard AWS resolution,
+    whose `AWS_ENDPOINT_URL_REKOGNITION` / `AWS_ENDPOINT_URL` get the same check."""
 
     local: bool = False
     """Use the embedded emulator instead of AWS (state persisted in `local_state`)."""
@@ -147,7 +149,8 @@ class Settings(BaseSettings):
     `$XDG_STATE_HOME/spd` (or `~/.local/state/spd`)."""
 
     regions: list[str] = Field(default_factory=list)
-    """Regions to observe besides those the spec names (for `status` and pruning)."""
+    """Regions to observe besides those the spec names (for `status` and pruning); a JSON list in the
+    environment."""
 
     interval: float = Field(default=300.0, gt=0)
     """Seconds between full reconciles (Describe + tags of every processor)."""
@@ -159,7 +162,8 @@ class Settings(BaseSettings):
     """Processors worked on at once; the rate limiter still bounds calls per second."""
 
     rate_limits: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
-    """Client-side calls per second per operation, so spd stays under quota instead of retrying."""
+    """Client-side calls per second per API operation, a ceiling: spd spaces its calls for 97% of it, so
+    the fleet stays under quota instead of living on retries (`SPD_RATE_LIMITS__DescribeStreamProcessor=20`)."""
 
     max_attempts: int = Field(default=5, ge=1, le=20)
     """Attempts per call (botocore standard retry mode) before a call is reported failed."""
@@ -175,14 +179,16 @@ class Settings(BaseSettings):
 
     preflight: bool = True
     """`plan` and `apply` first look up the streams, collections, roles... the spec references, and stop
-    on a missing one before any stream-processor call (`--preflight/--no-preflight` win; off by default
-    with `local`, whose emulator does not hold those resources). `spd run` runs it at start-up and on
-    reload and only logs what it finds."""
+    on a missing one before any stream-processor call (`--preflight/--no-preflight` win). `spd run` runs
+    it in the background at start-up and on reload and only logs what it finds."""
 
     log_format: Literal["auto", "json", "console"] = "auto"
-    """`auto`: JSON when stdout is not a terminal (journal, files), readable lines otherwise."""
+    """`json`, `console`, or `auto`: JSON when stdout is not a terminal (journal, files), readable lines
+    otherwise."""
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    """Lowest level logged: `debug`, `info`, `warning` or `error` (libraries log at `warning` and above
+    unless it is `debug`)."""
 
     metrics_address: str = "127.0.0.1:9464"
     """host:port of /healthz and /metrics; empty disables the HTTP server."""
@@ -198,10 +204,11 @@ class Settings(BaseSettings):
 
     watch_queue_url: str | None = None
     """SQS queue fed by an EventBridge rule with Rekognition's "AWS API Call via CloudTrail" events: the
-    daemon reconciles the processor each event names within seconds; unset, drift waits for a pass."""
+    daemon reconciles the processor each event names within seconds; unset, drift waits for a pass. A
+    queue URL `https://sqs.<region>.amazonaws.com/<account>/<name>` (any host for an emulator)."""
 
     watch_debounce: float = Field(default=1.0, ge=0, le=60)
-    """Seconds the watch gathers events about one processor before its one reconcile (bursts)."""
+    """Seconds the watch gathers events about one processor before its one reconcile (bursts), 0 to 60."""
 
     @field_validator("watch_queue_url", "results_queue_url", "session_queue_url")
     @classmethod
@@ -229,7 +236,8 @@ class Settings(BaseSettings):
     """Days of history kept; older events are pruned by the daemon (at start-up and every hour)."""
 
     ha: HaSettings = Field(default_factory=HaSettings)
-    """`ha: {table, lease_seconds}` (`SPD_HA_TABLE`, `SPD_HA_LEASE_SECONDS`, `SPD_HA_NAME`...)."""
+    """High availability: a lease in DynamoDB that only one daemon holds (the `ha.*` keys below; in the
+    environment each is its own `SPD_HA_<KEY>`)."""
 
     # -- connected-home session triggers (spd.daemon.session_triggers) --
     api_token_file: Path | None = None
@@ -237,7 +245,8 @@ class Settings(BaseSettings):
     required when `metrics_address` listens beyond loopback."""
 
     session_queue_url: str | None = None
-    """SQS queue of session triggers (each message body one trigger JSON), long-polled by the daemon."""
+    """SQS queue of session triggers (each message body one trigger JSON), long-polled by the daemon;
+    checked like `watch_queue_url`; a restart applies a change."""
 
     @model_validator(mode="before")
     @classmethod

@@ -58,6 +58,7 @@ class EventSinkSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: SinkType
+    """`webhook`, `sns` or `eventbridge`: which of the keys below the entry takes."""
     url: str | None = None
     """webhook: where the CloudEvent is POSTed (https, or http to a loopback address)."""
     secret_file: Path | None = None

@@ -12,7 +12,7 @@ from typing import Any
 
 ACCOUNT = "123456789012"
 RULE_PATTERN = {"source": ["aws.rekognition"], "detail-type": ["AWS API Call via CloudTrail"]}
-"""The EventBridge pattern the README's watch set-up uses."""
+"""The EventBridge pattern the watch set-up of docs/guides/watching.md uses."""
 
 
 def rule_fed_queue(emu: Any, name: str = "spd-watch", region: str = "us-east-1") -> str:

@@ -139,7 +139,7 @@ FIELDS: Final = (
 
 UPDATABLE_KINDS: Final = frozenset({rules.CONNECTED_HOME})
 """Kinds whose updatable fields UpdateStreamProcessor changes in place; any change to a face-search
-processor (other than its tags) replaces it (product.md, "Plan semantics")."""
+processor (other than its tags) replaces it (docs/explanation/plan-semantics.md)."""
 
 OTHER_MEMBERS: Final = {
     "CreateStreamProcessorRequest": frozenset({"Name", "Tags"}),

@@ -1,6 +1,7 @@
 """What the service enforces or does that botocore's model does not say, kept by hand in one place.
 
-Each value cites its source in `shared/rekognition-api.md` ([C] confirmed, [I] inferred). The spec
+Each value says how it is known: [C] confirmed by AWS's documentation, [I] inferred (see
+docs/reference/emulator-fidelity.md). The spec
 language, the planner and the emulator read these; nothing else restates them.
 """
 

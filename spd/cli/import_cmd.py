@@ -29,7 +29,7 @@ from spd.spec.schema import REGION_PATTERN
 
 _REGION = re.compile(REGION_PATTERN)
 _STACK = re.compile(r"[a-zA-Z0-9_.-]{1,128}\Z")
-"""The spec's stack name (README, "Top level"): checked here so a bad `--stack` writes nothing."""
+"""The spec's stack name (docs/reference/spec.md): checked here so a bad `--stack` writes nothing."""
 
 
 class NothingToImport(SpdError):

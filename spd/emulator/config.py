@@ -278,7 +278,7 @@ BOUNDS: dict[str, Bound] = {
     "assume_role_seconds": Bound(1, 43_200, integer=True),
     "random_seed": Bound(0, 2**64 - 1, integer=True),
 }
-"""Every numeric setting's range (the README's table of settings shows the same). Keys of `latency_ms`
+"""Every numeric setting's range (the manual's table of emulator settings, docs/guides/emulator.md, shows the same). Keys of `latency_ms`
 and `tps` maps obey the bound of their setting; `start_seconds`, `stop_seconds`, `update_seconds` and
 `random_seed` may also be null."""
 

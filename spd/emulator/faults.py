@@ -20,7 +20,7 @@ FAULT_BOUNDS: dict[str, Bound] = {
     "rate": Bound(0, 1, low_exclusive=True),
     "status": Bound(400, 599, integer=True),
 }
-"""The ranges of a fault rule's numbers (the README's fault table shows the same)."""
+"""The ranges of a fault rule's numbers (the manual's control API page, docs/reference/emulator-control-api.md, shows the same)."""
 
 MAX_FAULT_MESSAGE = 2048
 

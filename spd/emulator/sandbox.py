@@ -8,7 +8,7 @@ module does the moto side: `create` makes one resource and `exists` looks it up,
 Why moto's in-process backends rather than its APIs: the look-ups (preflight's through the service APIs,
 strict Start's in `spd.emulator.references`) match the spec's exact identifiers, and several of those
 cannot be chosen through the APIs: a video stream's ARN ends in its creation time, a KMS key's id is
-generated, and the README's ARNs name an account (111122223333) other than the one every `--local`
+generated, and the ARNs of `config/` name an account (111122223333) other than the one every `--local`
 request runs as (moto's default, 123456789012). So each resource is created in the request account's
 backend and then given the spec's identifier: the video stream and data stream keep the spec's ARN, the
 key the spec's key id (an alias gets a new key carrying it), the role the account its ARN names (so that

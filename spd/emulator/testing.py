@@ -57,7 +57,7 @@ class EmulatorControlError(RuntimeError):
 
 
 class EmulatorControl(abc.ABC):
-    """The control API (README "Control API") as Python methods; subclasses say how a call travels."""
+    """The control API (docs/reference/emulator-control-api.md) as Python methods; subclasses say how a call travels."""
 
     @abc.abstractmethod
     def control(self, method: str, path: str, body: Any = None) -> Any:

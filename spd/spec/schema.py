@@ -192,21 +192,25 @@ class ConnectedHomeSpec(_Model):
 class NotificationChannelSpec(_Model):
     """SNS topic that receives detection and end-of-session notifications."""
 
-    sns_topic_arn: SnsTopicArn
+    sns_topic_arn: Annotated[
+        SnsTopicArn, Field(description="ARN of the SNS topic; its region must be the processor's.")
+    ]
 
 
 class BoundingBoxSpec(_Model):
     """A box as ratios of the frame (0..1), which must lie inside the frame."""
 
-    left: Ratio
-    top: Ratio
-    width: Ratio
-    height: Ratio
+    left: Annotated[Ratio, Field(description="Left edge, as a ratio of the frame's width.")]
+    top: Annotated[Ratio, Field(description="Top edge, as a ratio of the frame's height.")]
+    width: Annotated[Ratio, Field(description="Width as a ratio of the frame's; left + width at most 1.")]
+    height: Annotated[Ratio, Field(description="Height as a ratio of the frame's; top + height at most 1.")]
 
 
 class PointSpec(_Model):
-    x: Ratio
-    y: Ratio
+    """A point of a polygon, as ratios of the frame (0..1)."""
+
+    x: Annotated[Ratio, Field(description="Distance from the left edge, as a ratio of the frame's width.")]
+    y: Annotated[Ratio, Field(description="Distance from the top edge, as a ratio of the frame's height.")]
 
 
 class RegionOfInterestSpec(_Model):

@@ -1,4 +1,4 @@
-"""Shell completion as the README sets it up: the installed `spd` prints its completion script, and bash,
+"""Shell completion as docs/getting-started.md sets it up: the installed `spd` prints its completion script, and bash,
 having sourced it, completes subcommands and options by asking `spd` again."""
 
 from __future__ import annotations

@@ -194,7 +194,7 @@ def test_bad_arguments_are_usage_errors(emu, args, message):
     assert "Traceback" not in r.stderr
 
 
-# -- import, then adopt: the take-over flow of the README ---------------------------------------------
+# -- import, then adopt: the take-over flow of docs/guides/adopting.md ---------------------------------------------
 
 
 def _describe_all(emu) -> dict[tuple[str, str], dict]:

@@ -71,7 +71,7 @@ def test_every_panel_queries_series_the_daemon_exports(dashboard: dict[str, Any]
     query = re.fullmatch(r"label_values\((\w+), instance\)", variable["query"]["query"])
     assert query
     assert query.group(1) in exported
-    # Every spd metric of the README's table is on the dashboard.
+    # Every spd metric the daemon exports (docs/reference/metrics.md) is on the dashboard.
     spd_metrics = {n for n in exported if n.startswith("spd_") and not n.endswith("_created")}
     families = {re.sub(r"_(bucket|sum|count)$", "", n) for n in spd_metrics}
     assert families <= {re.sub(r"_(bucket|sum|count)$", "", n) for n in used}

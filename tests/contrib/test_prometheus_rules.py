@@ -23,8 +23,8 @@ RULES_DIR = ROOT / "contrib" / "prometheus"
 RULE_FILES = sorted(RULES_DIR.glob("*alerts.yaml"))
 TEST_FILES = sorted((RULES_DIR / "tests").glob("*.test.yaml"))
 
-# Metrics of features still to come, named as their design documents them (README, "Dashboards and
-# alerts"); the rules that read them are written ahead of the features.
+# Metrics of features still to come, named as their design documents them (docs/guides/monitoring.md,
+# "Dashboards and alerts"); the rules that read them are written ahead of the features.
 UPCOMING = {
     "spd_sessions_total": "connected-home sessions",
 }

@@ -227,7 +227,7 @@ def test_a_queue_that_cannot_be_read_is_reported_and_retried_while_passes_go_on(
 
 
 def test_the_body_an_eventbridge_rule_delivers_is_what_the_watch_reads(emu):
-    """moto's EventBridge, with the rule the README describes, delivering to the queue: the real shape."""
+    """moto's EventBridge, with the rule docs/guides/watching.md describes, delivering to the queue: the real shape."""
     sqs, url = emu.client("us-east-1", "sqs"), rule_fed_queue(emu)
     events = emu.client("us-east-1", "events")
     detail = call_event("UntagResource", "porch", user_agent="aws-cli/2", by_arn=True)["detail"]

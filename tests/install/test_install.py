@@ -3,7 +3,8 @@
 - core only (a systemd host has no `local` extra): the CLI validates, plans and prints the schema, and
   pytest still runs, since pytest loads spd's plugin wherever spd is installed;
 - with `local`: a throwaway project's own tests use the plugin's fixtures, and moto's `mock_aws` with
-  `spd.emulator.mock.install()`. The test files are the README's examples, so the documentation runs too.
+  `spd.emulator.mock.install()`. The test files are the examples of the manual's page on the emulator in your own tests
+  (docs/guides/emulator-in-tests.md), so the documentation runs too.
 
 The environments do not see this test suite's packages (no `--system-site-packages`), so a dependency spd
 forgets to declare fails here. Resolving spd[local] against a package index takes about a minute, most of
@@ -32,10 +33,12 @@ from pathlib import Path
 
 import pytest
 
+import doc_examples
+
 pytestmark = [pytest.mark.install, pytest.mark.timeout(600)]
 
 CHECKOUT = Path(__file__).resolve().parents[2]
-README = CHECKOUT / "README.md"
+EXAMPLES = CHECKOUT / "docs" / "guides" / "emulator-in-tests.md"
 
 
 def _env() -> dict[str, str]:
@@ -142,12 +145,9 @@ def local_python(shared_dir: Path, wheel: Path, wheelhouse: Path) -> Path:
     return path / "bin" / "python"
 
 
-def readme_example(*needles: str) -> str:
-    """The README's Python code block that contains every needle."""
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
-    matching = [b for b in blocks if all(n in b for n in needles)]
-    assert len(matching) == 1, f"expected one README example with {needles}, found {len(matching)}"
-    return matching[0]
+def docs_example(*needles: str) -> str:
+    """The Python example of the manual's page on the emulator in tests that contains every needle."""
+    return doc_examples.example(EXAMPLES, "python", *needles)
 
 
 def _pytest(python: Path, project: Path) -> str:
@@ -200,14 +200,14 @@ def test_core_install_runs_the_cli_and_pytest_without_the_local_extra(
 
 
 def test_plugin_fixtures_in_a_throwaway_project(tmp_path: Path, local_python: Path) -> None:
-    example = readme_example("def test_", "spd_rekognition")
+    example = docs_example("def test_", "spd_rekognition")
     project = _project(tmp_path / "project", {"test_stream_processors.py": example})
     report = _pytest(local_python, project)
     _assert_all_passed(report)
 
 
 def test_mock_aws_in_a_throwaway_project(tmp_path: Path, local_python: Path) -> None:
-    example = readme_example("def test_", "mock_aws")
+    example = docs_example("def test_", "mock_aws")
     project = _project(tmp_path / "project", {"test_with_moto.py": example})
     report = _pytest(local_python, project)
     _assert_all_passed(report)
