@@ -18,6 +18,7 @@ import click
 
 from spd import __version__
 from spd.cli.commands import COMMANDS
+from spd.cli.dashes import single_dash_hint
 from spd.cli.lazy import LazyGroup
 from spd.errors import ConfigError, ExitCode, SpdError
 from spd.urls import endpoint_url_problem, redact_userinfo
@@ -90,6 +91,13 @@ def connection_options(func: F) -> F:
     return func
 
 
+def output_option(help: str = "json: one JSON document on stdout, its shape described above.") -> Callable[[F], F]:
+    """`--output text|json`, for the commands whose result a program may read."""
+    return click.option(
+        "--output", type=click.Choice(["text", "json"]), default="text", show_default=True, help=help
+    )
+
+
 def _colour_off(ctx: click.Context, _param: click.Parameter, no_color: bool) -> None:
     # https://no-color.org: any non-empty NO_COLOR turns colour off. Setting it on the context makes
     # every click.echo of the command strip styles; click already strips them when not on a terminal.
@@ -152,10 +160,14 @@ def report_config_error(err: ConfigError) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the group and turn every outcome into an exit code."""
+    args = sys.argv[1:] if argv is None else argv
     try:
-        rv = cli.main(args=argv, prog_name="spd", standalone_mode=False)
+        rv = cli.main(args=args, prog_name="spd", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
+        sys.exit(ExitCode.USAGE)
+    except click.exceptions.NoSuchOption as exc:
+        (single_dash_hint(exc, args) or exc).show()
         sys.exit(ExitCode.USAGE)
     except click.UsageError as exc:
         exc.show()

@@ -7,7 +7,6 @@ decides anything about processors itself.
 from __future__ import annotations
 
 import asyncio
-import difflib
 import os
 import sys
 from collections.abc import Callable, Coroutine
@@ -46,6 +45,7 @@ from spd.plan import Plan, Policy
 from spd.reconciler import Reconciler
 from spd.saved_plan import SavedPlan
 from spd.settings import Settings, load_settings
+from spd.suggest import did_you_mean
 
 T = TypeVar("T")
 
@@ -99,9 +99,9 @@ def _check_targets(targets: tuple[str, ...], known: set[str], stack: str) -> Non
     for name in dict.fromkeys(targets):
         if name in known:
             continue
-        close = difflib.get_close_matches(name, sorted(known), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        problems.append(f"--target {name!r}: no processor of stack {stack} has this name{hint}")
+        problems.append(
+            f"--target {name!r}: no processor of stack {stack} has this name{did_you_mean(name, known)}"
+        )
     if problems:
         raise UsageError("\n".join(problems))
 
