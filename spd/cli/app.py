@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -22,6 +22,9 @@ from spd.cli.dashes import single_dash_hint
 from spd.cli.lazy import LazyGroup
 from spd.errors import ConfigError, ExitCode, SpdError
 from spd.urls import endpoint_url_problem, redact_userinfo
+
+if TYPE_CHECKING:
+    from spd.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -91,7 +94,9 @@ def connection_options(func: F) -> F:
     return func
 
 
-def output_option(help: str = "json: one JSON document on stdout, its shape described above.") -> Callable[[F], F]:
+def output_option(
+    help: str = "json: one JSON document on stdout, its shape described above.",
+) -> Callable[[F], F]:
     """`--output text|json`, for the commands whose result a program may read."""
     return click.option(
         "--output", type=click.Choice(["text", "json"]), default="text", show_default=True, help=help
@@ -139,6 +144,19 @@ def make_connection(
     return Connection(
         local=local, local_state=local_state, endpoint_url=endpoint_url, settings_file=settings_file
     )
+
+
+def connection_settings(
+    local: bool, local_state: Path | None, endpoint_url: str | None, settings_file: Path | None, **extra: Any
+) -> Settings:
+    """The settings of a command with `connection_options`: the file and `SPD_*` variables, under what
+    the command line sets (`extra`: a command's own overrides, such as `prune`; None means not given)."""
+    from spd.settings import load_settings
+
+    conn = make_connection(local, local_state, endpoint_url, settings_file)
+    warn_about_environment()
+    overrides = {**{k: v for k, v in extra.items() if v is not None}, **conn.overrides()}
+    return load_settings(conn.settings_file, **overrides)
 
 
 @click.group(

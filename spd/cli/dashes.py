@@ -41,10 +41,7 @@ def single_dash_hint(exc: click.exceptions.NoSuchOption, args: Sequence[str]) ->
         double = f"--{found['name']}"
         known = _long_options(exc.ctx.command)
         value = found["value"] or ""
-        if double in known:
-            hint = f"; did you mean '{double}{value}'?"
-        else:
-            hint = did_you_mean(double, known)
+        hint = f"; did you mean '{double}{value}'?" if double in known else did_you_mean(double, known)
         return click.UsageError(
             f"No such option {word!r}: spd's options take two dashes, not one{hint}", ctx=exc.ctx
         )

@@ -40,7 +40,10 @@ def _summary(diagnostics: Sequence[Diagnostic]) -> dict[str, int]:
 
 
 def validate_json(
-    spec: Path, stack: str | None, processors: Iterable[tuple[str, str, str]], diagnostics: Sequence[Diagnostic]
+    spec: Path,
+    stack: str | None,
+    processors: Iterable[tuple[str, str, str]],
+    diagnostics: Sequence[Diagnostic],
 ) -> str:
     """`spd validate --output json`: `valid`, the stack and processors (null and empty when invalid),
     every diagnostic (warnings of a valid spec, errors and warnings of an invalid one)."""

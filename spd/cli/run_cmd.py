@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from spd.cli.app import connection_options, make_connection, warn_about_environment
-from spd.cli.helptext import EXIT_CODES_RUN, examples
+from spd.cli.helptext import CONFIG, USAGE, documented
 from spd.errors import UsageError
 
 
@@ -18,8 +18,23 @@ def _the_spec(argument: Path | None, option: Path | None) -> Path | None:
     return argument if argument is not None else option
 
 
+@documented(
+    examples=[
+        ("spd run config/", "against AWS, until SIGTERM"),
+        ("spd run --local config/", "against the embedded emulator"),
+        ("spd run --settings /etc/spd/settings.yaml", "the spec named by the settings"),
+    ],
+    exit_codes={
+        0: "stopped by SIGTERM or SIGINT",
+        1: "could not start (e.g. metrics_address already in use)",
+        USAGE[0]: USAGE[1] + ", SPEC and --spec that differ",
+        CONFIG[0]: CONFIG[1] + " at start-up",
+    },
+)
 @click.command("run")
-@click.argument("spec_argument", metavar="[SPEC]", required=False, type=click.Path(readable=False, path_type=Path))
+@click.argument(
+    "spec_argument", metavar="[SPEC]", required=False, type=click.Path(readable=False, path_type=Path)
+)
 @connection_options
 @click.option(
     "--spec",

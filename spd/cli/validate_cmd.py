@@ -20,6 +20,7 @@ from spd.cli.helptext import CONFIG, USAGE, documented
 from spd.errors import ExitCode, SpecError
 from spd.spec import load_spec, spec_json_schema
 
+
 @documented(
     examples=[
         ("spd validate config/", "every *.yaml file of the directory"),
