@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+COMPLETE_VAR = "_SPD_COMPLETE"
+"""The environment variable click's completion scripts set when they ask spd for completions."""
+
 INTERRUPTED = 130
 """Exit code after Ctrl-C (SIGINT): 128 + the signal's number, as shells report it."""
 
@@ -179,6 +182,11 @@ def report_config_error(err: ConfigError) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the group and turn every outcome into an exit code."""
     args = sys.argv[1:] if argv is None else argv
+    if COMPLETE_VAR in os.environ:
+        # The shell asks for completions (`spd completion SHELL` wrote the script that does).
+        from spd.cli.complete import register
+
+        register()
     try:
         rv = cli.main(args=args, prog_name="spd", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:

@@ -14,6 +14,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "spd.cli.check_cmd:check_command",
         "Check that the resources the spec's processors reference exist and are usable (read-only).",
     ),
+    "completion": LazyCommand(
+        "spd.cli.completion_cmd:completion_command",
+        "Print the shell completion script for bash, zsh or fish.",
+    ),
     "emulator": LazyCommand(
         "spd.emulator.command:emulator_command",
         "Serve the local Rekognition stream-processor emulator (plus moto's other services).",
