@@ -94,7 +94,9 @@ def test_run_takes_the_spec_as_an_argument(tmp_path: Path) -> None:
 def test_run_with_two_different_specs_is_a_usage_error(tmp_path: Path) -> None:
     r = run_spd(["run", str(tmp_path / "a.yaml"), "--spec", str(tmp_path / "b.yaml")], timeout=60)
     assert r.returncode == 64
-    assert "SPEC" in r.stderr and "--spec" in r.stderr and "differ" in r.stderr
+    assert "SPEC" in r.stderr
+    assert "--spec" in r.stderr
+    assert "differ" in r.stderr
     assert "Traceback" not in r.stderr
 
 
@@ -123,7 +125,8 @@ def test_terraform_single_dash_options_get_the_double_dash_form(args: list[str],
     assert r.returncode == 64
     word = next(a for a in args if a.startswith("-"))
     assert f"No such option '{word}': spd's options take two dashes, not one; {hint}" in r.stderr
-    assert "No such option '-o'" not in r.stderr and "No such option '-d'" not in r.stderr
+    assert "No such option '-o'" not in r.stderr
+    assert "No such option '-d'" not in r.stderr
 
 
 def test_a_single_dash_option_the_command_lacks_gets_no_false_hint() -> None:
