@@ -10,6 +10,10 @@ Two families that never mix:
   table in `spd.aws.errors`. Temporary ones (throttling, a processor in a transitional state, a name
   still reserved, 5xx) are worth retrying after a delay, and the executor does; permanent ones (invalid
   parameter, access denied, limits, a stream used by another processor) are not. Exit 1.
+
+One local failure has its own code: a state file that cannot be written for a reason that passes by
+itself (disk full, an I/O error, a lock held too long) exits 75 (EX_TEMPFAIL, `StoreTemporaryError` in
+`spd.state_files`): systemd's `Restart=on-failure` retries it, where 78 would stop the service for good.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ class ExitCode(IntEnum):
     FAILURE = 1
     CHANGES = 2
     USAGE = 64
+    TEMPFAIL = 75
     CONFIG = 78
 
 

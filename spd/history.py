@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from spd.events import Event
-from spd.sqlite_store import Database, Schema, default_state_dir
+from spd.sqlite_store import Database, Schema, StoreError, default_state_dir, store_errors
 
 SCHEMA = Schema(
     kind="spd history",
@@ -94,7 +94,10 @@ class History:
     def entries(
         self, stack: str, *, processor: str | None = None, since: datetime | None = None
     ) -> Iterator[Entry]:
-        """The stack's events, oldest first, optionally of one processor and from `since` on."""
+        """The stack's events, oldest first, optionally of one processor and from `since` on.
+
+        A damaged file (pages SQLite cannot read, a row whose fields are not JSON) raises `StoreError`
+        naming it, not the bare `sqlite3` error: `spd history` reports it in one line."""
         query = "SELECT at, stack, region, processor, event, fields FROM events WHERE stack = ?"
         args: list[Any] = [stack]
         if processor is not None:
@@ -103,8 +106,21 @@ class History:
         if since is not None:
             query += " AND at >= ?"
             args.append(since.timestamp())
-        for at, stk, region, name, event, fields in self.db.conn.execute(query + " ORDER BY at, id", args):
-            yield Entry(datetime.fromtimestamp(at, UTC), stk, region, name, event, json.loads(fields))
+        with store_errors(self.db.path, SCHEMA.kind):
+            rows = self.db.conn.execute(query + " ORDER BY at, id", args)
+            for at, stk, region, name, event, fields in rows:
+                yield Entry(datetime.fromtimestamp(at, UTC), stk, region, name, event, self._fields(fields))
+
+    def _fields(self, text: str) -> dict[str, Any]:
+        try:
+            fields = json.loads(text)
+        except (TypeError, ValueError):
+            fields = None
+        if not isinstance(fields, dict):
+            raise StoreError(
+                f"{self.db.path}: damaged {SCHEMA.kind} database (an event's fields are not JSON)"
+            )
+        return fields
 
     def close(self) -> None:
         self.db.close()

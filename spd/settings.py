@@ -15,9 +15,17 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
@@ -49,6 +57,9 @@ DEFAULT_RATE_LIMITS: dict[str, float] = {
 }
 
 SETTINGS_FILE_ENV = "SPD_SETTINGS_FILE"
+
+STATE_FILE_NAMES = {"history_file": "history.db", "local_state": "emulator.db"}
+"""The default file name of each state file setting (for the example in its error)."""
 
 
 def state_directory(settings: Settings) -> Path:
@@ -227,10 +238,40 @@ class Settings(BaseSettings):
     session_queue_url: str | None = None
     """SQS queue of session triggers (each message body one trigger JSON), long-polled by the daemon."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_paths_unset(cls, data: Any) -> Any:
+        """An empty value of a path setting means "not set" (its default), for every path setting at once:
+        `SPD_API_TOKEN_FILE=` in an environment file must not become the path "." (the current directory)."""
+        if not isinstance(data, dict):
+            return data
+        return {key: value for key, value in data.items() if not (value == "" and key in PATH_SETTINGS)}
+
+    @field_validator("history_file", "local_state")
+    @classmethod
+    def _state_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        """A state file setting names a file (created when missing), never an existing directory: the
+        directory would only fail later, as a traceback from deep in the start-up."""
+        if value is not None and value.is_dir():
+            example = value / STATE_FILE_NAMES[str(info.field_name)]
+            raise ValueError(
+                f"{str(value)!r} is a directory; {info.field_name} names a file, e.g. {str(example)!r}"
+            )
+        return value
+
+    @field_validator("state_dir")
+    @classmethod
+    def _state_directory(cls, value: Path | None) -> Path | None:
+        if value is not None and value.exists() and not value.is_dir():
+            raise ValueError(
+                f"{str(value)!r} is not a directory; state_dir names the directory of spd's state files"
+            )
+        return value
+
     @field_validator("api_token_file")
     @classmethod
     def _api_token_file(cls, value: Path | None) -> Path | None:
-        if value is None or str(value) == "":
+        if value is None:
             return None
         problem = secret_file_problem(value, "api_token_file")
         if problem is not None:
@@ -283,6 +324,16 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Values from the settings file arrive as init kwargs; the environment outranks them.
         return (env_settings, init_settings)
+
+
+def _is_path_setting(annotation: Any) -> bool:
+    return annotation is Path or Path in get_args(annotation)
+
+
+PATH_SETTINGS = frozenset(
+    name for name, field in Settings.model_fields.items() if _is_path_setting(field.annotation)
+)
+"""The settings that hold a path (`spec`, `history_file`, `api_token_file`...): empty means unset."""
 
 
 def _read_settings_file(path: Path, env: Mapping[str, str]) -> tuple[dict[str, Any], Positions]:

@@ -12,7 +12,12 @@ ledger and a history later) goes through `Database`, so that all of it gets the 
 - a schema identified by `PRAGMA application_id` (another program's database is refused, never
   altered) and versioned by `PRAGMA user_version`, upgraded by numbered migration scripts inside one
   write transaction, so two processes opening a new file at once migrate it exactly once;
-- one exception, `StoreError` (exit 78), carrying one line that names the file.
+- the file opened as `spd.state_files` says: no symlink followed, in a directory no other user can
+  write to, created with private parents whatever the umask;
+- one exception family carrying one line that names the file: `StoreError` (exit 78) for what the
+  operator must fix (another program's file, a damaged one), `StoreTemporaryError` (exit 75) for what
+  passes by itself (disk full, I/O error). SQLite failures are told apart by their error code, never by
+  their message text; an open that fails leaves no empty file behind.
 """
 
 from __future__ import annotations
@@ -25,17 +30,38 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from spd.errors import ExitCode, SpdError
+from spd.state_files import (
+    FileIdentity,
+    StoreError,
+    StoreTemporaryError,
+    disk_full_message,
+    make_private_directory,
+    open_private_file,
+    remove_if_still_empty,
+)
+
+__all__ = [
+    "Database",
+    "Schema",
+    "StoreError",
+    "StoreTemporaryError",
+    "default_state_dir",
+    "is_sqlite_file",
+    "sqlite_error",
+    "store_errors",
+]
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-FILE_MODE = 0o600
-DIRECTORY_MODE = 0o700
 
-
-class StoreError(SpdError):
-    """A state file that cannot be used: not a database, another program's, damaged, too new."""
-
-    exit_code = ExitCode.CONFIG
+# Primary result codes (https://sqlite.org/rescode.html); extended codes carry them in their low byte.
+SQLITE_BUSY = 5
+SQLITE_LOCKED = 6
+SQLITE_NOMEM = 7
+SQLITE_READONLY = 8
+SQLITE_IOERR = 10
+SQLITE_CORRUPT = 11
+SQLITE_FULL = 13
+SQLITE_CANTOPEN = 14
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +97,52 @@ def is_sqlite_file(path: Path) -> bool:
         return False
 
 
-def create_private_file(path: Path) -> None:
-    """Create `path` (and missing parents) readable by its owner only; leave an existing file alone."""
-    path.parent.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, FILE_MODE)
-    os.close(fd)
+def sqlite_error(path: Path, kind: str, exc: sqlite3.Error) -> StoreError:
+    """`exc` as a one-line error naming the file, temporary or not by its SQLite error code.
+
+    Temporary (exit 75, retried by systemd): a full disk (SQLITE_FULL, or an I/O or open error while the file
+    system has no free block), an I/O error (SQLITE_IOERR: storage that hiccups, e.g. over the network,
+    often recovers, and a retry costs nothing), a lock held past the busy timeout, no memory. Everything
+    else is the operator's to fix (exit 78): a damaged file, another program's, a read-only file system.
+    """
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    # SQLite says SQLITE_FULL only for the database and its journal; a companion that cannot grow on a
+    # full disk (the -shm index) comes back as an I/O error, and a file it cannot create as CANTOPEN.
+    out_of_space = primary in (SQLITE_IOERR, SQLITE_CANTOPEN) and _no_space_left(path.parent)
+    if primary == SQLITE_FULL or out_of_space:
+        return StoreTemporaryError(disk_full_message(path, f"write {kind}", str(exc)))
+    if primary == SQLITE_IOERR:
+        return StoreTemporaryError(f"{path}: I/O error on {kind} ({exc}); a temporary failure, retry")
+    if primary in (SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOMEM):
+        return StoreTemporaryError(f"{path}: {kind} unavailable for now ({exc}); retry")
+    if primary == SQLITE_CORRUPT:
+        return StoreError(
+            f"{path}: damaged {kind} database ({exc}); move it aside (spd starts a new one) or restore a copy"
+        )
+    if primary == SQLITE_CANTOPEN:
+        return StoreError(f"{path}: cannot open {kind} ({exc})")
+    if primary == SQLITE_READONLY:
+        return StoreError(f"{path}: cannot write {kind} ({exc})")
+    return StoreError(f"{path}: not an {kind} database ({exc})")
+
+
+def _no_space_left(directory: Path) -> bool:
+    try:
+        info = os.statvfs(directory)
+    except OSError:
+        return False
+    # f_files is 0 on file systems without an inode limit (btrfs): no inode count to run out of there.
+    return info.f_bavail == 0 or (info.f_files > 0 and info.f_favail == 0)
+
+
+@contextmanager
+def store_errors(path: Path, kind: str) -> Iterator[None]:
+    """Turn the SQLite errors of the block (a query on a damaged file, a full disk) into `StoreError`s."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise sqlite_error(path, kind, exc) from exc
 
 
 class Database:
@@ -89,24 +156,33 @@ class Database:
     def __init__(self, path: Path, schema: Schema, *, busy_timeout: float = 30.0) -> None:
         self.path = path
         self.schema = schema
-        create_private_file(path)
+        make_private_directory(path.parent)
+        created = open_private_file(path)
         try:
             self.conn = sqlite3.connect(
                 path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
         except sqlite3.Error as exc:
-            raise StoreError(f"{path}: cannot open {schema.kind}: {exc}") from exc
+            self._discard(created)
+            raise sqlite_error(path, schema.kind, exc) from exc
         try:
             self._check_identity()  # before anything that writes, e.g. the journal mode in the header
             self._use_wal(busy_timeout)
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             self.conn.close()
-            raise StoreError(f"{path}: not an {schema.kind} database ({exc})") from exc
+            self._discard(created)
+            raise sqlite_error(path, schema.kind, exc) from exc
         except StoreError:
             self.conn.close()
+            self._discard(created)
             raise
+
+    def _discard(self, created: FileIdentity | None) -> None:
+        """After a failed open: remove the file if this open created it and it is still empty."""
+        if created is not None:
+            remove_if_still_empty(self.path, created)
 
     def _use_wal(self, busy_timeout: float) -> None:
         """WAL mode, waiting out other openers: switching the journal mode answers "database is locked"
@@ -117,7 +193,8 @@ class Database:
                 self.conn.execute("PRAGMA journal_mode=WAL")
                 return
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
+                code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+                if code not in (SQLITE_BUSY, SQLITE_LOCKED) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.01)
 
@@ -134,7 +211,9 @@ class Database:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             tables = int(conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
         finally:
-            if snapshot:
+            # SQLite ends the transaction itself on some errors (an I/O error, a full disk); a ROLLBACK
+            # then would fail too, and its error would hide the one that tells what happened.
+            if snapshot and conn.in_transaction:
                 conn.execute("ROLLBACK")
         if app_id == 0 and version == 0:
             if tables:

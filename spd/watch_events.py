@@ -85,7 +85,9 @@ def parse_message(body: str) -> CallEvent:
     """The call an SQS message body records; `MalformedEvent` for anything else."""
     try:
         event = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except RecursionError:
+        raise MalformedEvent("JSON nested too deeply") from None
+    except ValueError as exc:  # not JSON, not UTF-8, an integer past Python's digit limit
         raise MalformedEvent(f"not JSON: {exc}") from None
     if not isinstance(event, dict):
         raise MalformedEvent("not a JSON object")

@@ -28,10 +28,12 @@ from spd.cli.since import SINCE_HELP, parse_since
 from spd.connect import open_gateway
 from spd.errors import ExitCode
 from spd.model import ProcessorId
+from spd.sessions.ledger import SCHEMA as LEDGER_SCHEMA
 from spd.sessions.ledger import Ledger, SessionRecord
 from spd.sessions.start import Outcome, SessionOutcome, SessionStarter
 from spd.sessions.trigger import TriggerSource
 from spd.settings import state_directory
+from spd.sqlite_store import store_errors
 
 
 @documented(
@@ -158,7 +160,7 @@ def sessions_command(spec: Path, since: str, output: str, **conn: Any) -> int:
     settings = _settings(**conn)
     desired = _load(spec)
     names = {p.name for p in desired.processors}
-    with Ledger.open(state_directory(settings)) as ledger:
+    with Ledger.open(state_directory(settings)) as ledger, store_errors(ledger.path, LEDGER_SCHEMA.kind):
         records = ledger.sessions(since=cutoff, processors=names)
     if output == "json":
         click.echo(json.dumps({"sessions": [_record_json(r) for r in records]}, indent=2))

@@ -199,7 +199,9 @@ def count_statuses(statuses: Iterable[Status | None]) -> dict[str, int]:
 
 @dataclass
 class Health:
-    """`/healthz`: healthy while a full pass succeeded within `HEALTHY_INTERVALS` intervals."""
+    """`/healthz`: healthy while a full pass succeeded within `HEALTHY_INTERVALS` intervals and every
+    queue reader still runs (one that stopped leaves its queue unread until a restart: unhealthy on a
+    leader and a standby alike, with each stopped reader named and why)."""
 
     interval: float
     clock: Callable[[], float] = time.monotonic
@@ -208,6 +210,8 @@ class Health:
     consecutive_failures: int = 0
     lease: Callable[[], dict[str, Any]] | None = None
     """With `ha.table`: the lease's state (`spd.daemon.leader.Leadership.describe`)."""
+    stopped_readers: Callable[[], Mapping[str, str]] | None = None
+    """The queue readers that stopped by themselves, by name, and why."""
 
     def succeeded(self) -> None:
         self.last_success = self.clock()
@@ -220,6 +224,14 @@ class Health:
 
     def check(self) -> tuple[int, dict[str, Any]]:
         """(HTTP status, JSON body)."""
+        code, body = self._passes()
+        stopped = dict(self.stopped_readers()) if self.stopped_readers is not None else {}
+        if stopped:
+            body.update(status="reader_stopped", stopped_readers=stopped)
+            return 503, body
+        return code, body
+
+    def _passes(self) -> tuple[int, dict[str, Any]]:
         body: dict[str, Any] = {
             "interval": self.interval,
             "consecutive_failures": self.consecutive_failures,

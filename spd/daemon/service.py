@@ -130,7 +130,7 @@ class Daemon:
         self._clock = clock
         settings = config.settings
         self._backoff = RestartBackoff(settings.failed_backoff_initial, settings.failed_backoff_max)
-        self._health = Health(settings.interval, clock)
+        self._health = Health(settings.interval, clock, stopped_readers=self._stopped_readers)
         self._gateway: Gateway | None = None
         self._outlet: EventOutlet | None = None
         self._metrics = DaemonMetrics(
@@ -257,8 +257,11 @@ class Daemon:
                 self._start_windows()
                 self._start_preflight("start")
                 await self._stop.wait()
-                await self._shutdown()
-                await self._stop_leadership(lease_task)
+                try:
+                    await self._shutdown()
+                finally:
+                    # Whatever went wrong stopping, the standby must not wait out a whole lease.
+                    await self._stop_leadership(lease_task)
         finally:
             if watchdog is not None:
                 watchdog.cancel()
@@ -637,6 +640,11 @@ class Daemon:
 
     def _call_stats(self) -> CallStats | None:
         return self._gateway.stats if self._gateway is not None else None
+
+    def _stopped_readers(self) -> dict[str, str]:
+        """The queue readers whose task ended by itself, and why (`/healthz` is 503 while any has)."""
+        readers = (self._watch, self._results, self._session_queue)
+        return {r.name: r.stopped for r in readers if r is not None and r.stopped is not None}
 
     def _healthz(self) -> Response:
         code, body = self._health.render()

@@ -4,8 +4,12 @@ Runs in `spd run` when `results_queue_url` is set. The queue is subscribed to th
 topics; each message is read (`spd.aws.watch_queue.WatchQueue`, the watch's long-poll reader), parsed
 (`spd.sessions.notifications.parse_notification`), stored in the ledger (`Ledger.record_notification`)
 and deleted. A malformed message is logged (`session_notification_malformed`) and deleted too: no
-retry would make it readable. A message whose storing failed (the ledger file unwritable) is left on
-the queue, so SQS delivers it again later.
+retry would make it readable. A message whose storing failed for a reason of the ledger's (the file
+unwritable, locked, the disk full: `spd.daemon.queue_loop.temporary`) is left on the queue, so SQS
+delivers it again later (and its redrive policy, if any, dead-letters it after `maxReceiveCount`);
+any other failure is the message's own, and the shared reader loop logs and deletes it. Values out of
+range (`spd.sessions.notifications.Notification.dropped`) are left out of what is stored and logged
+(`session_notification_values_dropped`); the rest of the notification is recorded.
 
 A new notification becomes an event through the daemon's `on_event` (`session_completed` with the
 processed seconds, `labels_detected` with the labels), which is what the metrics count. A redelivered
@@ -29,7 +33,7 @@ import structlog
 
 from spd.aws.gateway import Gateway
 from spd.aws.watch_queue import QueueMessage, WatchQueue
-from spd.daemon.queue_loop import QueueReader, delete_handled, open_queue
+from spd.daemon.queue_loop import QueueReader, open_queue, temporary
 from spd.events import LABELS_DETECTED, SESSION_COMPLETED, Event, EventSink
 from spd.sessions.ledger import Ledger
 from spd.sessions.notifications import (
@@ -62,15 +66,14 @@ class ResultsReader(QueueReader):
     ) -> None:
         """`active`: False while this daemon is a standby (high availability): then nothing is read."""
         super().__init__(
-            queue, name="session_results", handle=self._handle_batch, active=active, log=log, sleep=sleep
+            queue, name="session_results", handle=self._handle_one, active=active, log=log, sleep=sleep
         )
         self._ledger = ledger
         self._on_event = on_event
         self._now = now
 
-    async def _handle_batch(self, messages: list[QueueMessage]) -> None:
-        handled = [m for m in messages if self.handle(m) != "failed"]
-        await delete_handled(self._queue, handled, name="session_results", log=self._log)
+    async def _handle_one(self, message: QueueMessage) -> bool:
+        return self.handle(message) != "failed"
 
     def handle(self, message: QueueMessage) -> str:
         """Store one message's notification; its outcome: new, duplicate, malformed or failed (kept)."""
@@ -81,9 +84,18 @@ class ResultsReader(QueueReader):
                 NOTIFICATION_MALFORMED, message_id=message.message_id, error=str(exc), body=message.body[:200]
             )
             return "malformed"
+        if notification.dropped:
+            self._log().warning(
+                "session_notification_values_dropped",
+                message_id=message.message_id,
+                session_id=notification.session_id,
+                dropped=list(notification.dropped),
+            )
         try:
             new = self._ledger.record_notification(notification, received=self._now())
-        except Exception as exc:  # sqlite3.Error, OSError: the ledger file, not the message
+        except Exception as exc:
+            if not temporary(exc):
+                raise  # the message's own failure: the reader loop logs and deletes it
             self._log().error(
                 "session_notification_failed",
                 message_id=message.message_id,

@@ -13,8 +13,8 @@ Start call, instead of losing a race at the service.
   starts nothing: only the lease holder runs sessions.
 - SQS: long-polled with the watch's queue reader (`spd.aws.watch_queue`). Every message is deleted once
   handled, a malformed or refused one included (logged as `session_refused` with its reason; never
-  retried forever); only a temporary service error leaves it for SQS to deliver again. A standby reads
-  nothing.
+  retried forever); only a temporary failure (the service's, or the ledger's disk) leaves it for SQS
+  to deliver again. A standby reads nothing.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import structlog
 from spd.aws.gateway import Gateway
 from spd.aws.watch_queue import QueueMessage, WatchQueue
 from spd.daemon.http import Request, Response
-from spd.daemon.queue_loop import QueueReader, delete_handled, open_queue
+from spd.daemon.queue_loop import QueueReader, open_queue
 from spd.events import Event, EventSink
 from spd.model import DesiredState
 from spd.processor_locks import ProcessorLocks
@@ -204,27 +204,31 @@ class SessionQueueReader(QueueReader):
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         super().__init__(
-            queue, name="session_queue", handle=self.handle, active=triggers.active, log=log, sleep=sleep
+            queue,
+            name="session_queue",
+            handle=self.handle,
+            active=triggers.active,
+            log=log,
+            sleep=sleep,
+            concurrent=True,
         )
         self._triggers = triggers
 
-    async def handle(self, messages: list[QueueMessage]) -> None:
-        """Trigger each message (concurrently; one at a time per processor), then delete the handled ones."""
-        outcomes = await asyncio.gather(
-            *(
-                self._triggers.trigger(m.body, source=TriggerSource.SQS, fields={"message_id": m.message_id})
-                for m in messages
-            )
+    async def handle(self, message: QueueMessage) -> bool:
+        """Trigger one message; False (leave it for SQS to deliver again) only for a temporary failure.
+        Messages of a batch are handled concurrently (one at a time per processor); one that raises is
+        logged and deleted, or kept if the failure is temporary (the ledger's disk), by the reader loop."""
+        outcome = await self._triggers.trigger(
+            message.body, source=TriggerSource.SQS, fields={"message_id": message.message_id}
         )
-        done = [m for m, outcome in zip(messages, outcomes, strict=True) if not outcome.temporary]
-        kept = [m.message_id for m, outcome in zip(messages, outcomes, strict=True) if outcome.temporary]
-        if kept:
+        if outcome.temporary:
             self._log().warning(
                 "session_queue_retry_later",
-                messages=kept,
+                messages=[message.message_id],
                 note="a temporary service error: SQS delivers these again after their visibility timeout",
             )
-        await delete_handled(self._queue, done, name="session_queue", log=self._log)
+            return False
+        return True
 
 
 def open_session_queue(

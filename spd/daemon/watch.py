@@ -14,6 +14,8 @@ the same ownership rules as a full pass. Full passes still run every `interval` 
   many they are (the reconcile in flight may have read the processor before their change).
 - Every message is deleted once handled: parsed and scheduled, ignored, or malformed (logged, never
   retried). A daemon stopped between the two loses nothing: its next start begins with a full pass.
+  Reading, deleting and surviving a message that cannot even be handled (`watch_message_failed`) are
+  the shared reader loop's (`spd.daemon.queue_loop`).
 - Overlap with full passes: a per-processor lock (`spd.processor_locks`), not the daemon's `PassRunner`.
   A full pass of a large fleet takes minutes; queueing watch reconciles behind it would put the latency
   back at the pass's length. Instead the executor holds a processor's lock while a pass acts on it and
@@ -23,7 +25,6 @@ the same ownership rules as a full pass. Full passes still run every `interval` 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -33,7 +34,7 @@ from prometheus_client import Counter as PromCounter
 
 from spd.aws.gateway import Gateway
 from spd.aws.watch_queue import QueueMessage, WatchQueue
-from spd.daemon.queue_loop import delete_handled, open_queue, read_forever
+from spd.daemon.queue_loop import QueueReader, open_queue
 from spd.errors import SpdError
 from spd.model import DesiredState, ProcessorId
 from spd.plan import Policy
@@ -99,8 +100,15 @@ class Watch:
         self._tasks: dict[ProcessorId, asyncio.Task[None]] = {}
         self._reading: set[ProcessorId] = set()
         self._again: set[ProcessorId] = set()
-        self._reader: asyncio.Task[None] | None = None
-        self._active = active
+        self._reader = QueueReader(
+            queue,
+            name="watch",
+            handle=self._handle_one,
+            active=active,
+            log=log,
+            sleep=sleep,
+            on_reading=self._on_reading,
+        )
         self.events = PromCounter(
             "spd_watch_events",
             "Messages read from the watch queue, by outcome (queued, coalesced, own_call, malformed...).",
@@ -110,15 +118,21 @@ class Watch:
         for outcome in OUTCOMES:
             self.events.labels(outcome)
 
+    @property
+    def name(self) -> str:
+        return self._reader.name
+
+    @property
+    def stopped(self) -> str | None:
+        """Why the reader stopped by itself (`spd.daemon.queue_loop.QueueReader.stopped`)."""
+        return self._reader.stopped
+
     def start(self) -> None:
-        self._reader = asyncio.create_task(self._read_forever(), name="spd-watch")
+        self._reader.start()
 
     async def close(self, grace: float) -> int:
         """Stop reading; give reconciles in flight `grace` seconds; the number that had to be cancelled."""
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+        await self._reader.close()
         self._again.clear()
         tasks = set(self._tasks.values())
         if not tasks:
@@ -131,17 +145,6 @@ class Watch:
 
     # -- reading --------------------------------------------------------------------------------------
 
-    async def _read_forever(self) -> None:
-        await read_forever(
-            self._queue,
-            name="watch",
-            handle=self._handle_batch,
-            active=self._active,
-            log=self._log,
-            sleep=self._sleep,
-            on_reading=self._on_reading,
-        )
-
     def _on_reading(self, reading: bool) -> None:
         if reading:
             # Logged when reading begins: at start-up, or on becoming leader under `ha`.
@@ -150,10 +153,9 @@ class Watch:
             # A standby reads nothing: the leader's watch handles (and deletes) every message.
             self._log().info("watch_paused", queue=self._queue.url, reason="standby")
 
-    async def _handle_batch(self, messages: list[QueueMessage]) -> None:
-        for message in messages:
-            self.handle(message)
-        await delete_handled(self._queue, messages, name="watch", log=self._log)
+    async def _handle_one(self, message: QueueMessage) -> bool:
+        self.handle(message)
+        return True
 
     def handle(self, message: QueueMessage) -> str:
         """Parse one message and schedule what it asks for; its outcome (as counted and logged)."""

@@ -31,7 +31,7 @@ from spd.emulator.config import ConfigValueError, EmulatorConfig
 from spd.emulator.face_collections import Collection
 from spd.emulator.models import RecordError, StreamProcessor
 from spd.errors import ExitCode, SpdError
-from spd.sqlite_store import Database, Schema, StoreError, is_sqlite_file
+from spd.sqlite_store import Database, Schema, StoreError, StoreTemporaryError, is_sqlite_file
 
 LEGACY_FORMAT = "spd-emulator-state"
 LEGACY_VERSION = 1
@@ -137,6 +137,8 @@ class EmulatorStore:
         self.path = path
         try:
             self.db = Database(path, SCHEMA)
+        except StoreTemporaryError:
+            raise  # a full disk stays temporary (exit 75), not a broken state file
         except StoreError as exc:
             raise EmulatorStateError(str(exc)) from exc
         self._data_version: int | None = None

@@ -7,6 +7,16 @@ read) is an error, never a skip: skipping would drop that file's processors from
 blocks until a writer appears; opening a device can have effects): the type is checked with `stat`
 first, and the open itself is non-blocking and checked again with `fstat`, in case the entry changed
 in between.
+
+A spec decides which processors run on whose credentials, so, as sudo refuses a world-writable sudoers
+and sshd a world-writable `authorized_keys`, a spec another user could change is refused (exit 78, a
+located error naming the fix): a spec directory every user may write to (anyone could add a file, and
+the sticky bit does not prevent adding), a spec file every user may write to, and a spec file in a
+directory every user may write to, unless that directory is sticky and the file is this user's or root's
+(then no one else can have put it there or replace it). Refused rather than warned about: `spd run`
+would otherwise apply the planted processors at once, the warning read in its journal afterwards.
+Write access for the group is accepted: it is a grant an administrator made (a deploy group owning
+`/etc/spd`), not an accident of a mode.
 """
 
 from __future__ import annotations
@@ -35,6 +45,8 @@ def spec_files(path: Path) -> list[Path]:
         raise SpecError([_located(path, why_unreadable(path, exc))]) from None
     if not stat.S_ISDIR(mode):
         return [path]
+    if mode & stat.S_IWOTH:
+        raise SpecError([_located(path, _writable_directory(mode, path))])
     try:
         with os.scandir(path) as entries:
             names = [
@@ -60,9 +72,12 @@ def read_spec_text(file: Path) -> str | Diagnostic:
         return _located(file, why_unreadable(file, exc))
     with os.fdopen(fd, "rb") as handle:
         try:
-            mode = os.fstat(fd).st_mode
-            if not stat.S_ISREG(mode):  # replaced between stat and open
-                return _located(file, _not_regular(mode))
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):  # replaced between stat and open
+                return _located(file, _not_regular(info.st_mode))
+            untrusted = _untrusted(file, info)
+            if untrusted is not None:
+                return _located(file, untrusted)
             raw = handle.read()
         except OSError as exc:
             return _located(file, why_unreadable(file, exc))
@@ -72,6 +87,37 @@ def read_spec_text(file: Path) -> str | Diagnostic:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         return Diagnostic(str(file), line, column, "", "not valid UTF-8 text")
+
+
+def _untrusted(file: Path, info: os.stat_result) -> str | None:
+    """Why another user could have written or replaced the opened spec `file` (None if no one could)."""
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & stat.S_IWOTH:
+        return (
+            f"this spec file is writable by every user (mode {mode:04o}), so anyone on this machine "
+            f"could change the fleet; `chmod o-w {file}`"
+        )
+    home = Path(os.path.realpath(file)).parent
+    try:
+        folder = os.stat(home)
+    except OSError:  # pragma: no cover - the directory holding an open file exists
+        return None
+    if not folder.st_mode & stat.S_IWOTH:
+        return None
+    if folder.st_mode & stat.S_ISVTX and info.st_uid in (os.geteuid(), 0):
+        return None  # sticky: only its owner (this user, or root) can have put it there or replace it
+    return (
+        f"this spec file is in {home}, a directory every user may write to "
+        f"(mode {stat.S_IMODE(folder.st_mode):04o}), so anyone could replace it; keep specs in a "
+        "directory only their owners can write to"
+    )
+
+
+def _writable_directory(mode: int, path: Path) -> str:
+    return (
+        f"this spec directory is writable by every user (mode {stat.S_IMODE(mode):04o}), so anyone on "
+        f"this machine could add a spec file, and processors with it; `chmod o-w {path}`"
+    )
 
 
 def why_unreadable(path: Path, exc: OSError) -> str:
