@@ -19,6 +19,7 @@ import click
 from spd import __version__
 from spd.cli.commands import COMMANDS
 from spd.cli.dashes import single_dash_hint
+from spd.cli.helptext import CONFIG, TEMPFAIL, USAGE, documented
 from spd.cli.lazy import LazyGroup
 from spd.errors import ConfigError, ExitCode, SpdError
 from spd.urls import endpoint_url_problem, redact_userinfo
@@ -162,6 +163,24 @@ def connection_settings(
     return load_settings(conn.settings_file, **overrides)
 
 
+@documented(
+    examples=[
+        ("spd validate config/", "offline: every problem, located"),
+        ("spd plan --local config/", "what would change (embedded emulator)"),
+        ("spd apply --local config/", "make it so, after asking"),
+        ("spd status config/", "against AWS: every processor's state"),
+        ("spd COMMAND --help", "each command's options, examples, exit codes"),
+    ],
+    exit_codes={
+        0: "success",
+        1: "runtime failure (the service, a failed step, a refused trigger)",
+        2: "with --detailed-exitcode: changes or drift",
+        USAGE[0]: USAGE[1],
+        TEMPFAIL[0]: TEMPFAIL[1],
+        CONFIG[0]: CONFIG[1],
+        130: "interrupted (Ctrl-C)",
+    },
+)
 @click.group(
     cls=LazyGroup,
     lazy_commands=COMMANDS,

@@ -17,7 +17,7 @@ from spd import preflight
 from spd.cli import preflight_run
 from spd.cli.app import SPEC_ARGUMENT, connection_options, output_option
 from spd.cli.documents import check_json
-from spd.cli.helptext import CONFIG, USAGE, documented
+from spd.cli.helptext import CONFIG, TEMPFAIL, USAGE, documented
 from spd.cli.reconcile_cmd import _load, _settings
 from spd.connect import open_gateway
 from spd.errors import Diagnostic
@@ -33,6 +33,7 @@ from spd.errors import Diagnostic
         0: "every reference exists and is usable (denied look-ups are warnings)",
         1: "a reference is missing or unusable, or the service could not be reached",
         USAGE[0]: USAGE[1],
+        TEMPFAIL[0]: TEMPFAIL[1],
         CONFIG[0]: CONFIG[1],
     },
 )

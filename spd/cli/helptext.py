@@ -23,6 +23,7 @@ FITS = 72
 example; exit codes wrapped to this width: either way a line of help fits an 80-column terminal."""
 
 USAGE = (64, "usage error: an unknown option, a missing argument, conflicting options")
+TEMPFAIL = (75, "a local state file cannot be written for now (disk full, I/O error): retry")
 CONFIG = (78, "invalid spec or settings (each problem located at file:line:col)")
 
 

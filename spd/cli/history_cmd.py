@@ -11,7 +11,7 @@ import click
 
 from spd.cli.app import SPEC_ARGUMENT, connection_options, connection_settings, output_option
 from spd.cli.complete import complete_processors
-from spd.cli.helptext import CONFIG, USAGE, documented
+from spd.cli.helptext import CONFIG, TEMPFAIL, USAGE, documented
 from spd.cli.since import SINCE_HELP, parse_since
 from spd.history import Entry, History, default_history_file
 from spd.spec import load_spec
@@ -37,7 +37,12 @@ def _line(entry: Entry) -> str:
         ("spd history config/ --since 1h --processor lobby-faces", "one processor's last hour"),
         ("spd history config/ --output json", "[{at, event, ...}] on stdout"),
     ],
-    exit_codes={0: "listed, even when nothing matches", USAGE[0]: USAGE[1], CONFIG[0]: CONFIG[1]},
+    exit_codes={
+        0: "listed, even when nothing matches",
+        USAGE[0]: USAGE[1],
+        TEMPFAIL[0]: TEMPFAIL[1],
+        CONFIG[0]: CONFIG[1],
+    },
 )
 @click.command("history")
 @SPEC_ARGUMENT

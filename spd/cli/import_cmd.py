@@ -21,7 +21,7 @@ import click
 
 from spd.cli.app import connection_options, make_connection, output_option, warn_about_environment
 from spd.cli.documents import import_json
-from spd.cli.helptext import CONFIG, USAGE, documented
+from spd.cli.helptext import CONFIG, TEMPFAIL, USAGE, documented
 from spd.connect import open_gateway
 from spd.errors import ExitCode, SpdError, UsageError
 from spd.importer import DEFAULT_STACK, render_spec, target_block
@@ -76,6 +76,7 @@ def _write(path: Path, text: str) -> Path:
         0: "the spec was written",
         1: "nothing matched, or a processor or file could not be read or written",
         USAGE[0]: USAGE[1],
+        TEMPFAIL[0]: TEMPFAIL[1],
         CONFIG[0]: "invalid settings (each problem located at file:line:col)",
     },
 )

@@ -26,7 +26,7 @@ from spd.cli.app import (
     output_option,
 )
 from spd.cli.complete import complete_processors
-from spd.cli.helptext import CONFIG, USAGE, documented
+from spd.cli.helptext import CONFIG, TEMPFAIL, USAGE, documented
 from spd.cli.render import (
     apply_json,
     apply_report,
@@ -151,6 +151,7 @@ def _observe_progress(enabled: bool) -> Callable[[int, int], None] | None:
         1: "the service failed, a processor or target was unreadable, the preflight found errors",
         2: "with --detailed-exitcode: there are changes, blocked ones included",
         USAGE[0]: USAGE[1],
+        TEMPFAIL[0]: TEMPFAIL[1],
         CONFIG[0]: CONFIG[1],
     },
 )
@@ -276,6 +277,7 @@ async def _read_line(fd: int) -> str:
         0: "applied, or nothing to do",
         1: "a step failed, blocked changes are left, cancelled, or a saved plan is out of date",
         USAGE[0]: USAGE[1] + ", no terminal without --auto-approve",
+        TEMPFAIL[0]: TEMPFAIL[1],
         CONFIG[0]: CONFIG[1],
         INTERRUPTED[0]: "interrupted (Ctrl-C); run spd apply again to finish",
     },
@@ -472,6 +474,7 @@ class _progress:
         1: "the service failed, or a target (with --detailed-exitcode: a processor) was unreadable",
         2: "with --detailed-exitcode: a processor drifted, is missing, blocked or conflicted",
         USAGE[0]: USAGE[1],
+        TEMPFAIL[0]: TEMPFAIL[1],
         CONFIG[0]: CONFIG[1],
     },
 )

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from spd.cli.app import connection_options, make_connection, warn_about_environment
-from spd.cli.helptext import CONFIG, USAGE, documented
+from spd.cli.helptext import CONFIG, TEMPFAIL, USAGE, documented
 from spd.errors import UsageError
 
 
@@ -28,6 +28,7 @@ def _the_spec(argument: Path | None, option: Path | None) -> Path | None:
         0: "stopped by SIGTERM or SIGINT",
         1: "could not start (e.g. metrics_address already in use)",
         USAGE[0]: USAGE[1] + ", SPEC and --spec that differ",
+        TEMPFAIL[0]: TEMPFAIL[1],
         CONFIG[0]: CONFIG[1] + " at start-up",
     },
 )

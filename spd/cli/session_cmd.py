@@ -21,7 +21,7 @@ import click
 
 from spd.cli.app import SPEC_ARGUMENT, connection_options, output_option
 from spd.cli.complete import complete_processors, complete_targets
-from spd.cli.helptext import CONFIG, USAGE, documented
+from spd.cli.helptext import CONFIG, TEMPFAIL, USAGE, documented
 from spd.cli.lazy import SpdGroup
 from spd.cli.reconcile_cmd import _load, _settings
 from spd.cli.since import SINCE_HELP, parse_since
@@ -56,6 +56,7 @@ def session_group() -> None:
         0: "started, or coalesced (a session is already open)",
         1: "refused (unknown processor, budget spent, ...)",
         USAGE[0]: USAGE[1],
+        TEMPFAIL[0]: TEMPFAIL[1],
         CONFIG[0]: CONFIG[1],
     },
 )
@@ -143,7 +144,12 @@ def _outcome_text(outcome: SessionOutcome) -> str:
         ("spd sessions config/", "the last 24 hours"),
         ("spd sessions config/ --since 7d --output json", "a week, as JSON"),
     ],
-    exit_codes={0: "listed, even when there is nothing to list", USAGE[0]: USAGE[1], CONFIG[0]: CONFIG[1]},
+    exit_codes={
+        0: "listed, even when there is nothing to list",
+        USAGE[0]: USAGE[1],
+        TEMPFAIL[0]: TEMPFAIL[1],
+        CONFIG[0]: CONFIG[1],
+    },
 )
 @click.command("sessions")
 @SPEC_ARGUMENT
