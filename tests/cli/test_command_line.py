@@ -241,6 +241,8 @@ def test_spd_help_shows_every_summary_whole() -> None:
     shown = {entry.split()[0]: " ".join(entry.split()[1:]) for entry in entries}
     assert shown == {name: command.help for name, command in COMMANDS.items()}
     assert "..." not in listing
+    assert "\n  Examples:\n    spd " in r.stdout
+    assert "\n  Exit codes:\n    0 " in r.stdout
 
 
 @pytest.mark.parametrize("name", [n for n, _ in _commands() if n != "emulator"])
