@@ -37,6 +37,8 @@ TARGET_FAILED = "target_failed"
 SESSION_STARTED = "session_started"
 SESSION_COALESCED = "session_coalesced"
 SESSION_REFUSED = "session_refused"
+SESSION_LEDGER_FAILED = "session_ledger_failed"
+"""A trigger's outcome could not be written to the session ledger (an intent row then stays, counted)."""
 SESSION_WINDOW_OPENED = "session_window_opened"
 SESSION_WINDOW_CLOSED = "session_window_closed"
 SESSION_COMPLETED = "session_completed"
@@ -50,7 +52,7 @@ class Event:
 
     @property
     def level(self) -> str:
-        if self.name in (PROCESSOR_ERROR, PROCESSOR_FAILED, TARGET_FAILED):
+        if self.name in (PROCESSOR_ERROR, PROCESSOR_FAILED, TARGET_FAILED, SESSION_LEDGER_FAILED):
             return "error"
         if self.name in (
             DRIFT_DETECTED,

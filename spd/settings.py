@@ -34,6 +34,7 @@ from spd.lease import MAX_LEASE_SECONDS, MIN_LEASE_SECONDS
 from spd.model import OPERATIONS
 from spd.secret_file import secret_file_problem
 from spd.sink_settings import EventSinkSettings
+from spd.spec.files import read_spec_text
 from spd.spec.positions import Positions, format_path
 from spd.spec.scalars import Yaml11Bool
 from spd.spec.yaml_source import read_document
@@ -338,11 +339,9 @@ PATH_SETTINGS = frozenset(
 
 def _read_settings_file(path: Path, env: Mapping[str, str]) -> tuple[dict[str, Any], Positions]:
     """The file's mapping and where each key and value sits, read as spec files are (same YAML rules)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) else "not valid UTF-8 text"
-        raise SettingsError([Diagnostic(str(path), 1, 1, "", f"cannot read: {why}")]) from None
+    text = read_spec_text(path, kind="settings")
+    if isinstance(text, Diagnostic):
+        raise SettingsError([text])
     document = read_document(text, str(path), env)
     if document.problems:
         raise SettingsError(

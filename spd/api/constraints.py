@@ -30,6 +30,26 @@ def shape_of(structure: str, *path: str) -> Shape:
     return MODEL.member_shape(structure, *path)
 
 
+NUMBER_RANGES: dict[str, tuple[int, int]] = {
+    "integer": (-(2**31), 2**31 - 1),
+    "long": (-(2**63), 2**63 - 1),
+}
+"""What the model's integer types hold (Smithy: `integer` is 32-bit signed, `long` 64-bit signed)."""
+
+
+def value_range(shape: Shape) -> tuple[float | None, float | None]:
+    """The values a number shape accepts: its own bounds, within what its type can hold at all (a
+    `long` without a maximum still ends at 2^63 - 1); None where neither bounds it."""
+    low: float | None
+    high: float | None
+    low, high = NUMBER_RANGES.get(shape.type, (None, None))
+    if shape.min is not None:
+        low = shape.min if low is None else max(low, shape.min)
+    if shape.max is not None:
+        high = shape.max if high is None else min(high, shape.max)
+    return low, high
+
+
 def bound(value: float | None) -> int | float | None:
     """A bound as people write it: 128, not 128.0."""
     if value is None:

@@ -27,9 +27,10 @@ from spd.cli.reconcile_cmd import _load, _settings
 from spd.cli.since import SINCE_HELP, parse_since
 from spd.connect import open_gateway
 from spd.errors import ExitCode
+from spd.executor import always_allowed
 from spd.model import ProcessorId
 from spd.sessions.ledger import SCHEMA as LEDGER_SCHEMA
-from spd.sessions.ledger import Ledger, SessionRecord
+from spd.sessions.ledger import STARTING, Ledger, SessionRecord
 from spd.sessions.start import Outcome, SessionOutcome, SessionStarter
 from spd.sessions.trigger import TriggerSource
 from spd.settings import state_directory
@@ -115,7 +116,10 @@ def start_command(
     async def go() -> SessionOutcome:
         with Ledger.open(state_directory(settings)) as ledger:
             async with open_gateway(settings, desired) as gateway:
-                starter = SessionStarter(gateway=gateway, stack=desired.stack, ledger=ledger)
+                # No lease: a one-shot command always may (as `spd apply` does).
+                starter = SessionStarter(
+                    gateway=gateway, stack=desired.stack, ledger=ledger, guard=always_allowed
+                )
                 return await starter.trigger(body, desired, source=TriggerSource.CLI)
 
     outcome = asyncio.run(go())
@@ -227,5 +231,9 @@ def _records_text(records: list[SessionRecord]) -> str:
     ]
     started = sum(1 for r in records if r.outcome == Outcome.STARTED.value)
     processed = sum(r.processed_seconds or 0 for r in records)
-    lines.append(f"{len(records)} triggers, {started} sessions started, {processed:g} s of video processed")
+    summary = f"{len(records)} triggers, {started} sessions started, {processed:g} s of video processed"
+    intents = sum(1 for r in records if r.outcome == STARTING)
+    if intents:
+        summary += f", {intents} with no outcome recorded (starting: counted against the budget)"
+    lines.append(summary)
     return "\n".join(lines) + "\n"

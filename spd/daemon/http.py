@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+
+from spd.daemon.logs import LOGGER_NAME
+
+_log = logging.getLogger(LOGGER_NAME)
 
 # A response: status code, content type, body.
 Response = tuple[int, str, bytes]
@@ -46,6 +51,7 @@ _REASONS = {
 }
 _READ_TIMEOUT = 10.0
 _MAX_HEADER_BYTES = 16 * 1024
+_MAX_LENGTH_DIGITS = 18
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +84,12 @@ async def serve(
             await _answer(reader, writer, routes, posts)
         except (TimeoutError, ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass  # a client that stalls, hangs up or sends garbage is dropped; the daemon carries on
+        except Exception as exc:
+            # Whatever a request's bytes provoke, the client gets an answer and the log one line, never
+            # asyncio's "Unhandled exception" traceback (the handlers already answer 500 for their own).
+            _log.error("http_request_failed", extra={"error": str(exc), "error_type": type(exc).__name__})
+            with contextlib.suppress(Exception):
+                _write(writer, _text(500, "internal error; see the daemon's log"), head_only=False)
         finally:
             writer.close()
             with contextlib.suppress(ConnectionError, TimeoutError):
@@ -132,16 +144,30 @@ def _text(code: int, message: str) -> Response:
     return code, "text/plain; charset=utf-8", f"{message}\n".encode()
 
 
+def content_length(value: str) -> int | None:
+    """A Content-Length header's value as a number of bytes; None unless it is ASCII digits only.
+
+    `str.isdigit` alone is not enough: it accepts digits `int` refuses ("²", from the latin-1 decoded
+    head) and numbers too long for `int` to parse; a huge length is capped, not parsed, and then
+    answered 413 like any body beyond `MAX_BODY_BYTES`.
+    """
+    if not value or not value.isascii() or not value.isdigit():
+        return None
+    digits = value.lstrip("0") or "0"
+    return int(digits) if len(digits) <= _MAX_LENGTH_DIGITS else MAX_BODY_BYTES + 1
+
+
 async def _post(reader: asyncio.StreamReader, head: bytes, path: str, handler: PostRoute) -> Response:
     headers = _headers(head)
-    length = headers.get("content-length")
-    if length is None:
+    given = headers.get("content-length")
+    if given is None:
         return _text(411, "Content-Length required")
-    if not length.isdigit():
-        return _text(400, "bad Content-Length")
-    if int(length) > MAX_BODY_BYTES:
+    length = content_length(given)
+    if length is None:
+        return _text(400, "bad Content-Length: expected a decimal number of bytes")
+    if length > MAX_BODY_BYTES:
         return _text(413, f"body larger than {MAX_BODY_BYTES} bytes")
-    body = await asyncio.wait_for(reader.readexactly(int(length)), _READ_TIMEOUT)
+    body = await asyncio.wait_for(reader.readexactly(length), _READ_TIMEOUT)
     try:
         return await handler(Request(path, headers, body))
     except Exception as exc:  # a broken handler must not take the server down, nor show a traceback

@@ -25,7 +25,7 @@ from spd.aws.gateway import CallStats
 from spd.daemon.passes import FULL, SWEEP
 from spd.daemon.session_metrics import SessionMetrics
 from spd.events import Event
-from spd.model import Status
+from spd.model import DesiredState, Status
 
 PASS_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 ABSENT = "ABSENT"
@@ -110,7 +110,10 @@ class DaemonMetrics:
         notify_dropped: Callable[[], int] = lambda: 0,
         sinks: Callable[[], SinkCounts | None] = lambda: None,
         wall: Callable[[], float] = time.time,
+        spec: Callable[[], DesiredState | None] = lambda: None,
     ):
+        """`spec`: the running spec, whose processor and target names are the only values of those
+        labels (`spd.daemon.session_metrics`); the daemon always passes it."""
         self._wall = wall
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
@@ -156,7 +159,7 @@ class DaemonMetrics:
             registry=r,
         )
         self.leader.set(1)
-        self.sessions = SessionMetrics(r)
+        self.sessions = SessionMetrics(r, spec)
         r.register(_ApiCalls(stats))
         r.register(_NotifyDropped(notify_dropped))
         r.register(_SinkDeliveries(sinks))

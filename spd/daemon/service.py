@@ -32,6 +32,7 @@ from spd import __version__
 from spd.aws.gateway import CallStats, Gateway
 from spd.backoff import RestartBackoff
 from spd.connect import execution_settings, open_gateway, run_policy
+from spd.daemon.api_token import token_file_problem
 from spd.daemon.event_out import EventOutlet, open_outlet
 from spd.daemon.http import Response, serve
 from spd.daemon.leader import Leadership
@@ -96,9 +97,19 @@ def load_config(
 ) -> Config:
     """Settings (file, `SPD_*`, then command-line overrides) and the spec they name; ConfigError if bad."""
     settings = load_settings(settings_file, environ=environ, **overrides)
+    where = str(settings_file or "settings")
     exposed = exposure_problem(settings)
     if exposed is not None:
-        raise SettingsError([Diagnostic(str(settings_file or "settings"), 0, 0, "metrics_address", exposed)])
+        raise SettingsError([Diagnostic(where, 0, 0, "metrics_address", exposed)])
+    if settings.api_token_file is not None:
+        # Stricter than the settings' own check (world-readable): group access is refused too, as the
+        # daemon refuses it per request (spd.daemon.api_token).
+        token = token_file_problem(settings.api_token_file)
+        if token is not None:
+            env = os.environ if environ is None else environ
+            if any(name.upper() == "SPD_API_TOKEN_FILE" for name in env):
+                raise SettingsError([Diagnostic("environment", 0, 0, "SPD_API_TOKEN_FILE", token)])
+            raise SettingsError([Diagnostic(where, 0, 0, "api_token_file", token)])
     loaded = load_spec(settings.spec, environ=environ)
     return Config(settings, loaded.desired, tuple(str(w) for w in loaded.warnings))
 
@@ -137,6 +148,7 @@ class Daemon:
             stats=self._call_stats,
             notify_dropped=lambda: notifier.dropped,
             sinks=lambda: self._outlet.sinks if self._outlet is not None else None,
+            spec=lambda: self._config.desired,
         )
         self._reconciler: Reconciler | None = None
         self._scheduler: AsyncIOScheduler | None = None
@@ -202,6 +214,7 @@ class Daemon:
                     desired=lambda: self._config.desired,
                     on_event=self._on_event,
                     active=lambda: not self._standby(),
+                    guard=self._session_guard,
                 )
                 stack.callback(self._close_ledger)
                 address = await self._serve_http(stack, settings.metrics_address)
@@ -407,6 +420,10 @@ class Daemon:
             clock=self._clock,
         )
 
+    def _session_guard(self) -> str | None:
+        """The guard every session Start asks: the lease's (None without `ha`: a lone daemon may)."""
+        return None if self._leadership is None else self._leadership.refusal()
+
     def _standby(self) -> bool:
         """True while another daemon (may) hold the lease: no pass, no sweep, nothing observed."""
         return self._leadership is not None and self._leadership.role is not Role.LEADER
@@ -574,6 +591,10 @@ class Daemon:
                 k for k in RESTART_REQUIRED if getattr(old.settings, k) != getattr(new.settings, k)
             ]
             settings = new.settings.model_copy(update={k: getattr(old.settings, k) for k in restart_required})
+            exposed = _exposure_after_reload(settings, restart_required)
+            if exposed is not None:
+                self._reload_failed(old, [str(d) for d in exposed.diagnostics], exposed)
+                return
             changed = sorted(
                 k for k in Settings.model_fields if getattr(old.settings, k) != getattr(settings, k)
             )
@@ -652,6 +673,22 @@ class Daemon:
 
     def _metrics_page(self) -> Response:
         return 200, "text/plain; version=0.0.4; charset=utf-8", self._metrics.render()
+
+
+def _exposure_after_reload(running: Settings, kept: list[str]) -> SettingsError | None:
+    """Why settings that would run after a reload must not (None: they may). `running` is the new
+    settings with the restart-only values kept from before (`kept` names those that differ): a reload
+    checks those, not the file's alone, so dropping `api_token_file` while moving `metrics_address` to
+    loopback cannot leave the kept listener beyond loopback without a token."""
+    exposed = exposure_problem(running)
+    if exposed is None:
+        return None
+    if "metrics_address" in kept:
+        exposed += (
+            f"; metrics_address changes only at a restart, so the running listener stays on "
+            f"{running.metrics_address} until then: keep api_token_file, restart, then drop it"
+        )
+    return SettingsError([Diagnostic("settings", 0, 0, "api_token_file", exposed)])
 
 
 def _ignore() -> None:

@@ -7,14 +7,17 @@ came from. Triggers for one processor are handled one at a time (a lock per proc
 two simultaneous triggers then reads the session the first opened and is coalesced without a second
 Start call, instead of losing a race at the service.
 
-- HTTP: a bearer token from `api_token_file` guards the route (compared in constant time); without a
-  token file the daemon refuses to listen beyond loopback (`exposure_problem`, exit 78). The answer
-  is the outcome's JSON with a status code per outcome (`status_code`). A standby answers 503 and
-  starts nothing: only the lease holder runs sessions.
+- HTTP: a bearer token from `api_token_file` guards the route (compared in constant time; the file is
+  read per request and refused when others may read it, `spd.daemon.api_token`); without a token file
+  the daemon refuses to listen beyond loopback (`exposure_problem`: exit 78 at start-up, a failed
+  reload on SIGHUP). The answer is the outcome's JSON with a status code per outcome (`status_code`).
+  A standby answers 503 and starts nothing: only the lease holder runs sessions. The lease is asked
+  again, through the daemon's leadership guard, immediately before every StartStreamProcessor
+  (`SessionStarter`).
 - SQS: long-polled with the watch's queue reader (`spd.aws.watch_queue`). Every message is deleted once
   handled, a malformed or refused one included (logged as `session_refused` with its reason; never
-  retried forever); only a temporary failure (the service's, or the ledger's disk) leaves it for SQS
-  to deliver again. A standby reads nothing.
+  retried forever); only a temporary refusal (a service error, this daemon no longer the lease holder,
+  a ledger that cannot be written) leaves it for SQS to deliver again. A standby reads nothing.
 """
 
 from __future__ import annotations
@@ -23,16 +26,17 @@ import asyncio
 import hmac
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import structlog
 
 from spd.aws.gateway import Gateway
 from spd.aws.watch_queue import QueueMessage, WatchQueue
+from spd.daemon.api_token import TokenFile
 from spd.daemon.http import Request, Response
 from spd.daemon.queue_loop import QueueReader, open_queue
 from spd.events import Event, EventSink
+from spd.executor import Guard, always_allowed
 from spd.model import DesiredState
 from spd.processor_locks import ProcessorLocks
 from spd.sessions.ledger import Ledger
@@ -49,6 +53,7 @@ _JSON = "application/json"
 REFUSAL_STATUS: Mapping[RefusalReason, int] = {
     RefusalReason.MALFORMED: 400,
     RefusalReason.SECONDS_TIMESTAMP: 400,
+    RefusalReason.BAD_TIMESTAMP: 400,
     RefusalReason.BOTH_SELECTORS: 400,
     RefusalReason.BAD_FRAGMENT: 400,
     RefusalReason.BAD_DURATION: 400,
@@ -59,10 +64,13 @@ REFUSAL_STATUS: Mapping[RefusalReason, int] = {
     RefusalReason.NOT_OWNED: 409,
     RefusalReason.BUDGET: 429,
     RefusalReason.SERVICE_ERROR: 502,
+    RefusalReason.NOT_LEADER: 503,
+    RefusalReason.LEDGER_UNAVAILABLE: 503,
 }
 """The HTTP status of each refusal: 400 a bad body, 404 a name the spec lacks, 409 a processor that
 cannot run a session (face_search, not applied yet, not this stack's), 429 the day's budget spent,
-502 the service failed (503 instead when the error is temporary)."""
+502 the service failed (503 instead when the error is temporary), 503 this daemon may not act now
+(the lease may be another's) or its ledger cannot be written."""
 
 
 def status_code(outcome: SessionOutcome) -> int:
@@ -91,22 +99,6 @@ def exposure_problem(settings: Settings) -> str | None:
     )
 
 
-class TokenFile:
-    """The bearer token, read from its file and read again when the file changes (a rotated token)."""
-
-    def __init__(self) -> None:
-        self._key: tuple[Path, int] | None = None
-        self._token = b""
-
-    def token(self, path: Path) -> bytes:
-        stat = path.stat()
-        key = (path, stat.st_mtime_ns)
-        if key != self._key:
-            self._token = path.read_text(encoding="utf-8").strip().encode()
-            self._key = key
-        return self._token
-
-
 def _json(code: int, body: Mapping[str, Any]) -> Response:
     return code, _JSON, (json.dumps(body) + "\n").encode()
 
@@ -123,21 +115,28 @@ class SessionTriggers:
         desired: Callable[[], DesiredState],
         on_event: EventSink,
         active: Callable[[], bool],
+        guard: Guard = always_allowed,
     ) -> None:
         """`ledger` opens the ledger on first use (a daemon that never sees a trigger writes nothing);
-        `active`: False while this daemon is a standby (high availability): then nothing starts."""
+        `active`: False while this daemon is a standby (high availability): then nothing starts;
+        `guard`: the lease's guard (`Leadership.refusal`), asked right before every Start."""
         self._gateway = gateway
         self._ledger = ledger
         self._settings = settings
         self._desired = desired
         self._on_event = on_event
         self.active = active
+        self._guard = guard
         self._locks = ProcessorLocks()
         self._token = TokenFile()
 
     def _starter(self, on_event: EventSink) -> SessionStarter:
         return SessionStarter(
-            gateway=self._gateway, stack=self._desired().stack, ledger=self._ledger(), on_event=on_event
+            gateway=self._gateway,
+            stack=self._desired().stack,
+            ledger=self._ledger,
+            on_event=on_event,
+            guard=self._guard,
         )
 
     async def trigger(
@@ -168,15 +167,12 @@ class SessionTriggers:
         """`POST /v1/sessions`: authenticate, then one trigger; never a traceback."""
         token_file = self._settings().api_token_file
         if token_file is not None:
-            try:
-                expected = self._token.token(token_file)
-            except (OSError, UnicodeDecodeError):
-                return _json(503, {"error": "the API token file cannot be read; see the daemon's log"})
+            expected = self._token.token(token_file)
+            if expected is None:
+                return _json(503, {"error": "the API token file is refused; see the daemon's log"})
             scheme, _, given = request.headers.get("authorization", "").partition(" ")
-            if (
-                scheme.lower() != "bearer"
-                or not expected
-                or not hmac.compare_digest(given.strip().encode("utf-8", "replace"), expected)
+            if scheme.lower() != "bearer" or not hmac.compare_digest(
+                given.strip().encode("utf-8", "replace"), expected
             ):
                 return _json(401, {"error": "missing or wrong bearer token (Authorization: Bearer <token>)"})
         if not self.active():
@@ -225,7 +221,7 @@ class SessionQueueReader(QueueReader):
             self._log().warning(
                 "session_queue_retry_later",
                 messages=[message.message_id],
-                note="a temporary service error: SQS delivers these again after their visibility timeout",
+                note="a temporary refusal: SQS delivers these again after their visibility timeout",
             )
             return False
         return True

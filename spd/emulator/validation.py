@@ -32,7 +32,7 @@ from typing import Any
 import regex
 
 from spd.api import rules
-from spd.api.constraints import bound, full_match_pattern
+from spd.api.constraints import NUMBER_RANGES, bound, full_match_pattern
 from spd.api.model import MODEL
 from spd.api.rules import DEFAULT_FACE_MATCH_THRESHOLD, DEFAULT_MIN_CONFIDENCE, f32
 from spd.api.shapes import Shape
@@ -71,12 +71,6 @@ class Violations:
         noun = "error" if count == 1 else "errors"
         raise RekognitionError(code, f"{count} validation {noun} detected: " + "; ".join(self.items))
 
-
-NUMBER_RANGES: dict[str, tuple[int, int]] = {
-    "integer": (-(2**31), 2**31 - 1),
-    "long": (-(2**63), 2**63 - 1),
-}
-"""What the model's integer types hold (Smithy: `integer` is 32-bit signed, `long` 64-bit signed)."""
 
 FLOAT32_MAX = 3.4028234663852886e38
 

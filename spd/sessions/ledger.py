@@ -6,21 +6,40 @@ the metrics. One file, `sessions.db` in the state directory, through `spd.sqlite
 0600, migrations), so the daemon and a `spd session start` or `spd sessions` beside it share it safely.
 Notifications are keyed by their event id: a redelivered SQS message changes nothing, and
 `record_notification` says whether it was new (so counters count it once).
+
+A trigger that may start a session is written before its StartStreamProcessor call, as an intent row
+(`reserve`, outcome `starting`, in the same write transaction as its budget check), and completed once
+its outcome is known (`complete`). So a ledger that cannot be written stops the start before any call,
+and an intent whose process died before completing it still counts against the day's budget
+(conservative: the Start may have been made) and shows as `starting` in `spd sessions`. Write failures
+(disk full, a damaged file) surface as `LedgerError`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from spd.model import ProcessorId
 from spd.sessions.notifications import Notification, NotificationType
-from spd.sqlite_store import Database, Schema
+from spd.sqlite_store import Database, Schema, StoreError
 
 LEDGER_FILE = "sessions.db"
+
+STARTING = "starting"
+"""The outcome of an intent row: written before the Start, replaced by the trigger's outcome after it."""
+INTENT_REASON = (
+    "no outcome recorded yet: in progress, or interrupted around its Start; counted against the budget"
+)
+_BUDGETED = ("started", STARTING)
+"""The outcomes whose requested seconds count against the day's budget."""
 
 SCHEMA = Schema(
     kind="spd session ledger",
@@ -67,6 +86,13 @@ SCHEMA = Schema(
         DROP INDEX sessions_by_processor;
         CREATE INDEX sessions_by_processor ON sessions (processor, region, target, at_ms);
         """,
+        # Intent rows: written before the Start, completed after it. `completed_ms` is NULL until then;
+        # rows written before intents existed were complete when written.
+        """
+        ALTER TABLE sessions ADD COLUMN completed_ms INTEGER;
+        UPDATE sessions SET completed_ms = at_ms;
+        CREATE INDEX sessions_incomplete ON sessions (at_ms) WHERE completed_ms IS NULL;
+        """,
     ),
 )
 
@@ -93,6 +119,20 @@ class SessionRecord:
     """From the session's STREAM_PROCESSING_COMPLETE notification; None until it arrived."""
     labels: tuple[str, ...]
     """Labels detected in the session, sorted, each once."""
+
+
+class LedgerError(StoreError):
+    """The ledger cannot be written (or read) now: the disk is full, the file damaged, the directory gone."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """What `reserve` decided: the intent row written, or none because the budget is spent."""
+
+    row: int | None
+    """The intent row to `complete`; None when the session would exceed the day's budget."""
+    used: float
+    """Session seconds of the processor already counted today (intents included), before this one."""
 
 
 def _ms(moment: datetime) -> int:
@@ -126,6 +166,73 @@ class Ledger:
     def __exit__(self, *_: object) -> None:
         self.close()
 
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction under the lock; any failure is a `LedgerError`, the transaction undone.
+
+        A COMMIT that fails (SQLITE_FULL) leaves the transaction open; it is rolled back here, or every
+        later write would fail too ("cannot start a transaction within a transaction") after the disk
+        has room again."""
+        with self._lock:
+            try:
+                with self._db.write() as conn:
+                    yield conn
+            except (sqlite3.Error, OSError) as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.rollback()
+                raise LedgerError(f"{self.path}: the session ledger cannot be written: {exc}") from exc
+
+    def reserve(
+        self,
+        *,
+        at: datetime,
+        processor: ProcessorId,
+        trigger: str,
+        requested_seconds: int,
+        budget_seconds: int | None,
+    ) -> Reservation:
+        """Before a Start: check the day's budget and write the intent row, in one write transaction
+        (two processes sharing the file cannot both squeeze under the budget). Raises `LedgerError`."""
+        with self._writing() as conn:
+            used = self._used(conn, processor, at)
+            if budget_seconds is not None and used + requested_seconds > budget_seconds:
+                return Reservation(None, used)
+            cursor = conn.execute(
+                "INSERT INTO sessions (at_ms, processor, region, target, trigger, requested_seconds,"
+                " outcome, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    _ms(at),
+                    processor.name,
+                    processor.region,
+                    processor.target,
+                    trigger,
+                    requested_seconds,
+                    STARTING,
+                    INTENT_REASON,
+                ),
+            )
+            row = cursor.lastrowid
+        assert row is not None
+        return Reservation(row, used)
+
+    def complete(
+        self,
+        row: int,
+        *,
+        at: datetime,
+        outcome: str,
+        session_id: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """The outcome of the intent `row` (from `reserve`). Raises `LedgerError`; the row then stays an
+        intent, still counted against the budget."""
+        with self._writing() as conn:
+            conn.execute(
+                "UPDATE OR IGNORE sessions SET outcome = ?, session_id = ?, reason = ?, completed_ms = ?"
+                " WHERE id = ?",
+                (outcome, session_id, reason, _ms(at), row),
+            )
+
     def record_trigger(
         self,
         *,
@@ -139,12 +246,25 @@ class Ledger:
         session_id: str | None = None,
         reason: str | None = None,
     ) -> None:
-        """One trigger's outcome (a started session carries its SessionId)."""
-        with self._lock, self._db.write() as conn:
+        """One trigger's outcome, written at once (a trigger refused before any intent: malformed,
+        over budget). Raises `LedgerError`."""
+        with self._writing() as conn:
             conn.execute(
                 "INSERT INTO sessions (at_ms, processor, region, target, trigger, requested_seconds,"
-                " session_id, outcome, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (_ms(at), processor, region, target, trigger, requested_seconds, session_id, outcome, reason),
+                " session_id, outcome, reason, completed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (
+                    _ms(at),
+                    processor,
+                    region,
+                    target,
+                    trigger,
+                    requested_seconds,
+                    session_id,
+                    outcome,
+                    reason,
+                    _ms(at),
+                ),
             )
 
     def record_notification(self, notification: Notification, *, received: datetime) -> bool:
@@ -183,46 +303,44 @@ class Ledger:
 
     def seconds_used(self, processor: ProcessorId, day_of: datetime) -> float:
         """Session seconds of `processor` on the UTC day of `day_of`: each started session's requested
-        seconds, or its processed seconds once its completion notification has arrived."""
-        start, end = utc_day(day_of)
+        seconds, or its processed seconds once its completion notification has arrived; an intent row
+        (a Start perhaps made, its outcome never recorded) counts its requested seconds."""
         with self._lock:
-            row = self._db.conn.execute(
-                "SELECT COALESCE(SUM(COALESCE(c.processed_ms / 1000.0, s.requested_seconds)), 0)"
-                " FROM sessions s LEFT JOIN ("
-                "   SELECT session_id, MAX(processed_ms) AS processed_ms FROM notifications"
-                "   WHERE type = ? GROUP BY session_id"
-                " ) c ON c.session_id = s.session_id"
-                " WHERE s.outcome = 'started' AND s.processor = ? AND s.region = ? AND s.target = ?"
-                " AND s.at_ms >= ? AND s.at_ms < ?",
-                (
-                    NotificationType.STREAM_PROCESSING_COMPLETE.value,
-                    processor.name,
-                    processor.region,
-                    processor.target,
-                    _ms(start),
-                    _ms(end),
-                ),
-            ).fetchone()
+            return self._used(self._db.conn, processor, day_of)
+
+    @staticmethod
+    def _used(conn: sqlite3.Connection, processor: ProcessorId, day_of: datetime) -> float:
+        start, end = utc_day(day_of)
+        row = conn.execute(
+            "SELECT COALESCE(SUM(COALESCE(c.processed_ms / 1000.0, s.requested_seconds)), 0)"
+            " FROM sessions s LEFT JOIN ("
+            "   SELECT session_id, MAX(processed_ms) AS processed_ms FROM notifications"
+            "   WHERE type = ? GROUP BY session_id"
+            " ) c ON c.session_id = s.session_id"
+            " WHERE s.outcome IN (?, ?) AND s.processor = ? AND s.region = ? AND s.target = ?"
+            " AND s.at_ms >= ? AND s.at_ms < ?",
+            (
+                NotificationType.STREAM_PROCESSING_COMPLETE.value,
+                *_BUDGETED,
+                processor.name,
+                processor.region,
+                processor.target,
+                _ms(start),
+                _ms(end),
+            ),
+        ).fetchone()
         return float(row[0])
 
     def sessions(self, *, since: datetime, processors: Iterable[str] | None = None) -> list[SessionRecord]:
         """Every trigger recorded since `since`, oldest first, with processed seconds and labels."""
         wanted = None if processors is None else set(processors)
         with self._lock:
-            self._db.begin_read()
             try:
-                rows = self._db.conn.execute(
-                    "SELECT s.at_ms, s.processor, s.region, s.target, s.trigger, s.outcome, s.requested_seconds,"
-                    " s.session_id, s.reason,"
-                    " (SELECT MAX(processed_ms) FROM notifications n"
-                    "   WHERE n.session_id = s.session_id AND n.type = ?),"
-                    " (SELECT group_concat(name, ',') FROM (SELECT DISTINCT name FROM labels l"
-                    "   WHERE l.session_id = s.session_id ORDER BY name))"
-                    " FROM sessions s WHERE s.at_ms >= ? ORDER BY s.at_ms, s.id",
-                    (NotificationType.STREAM_PROCESSING_COMPLETE.value, _ms(since)),
-                ).fetchall()
-            finally:
-                self._db.rollback()
+                rows = self._rows(since)
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.rollback()
+                raise LedgerError(f"{self.path}: the session ledger cannot be read: {exc}") from exc
         return [
             SessionRecord(
                 at=datetime.fromtimestamp(at_ms / 1000, UTC),
@@ -252,3 +370,20 @@ class Ledger:
             ) in rows
             if wanted is None or processor in wanted
         ]
+
+    def _rows(self, since: datetime) -> list[Any]:
+        """The rows of `sessions` since `since`, in one read snapshot (under the caller's lock)."""
+        self._db.begin_read()
+        try:
+            return self._db.conn.execute(
+                "SELECT s.at_ms, s.processor, s.region, s.target, s.trigger, s.outcome, s.requested_seconds,"
+                " s.session_id, s.reason,"
+                " (SELECT MAX(processed_ms) FROM notifications n"
+                "   WHERE n.session_id = s.session_id AND n.type = ?),"
+                " (SELECT group_concat(name, ',') FROM (SELECT DISTINCT name FROM labels l"
+                "   WHERE l.session_id = s.session_id ORDER BY name))"
+                " FROM sessions s WHERE s.at_ms >= ? ORDER BY s.at_ms, s.id",
+                (NotificationType.STREAM_PROCESSING_COMPLETE.value, _ms(since)),
+            ).fetchall()
+        finally:
+            self._db.rollback()

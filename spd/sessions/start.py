@@ -10,11 +10,24 @@ StopSelector. A start that races another one gets the service's ResourceInUseExc
 (started, coalesced or refused), recorded in the ledger and reported as one event, so none is lost
 and none is counted twice. Called by `spd session start` and by the daemon's HTTP, SQS and window
 paths.
+
+Two rules make a Start safe to send:
+
+- the ledger knows it first: the budget check and an intent row are one ledger write
+  (`Ledger.reserve`) made before any call; when it fails (disk full, damaged file) the trigger is
+  refused (`ledger_unavailable`, temporary) and nothing is called. The intent row is completed with
+  the outcome afterwards; if that write fails the row stays an intent, counted against the budget.
+- only a process that may act sends it: the leadership guard (`spd.executor.Guard`, the same one the
+  executor asks; `always_allowed` without a lease) is asked immediately before StartStreamProcessor,
+  after the Describe and ListTags whose `spd:stack` tag proved the processor this stack's. A daemon
+  paused during that Describe and resumed after a standby took the lease is refused there
+  (`not_leader`, temporary: an SQS message stays for the new leader).
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -25,8 +38,9 @@ from spd import events
 from spd.aws.gateway import Gateway
 from spd.errors import AwsError, EndpointError, NotFoundError, SessionOpenError
 from spd.events import Event, EventSink
+from spd.executor import Guard, always_allowed
 from spd.model import DesiredState, FragmentNumber, Kind, ProducerTimestamp, Status
-from spd.sessions.ledger import Ledger
+from spd.sessions.ledger import Ledger, LedgerError
 from spd.sessions.trigger import (
     RefusalReason,
     SessionRequest,
@@ -34,6 +48,7 @@ from spd.sessions.trigger import (
     TriggerSource,
     session_request,
 )
+from spd.sqlite_store import StoreError
 
 Clock = Callable[[], datetime]
 
@@ -73,7 +88,8 @@ class SessionOutcome:
     selector: str | None = None
     """`producer_timestamp_ms=N` or `fragment_number=F`, once known."""
     temporary: bool = False
-    """A refusal caused by a service error that may pass (throttling, 5xx, unreachable endpoint)."""
+    """A refusal that may pass: a service error (throttling, 5xx, unreachable endpoint), this process no
+    longer (safely) the lease holder, a ledger that cannot be written. An SQS message is kept for it."""
     target: str = ""
     """The processor's target (`""`: the ambient credentials, or not known for a malformed trigger)."""
 
@@ -120,7 +136,7 @@ def _named(body: str | bytes | Mapping[str, Any]) -> tuple[str, str | None, str]
     if isinstance(body, str | bytes):
         try:
             decoded = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return "", None, ""
     if not isinstance(decoded, Mapping):
         return "", None, ""
@@ -135,8 +151,10 @@ def _named(body: str | bytes | Mapping[str, Any]) -> tuple[str, str | None, str]
 class SessionStarter:
     """Starts sessions for one stack through one gateway, recording each outcome in the ledger.
 
-    `ledger` may be None (no budget can then be checked, nothing is recorded); `clock` gives the
-    trigger's arrival time (the default start selector, the budget's day, the ledger row).
+    `ledger` may be None (no budget can then be checked, nothing is recorded), or a function that
+    opens it when first needed (a ledger that cannot be opened refuses the trigger like one that cannot
+    be written); `clock` gives the trigger's arrival time (the default start selector, the budget's day,
+    the ledger row); `guard` is asked right before every StartStreamProcessor (None: go ahead).
     """
 
     def __init__(
@@ -144,15 +162,26 @@ class SessionStarter:
         *,
         gateway: Gateway,
         stack: str,
-        ledger: Ledger | None,
+        ledger: Ledger | Callable[[], Ledger] | None,
         clock: Clock = utc_now,
         on_event: EventSink = events.discard,
+        guard: Guard = always_allowed,
     ) -> None:
         self._gateway = gateway
         self._stack = stack
         self._ledger = ledger
         self._clock = clock
         self._on_event = on_event
+        self._guard = guard
+
+    def _open_ledger(self) -> Ledger | None:
+        """The ledger, opened now if need be; `LedgerError` when it cannot be."""
+        if self._ledger is None or isinstance(self._ledger, Ledger):
+            return self._ledger
+        try:
+            return self._ledger()
+        except (StoreError, OSError, sqlite3.Error) as exc:
+            raise LedgerError(f"the session ledger cannot be opened: {exc}") from exc
 
     def request(
         self, body: str | bytes | Mapping[str, Any], desired: DesiredState, *, source: TriggerSource
@@ -201,20 +230,46 @@ class SessionStarter:
             selector=describe_selector(request),
             target=pid.target,
         )
+        try:
+            ledger = self._open_ledger()
+            reservation = (
+                None
+                if ledger is None
+                else ledger.reserve(
+                    at=now,
+                    processor=pid,
+                    trigger=request.source.value,
+                    requested_seconds=request.max_duration_seconds,
+                    budget_seconds=request.budget_seconds_per_day,
+                )
+            )
+        except LedgerError as exc:
+            # Nothing can be recorded, so nothing is started: a Start the ledger does not know would
+            # escape the budget. Temporary: the trigger may succeed once the ledger can be written.
+            outcome = replace(
+                base,
+                reason=f"not started: {exc}",
+                refusal=RefusalReason.LEDGER_UNAVAILABLE,
+                temporary=True,
+            )
+            self._on_event(outcome.event)
+            return outcome
+        intent = None if reservation is None else reservation.row
 
         def refused(reason: RefusalReason, message: str, *, temporary: bool = False) -> SessionOutcome:
             outcome = replace(base, reason=message, refusal=reason, temporary=temporary)
-            return self._finish(now, outcome)
+            return self._finish(now, outcome, intent)
 
         budget = request.budget_seconds_per_day
-        if budget is not None and self._ledger is not None:
-            used = self._ledger.seconds_used(pid, now)
-            if used + request.max_duration_seconds > budget:
-                return refused(
-                    RefusalReason.BUDGET,
-                    f"over the daily budget: {used:g} of {budget} session seconds used today (UTC), "
-                    f"this session asks {request.max_duration_seconds}",
-                )
+        if reservation is not None and intent is None:
+            return refused(
+                RefusalReason.BUDGET,
+                f"over the daily budget: {reservation.used:g} of {budget} session seconds used today (UTC), "
+                f"this session asks {request.max_duration_seconds}",
+            )
+        not_leader = self._guard()
+        if not_leader is not None:
+            return refused(RefusalReason.NOT_LEADER, f"not started: {not_leader}", temporary=True)
         try:
             client = await self._gateway.region(pid.region, pid.target)
             observed = await client.describe(pid.name)
@@ -222,6 +277,7 @@ class SessionStarter:
             return refused(RefusalReason.NOT_FOUND, f"processor {pid} does not exist (run spd apply first)")
         except (AwsError, EndpointError) as exc:
             return refused(RefusalReason.SERVICE_ERROR, str(exc), temporary=_temporary(exc))
+        # Ownership as read just now (Describe, then ListTagsForResource): spd starts only its own.
         owner = observed.stack()
         if owner != self._stack:
             whose = "has no spd:stack tag" if owner is None else f"belongs to stack {owner!r}"
@@ -234,7 +290,13 @@ class SessionStarter:
                 replace(
                     base, outcome=Outcome.COALESCED, reason=f"a session is open ({observed.status.value})"
                 ),
+                intent,
             )
+        # Asked again right before the call: the reads above can take long enough (a slow service, a
+        # process paused meanwhile) for another daemon to have taken the lease.
+        not_leader = self._guard()
+        if not_leader is not None:
+            return refused(RefusalReason.NOT_LEADER, f"not started: {not_leader}", temporary=True)
         try:
             session_id = await client.start_session(pid.name, request.selector, request.max_duration_seconds)
         except SessionOpenError:
@@ -243,23 +305,53 @@ class SessionStarter:
                 replace(
                     base, outcome=Outcome.COALESCED, reason="a session is open (another start won the race)"
                 ),
+                intent,
             )
         except (AwsError, EndpointError) as exc:
             return refused(RefusalReason.SERVICE_ERROR, str(exc), temporary=_temporary(exc))
-        return self._finish(now, replace(base, outcome=Outcome.STARTED, session_id=session_id or None))
+        return self._finish(
+            now, replace(base, outcome=Outcome.STARTED, session_id=session_id or None), intent
+        )
 
-    def _finish(self, now: datetime, outcome: SessionOutcome) -> SessionOutcome:
-        if self._ledger is not None:
-            self._ledger.record_trigger(
-                at=now,
-                processor=outcome.processor,
-                region=outcome.region or "",
-                target=outcome.target,
-                trigger=outcome.trigger.value,
-                outcome=outcome.outcome.value,
-                requested_seconds=outcome.requested_seconds,
-                session_id=outcome.session_id,
-                reason=outcome.reason,
+    def _finish(self, now: datetime, outcome: SessionOutcome, intent: int | None = None) -> SessionOutcome:
+        """Record `outcome` (completing the intent row `intent`, else as a row of its own) and report it.
+
+        A ledger that fails here does not change the outcome (a session started is started): it is
+        reported as `session_ledger_failed`; an intent row left uncompleted still counts."""
+        try:
+            ledger = self._open_ledger()
+            if ledger is not None and intent is not None:
+                ledger.complete(
+                    intent,
+                    at=self._clock(),
+                    outcome=outcome.outcome.value,
+                    session_id=outcome.session_id,
+                    reason=outcome.reason,
+                )
+            elif ledger is not None:
+                ledger.record_trigger(
+                    at=now,
+                    processor=outcome.processor,
+                    region=outcome.region or "",
+                    target=outcome.target,
+                    trigger=outcome.trigger.value,
+                    outcome=outcome.outcome.value,
+                    requested_seconds=outcome.requested_seconds,
+                    session_id=outcome.session_id,
+                    reason=outcome.reason,
+                )
+        except LedgerError as exc:
+            self._on_event(
+                Event(
+                    events.SESSION_LEDGER_FAILED,
+                    {
+                        **outcome.fields(),
+                        "error": str(exc),
+                        "note": "the intent row stays, counted against the budget"
+                        if intent is not None
+                        else "this trigger is not in the ledger",
+                    },
+                )
             )
         self._on_event(outcome.event)
         return outcome

@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from spd.api import rules
-from spd.api.constraints import full_match_pattern, shape_of
+from spd.api.constraints import full_match_pattern, shape_of, value_range
 from spd.errors import SpdError
 from spd.model import (
     DesiredProcessor,
@@ -39,6 +39,7 @@ _FRAGMENT_PATTERN = re.compile(full_match_pattern(_FRAGMENT))
 MIN_DURATION: Final = int(_DURATION.min or 0)
 MAX_DURATION: Final = int(_DURATION.max or rules.MAX_SESSION_SECONDS)
 FRAGMENT_MAX_LENGTH: Final = int(_FRAGMENT.max or 0)
+_TIMESTAMP_LOW, _TIMESTAMP_HIGH = value_range(_TIMESTAMP)
 
 KEYS: Final = (
     "processor",
@@ -69,6 +70,8 @@ class RefusalReason(StrEnum):
     AMBIGUOUS_PROCESSOR = "ambiguous_processor"
     FACE_SEARCH = "face_search"
     SECONDS_TIMESTAMP = "seconds_timestamp"
+    BAD_TIMESTAMP = "bad_timestamp"
+    """A producer timestamp beyond what the API's StartSelector holds."""
     BOTH_SELECTORS = "both_selectors"
     BAD_FRAGMENT = "bad_fragment"
     BAD_DURATION = "bad_duration"
@@ -78,6 +81,10 @@ class RefusalReason(StrEnum):
     NOT_OWNED = "not_owned"
     """The processor does not carry this stack's `spd:stack` tag: spd never starts it."""
     SERVICE_ERROR = "service_error"
+    NOT_LEADER = "not_leader"
+    """This daemon may no longer act (another may hold the lease): the trigger is for the leader."""
+    LEDGER_UNAVAILABLE = "ledger_unavailable"
+    """The ledger cannot be written (disk full, damaged file): no session starts that it would not know."""
 
     @property
     def bad_input(self) -> bool:
@@ -92,6 +99,7 @@ _BAD_INPUT = frozenset(
         RefusalReason.AMBIGUOUS_PROCESSOR,
         RefusalReason.FACE_SEARCH,
         RefusalReason.SECONDS_TIMESTAMP,
+        RefusalReason.BAD_TIMESTAMP,
         RefusalReason.BOTH_SELECTORS,
         RefusalReason.BAD_FRAGMENT,
         RefusalReason.BAD_DURATION,
@@ -156,7 +164,17 @@ def parse_trigger(body: str | bytes | Mapping[str, Any]) -> Trigger:
     Raises `TriggerRefused`: not JSON, not an object, unknown keys, a wrong type, both selectors, a
     producer timestamp that looks like seconds, a fragment number that is not digits, a duration outside
     the API's range.
+
+    JSON nested too deeply for the decoder (or for rendering a value in a message) is refused as
+    malformed too: a trigger never ends in a RecursionError.
     """
+    try:
+        return _parse(body)
+    except RecursionError:
+        raise _refuse(RefusalReason.MALFORMED, "the trigger's JSON is nested too deeply") from None
+
+
+def _parse(body: str | bytes | Mapping[str, Any]) -> Trigger:
     if isinstance(body, str | bytes):
         try:
             decoded: Any = json.loads(body)
@@ -198,7 +216,12 @@ def parse_trigger(body: str | bytes | Mapping[str, Any]) -> Trigger:
 
 
 def _check_timestamp(millis: int) -> None:
-    if millis < (_TIMESTAMP.min or 0):
+    if _TIMESTAMP_HIGH is not None and millis > _TIMESTAMP_HIGH:
+        raise _refuse(
+            RefusalReason.BAD_TIMESTAMP,
+            f"producer_timestamp_ms must be at most {int(_TIMESTAMP_HIGH)} (got {millis})",
+        )
+    if millis < (_TIMESTAMP_LOW or 0):
         raise _refuse(
             RefusalReason.SECONDS_TIMESTAMP, f"producer_timestamp_ms must not be negative (got {millis})"
         )

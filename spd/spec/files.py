@@ -61,8 +61,10 @@ def spec_files(path: Path) -> list[Path]:
     return [path / name for name in sorted(names)]
 
 
-def read_spec_text(file: Path) -> str | Diagnostic:
-    """The file's text, or the diagnostic saying why it cannot be had."""
+def read_spec_text(file: Path, *, kind: str = "spec") -> str | Diagnostic:
+    """The file's text, or the diagnostic saying why it cannot be had. `kind` names the file in a
+    refusal: the settings file is read the same way ("settings"), since it names the spec and the
+    endpoint and so decides as much as a spec does."""
     try:
         mode = os.stat(file).st_mode
         if not stat.S_ISREG(mode):
@@ -75,7 +77,7 @@ def read_spec_text(file: Path) -> str | Diagnostic:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):  # replaced between stat and open
                 return _located(file, _not_regular(info.st_mode))
-            untrusted = _untrusted(file, info)
+            untrusted = _untrusted(file, info, kind)
             if untrusted is not None:
                 return _located(file, untrusted)
             raw = handle.read()
@@ -89,12 +91,12 @@ def read_spec_text(file: Path) -> str | Diagnostic:
         return Diagnostic(str(file), line, column, "", "not valid UTF-8 text")
 
 
-def _untrusted(file: Path, info: os.stat_result) -> str | None:
+def _untrusted(file: Path, info: os.stat_result, kind: str) -> str | None:
     """Why another user could have written or replaced the opened spec `file` (None if no one could)."""
     mode = stat.S_IMODE(info.st_mode)
     if mode & stat.S_IWOTH:
         return (
-            f"this spec file is writable by every user (mode {mode:04o}), so anyone on this machine "
+            f"this {kind} file is writable by every user (mode {mode:04o}), so anyone on this machine "
             f"could change the fleet; `chmod o-w {file}`"
         )
     home = Path(os.path.realpath(file)).parent
@@ -107,9 +109,9 @@ def _untrusted(file: Path, info: os.stat_result) -> str | None:
     if folder.st_mode & stat.S_ISVTX and info.st_uid in (os.geteuid(), 0):
         return None  # sticky: only its owner (this user, or root) can have put it there or replace it
     return (
-        f"this spec file is in {home}, a directory every user may write to "
-        f"(mode {stat.S_IMODE(folder.st_mode):04o}), so anyone could replace it; keep specs in a "
-        "directory only their owners can write to"
+        f"this {kind} file is in {home}, a directory every user may write to "
+        f"(mode {stat.S_IMODE(folder.st_mode):04o}), so anyone could replace it; keep it in a "
+        "directory only its owner can write to"
     )
 
 

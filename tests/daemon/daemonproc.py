@@ -47,10 +47,15 @@ class Daemon:
         self,
         args: Sequence[str],
         *,
-        env: Mapping[str, str] | None = None,
+        env: Mapping[str, str | None] | None = None,
         cwd: Path | None = None,
     ) -> None:
-        environ = spd_env({**FAST_DAEMON, **(env or {})})
+        """`env` is laid over `FAST_DAEMON`; a None value removes the variable (e.g. to let a settings
+        file decide a value `FAST_DAEMON` sets)."""
+        given = {**FAST_DAEMON, **(env or {})}
+        removed = {k for k, v in given.items() if v is None}
+        kept = {k: v for k, v in given.items() if v is not None}
+        environ = {k: v for k, v in spd_env(kept).items() if k not in removed}
         self.proc = subprocess.Popen(
             [*SPD, "run", *args],
             env=environ,

@@ -190,3 +190,19 @@ def test_validate_refuses_a_world_writable_spec_directory(tmp_path: Path) -> Non
     assert result.returncode == 78
     assert f"{folder}:1:1: this spec directory is writable by every user" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_settings_file_every_user_can_write_to_is_refused(tmp_path: Path) -> None:
+    """The settings name the spec and the endpoint: as much a say over the fleet as a spec has."""
+    spec = write_spec(tmp_path / "spec.yaml", [home("porch")])
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("log_level: info\n")
+    settings.chmod(0o666)
+
+    result = run_spd(
+        ["plan", "--settings", str(settings), "--local", "--local-state", str(tmp_path / "e.db"), str(spec)]
+    )
+
+    assert result.returncode == 78, result.stderr
+    assert f"{settings}:1:1: this settings file is writable by every user" in result.stderr
+    assert "Traceback" not in result.stderr
