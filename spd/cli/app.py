@@ -12,17 +12,25 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from spd import __version__
 from spd.cli.commands import COMMANDS
+from spd.cli.dashes import single_dash_hint
+from spd.cli.helptext import CONFIG, TEMPFAIL, USAGE, documented
 from spd.cli.lazy import LazyGroup
 from spd.errors import ConfigError, ExitCode, SpdError
 from spd.urls import endpoint_url_problem, redact_userinfo
 
+if TYPE_CHECKING:
+    from spd.settings import Settings
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+COMPLETE_VAR = "_SPD_COMPLETE"
+"""The environment variable click's completion scripts set when they ask spd for completions."""
 
 INTERRUPTED = 130
 """Exit code after Ctrl-C (SIGINT): 128 + the signal's number, as shells report it."""
@@ -90,6 +98,15 @@ def connection_options(func: F) -> F:
     return func
 
 
+def output_option(
+    help: str = "json: one JSON document on stdout, its shape described above.",
+) -> Callable[[F], F]:
+    """`--output text|json`, for the commands whose result a program may read."""
+    return click.option(
+        "--output", type=click.Choice(["text", "json"]), default="text", show_default=True, help=help
+    )
+
+
 def _colour_off(ctx: click.Context, _param: click.Parameter, no_color: bool) -> None:
     # https://no-color.org: any non-empty NO_COLOR turns colour off. Setting it on the context makes
     # every click.echo of the command strip styles; click already strips them when not on a terminal.
@@ -133,6 +150,37 @@ def make_connection(
     )
 
 
+def connection_settings(
+    local: bool, local_state: Path | None, endpoint_url: str | None, settings_file: Path | None, **extra: Any
+) -> Settings:
+    """The settings of a command with `connection_options`: the file and `SPD_*` variables, under what
+    the command line sets (`extra`: a command's own overrides, such as `prune`; None means not given)."""
+    from spd.settings import load_settings
+
+    conn = make_connection(local, local_state, endpoint_url, settings_file)
+    warn_about_environment()
+    overrides = {**{k: v for k, v in extra.items() if v is not None}, **conn.overrides()}
+    return load_settings(conn.settings_file, **overrides)
+
+
+@documented(
+    examples=[
+        ("spd validate config/", "offline: every problem, located"),
+        ("spd plan --local config/", "what would change (embedded emulator)"),
+        ("spd apply --local config/", "make it so, after asking"),
+        ("spd status config/", "against AWS: every processor's state"),
+        ("spd COMMAND --help", "each command's options, examples, exit codes"),
+    ],
+    exit_codes={
+        0: "success",
+        1: "runtime failure (the service, a failed step, a refused trigger)",
+        2: "with --detailed-exitcode: changes or drift",
+        USAGE[0]: USAGE[1],
+        TEMPFAIL[0]: TEMPFAIL[1],
+        CONFIG[0]: CONFIG[1],
+        130: "interrupted (Ctrl-C)",
+    },
+)
 @click.group(
     cls=LazyGroup,
     lazy_commands=COMMANDS,
@@ -152,10 +200,19 @@ def report_config_error(err: ConfigError) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the group and turn every outcome into an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    if COMPLETE_VAR in os.environ:
+        # The shell asks for completions (`spd completion SHELL` wrote the script that does).
+        from spd.cli.complete import register
+
+        register()
     try:
-        rv = cli.main(args=argv, prog_name="spd", standalone_mode=False)
+        rv = cli.main(args=args, prog_name="spd", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
+        sys.exit(ExitCode.USAGE)
+    except click.exceptions.NoSuchOption as exc:
+        (single_dash_hint(exc, args) or exc).show()
         sys.exit(ExitCode.USAGE)
     except click.UsageError as exc:
         exc.show()

@@ -1,7 +1,7 @@
 """The commands of `spd`: where each one lives and its one-line help, loaded only when it runs.
 
 The help strings are the first paragraph of each command's docstring; `spd --help` lists them without
-importing the commands (tests/cli/test_lazy_commands.py keeps the two in step).
+importing the commands (tests/cli/test_cli_startup.py keeps the two in step).
 """
 
 from spd.cli.lazy import LazyCommand
@@ -13,6 +13,10 @@ COMMANDS: dict[str, LazyCommand] = {
     "check": LazyCommand(
         "spd.cli.check_cmd:check_command",
         "Check that the resources the spec's processors reference exist and are usable (read-only).",
+    ),
+    "completion": LazyCommand(
+        "spd.cli.completion_cmd:completion_command",
+        "Print the shell completion script for bash, zsh or fish.",
     ),
     "emulator": LazyCommand(
         "spd.emulator.command:emulator_command",

@@ -9,10 +9,11 @@ from typing import Any
 
 import click
 
-from spd.cli.app import SPEC_ARGUMENT, settings_option
+from spd.cli.app import SPEC_ARGUMENT, connection_options, connection_settings, output_option
+from spd.cli.complete import complete_processors
+from spd.cli.helptext import CONFIG, TEMPFAIL, USAGE, documented
 from spd.cli.since import SINCE_HELP, parse_since
 from spd.history import Entry, History, default_history_file
-from spd.settings import load_settings
 from spd.spec import load_spec
 
 
@@ -30,22 +31,40 @@ def _line(entry: Entry) -> str:
     return f"{at}  {where}  {entry.event}  {_describe(entry.fields)}".rstrip()
 
 
+@documented(
+    examples=[
+        ("spd history config/", "every event kept"),
+        ("spd history config/ --since 1h --processor lobby-faces", "one processor's last hour"),
+        ("spd history config/ --output json", "[{at, event, ...}] on stdout"),
+    ],
+    exit_codes={
+        0: "listed, even when nothing matches",
+        USAGE[0]: USAGE[1],
+        TEMPFAIL[0]: TEMPFAIL[1],
+        CONFIG[0]: CONFIG[1],
+    },
+)
 @click.command("history")
 @SPEC_ARGUMENT
-@click.option("--processor", default=None, metavar="NAME", help="Only this processor's events.")
+@click.option(
+    "--processor",
+    default=None,
+    metavar="NAME",
+    shell_complete=complete_processors,
+    help="Only this processor's events.",
+)
 @click.option("--since", default=None, metavar="WHEN", help=SINCE_HELP)
-@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@settings_option("YAML settings file (also $SPD_SETTINGS_FILE); names the history file (`history_file`).")
-def history_command(
-    spec: Path, processor: str | None, since: str | None, output: str, settings_file: Path | None
-) -> int:
+@output_option("json: the events as one JSON array on stdout.")
+@connection_options
+def history_command(spec: Path, processor: str | None, since: str | None, output: str, **conn: Any) -> int:
     """List the drift and action events the daemon recorded for the spec's stack, oldest first.
 
-    The history is kept by `spd run` in an SQLite file (setting `history_file`) for `history_retention`
-    days. Exit 0 even when nothing matches.
+    The history is kept by `spd run` in an SQLite file (setting `history_file`, named in --settings)
+    for `history_retention` days, `--local` runs included; the connection options are those of every
+    command and read nothing from the service. Exit 0 even when nothing matches.
     """
     cutoff = parse_since(since, datetime.now(UTC)) if since is not None else None
-    settings = load_settings(settings_file)
+    settings = connection_settings(**conn)
     stack = load_spec(spec).desired.stack
     path = settings.history_file or default_history_file()
     entries: list[Entry] = []

@@ -14,11 +14,20 @@ from pathlib import Path
 import click
 
 from spd.cli.app import settings_option
+from spd.cli.helptext import CONFIG, USAGE, documented
 from spd.iam_policy import AUDIENCES, Audience, iam_policy, render
 from spd.settings import load_settings
 from spd.spec import load_spec
 
 
+@documented(
+    examples=[
+        ("spd iam-policy config/ --for daemon", "for whoever runs spd"),
+        ("spd iam-policy config/ --for service-role", "for the role Rekognition assumes"),
+        ("spd iam-policy config/ --for daemon --settings /etc/spd/settings.yaml", "with its queues"),
+    ],
+    exit_codes={0: "printed", USAGE[0]: USAGE[1], CONFIG[0]: CONFIG[1]},
+)
 @click.command("iam-policy")
 @click.argument("spec", type=click.Path(readable=False))
 @click.option(

@@ -19,7 +19,9 @@ from typing import Any
 
 import click
 
-from spd.cli.app import connection_options, make_connection, warn_about_environment
+from spd.cli.app import connection_options, make_connection, output_option, warn_about_environment
+from spd.cli.documents import import_json
+from spd.cli.helptext import CONFIG, TEMPFAIL, USAGE, documented
 from spd.connect import open_gateway
 from spd.errors import ExitCode, SpdError, UsageError
 from spd.importer import DEFAULT_STACK, render_spec, target_block
@@ -54,14 +56,30 @@ def _selected(observed: ObservedState, name_glob: str | None) -> list[ObservedPr
     ]
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path, text: str) -> Path:
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise SpdError(f"cannot write {path}: {exc.strerror or exc}") from None
     click.echo(f"wrote {path}", err=True)
+    return path
 
 
+@documented(
+    examples=[
+        ("spd import --region us-east-1 > spec.yaml", "every processor of the region"),
+        ("spd import --region us-east-1 --region eu-west-1 --out config/", "one <region>.yaml each"),
+        ("spd import --region us-east-1 --name-glob 'lobby-*' --stack lobby", "only some, as stack lobby"),
+        ("spd import --local --region us-east-1 --output json", "what was imported, as JSON"),
+    ],
+    exit_codes={
+        0: "the spec was written",
+        1: "nothing matched, or a processor or file could not be read or written",
+        USAGE[0]: USAGE[1],
+        TEMPFAIL[0]: TEMPFAIL[1],
+        CONFIG[0]: "invalid settings (each problem located at file:line:col)",
+    },
+)
 @click.command("import")
 @click.option(
     "--region",
@@ -95,6 +113,7 @@ def _write(path: Path, text: str) -> None:
     help="Declare the account read as target NAME in the spec (account id, regions, the profile read "
     "with) and put every processor in it.",
 )
+@output_option()
 @connection_options
 def import_command(
     regions: tuple[str, ...],
@@ -102,9 +121,15 @@ def import_command(
     name_glob: str | None,
     out: Path | None,
     target: str | None,
+    output: str,
     **conn: Any,
 ) -> int:
-    """Write a spec describing the processors that already exist in the regions."""
+    """Write a spec describing the processors that already exist in the regions.
+
+    With --output json, stdout is one object: stack, regions, processors ([{name, region, target}],
+    those imported), written (the files written with --out) and spec (the spec's YAML text when it
+    was not written to a file, else null).
+    """
     regions = tuple(dict.fromkeys(regions))
     _check_arguments(regions, stack)
     if target is not None and not _STACK.match(target):
@@ -135,21 +160,28 @@ def import_command(
     if target is not None:
         profile = os.environ.get("AWS_PROFILE") or target
         targets = target_block(target, selected, regions, profile)
+    written: list[Path] = []
+    text: str | None = None
     if out is not None and out.is_dir():
         declared = targets
         for region in regions:
             in_region = [p for p in selected if p.id.region == region]
             if in_region:
                 # The target is declared once, in the first file; the others name it in their defaults.
-                _write(
-                    out / f"{region}.yaml",
-                    render_spec(stack, in_region, source=region, targets=declared, target=target),
+                written.append(
+                    _write(
+                        out / f"{region}.yaml",
+                        render_spec(stack, in_region, source=region, targets=declared, target=target),
+                    )
                 )
                 declared = None
-        return ExitCode.OK
-    text = render_spec(stack, selected, source=", ".join(regions), targets=targets)
-    if out is None:
-        sys.stdout.write(text)
     else:
-        _write(out, text)
+        text = render_spec(stack, selected, source=", ".join(regions), targets=targets)
+        if out is not None:
+            written.append(_write(out, text))
+            text = None
+    if output == "json":
+        sys.stdout.write(import_json(stack, regions, selected, written, text))
+    elif text is not None:
+        sys.stdout.write(text)
     return ExitCode.OK

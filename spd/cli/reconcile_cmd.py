@@ -7,7 +7,6 @@ decides anything about processors itself.
 from __future__ import annotations
 
 import asyncio
-import difflib
 import os
 import sys
 from collections.abc import Callable, Coroutine
@@ -23,9 +22,11 @@ from spd.cli.app import (
     SPEC_ARGUMENT,
     colour_option,
     connection_options,
-    make_connection,
-    warn_about_environment,
+    connection_settings,
+    output_option,
 )
+from spd.cli.complete import complete_processors
+from spd.cli.helptext import CONFIG, TEMPFAIL, USAGE, documented
 from spd.cli.render import (
     apply_json,
     apply_report,
@@ -45,9 +46,11 @@ from spd.model import DesiredState, ObservedState
 from spd.plan import Plan, Policy
 from spd.reconciler import Reconciler
 from spd.saved_plan import SavedPlan
-from spd.settings import Settings, load_settings
+from spd.settings import Settings
+from spd.suggest import did_you_mean
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 # readable=False: an unreadable spec is a spec error (located, exit 78) reported by the loader, not a
 # usage error.
@@ -58,13 +61,23 @@ ADOPT_OPTION = click.option(
 )
 
 
-def _settings(
-    local: bool, local_state: Path | None, endpoint_url: str | None, settings_file: Path | None, **extra: Any
-) -> Settings:
-    conn = make_connection(local, local_state, endpoint_url, settings_file)
-    warn_about_environment()
-    overrides = {**{k: v for k, v in extra.items() if v is not None}, **conn.overrides()}
-    return load_settings(conn.settings_file, **overrides)
+def target_option(help: str) -> Callable[[F], F]:
+    """`--target NAME` (repeatable): a processor of the spec; completion offers the spec's names."""
+    return click.option(
+        "--target",
+        "targets",
+        multiple=True,
+        metavar="NAME",
+        shell_complete=complete_processors,
+        help=help,
+    )
+
+
+INTERRUPTED = (130, "interrupted (Ctrl-C)")
+
+
+_settings = connection_settings
+"""The settings of a command with the connection options (also `check`'s and `session`'s)."""
 
 
 def _load(spec: Path) -> DesiredState:
@@ -99,9 +112,9 @@ def _check_targets(targets: tuple[str, ...], known: set[str], stack: str) -> Non
     for name in dict.fromkeys(targets):
         if name in known:
             continue
-        close = difflib.get_close_matches(name, sorted(known), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        problems.append(f"--target {name!r}: no processor of stack {stack} has this name{hint}")
+        problems.append(
+            f"--target {name!r}: no processor of stack {stack} has this name{did_you_mean(name, known)}"
+        )
     if problems:
         raise UsageError("\n".join(problems))
 
@@ -125,9 +138,26 @@ def _observe_progress(enabled: bool) -> Callable[[int, int], None] | None:
     return report
 
 
+@documented(
+    examples=[
+        ("spd plan --local config/", "what would change in the sandbox"),
+        ("spd plan config/ --detailed-exitcode", "exit 2 when there are changes"),
+        ("spd plan config/ --output json", "one JSON object"),
+        ("spd plan config/ --out plan.json", "saved, for `spd apply plan.json`"),
+        ("spd plan config/ --target lobby-faces", "only this processor (repeatable)"),
+    ],
+    exit_codes={
+        0: "planned (with --detailed-exitcode: no changes)",
+        1: "the service failed, a processor or target was unreadable, the preflight found errors",
+        2: "with --detailed-exitcode: there are changes, blocked ones included",
+        USAGE[0]: USAGE[1],
+        TEMPFAIL[0]: TEMPFAIL[1],
+        CONFIG[0]: CONFIG[1],
+    },
+)
 @click.command("plan")
 @SPEC_ARGUMENT
-@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@output_option()
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -136,7 +166,7 @@ def _observe_progress(enabled: bool) -> Callable[[int, int], None] | None:
 @click.option(
     "--prune", is_flag=True, default=None, help="Plan deletion of this stack's processors not in the spec."
 )
-@click.option("--target", "targets", multiple=True, metavar="NAME", help="Limit to these processors.")
+@target_option("Limit to these processors.")
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -157,7 +187,11 @@ def plan_command(
     run_preflight: bool | None,
     **conn: Any,
 ) -> int:
-    """Read the live service and print what `apply` would do."""
+    """Read the live service and print what `apply` would do.
+
+    With --output json, stdout is one object: stack, processors ([{name, region, target, actions,
+    changes, blocked, error}]), failed_targets and summary.
+    """
     settings = _settings(**conn, prune=prune)
     desired = _load(spec)
     policy = _policy(settings, desired, targets, adopt=adopt)
@@ -230,18 +264,30 @@ async def _read_line(fd: int) -> str:
         loop.remove_reader(fd)
 
 
+@documented(
+    examples=[
+        ("spd apply --local config/", "shows the plan, asks when stdin is a terminal"),
+        ("spd apply config/ --auto-approve", "required when no terminal is attached"),
+        ("spd apply config/ --prune", "also delete the stack's processors not in the spec"),
+        ("spd apply config/ --target lobby-faces", "only this processor (repeatable)"),
+        ("spd apply plan.json", "a plan saved by `spd plan --out`, as saved"),
+        ("spd apply config/ --auto-approve --output json", "the report as one JSON object"),
+    ],
+    exit_codes={
+        0: "applied, or nothing to do",
+        1: "a step failed, blocked changes are left, cancelled, or a saved plan is out of date",
+        USAGE[0]: USAGE[1] + ", no terminal without --auto-approve",
+        TEMPFAIL[0]: TEMPFAIL[1],
+        CONFIG[0]: CONFIG[1],
+        INTERRUPTED[0]: "interrupted (Ctrl-C); run spd apply again to finish",
+    },
+)
 @click.command("apply")
 @SPEC_ARGUMENT
 @click.option("--auto-approve", is_flag=True, help="Do not ask; required when no terminal is attached.")
-@click.option(
-    "--output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: the final report as one JSON object on stdout (the plan goes to stderr).",
-)
+@output_option("json: the final report as one JSON object on stdout (the plan goes to stderr).")
 @click.option("--prune", is_flag=True, default=None, help="Delete this stack's processors not in the spec.")
-@click.option("--target", "targets", multiple=True, metavar="NAME", help="Limit to these processors.")
+@target_option("Limit to these processors.")
 @ADOPT_OPTION
 @preflight_run.PREFLIGHT_OPTION
 @colour_option
@@ -260,6 +306,10 @@ def apply_command(
 
     SPEC may also be a plan saved by `spd plan --out FILE`: it is carried out as saved, without asking,
     unless a processor it names changed since.
+
+    With --output json, stdout is one object (the plan goes to stderr): stack, outcome (applied,
+    no_changes, cancelled, failed, blocked), processors ([{name, region, target, planned, done, error,
+    deferred}]), failed, failed_targets, blocked, unreadable and summary.
     """
     if saved_plan.is_plan_file(spec):
         if prune is not None or targets or adopt:
@@ -413,9 +463,24 @@ class _progress:
             self._bar.__exit__(*exc)
 
 
+@documented(
+    examples=[
+        ("spd status --local config/", "all of the spec's regions"),
+        ("spd status config/ --detailed-exitcode", "exit 2 when one needs attention"),
+        ("spd status config/ --output json", "the rows as one JSON object"),
+    ],
+    exit_codes={
+        0: "listed (with --detailed-exitcode: everything in sync)",
+        1: "the service failed, or a target (with --detailed-exitcode: a processor) was unreadable",
+        2: "with --detailed-exitcode: a processor drifted, is missing, blocked or conflicted",
+        USAGE[0]: USAGE[1],
+        TEMPFAIL[0]: TEMPFAIL[1],
+        CONFIG[0]: CONFIG[1],
+    },
+)
 @click.command("status")
 @SPEC_ARGUMENT
-@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@output_option()
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -424,7 +489,11 @@ class _progress:
 @colour_option
 @connection_options
 def status_command(spec: Path, output: str, detailed_exitcode: bool, **conn: Any) -> int:
-    """Table of every processor in the spec's regions: status, owner, drift."""
+    """Table of every processor in the spec's regions: status, owner, drift.
+
+    With --output json, stdout is one object: stack, processors ([{target, region, name, status, owner,
+    managed, sync, drifted, blocked, message}]), failed_targets and summary.
+    """
     settings = _settings(**conn)
     desired = _load(spec)
 

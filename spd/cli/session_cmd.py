@@ -19,7 +19,10 @@ from typing import Any
 
 import click
 
-from spd.cli.app import SPEC_ARGUMENT, connection_options, settings_option
+from spd.cli.app import SPEC_ARGUMENT, connection_options, output_option
+from spd.cli.complete import complete_processors, complete_targets
+from spd.cli.helptext import CONFIG, TEMPFAIL, USAGE, documented
+from spd.cli.lazy import SpdGroup
 from spd.cli.reconcile_cmd import _load, _settings
 from spd.cli.since import SINCE_HELP, parse_since
 from spd.connect import open_gateway
@@ -30,21 +33,43 @@ from spd.sessions.ledger import SCHEMA as LEDGER_SCHEMA
 from spd.sessions.ledger import STARTING, Ledger, SessionRecord
 from spd.sessions.start import Outcome, SessionOutcome, SessionStarter
 from spd.sessions.trigger import TriggerSource
-from spd.settings import load_settings, state_directory
+from spd.settings import state_directory
 from spd.sqlite_store import store_errors
 
 
-@click.group("session")
+@documented(
+    examples=[("spd session start config/ porch", "one session of processor porch, now")],
+    exit_codes={0: "see `spd session start --help`", USAGE[0]: USAGE[1]},
+)
+@click.group("session", cls=SpdGroup)
 def session_group() -> None:
     """Run a connected-home session now: `spd session start SPEC NAME`."""
 
 
+@documented(
+    examples=[
+        ("spd session start config/ porch", "from now, for the spec's duration"),
+        ("spd session start config/ porch --duration 30", "30 seconds"),
+        ("spd session start config/ porch --fragment-number 42", "from a fragment"),
+        ("spd session start --local config/ porch --output json", "the outcome as JSON"),
+    ],
+    exit_codes={
+        0: "started, or coalesced (a session is already open)",
+        1: "refused (unknown processor, budget spent, ...)",
+        USAGE[0]: USAGE[1],
+        TEMPFAIL[0]: TEMPFAIL[1],
+        CONFIG[0]: CONFIG[1],
+    },
+)
 @session_group.command("start")
 @SPEC_ARGUMENT
-@click.argument("name")
+@click.argument("name", shell_complete=complete_processors)
 @click.option("--region", default=None, help="The processor's region, when its name is used in several.")
 @click.option(
-    "--target", default=None, help="The processor's target, when its name is used in several targets."
+    "--target",
+    default=None,
+    shell_complete=complete_targets,
+    help="The processor's target, when its name is used in several targets.",
 )
 @click.option(
     "--producer-timestamp-ms",
@@ -57,7 +82,7 @@ def session_group() -> None:
 @click.option(
     "--duration", type=int, default=None, metavar="S", help="Session length, 1-120 s (default: the spec's)."
 )
-@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@output_option("json: the outcome as one JSON object on stdout.")
 @connection_options
 def start_command(
     spec: Path,
@@ -118,15 +143,31 @@ def _outcome_text(outcome: SessionOutcome) -> str:
     return f"refused {where}: {outcome.reason}"
 
 
+@documented(
+    examples=[
+        ("spd sessions config/", "the last 24 hours"),
+        ("spd sessions config/ --since 7d --output json", "a week, as JSON"),
+    ],
+    exit_codes={
+        0: "listed, even when there is nothing to list",
+        USAGE[0]: USAGE[1],
+        TEMPFAIL[0]: TEMPFAIL[1],
+        CONFIG[0]: CONFIG[1],
+    },
+)
 @click.command("sessions")
 @SPEC_ARGUMENT
 @click.option("--since", default="24h", show_default=True, metavar="WHEN", help=SINCE_HELP)
-@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@settings_option()
-def sessions_command(spec: Path, since: str, output: str, settings_file: Path | None) -> int:
-    """List the spec's sessions from the ledger: trigger, outcome, requested and processed seconds, labels."""
+@output_option('json: {"sessions": [{at, processor, region, target, trigger, outcome, ...}]} on stdout.')
+@connection_options
+def sessions_command(spec: Path, since: str, output: str, **conn: Any) -> int:
+    """List the spec's sessions from the ledger: trigger, outcome, requested and processed seconds, labels.
+
+    The ledger is local (in the state directory) and records the sessions of `--local` runs too; the
+    connection options are those of every command and read nothing from the service.
+    """
     cutoff = parse_since(since, datetime.now(UTC))
-    settings = load_settings(settings_file)
+    settings = _settings(**conn)
     desired = _load(spec)
     names = {p.name for p in desired.processors}
     with Ledger.open(state_directory(settings)) as ledger, store_errors(ledger.path, LEDGER_SCHEMA.kind):

@@ -29,6 +29,7 @@ from spd.model import (
     SessionPolicy,
     StartSelector,
 )
+from spd.suggest import did_you_mean
 
 _START = "StartStreamProcessorRequest"
 _FRAGMENT = shape_of(_START, "StartSelector", "KVSStreamStartSelector", "FragmentNumber")
@@ -268,8 +269,9 @@ def find_processor(
     ]
     if not matches:
         where = " in " + "/".join(w for w in (target, region) if w) if target or region else ""
+        hint = did_you_mean(name, (p.name for p in desired.processors))
         raise _refuse(
-            RefusalReason.UNKNOWN_PROCESSOR, f"no processor {name!r}{where} in stack {desired.stack!r}"
+            RefusalReason.UNKNOWN_PROCESSOR, f"no processor {name!r}{where} in stack {desired.stack!r}{hint}"
         )
     if len(matches) > 1:
         places = ", ".join(sorted("/".join(w for w in p.id.location if w) for p in matches))

@@ -89,7 +89,9 @@ def test_every_command_is_listed_and_runs_its_help() -> None:
     )
     assert result.returncode == 0, result.stderr
     listed = result.stdout.partition("Commands:")[2]
-    assert sorted(line.split()[0] for line in listed.splitlines() if line.strip()) == sorted(COMMANDS)
+    # A summary too long for one line continues on lines indented further than the names.
+    names = [line.split()[0] for line in listed.splitlines() if line.startswith("  ") and line[2] != " "]
+    assert sorted(names) == sorted(COMMANDS)
 
 
 def test_emulator_defaults_match_the_server() -> None:

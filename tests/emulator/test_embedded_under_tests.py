@@ -1,6 +1,6 @@
 """Under pytest the embedded emulator refuses to default to the user's own state file.
 
-`spd ... --local` keeps its fleet in `~/.local/state/spd/emulator.json`; a test that runs it (in-process
+`spd ... --local` keeps its fleet in `~/.local/state/spd/emulator.db`; a test that runs it (in-process
 or as a subprocess, which inherits pytest's `PYTEST_CURRENT_TEST`) must name its own file instead of
 silently reading or changing that fleet.
 """

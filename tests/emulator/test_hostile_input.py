@@ -341,7 +341,7 @@ def test_tampered_and_forged_page_tokens(target: Any, three: str) -> None:
 def test_page_tokens_do_not_survive_a_restart(tmp_path: Any, target: Any) -> None:
     if target.emu is None:
         pytest.skip("restarts the emulator")
-    state = tmp_path / "emulator.json"
+    state = tmp_path / "emulator.db"
     with EmulatorProcess(state_file=state, quiet=True) as first:
         client = first.client()
         for base in ("a", "b"):

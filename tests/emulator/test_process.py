@@ -50,7 +50,7 @@ def stored_names(state: Path) -> list[str]:
 
 
 def test_state_survives_a_restart(tmp_path: Path) -> None:
-    state = tmp_path / "state" / "emulator.json"
+    state = tmp_path / "state" / "emulator.db"
     with EmulatorProcess(state_file=state) as first:
         first.configure(max_processors=7, transition_seconds=0.05, name_reuse_seconds=600, delete_seconds=0)
         client = first.client()
@@ -60,7 +60,7 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
         client.delete_stream_processor(Name="gone")
         assert stored_names(state) == ["lobby"]  # committed on every change, not only at exit
     assert first.returncode == 0
-    assert [p.name for p in state.parent.iterdir()] == ["emulator.json"], "no temporary files are left"
+    assert [p.name for p in state.parent.iterdir()] == ["emulator.db"], "no temporary files are left"
 
     with EmulatorProcess(state_file=state) as second:
         client = second.client()
@@ -75,7 +75,7 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_signals_stop_cleanly(tmp_path: Path, signum: int) -> None:
-    state = tmp_path / "emulator.json"
+    state = tmp_path / "emulator.db"
     process = EmulatorProcess(state_file=state)
     process.start()
     process.client().create_stream_processor(**_face("cam"))
@@ -119,7 +119,7 @@ def _run_emulator(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_unusable_state_file_exits_78(tmp_path: Path) -> None:
-    state = tmp_path / "emulator.json"
+    state = tmp_path / "emulator.db"
     state.write_text("{ this is not json")
     result = _run_emulator("--port", "0", "--state", str(state))
     assert result.returncode == 78

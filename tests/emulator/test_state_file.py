@@ -69,7 +69,7 @@ def _sql(path: Path, statement: str, *args: Any) -> list[Any]:
 
 def test_two_local_applies_at_once_both_land(tmp_path: Path) -> None:
     """Two `spd apply --local` of different stacks on one new state file, started together."""
-    state = tmp_path / "fresh" / "emulator.json"  # a name of any kind: a missing file becomes a database
+    state = tmp_path / "fresh" / "local.db"  # a missing file becomes a new database
     # Face-search processors are started too, so each command keeps writing for a while (the emulator's
     # default one-second start), and the two commands' writes interleave.
     stacks = {

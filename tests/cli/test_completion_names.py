@@ -1,0 +1,121 @@
+"""`spd completion SHELL` and what the script it prints completes: the spec's processor names after
+`--target` and in `spd session start SPEC`, read offline from the spec given earlier on the line.
+
+bash runs the script exactly as a user's shell would (`eval "$(spd completion bash)"`), and asks the
+installed `spd` at each Tab."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from spdrun import spd_env, target_face, write_targets_spec
+
+BIN = Path(sys.executable).parent
+SPD = BIN / "spd"
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return spd_env({"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **extra})
+
+
+@pytest.mark.parametrize(
+    ("shell", "marker"),
+    [
+        ("bash", "complete -o nosort -F _spd_completion spd"),
+        ("zsh", "#compdef spd"),
+        ("fish", "complete --no-files --command spd"),
+    ],
+)
+def test_completion_prints_the_script(shell: str, marker: str) -> None:
+    r = subprocess.run(
+        [str(SPD), "completion", shell], env=_env(), capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 0, r.stderr
+    assert marker in r.stdout
+    assert r.stderr == ""
+    # The script the command prints is the one click's variable prints, so either way of installing works.
+    same = subprocess.run(
+        [str(SPD)], env=_env(_SPD_COMPLETE=f"{shell}_source"), capture_output=True, text=True, timeout=60
+    )
+    assert same.stdout == r.stdout
+
+
+def test_completion_of_an_unknown_shell_is_a_usage_error() -> None:
+    r = subprocess.run(
+        [str(SPD), "completion", "tcsh"], env=_env(), capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 64
+    assert "'tcsh' is not one of 'bash', 'zsh', 'fish'" in r.stderr
+
+
+def _bash(*words: str) -> tuple[list[str], str]:
+    """What bash offers for the last of `words` after `eval "$(spd completion bash)"`, and its stderr."""
+    quoted = " ".join(f"'{w}'" for w in words)
+    script = f"""
+        set -e
+        eval "$(spd completion bash)"
+        COMP_WORDS=({quoted}); COMP_CWORD={len(words) - 1}; COMPREPLY=()
+        _spd_completion spd
+        printf '%s\\n' "${{COMPREPLY[@]}}"
+    """
+    r = subprocess.run(["bash", "-c", script], env=_env(), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return [line for line in r.stdout.splitlines() if line], r.stderr
+
+
+@pytest.fixture
+def spec(tmp_path: Path) -> Path:
+    """A spec with two targets, one processor name in both (`porch`), so names and targets both complete."""
+    targets = {
+        "lab": {"account_id": "111122223333", "regions": ["us-east-1"], "profile": "lab"},
+        "prod": {"account_id": "444455556666", "regions": ["us-east-1"], "profile": "prod"},
+    }
+    processors = [
+        target_face("porch", "111122223333", "lab"),
+        target_face("porch", "444455556666", "prod"),
+        target_face("porch-2", "444455556666", "prod"),
+        target_face("garage", "444455556666", "prod"),
+    ]
+    return write_targets_spec(tmp_path / "spec.yaml", targets, processors)
+
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_target_completes_the_specs_processor_names(spec: Path, command: str) -> None:
+    assert _bash("spd", command, str(spec), "--target", "")[0] == ["garage", "porch", "porch-2"]
+    assert _bash("spd", command, str(spec), "--target", "por")[0] == ["porch", "porch-2"]
+    assert _bash("spd", command, str(spec), "--target", "x", "--target", "g")[0] == ["garage"]
+
+
+def test_session_start_completes_the_processor_then_the_target(spec: Path) -> None:
+    assert _bash("spd", "session", "start", str(spec), "")[0] == ["garage", "porch", "porch-2"]
+    assert _bash("spd", "session", "start", str(spec), "ga")[0] == ["garage"]
+    assert _bash("spd", "session", "start", str(spec), "porch", "--target", "")[0] == ["lab", "prod"]
+
+
+def test_history_processor_completes_the_specs_names(spec: Path) -> None:
+    assert _bash("spd", "history", str(spec), "--processor", "p")[0] == ["porch", "porch-2"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [None, "version: 1\nstack: [unclosed\n", "version: 1\nstack: s\nprocessors:\n  - nmae: x\n"],
+    ids=["missing", "not-yaml", "invalid"],
+)
+def test_a_bad_spec_completes_nothing_silently(tmp_path: Path, content: str | None) -> None:
+    spec = tmp_path / "spec.yaml"
+    if content is not None:
+        spec.write_text(content)
+    offered, err = _bash("spd", "plan", str(spec), "--target", "")
+    assert (offered, err) == ([], "")
+    offered, err = _bash("spd", "session", "start", str(spec), "")
+    assert (offered, err) == ([], "")
+
+
+def test_options_still_complete_after_a_flag(spec: Path) -> None:
+    assert _bash("spd", "plan", str(spec), "--local", "--local-")[0] == ["--local-state"]
+    assert _bash("spd", "plan", "--local")[0] == ["--local", "--local-state"]
