@@ -68,6 +68,13 @@ def state_directory(settings: Settings) -> Path:
     return settings.state_dir or default_state_dir()
 
 
+def history_path(settings: Settings) -> Path:
+    """The history file: `history_file`, else `history.db` in the state directory (so a service that sets
+    only `state_dir`, as the systemd unit does, keeps its history there and not under a home directory
+    it may not be able to write)."""
+    return settings.history_file or state_directory(settings) / STATE_FILE_NAMES["history_file"]
+
+
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 
 
@@ -145,7 +152,7 @@ class Settings(BaseSettings):
     """State file of the embedded emulator; default under the user's state directory."""
 
     state_dir: Path | None = None
-    """Directory of spd's own local state (the session ledger `sessions.db`); default
+    """Directory of spd's own local state (the session ledger `sessions.db`, the history `history.db`); default
     `$XDG_STATE_HOME/spd` (or `~/.local/state/spd`)."""
 
     regions: list[str] = Field(default_factory=list)
@@ -230,7 +237,7 @@ class Settings(BaseSettings):
     eventbridge); see `spd.sink_settings`. `SPD_EVENT_SINKS` takes a JSON list."""
 
     history_file: Path | None = None
-    """SQLite history of drift and action events; default `history.db` in the user's state directory."""
+    """SQLite history of drift and action events; default `history.db` in the state directory (`state_dir`)."""
 
     history_retention: float = Field(default=30.0, gt=0)
     """Days of history kept; older events are pruned by the daemon (at start-up and every hour)."""

@@ -21,8 +21,8 @@ from spd.aws.gateway import Gateway
 from spd.cloudevent import is_recorded
 from spd.daemon.sinks import EventSinks, open_sinks
 from spd.events import Event
-from spd.history import History, default_history_file, retention_cutoff
-from spd.settings import Settings
+from spd.history import History, retention_cutoff
+from spd.settings import Settings, history_path
 
 Logger = structlog.stdlib.BoundLogger
 
@@ -92,7 +92,7 @@ async def open_outlet(
     log: Callable[[], Logger],
 ) -> AsyncIterator[EventOutlet]:
     """The history file and the sinks the settings name, for the `async with` block."""
-    path = settings.history_file or default_history_file()
+    path = history_path(settings)
     history = History(path)
 
     def report(name: str, fields: dict[str, Any]) -> None:
