@@ -7,7 +7,9 @@ lean on, and nothing more:
 
 - processors per (target, region), each with its config, tags, ARN and status;
 - status transitions instant by default; with `settle_after=N` a start, stop or update leaves the
-  processor STARTING, STOPPING or UPDATING for its next N reads (Describe, List), or until `settle()`;
+  processor STARTING, STOPPING or UPDATING for its next N reads (Describe, List), or until `settle()`
+  (a processor added in a transitional status stays in it for N reads, or, when transitions are
+  instant, until `settle()`);
 - the service's refusals as `spd.errors` types: a name taken (`NameInUseError`), a start of a running
   processor (`SessionOpenError`), a stop, update or delete in the wrong status (`BusyError`), a
   processor or ARN that does not exist (`NotFoundError`);
@@ -101,8 +103,8 @@ class FakeProcessor:
     status_message: str | None = None
     sessions: list[str] = field(default_factory=list)
     """The session ids started on it, in order."""
-    reads_left: int = 0
-    """Reads before a transitional status settles (`FakeFleet.settle_after`)."""
+    reads_left: int | None = None
+    """Reads before a transitional status settles (`FakeFleet.settle_after`); None: until `settle()`."""
 
     def observed(self, pid: ProcessorId, *, with_tags: bool) -> ObservedProcessor:
         return ObservedProcessor(
@@ -176,6 +178,7 @@ class FakeFleet:
         if stack is not None:
             all_tags[STACK_TAG] = stack
         held = FakeProcessor(config, self._arn(config.region, config.name), all_tags, status)
+        held.reads_left = self.settle_after if self.settle_after > 0 else None
         self.processors.setdefault((target, config.region), {})[config.name] = held
         return held
 
@@ -208,7 +211,7 @@ class FakeFleet:
         """Every transitional processor reaches its final status now."""
         for held in self._all():
             held.status = _SETTLED.get(held.status, held.status)
-            held.reads_left = 0
+            held.reads_left = None
 
     # -- what happened --------------------------------------------------------------------------------
 
@@ -256,15 +259,15 @@ class FakeFleet:
             raise failure.error(operation)
 
     def _transition(self, held: FakeProcessor, status: Status) -> None:
-        """Enter `status` (transitional), or go straight to where it leads when transitions are instant."""
-        if self.settle_after <= 0:
-            held.status = _SETTLED.get(status, status)
+        """Enter `status`; a transitional one lasts `settle_after` reads (none: instant)."""
+        if status in _SETTLED and self.settle_after <= 0:
+            held.status = _SETTLED[status]
         else:
             held.status, held.reads_left = status, self.settle_after
 
     def _read(self, held: FakeProcessor) -> None:
         """One read of a transitional processor brings it closer to its final status."""
-        if held.status in _SETTLED:
+        if held.status in _SETTLED and held.reads_left is not None:
             held.reads_left -= 1
             if held.reads_left <= 0:
                 held.status = _SETTLED[held.status]
