@@ -55,6 +55,7 @@ from spd.errors import ConfigError, Diagnostic, SettingsError, SpdError, SpecErr
 from spd.events import Event
 from spd.lease import Role
 from spd.model import DesiredState
+from spd.mutation_gate import MutationGate
 from spd.plan import Policy
 from spd.reconciler import Reconciler, reconcile_fields
 from spd.sessions.ledger import Ledger
@@ -195,6 +196,8 @@ class Daemon:
                         log=lambda: self._log,
                     )
                 )
+                # One gate for every mutating call, the passes' and the session Starts' alike.
+                gate = MutationGate(self._lease_refusal)
                 self._reconciler = Reconciler(
                     self._gateway,
                     execution_settings(settings, self._config.desired.stack),
@@ -202,10 +205,10 @@ class Daemon:
                     backoff=self._backoff,
                     extra_regions=tuple(settings.regions),
                     clock=self._clock,
+                    gate=gate,
                 )
                 if settings.ha.table is not None:
                     self._leadership = await self._open_leadership(settings)
-                    self._reconciler.guard = self._leadership.refusal
                     self._health.lease = self._leadership.describe
                 self._sessions = SessionTriggers(
                     self._gateway,
@@ -214,7 +217,7 @@ class Daemon:
                     desired=lambda: self._config.desired,
                     on_event=self._on_event,
                     active=lambda: not self._standby(),
-                    guard=self._session_guard,
+                    gate=gate,
                 )
                 stack.callback(self._close_ledger)
                 address = await self._serve_http(stack, settings.metrics_address)
@@ -420,8 +423,8 @@ class Daemon:
             clock=self._clock,
         )
 
-    def _session_guard(self) -> str | None:
-        """The guard every session Start asks: the lease's (None without `ha`: a lone daemon may)."""
+    def _lease_refusal(self) -> str | None:
+        """The lease as the mutation gate asks it: None without `ha` (a lone daemon may)."""
         return None if self._leadership is None else self._leadership.refusal()
 
     def _standby(self) -> bool:
@@ -482,7 +485,8 @@ class Daemon:
             reconciler.arns = {}
         reconciler.settings = execution
         reconciler.extra_regions = tuple(config.settings.regions)
-        reconciler.gateway.use_targets(config.desired.targets, config.desired.stack)
+        assert self._gateway is not None
+        self._gateway.use_targets(config.desired.targets, config.desired.stack)
         self._backoff.initial = config.settings.failed_backoff_initial
         self._backoff.maximum = config.settings.failed_backoff_max
         self._health.interval = config.settings.interval
