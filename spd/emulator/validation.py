@@ -500,13 +500,16 @@ def _kind_rules(
     wanted = str(rule["output"])
     if output is not None and output.get(wanted) is None:
         v.rule(f"A {settings} stream processor must output to {_WITH_ARTICLE[wanted]}")
-    if not (kind == rules.FACE_SEARCH and config.face_search_kms_and_notification):
-        for member in rule.get("forbidden", ()):
-            if body.get(member) is not None:
+    if kind == rules.FACE_SEARCH:
+        # "should not be used to create a face search stream processor": refused only if settings say so.
+        accepted = {
+            "KmsKeyId": config.face_search_kms_and_notification,
+            "NotificationChannel": config.face_search_kms_and_notification,
+            "RegionsOfInterest": config.face_search_regions_of_interest,
+        }
+        for member in rules.LABEL_DETECTION_ONLY:
+            if body.get(member) is not None and not accepted[member]:
                 v.rule(f"{member} is not supported for {settings} stream processors")
-    regions = body.get("RegionsOfInterest") is not None
-    if kind == rules.FACE_SEARCH and regions and not config.face_search_regions_of_interest:
-        v.rule(f"RegionsOfInterest is not supported for {settings} stream processors")
     for member in rule.get("required", ()):
         if body.get(member) is None:
             v.rule(f"{member} is required for {settings} stream processors")
