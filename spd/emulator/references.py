@@ -198,7 +198,7 @@ def of_spec(path: Path) -> list[Provision]:
     try:
         loaded = load_spec(path)
     except SpecError as exc:
-        raise ReferenceRequestError(f"{path}: {exc}") from None
+        raise ReferenceRequestError(f"spec {exc}") from None
     except OSError as exc:
         raise ReferenceRequestError(f"{path}: {exc.strerror or exc}") from None
     return _provisions(loaded.desired)
