@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from spd.emulator.testing import EmulatorControl
 from spd.model import OPERATIONS
 
 SPD = [sys.executable, "-m", "spd"]
@@ -92,8 +93,18 @@ def home(name: str, *, labels: Sequence[str] = ("PERSON",), **extra: Any) -> dic
     }
 
 
-def write_spec(path: Path, processors: Sequence[Mapping[str, Any]], *, stack: str = "test-stack") -> Path:
-    """Write a spec file in the block-style YAML operators write (and spd reads fastest)."""
+def write_spec(
+    path: Path,
+    processors: Sequence[Mapping[str, Any]],
+    *,
+    stack: str = "test-stack",
+    references: EmulatorControl | None = None,
+) -> Path:
+    """Write a spec file in the block-style YAML operators write (and spd reads fastest).
+
+    `references`: an emulator in which to create what the spec references (its role, streams,
+    collections, ...), so that its processors run there under strict references, the emulator's
+    default, as they would in an account set up for them."""
     from ruamel.yaml import YAML
 
     doc = {
@@ -107,6 +118,8 @@ def write_spec(path: Path, processors: Sequence[Mapping[str, Any]], *, stack: st
     yaml.width = 4096  # one line per value, as people write ARNs
     with path.open("w", encoding="utf-8") as out:
         yaml.dump(doc, out)
+    if references is not None:
+        references.create_references(spec=path)
     return path
 
 

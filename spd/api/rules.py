@@ -86,6 +86,7 @@ def reserved_tag_key(key: str) -> bool:
     """Is `key` one of AWS's own (an `aws:` prefix in any case)?"""
     return key[: len(RESERVED_TAG_PREFIX)].lower() == RESERVED_TAG_PREFIX
 
+
 COORDINATE_MIN: Final = 0.0
 COORDINATE_MAX: Final = 1.0
 """Coordinates are ratios of the frame [C]; the model puts no range on them, so this rule is the service's."""

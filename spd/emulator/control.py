@@ -140,7 +140,9 @@ class ControlApi:
 
         unknown = sorted(set(body) - {"request", "spec", "region", "account"})
         if unknown:
-            raise ControlError(400, f"unknown key(s): {', '.join(unknown)}; known: account, region, request, spec")
+            raise ControlError(
+                400, f"unknown key(s): {', '.join(unknown)}; known: account, region, request, spec"
+            )
         region = body.get("region", "us-east-1")
         account = body.get("account", DEFAULT_ACCOUNT)
         for key, value in (("region", region), ("account", account)):
@@ -149,7 +151,9 @@ class ControlApi:
         if not re.fullmatch(r"[0-9]{12}", account):
             raise ControlError(400, f"account must be a 12-digit account id, not {account!r}")
         if "request" not in body and "spec" not in body:
-            raise ControlError(400, "give a CreateStreamProcessor request body (request) or a spec path (spec)")
+            raise ControlError(
+                400, "give a CreateStreamProcessor request body (request) or a spec path (spec)"
+            )
         wanted: list[tuple[str, str, str]] = []
         try:
             if "request" in body:

@@ -296,6 +296,11 @@ class Emulator:
             key = (account, region)
             if collection_id in self._collections.get(key, {}):
                 raise already_exists(collection_id)
+            if tags is not None and len(tags) > self.config.max_tags:
+                raise RekognitionError(
+                    "ServiceQuotaExceededException",
+                    f"A collection can have at most {self.config.max_tags} tags.",
+                )
             collection = Collection(collection_id, self.now(), dict(tags or {}))
             self._commit_collection(key, collection_id, collection)
             self._collections.setdefault(key, {})[collection_id] = collection

@@ -269,7 +269,9 @@ def _reserved_tag_rules(v: Violations, body: JsonDict) -> None:
         ):
             where = "tags" if isinstance(tags, dict) and key in tags else "tagKeys"
             v.constraint(
-                where, key, f"Tag keys must not start with '{rules.RESERVED_TAG_PREFIX}' in any case (reserved for AWS)"
+                where,
+                key,
+                f"Tag keys must not start with '{rules.RESERVED_TAG_PREFIX}' in any case (reserved for AWS)",
             )
 
 
