@@ -148,8 +148,11 @@ def write_targets_spec(
     processors: Sequence[Mapping[str, Any]],
     *,
     stack: str = "fleet",
+    references: EmulatorControl | None = None,
 ) -> Path:
-    """Write a spec with a `targets` block (no defaults: each processor names its own role and region)."""
+    """Write a spec with a `targets` block (no defaults: each processor names its own role and region).
+
+    `references`: as `write_spec`'s; each processor's are created in its target's account."""
     from ruamel.yaml import YAML
 
     doc = {
@@ -163,6 +166,8 @@ def write_targets_spec(
     yaml.width = 4096
     with path.open("w", encoding="utf-8") as out:
         yaml.dump(doc, out)
+    if references is not None:
+        references.create_references(spec=path)
     return path
 
 

@@ -18,8 +18,9 @@
 file or directory, read by the emulator's process), plus `region` (of the requests' processors, default
 us-east-1) and `account` (default 123456789012), and creates in this emulator the role, video stream,
 data stream, collection, SNS topic, S3 bucket and KMS key named there that do not exist yet, as the
-`--local` sandbox does (`spd.emulator.references.of_requests`/`of_spec`, `Emulator.provide`). It answers
-`{"created": [{"kind", "region", "identifier"}, ...]}`.
+`--local` sandbox does (`spd.emulator.references.of_requests`/`of_spec`, `Emulator.provide`); a spec's
+processor of a target with an `account_id` has its references created in that account. It answers
+`{"created": [{"account", "kind", "region", "identifier"}, ...]}`.
 
 Errors are `{"error": "<message>"}` with 400 (bad request), 404 (unknown path or processor) or 405.
 Bodies are decoded strictly (`spd.emulator.jsonbody`: UTF-8, no NaN or infinities, bounded depth), and
@@ -154,23 +155,26 @@ class ControlApi:
             raise ControlError(
                 400, "give a CreateStreamProcessor request body (request) or a spec path (spec)"
             )
-        wanted: list[tuple[str, str, str]] = []
+        wanted: dict[str, list[tuple[str, str, str]]] = {}
         try:
             if "request" in body:
                 given = body["request"]
                 requests = given if isinstance(given, list) else [given]
-                wanted.extend(references.of_requests(requests, region))
+                wanted.setdefault(account, []).extend(references.of_requests(requests, region))
             if "spec" in body:
                 spec = body["spec"]
                 if not isinstance(spec, str) or not spec:
                     raise ControlError(400, "spec must be the path of a spec file or directory")
-                wanted.extend(references.of_spec(Path(spec)))
+                for owner, found in references.of_spec(Path(spec), account).items():
+                    wanted.setdefault(owner, []).extend(found)
         except references.ReferenceRequestError as err:
             raise ControlError(400, str(err)) from None
-        created = self._emulator.provide(account, wanted)
-        return _json(
-            {"created": [{"kind": r.kind, "region": r.region, "identifier": r.identifier} for r in created]}
-        )
+        created = [
+            {"account": owner, "kind": r.kind, "region": r.region, "identifier": r.identifier}
+            for owner, found in wanted.items()
+            for r in self._emulator.provide(owner, references.still_missing(found))
+        ]
+        return _json({"created": created})
 
     def _detections(self, name: str, body: dict[str, Any]) -> Response:
         region = body.get("region", "us-east-1")

@@ -104,8 +104,16 @@ def _topic_exists(topic_arn: str, account: str, region: str) -> bool:
 
 
 def _bucket_exists(bucket: str, account: str, partition: str) -> bool:
+    """Bucket names are global: a bucket of any account counts (whether the role may write to it is a
+    question of permissions, which strict Start does not judge)."""
     backend = _backend("s3", account, partition)
-    return backend is not None and bucket in backend.buckets
+    return (backend is not None and bucket in backend.buckets) or bucket_anywhere(bucket)
+
+
+def bucket_anywhere(bucket: str) -> bool:
+    """Does any account of this emulator own a bucket of this name (moto keeps S3's global namespace)?"""
+    owners = getattr(get_backend("s3"), "bucket_accounts", {})
+    return bucket in owners
 
 
 def _role_trusts_rekognition(role_arn: str, account: str, partition: str) -> bool:
@@ -190,9 +198,11 @@ def of_requests(requests: Sequence[Mapping[str, Any]], region: str) -> list[Prov
     return _provisions(DesiredState(stack="references", processors=tuple(processors)))
 
 
-def of_spec(path: Path) -> list[Provision]:
-    """What the spec at `path` (a file or a directory, as `spd plan` takes it) references."""
+def of_spec(path: Path, account: str) -> dict[str, list[Provision]]:
+    """What the spec at `path` (a file or a directory, as `spd plan` takes it) references, by the account
+    it is in: a processor of a target with an `account_id` is in that account, the others in `account`."""
     from spd.errors import SpecError
+    from spd.preflight import references
     from spd.spec.loader import load_spec
 
     try:
@@ -201,7 +211,18 @@ def of_spec(path: Path) -> list[Provision]:
         raise ReferenceRequestError(f"spec {exc}") from None
     except OSError as exc:
         raise ReferenceRequestError(f"{path}: {exc.strerror or exc}") from None
-    return _provisions(loaded.desired)
+    accounts = {t.name: t.account_id for t in loaded.desired.targets if t.account_id}
+    out: dict[str, list[Provision]] = {}
+    for ref in references(loaded.desired):
+        owner = accounts.get(ref.target, account)
+        out.setdefault(owner, []).append((ref.kind, ref.region, ref.identifier))
+    return out
+
+
+def still_missing(provisions: Sequence[Provision]) -> list[Provision]:
+    """`provisions` without the buckets some account already owns: S3's names are global, so one that
+    exists cannot be created again in another account, and a processor may use it as it is."""
+    return [p for p in provisions if not (p[0] == "bucket" and bucket_anywhere(p[2]))]
 
 
 def _provisions(desired: Any) -> list[Provision]:

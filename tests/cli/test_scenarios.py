@@ -149,7 +149,9 @@ def test_removed_from_spec_is_deleted_only_with_prune(fleet, emu, tmp_path):
     assert {"lobby", "garage", "porch"} <= names
 
 
-def _unmanaged(client, name, *, tags=None):
+def _unmanaged(emu, name, *, tags=None):
+    """A processor made by someone else, with what it references (so that it runs)."""
+    client = emu.client()
     kwargs = {
         "Input": {
             "KinesisVideoStream": {"Arn": f"arn:aws:kinesisvideo:us-east-1:{ACCOUNT}:stream/x-{name}/1"}
@@ -161,14 +163,15 @@ def _unmanaged(client, name, *, tags=None):
     }
     if tags:
         kwargs["Tags"] = tags
+    emu.create_references(kwargs)
     client.create_stream_processor(**kwargs)
 
 
 @pytest.mark.parametrize("tags", [None, {STACK_TAG: "another-stack"}])
 def test_unmanaged_processors_are_never_touched(emu, tmp_path, tags):
     client = emu.client()
-    _unmanaged(client, "lobby", tags=tags)  # same name as a spec processor
-    _unmanaged(client, "bystander", tags=tags)  # not in the spec at all
+    _unmanaged(emu, "lobby", tags=tags)  # same name as a spec processor
+    _unmanaged(emu, "bystander", tags=tags)  # not in the spec at all
     client.start_stream_processor(Name="bystander")
     before = {n: client.describe_stream_processor(Name=n) for n in ("lobby", "bystander")}
     spec = write_spec(tmp_path / "spec.yaml", [face("lobby"), home("porch")], references=emu)
