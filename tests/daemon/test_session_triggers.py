@@ -28,7 +28,7 @@ TOKEN = "s3cret-token-for-tests"
 def _spec(emu: Any, tmp_path: Path, **sessions: Any) -> Path:
     """The spec, with what it references created in `emu` (sessions run under strict references)."""
     porch = home("porch", sessions=sessions) if sessions else home("porch")
-    return write_spec(emu, tmp_path / "spec.yaml", [porch, home("garden")], references=emu)
+    return write_spec(tmp_path / "spec.yaml", [porch, home("garden")], references=emu)
 
 
 def _token_file(tmp_path: Path) -> Path:
