@@ -296,6 +296,11 @@ class Emulator:
             key = (account, region)
             if collection_id in self._collections.get(key, {}):
                 raise already_exists(collection_id)
+            if tags is not None and len(tags) > self.config.max_tags:
+                raise RekognitionError(
+                    "ServiceQuotaExceededException",
+                    f"A collection can have at most {self.config.max_tags} tags.",
+                )
             collection = Collection(collection_id, self.now(), dict(tags or {}))
             self._commit_collection(key, collection_id, collection)
             self._collections.setdefault(key, {})[collection_id] = collection
@@ -310,6 +315,34 @@ class Emulator:
                 raise collection_not_found(collection_id)
             self._commit_collection(key, collection_id, None)
             del self._collections[key][collection_id]
+
+    def tag_collection(self, account: str, region: str, collection_id: str, tags: Mapping[str, str]) -> None:
+        """TagResource on a collection: the same limit as on a processor (`max_tags`), committed."""
+        with self.lock:
+            self._begin_write()
+            key = (account, region)
+            found = self.collection(account, region, collection_id)
+            merged = {**found.tags, **tags}
+            limit = self.config.max_tags
+            if len(merged) > limit:
+                raise RekognitionError(
+                    "ServiceQuotaExceededException",
+                    f"A collection can have at most {limit} tags; this request would make {len(merged)}.",
+                )
+            changed = replace(found, tags=merged)
+            self._commit_collection(key, collection_id, changed)
+            self._collections[key][collection_id] = changed
+
+    def untag_collection(self, account: str, region: str, collection_id: str, keys: Iterable[str]) -> None:
+        """UntagResource on a collection, committed; keys it does not carry are ignored."""
+        with self.lock:
+            self._begin_write()
+            key = (account, region)
+            found = self.collection(account, region, collection_id)
+            gone = set(keys)
+            changed = replace(found, tags={k: v for k, v in found.tags.items() if k not in gone})
+            self._commit_collection(key, collection_id, changed)
+            self._collections[key][collection_id] = changed
 
     def _commit_collection(self, key: Key, collection_id: str, collection: Collection | None) -> None:
         """Write one collection change in its own transaction (memory changes only once it is committed)."""
