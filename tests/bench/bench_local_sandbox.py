@@ -1,0 +1,76 @@
+"""`--local` sandbox benchmark, run by hand: `.venv/bin/python tests/bench/bench_local_sandbox.py`.
+
+`spd plan --local` first creates, in the embedded emulator's moto services, what the spec references
+(`spd.emulator.service.Emulator.provide`), and every later run re-creates it from the state file
+(moto keeps its data in memory). For each size N (12,000 and 24,000 processors by default, half
+face-search, half connected-home: N video streams, N/2 data streams, one role, bucket, topic and
+collection) it runs, with a fresh state file:
+
+1. `spd plan --local --no-preflight` on the spec: the sandbox provides everything (first use);
+2. the same command again: the sandbox re-creates everything from the state file.
+
+It prints wall time and peak RSS (through `peak_rss.measure`) of each run, and the ratio of the largest
+size to the smallest: set-up that scales linearly doubles with the fleet (plus the fixed start-up).
+Figures are printed, not asserted. Sizes run one after the other, never in parallel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from peak_rss import measure
+
+from spdrun import SPD, face, home, spd_env, write_spec
+
+
+def fleet(n: int) -> list[dict[str, object]]:
+    return [face(f"face-{i:06d}") if i % 2 == 0 else home(f"home-{i:06d}") for i in range(n)]
+
+
+def timed_plan(spec: Path, state: Path) -> tuple[float, float]:
+    """Wall seconds and peak MiB of one `spd plan --local --no-preflight`; exits if the plan failed."""
+    command = [*SPD, "plan", str(spec), "--local", "--local-state", str(state), "--no-preflight"]
+    started = time.perf_counter()
+    measured = measure(command, spd_env())
+    wall = time.perf_counter() - started
+    if measured.exit not in (0, 2):
+        sys.exit(f"spd plan --local failed (exit {measured.exit}):\n{measured.stderr}")
+    return wall, measured.peak_mib
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[12_000, 24_000])
+    parser.add_argument("--quick", action="store_true", help="sizes 2,000 and 4,000")
+    opts = parser.parse_args()
+    sizes = [2_000, 4_000] if opts.quick else sorted(opts.sizes)
+    first: dict[int, float] = {}
+    again: dict[int, float] = {}
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            spec = write_spec(Path(tmp) / "fleet.yaml", fleet(n), stack="bench")
+            state = Path(tmp) / "emulator.db"
+            first[n], first_peak = timed_plan(spec, state)
+            again[n], again_peak = timed_plan(spec, state)
+        print(
+            f"{n} processors: first plan --local {first[n]:.1f} s, peak {first_peak:.0f} MiB; "
+            f"again (restore) {again[n]:.1f} s, peak {again_peak:.0f} MiB"
+        )
+    if len(sizes) > 1:
+        small, large = sizes[0], sizes[-1]
+        print(
+            f"{large} / {small} processors: first plan x{first[large] / first[small]:.2f}, "
+            f"again x{again[large] / again[small]:.2f} (linear: x{large / small:.2f})"
+        )
+
+
+if __name__ == "__main__":
+    main()
