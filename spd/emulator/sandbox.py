@@ -126,8 +126,9 @@ class Resources:
     (the stream names of one account and region, the role names of one partition, the aliases of one
     key store) once, on first need, keeps it up to date with its own creations, and creates those
     resources as moto's create call would but without the scan. Each look-up and creation is then
-    constant time. An index is not refreshed from moto, so a pass must end before moto's APIs serve
-    another request (the callers hold the emulator's lock for it).
+    constant time. An index is not refreshed from moto, so a pass is one short loop: the set-up and the
+    re-creation run before the emulator serves any request, and a change moto's APIs make during a check
+    for deletions is seen by the next check.
     """
 
     def __init__(self) -> None:
@@ -155,7 +156,7 @@ class Resources:
                 case "role":
                     found = {role.name for role in backend.get_roles()}
                 case _:  # "alias"
-                    found = {alias for key_ in backend.keys.values() for alias in key_.aliases}
+                    found = {alias for kms_key in backend.keys.values() for alias in kms_key.aliases}
             self._indexes[key] = found
         return found
 
