@@ -375,6 +375,7 @@ class Emulator:
             new: list[SandboxReference] = []
             seen: set[tuple[str, str, str, str]] = set()
             created: list[SandboxReference] = []
+            resources = sandbox.Resources()
             for kind, region, identifier in references:
                 ref = SandboxReference(
                     account, "" if kind in ("role", "bucket") else region, kind, identifier
@@ -387,8 +388,8 @@ class Emulator:
                     if identifier not in self._collections.get((account, region), {}):
                         self.create_collection(account, region, identifier, sandbox.SANDBOX_TAG)
                         created.append(ref)
-                elif not sandbox.exists(kind, identifier, account=account, region=region or "us-east-1"):
-                    sandbox.create(kind, identifier, account=account, region=region or "us-east-1")
+                elif not resources.exists(kind, identifier, account=account, region=region or "us-east-1"):
+                    resources.create(kind, identifier, account=account, region=region or "us-east-1")
                     created.append(ref)
             self._record_sandbox(new)
             return created
@@ -400,12 +401,13 @@ class Emulator:
         from spd.emulator import sandbox
 
         with self.lock:
+            resources = sandbox.Resources()
             gone = [
                 replace(ref, present=False)
                 for ref in self._sandbox.values()
                 if ref.present
                 and ref.kind in sandbox.MOTO_KINDS
-                and not sandbox.exists(
+                and not resources.exists(
                     ref.kind, ref.identifier, account=ref.account, region=ref.region or "us-east-1"
                 )
             ]
@@ -439,8 +441,9 @@ class Emulator:
             return
         from spd.emulator import sandbox
 
+        resources = sandbox.Resources()
         for ref in present:
-            sandbox.create(ref.kind, ref.identifier, account=ref.account, region=ref.region or "us-east-1")
+            resources.create(ref.kind, ref.identifier, account=ref.account, region=ref.region or "us-east-1")
 
     # -- runtime aids ------------------------------------------------------------------------------
 
