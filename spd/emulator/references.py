@@ -47,7 +47,7 @@ def problem(
     if not _role_trusts_rekognition(processor.role_arn, account, partition):
         return ROLE_DENIED
     video = _resource_name(processor.kvs_arn, "stream/")
-    if video not in _video_streams(account, region):
+    if not _video_stream_exists(processor.kvs_arn, video, account, region):
         return f"Stream {video} under account {account} not found"
     kds = processor.kds_arn
     if kds is not None:
@@ -84,9 +84,14 @@ def _backend(service: str, account: str, region: str) -> Any | None:
         return None
 
 
-def _video_streams(account: str, region: str) -> set[str]:
+def _video_stream_exists(arn: str, name: str, account: str, region: str) -> bool:
+    """moto keys video streams by ARN: the ARN a processor names (as the sandbox and the references call
+    create it) is one look-up; only another creation time falls back to a scan by name. A Start is then
+    constant time, not linear in the streams held, so starting N processors is not quadratic."""
     backend = _backend("kinesisvideo", account, region)
-    return set() if backend is None else {stream.stream_name for stream in backend.streams.values()}
+    if backend is None:
+        return False
+    return arn in backend.streams or any(stream.stream_name == name for stream in backend.streams.values())
 
 
 def _data_streams(account: str, region: str) -> set[str]:
