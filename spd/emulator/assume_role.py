@@ -26,6 +26,8 @@ from xml.sax.saxutils import escape
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import get_input_stream
 
+from spd.emulator import moto_glue
+
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(?P<account>[0-9]{12}):role/(?:.*/)?(?P<name>[^/]+)$")
 _EXTERNAL_ID_KEYS = ("sts:externalid",)
 
@@ -60,7 +62,7 @@ def _why_refused(role_arn: str, external_id: str | None) -> str | None:
     found = _ROLE_ARN.match(role_arn)
     if found is None:
         return None  # moto's own validation answers malformed ARNs
-    from moto.iam.models import iam_backends
+    iam_backends = moto_glue.iam_backends()
 
     backend = iam_backends[found["account"]]["global"]
     role = next((r for r in backend.roles.values() if r.arn == role_arn), None)

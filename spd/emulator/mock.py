@@ -39,12 +39,10 @@ import json
 import secrets
 from typing import Any
 
-from moto.core.base_backend import BackendDict, BaseBackend
-from moto.rekognition import urls as rekognition_urls
-from moto.rekognition.responses import RekognitionResponse
 from werkzeug.test import Client
 
 from spd.emulator.control import CONTROL_PREFIX, ControlApi
+from spd.emulator.moto_glue import BackendDict, BaseBackend, RekognitionResponse, rekognition_urls
 from spd.emulator.paging import PageTokens
 from spd.emulator.responses import StreamProcessorResponse
 from spd.emulator.service import DEFAULT_ACCOUNT, Emulator

@@ -19,11 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from moto.core.base_backend import BaseBackend
-
 from spd.api.rules import DEFAULT_MIN_CONFIDENCE
 from spd.emulator.config import EmulatorConfig
 from spd.emulator.errors import RekognitionError, in_use, invalid_parameter, not_found
+from spd.emulator.moto_glue import BaseBackend
 from spd.emulator.validation import (
     CreateRequest,
     JsonDict,

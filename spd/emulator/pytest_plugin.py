@@ -70,9 +70,8 @@ def spd_rekognition(spd_emulator: EmulatorProcess) -> Any:
 def spd_mock_aws() -> Iterator[MockEmulator]:
     """moto's `mock_aws` with stream processors, for one test; yields the emulator's control API."""
     _require_local_extra()
-    from moto import mock_aws
-
     from spd.emulator import mock
+    from spd.emulator.moto_glue import mock_aws
 
     was_installed = mock.installed()
     mock.install()

@@ -26,10 +26,9 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from moto.backends import get_backend
-
 from spd.arn import parse_arn
 from spd.emulator.models import StreamProcessor
+from spd.emulator.moto_glue import get_backend
 
 REKOGNITION_PRINCIPAL = "rekognition.amazonaws.com"
 ROLE_DENIED = "Access denied to Role"

@@ -29,8 +29,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from moto.rekognition.responses import RekognitionResponse
-
 from spd.emulator import cloudtrail
 from spd.emulator.config import EMULATED_OPERATIONS, EmulatorConfig
 from spd.emulator.errors import (
@@ -44,6 +42,7 @@ from spd.emulator.face_collections import FACE_MODEL_VERSION, collection_arn, de
 from spd.emulator.iam_enforcement import authorize, condition_values, processor_tags, resource_of
 from spd.emulator.jsonbody import JsonBodyError, decode_json_object
 from spd.emulator.models import StreamProcessor, StreamProcessorBackend
+from spd.emulator.moto_glue import RekognitionResponse
 from spd.emulator.paging import PageTokens
 from spd.emulator.service import CallRecord, Emulator
 from spd.emulator.sessions import Session, min_confidence

@@ -25,9 +25,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from moto.backends import get_backend
-
 from spd.arn import parse_arn
+from spd.emulator.moto_glue import get_backend, iam_role_classes, video_stream_classes
 from spd.iam_policy import SERVICE_ROLE_ACTIONS
 from spd.preflight import REKOGNITION_SERVICE
 
@@ -219,8 +218,7 @@ class Resources:
     def _create_video_stream(self, identifier: str, account: str, region: str) -> None:
         """What moto's `create_stream` does, checking the name against the pass's index; the stream is
         kept under the spec's ARN."""
-        from moto.kinesisvideo.exceptions import ResourceInUseException
-        from moto.kinesisvideo.models import Stream
+        Stream, ResourceInUseException = video_stream_classes()
 
         stream_type: Any = Stream  # moto types the device name and key id as str, and passes None itself
         backend = self._moto("kinesisvideo", account, region)
@@ -246,9 +244,7 @@ class Resources:
         """What moto's `create_role` and `put_role_policy` do (the policy is this module's constant, valid
         once and for all), checking the name against the pass's index; the role carries the account its
         ARN names."""
-        from moto.iam.exceptions import EntityAlreadyExists
-        from moto.iam.models import Role
-        from moto.iam.utils import random_role_id
+        Role, EntityAlreadyExists, random_role_id = iam_role_classes()
 
         role_type: Any = Role  # annotated abstract (CloudFormationModel), yet moto makes them so itself
         partition = _partition(identifier)

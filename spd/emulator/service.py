@@ -220,7 +220,7 @@ class Emulator:
                 self._store.commit()
         # moto keeps its services' data in process-wide registries; reset only those already in use, so
         # that a reset never imports (or slows down on) services nobody called.
-        from moto.core.base_backend import BackendDict
+        from spd.emulator.moto_glue import BackendDict
 
         BackendDict.reset()
 
