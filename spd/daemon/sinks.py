@@ -28,7 +28,7 @@ from spd.aws.gateway import Gateway
 from spd.cloudevent import CONTENT_TYPE, SIGNATURE_HEADER, encode, is_recorded, sign, to_cloudevent
 from spd.errors import SpdError
 from spd.events import Event
-from spd.secret_file import read_secret
+from spd.secret_file import SecretFileProblem, read_secret
 from spd.sink_settings import EventSinkSettings
 
 QUEUE_SIZE = 1000
@@ -269,9 +269,9 @@ async def open_sinks(
                         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT))
                     )
                 try:
-                    secret = read_secret(entry.secret_file)
-                except OSError as exc:  # removed or made unreadable since the settings were checked
-                    raise SpdError(f"event_sinks: {entry.secret_file}: {exc.strerror or exc}") from None
+                    secret = read_secret(entry.secret_file, "secret_file")
+                except SecretFileProblem as exc:  # changed since the settings were checked
+                    raise SpdError(f"event_sinks: {exc}") from None
                 publisher = WebhookPublisher(entry.url, secret, session, entry.label)
             elif entry.type == "sns":
                 assert entry.topic_arn is not None
