@@ -193,6 +193,7 @@ class Daemon:
                         stack=lambda: self._config.desired.stack,
                         retention=lambda: self._config.settings.history_retention,
                         log=lambda: self._log,
+                        environ=self._environ,
                     )
                 )
                 self._reconciler = Reconciler(
@@ -244,6 +245,7 @@ class Daemon:
                         target=self._watch_target,
                         settings=lambda: self._config.settings,
                         spec_regions=self._config.desired.regions,
+                        environ=self._environ,
                         log=lambda: self._log,
                         registry=self._metrics.registry,
                         clock=self._clock,
@@ -255,6 +257,7 @@ class Daemon:
                         settings.results_queue_url,
                         ledger=self._open_ledger(),
                         regions=(*self._config.desired.regions, *settings.regions),
+                        environ=self._environ,
                         on_event=self._on_event,
                         log=lambda: self._log,
                         active=lambda: not self._standby(),
@@ -265,6 +268,7 @@ class Daemon:
                         settings.session_queue_url,
                         self._sessions,
                         spec_regions=self._config.desired.regions,
+                        environ=self._environ,
                         log=lambda: self._log,
                     )
                 self._start_windows()
@@ -415,6 +419,7 @@ class Daemon:
             settings.ha,
             stack=self._config.desired.stack,
             spec_regions=self._config.desired.regions,
+            environ=self._environ,
             on_event=self._on_event,
             on_role=self._on_role,
             clock=self._clock,
