@@ -28,7 +28,6 @@ from typing import Any
 from spd.api.fields import BY_SPEC, FIELDS, UPDATABLE, UPDATABLE_KINDS, Codec, ConfigField
 from spd.model import (
     STACK_TAG,
-    BoundingBox,
     DesiredProcessor,
     DesiredState,
     Kind,
@@ -42,6 +41,7 @@ from spd.model import (
     UpdateRequest,
     canonical_tags,
     fleet_repr,
+    region_document,
 )
 
 
@@ -273,21 +273,8 @@ class Plan:
 # Field comparison
 
 
-def _roi_json(region: RegionOfInterest) -> dict[str, Any]:
-    if isinstance(region, BoundingBox):
-        return {
-            "bounding_box": {
-                "left": region.left,
-                "top": region.top,
-                "width": region.width,
-                "height": region.height,
-            }
-        }
-    return {"polygon": [{"x": p.x, "y": p.y} for p in region.points]}
-
-
 def regions_json(regions: Iterable[RegionOfInterest]) -> list[dict[str, Any]]:
-    return [_roi_json(r) for r in regions]
+    return [region_document(r) for r in regions]
 
 
 def _json(f: ConfigField, value: Any) -> Any:
