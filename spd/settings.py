@@ -15,10 +15,11 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -29,6 +30,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
+from spd.durations import seconds_setting
 from spd.errors import Diagnostic, SettingsError
 from spd.lease import MAX_LEASE_SECONDS, MIN_LEASE_SECONDS
 from spd.model import OPERATIONS
@@ -68,6 +70,10 @@ def state_directory(settings: Settings) -> Path:
     return settings.state_dir or default_state_dir()
 
 
+Seconds = Annotated[float, BeforeValidator(seconds_setting)]
+"""A setting that is a number of seconds: a number (`90`, `0.5`) or a duration in the one syntax of
+`spd.durations` (`90s`, `5m`, `1h30m`); any other text is a located settings error that says so."""
+
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 
 
@@ -79,9 +85,10 @@ class HaSettings(BaseModel):
     table: str | None = None
     """DynamoDB table of the leases (created when absent and allowed); unset: no lease, always leader."""
 
-    lease_seconds: float = 20.0
-    """Lease duration. Renewed every third of it; the holder stops mutating a quarter of it before it
-    could expire (the safety margin), so a mutating call must not take longer than lease/4 in flight."""
+    lease_seconds: Seconds = 20.0
+    """Lease duration in seconds, or a duration (`30s`, `1m`). Renewed every third of it; the holder stops
+    mutating a quarter of it before it could expire (the safety margin), so a mutating call must not take
+    longer than lease/4 in flight."""
 
     create_table: bool = True
     """Create the table (on-demand billing) when it is absent; off: a missing table keeps the daemon
@@ -152,11 +159,12 @@ class Settings(BaseSettings):
     """Regions to observe besides those the spec names (for `status` and pruning); a JSON list in the
     environment."""
 
-    interval: float = Field(default=300.0, gt=0)
-    """Seconds between full reconciles (Describe + tags of every processor)."""
+    interval: Seconds = Field(default=300.0, gt=0)
+    """Seconds between full reconciles (Describe + tags of every processor), or a duration (`5m`,
+    `1h30m`)."""
 
-    status_interval: float = Field(default=30.0, gt=0)
-    """Seconds between cheap status sweeps (ListStreamProcessors only)."""
+    status_interval: Seconds = Field(default=30.0, gt=0)
+    """Seconds between cheap status sweeps (ListStreamProcessors only), or a duration (`30s`, `1m`)."""
 
     concurrency: int = Field(default=16, ge=1, le=256)
     """Processors worked on at once; the rate limiter still bounds calls per second."""
@@ -168,11 +176,11 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=5, ge=1, le=20)
     """Attempts per call (botocore standard retry mode) before a call is reported failed."""
 
-    wait_timeout: float = Field(default=600.0, gt=0)
-    """Seconds to wait for a processor to leave a transitional state."""
+    wait_timeout: Seconds = Field(default=600.0, gt=0)
+    """Seconds to wait for a processor to leave a transitional state, or a duration (`10m`)."""
 
-    poll_interval: float = Field(default=2.0, gt=0)
-    """Seconds between Describe calls while waiting on a transition."""
+    poll_interval: Seconds = Field(default=2.0, gt=0)
+    """Seconds between Describe calls while waiting on a transition, or a duration (`2s`)."""
 
     prune: bool = False
     """Delete processors of this stack that the spec no longer names."""
@@ -193,22 +201,24 @@ class Settings(BaseSettings):
     metrics_address: str = "127.0.0.1:9464"
     """host:port of /healthz and /metrics; empty disables the HTTP server."""
 
-    grace_period: float = Field(default=30.0, ge=0)
-    """Seconds SIGTERM waits for the step in flight before abandoning it."""
+    grace_period: Seconds = Field(default=30.0, ge=0)
+    """Seconds SIGTERM waits for the step in flight before abandoning it, or a duration (`90s`)."""
 
-    failed_backoff_initial: float = Field(default=30.0, gt=0)
-    """Delay before the first restart of a processor that went FAILED; doubles each time."""
+    failed_backoff_initial: Seconds = Field(default=30.0, gt=0)
+    """Delay in seconds (or a duration, `30s`) before the first restart of a processor that went FAILED;
+    doubles each time."""
 
-    failed_backoff_max: float = Field(default=3600.0, gt=0)
-    """Upper bound of that delay."""
+    failed_backoff_max: Seconds = Field(default=3600.0, gt=0)
+    """Upper bound of that delay, in seconds or a duration (`1h`)."""
 
     watch_queue_url: str | None = None
     """SQS queue fed by an EventBridge rule with Rekognition's "AWS API Call via CloudTrail" events: the
     daemon reconciles the processor each event names within seconds; unset, drift waits for a pass. A
     queue URL `https://sqs.<region>.amazonaws.com/<account>/<name>` (any host for an emulator)."""
 
-    watch_debounce: float = Field(default=1.0, ge=0, le=60)
-    """Seconds the watch gathers events about one processor before its one reconcile (bursts), 0 to 60."""
+    watch_debounce: Seconds = Field(default=1.0, ge=0, le=60)
+    """Seconds the watch gathers events about one processor before its one reconcile (bursts), 0 to 60,
+    or a duration (`2s`)."""
 
     @field_validator("watch_queue_url", "results_queue_url", "session_queue_url")
     @classmethod

@@ -26,6 +26,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from spd import durations
 from spd.api import rules
 from spd.api.constraints import ROLE_ARN_PATTERN as ROLE_ARN_PATTERN  # the spec's messages key on it
 from spd.api.constraints import ROLE_ARN_SHAPE, bound, portable_pattern, shape_of
@@ -224,8 +225,8 @@ class RegionOfInterestSpec(_Model):
     polygon: Annotated[Polygon | None, Field(description="3 to 10 points.")] = None
 
 
-DURATION_PATTERN = r"^([0-9]+h)?([0-9]+m)?([0-9]+s)?$"
-"""A window's length: hours, minutes and seconds in that order, each optional (`2h`, `90m`, `1h30m`)."""
+DURATION_PATTERN = durations.DURATION_PATTERN
+"""A window's length, in the one duration syntax (`spd.durations`: `2h`, `90m`, `1h30m`)."""
 SessionSeconds = Annotated[int, _range(_MAX_DURATION)]
 
 
