@@ -58,26 +58,10 @@ from spd.model import DesiredState
 from spd.plan import Policy
 from spd.reconciler import Reconciler, reconcile_fields
 from spd.sessions.ledger import Ledger
-from spd.settings import Settings, load_settings, state_directory
+from spd.settings import RESTART_REQUIRED, Settings, load_settings, state_directory
 from spd.spec import load_spec
 
 Logger = structlog.stdlib.BoundLogger
-
-RESTART_REQUIRED = (
-    "endpoint_url",
-    "local",
-    "local_state",
-    "rate_limits",
-    "max_attempts",
-    "metrics_address",
-    "watch_queue_url",
-    "results_queue_url",
-    "event_sinks",
-    "history_file",
-    "ha",
-    "session_queue_url",
-)
-"""Settings that shape the connection or the listening socket: a reload reports them, a restart applies."""
 
 
 @dataclass(frozen=True, slots=True)
