@@ -11,7 +11,6 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from spd.cli.since import parse_since
-from spd.durations import parse_duration
 from spd.settings import HaSettings, Settings, load_settings
 from spd.spec import schema
 from spd.spec.session_rules import duration_seconds
@@ -37,6 +36,8 @@ TEXTS = [
 
 
 def test_the_syntax() -> None:
+    from spd.durations import parse_duration
+
     assert [parse_duration(t) for t in ("90s", "5m", "1h30m", "1.5d", "2w", " 2h ")] == [
         90,
         300,
@@ -66,6 +67,8 @@ def _window_pattern_accepts(text: str) -> bool:
 
 @pytest.mark.parametrize("text", TEXTS)
 def test_since_windows_and_settings_read_one_syntax(text: str) -> None:
+    from spd.durations import parse_duration
+
     seconds = parse_duration(text)
     assert _since_seconds(text) == (seconds if seconds else None)
     assert duration_seconds(text) == (int(seconds) if seconds is not None and seconds.is_integer() else None)
@@ -74,6 +77,16 @@ def test_since_windows_and_settings_read_one_syntax(text: str) -> None:
     if seconds:
         assert Settings(interval=text).interval == seconds
         assert HaSettings(lease_seconds="1m").lease_seconds == 60
+
+
+def test_windows_and_since_take_what_the_other_takes() -> None:
+    assert _since_seconds("1h30m") == 5400
+    assert duration_seconds("1h30m") == 5400
+    assert _since_seconds("1.5h") == 5400
+    assert duration_seconds("1.5h") == 5400
+    assert _window_pattern_accepts("1.5h")
+    assert _since_seconds("30m1h") is None  # largest unit first, as a window's duration
+    assert duration_seconds("30m1h") is None
 
 
 def test_seconds_settings_take_numbers_and_durations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,7 +14,6 @@ import pytest
 from builders import state
 from spd.daemon.leader import lease_region
 from spd.daemon.sinks import EventBridgePublisher
-from spd.fallback_region import fallback_region
 from spd.iam_policy import daemon_policy
 from spd.settings import HaSettings, Settings
 from spd.sink_settings import EventSinkSettings
@@ -24,6 +23,8 @@ QUEUE = "http://127.0.0.1:9324/000000000000/watch"
 
 
 def test_the_rule_regions_then_the_environment_then_us_east_1() -> None:
+    from spd.fallback_region import fallback_region
+
     assert fallback_region({"AWS_REGION": "eu-west-1"}, ["us-west-2", "ap-south-1"]) == "ap-south-1"
     assert fallback_region({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-north-1"}) == "eu-west-1"
     assert fallback_region({"AWS_DEFAULT_REGION": "eu-north-1"}) == "eu-north-1"
@@ -77,6 +78,8 @@ class _Gateway:
 
 
 def test_an_event_about_no_processor_goes_to_the_fallback_region_bus() -> None:
+    from spd.fallback_region import fallback_region
+
     gateway = _Gateway()
     entry = EventSinkSettings(type="eventbridge", bus="spd-events")
     publisher = EventBridgePublisher(gateway, entry, "bus", fallback_region({"AWS_REGION": "eu-west-1"}))  # type: ignore[arg-type]

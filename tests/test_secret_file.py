@@ -11,7 +11,7 @@ import pytest
 
 from spd.daemon.api_token import token_file_problem
 from spd.errors import SettingsError
-from spd.secret_file import MAX_SECRET_BYTES, SecretFileProblem, read_secret, secret_file_problem
+from spd.secret_file import secret_file_problem
 from spd.settings import load_settings
 
 
@@ -23,6 +23,8 @@ def _file(tmp_path: Path, name: str, data: bytes, mode: int) -> Path:
 
 
 def _cases(tmp_path: Path) -> list[Path]:
+    from spd.secret_file import MAX_SECRET_BYTES
+
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo, 0o600)
     return [
@@ -72,6 +74,8 @@ def test_a_fifo_in_place_of_a_secret_never_blocks(tmp_path: Path) -> None:
 
 
 def test_the_reader_says_which_problem_is_a_mode_problem(tmp_path: Path) -> None:
+    from spd.secret_file import SecretFileProblem, read_secret
+
     with pytest.raises(SecretFileProblem) as raised:
         read_secret(_file(tmp_path, "g", b"k", 0o660), "secret_file")
     assert raised.value.insecure

@@ -10,13 +10,15 @@ from daemonproc import Daemon
 from test_session_triggers import _spec
 
 from spd.daemon import service
-from spd.settings import RESTART_REQUIRED, Settings
+from spd.settings import Settings
 
 APPLIED_ON_RELOAD = {"api_token_file", "spec", "interval", "status_interval", "log_level", "prune"}
 """Read again by the running daemon (the token file per request, the spec and schedule on reload)."""
 
 
 def test_the_reload_reads_the_marks_on_the_settings() -> None:
+    from spd.settings import RESTART_REQUIRED
+
     marked = {
         name
         for name, field in Settings.model_fields.items()

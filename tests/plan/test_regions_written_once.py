@@ -10,7 +10,7 @@ from typing import Any
 from builders import face_config, observed
 from spd.aws.mapping import region_from_api, region_to_api
 from spd.importer import processor_entry
-from spd.model import BoundingBox, Point, Polygon, RegionOfInterest, api_key
+from spd.model import BoundingBox, Point, Polygon, RegionOfInterest
 from spd.plan import regions_json
 
 SPD = Path(__file__).resolve().parents[2] / "spd"
@@ -22,6 +22,8 @@ REGIONS: tuple[RegionOfInterest, ...] = (
 
 def _respelt(document: Any) -> Any:
     """The spec-spelt document in the API's spelling (keys only)."""
+    from spd.model import api_key
+
     if isinstance(document, dict):
         return {api_key(k): _respelt(v) for k, v in document.items()}
     if isinstance(document, list):

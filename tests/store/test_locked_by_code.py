@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from spd.sqlite_store import Database, StoreTemporaryError, is_locked, sqlite_error
+from spd.sqlite_store import Database, StoreTemporaryError, sqlite_error
 
 
 def _error(message: str, code: int | None) -> sqlite3.OperationalError:
@@ -19,6 +19,8 @@ def _error(message: str, code: int | None) -> sqlite3.OperationalError:
 
 
 def test_locked_is_told_by_code() -> None:
+    from spd.sqlite_store import is_locked
+
     assert is_locked(_error("busy now", 5))
     assert is_locked(_error("table in use", 6))
     assert is_locked(_error("x", 5 | (2 << 8)))  # SQLITE_BUSY_SNAPSHOT
