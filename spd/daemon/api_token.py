@@ -42,7 +42,9 @@ def read_token(path: Path) -> bytes:
     try:
         return read_secret(path, "api_token_file")
     except SecretFileProblem as exc:
-        raise TokenFileProblem(INSECURE if exc.insecure else UNUSABLE, str(exc)) from None
+        if exc.insecure:
+            raise TokenFileProblem(INSECURE, str(exc)) from None
+        raise TokenFileProblem(UNUSABLE, str(exc)) from None
 
 
 def token_file_problem(path: Path) -> str | None:
