@@ -258,7 +258,8 @@ class Settings(BaseSettings):
 
     # -- connected-home session triggers (spd.daemon.session_triggers) --
     api_token_file: Path | None = None
-    """File holding the bearer token `POST /v1/sessions` requires (non-empty, not world-readable);
+    """File holding the bearer token `POST /v1/sessions` requires (non-empty, no access for group or
+    others: `spd.secret_file`);
     required when `metrics_address` listens beyond loopback."""
 
     session_queue_url: str | None = Field(default=None, json_schema_extra=RESTART)
