@@ -259,8 +259,8 @@ class Settings(BaseSettings):
     # -- connected-home session triggers (spd.daemon.session_triggers) --
     api_token_file: Path | None = None
     """File holding the bearer token `POST /v1/sessions` requires (non-empty, no access for group or
-    others: `spd.secret_file`);
-    required when `metrics_address` listens beyond loopback."""
+    others: `spd.secret_file`); required when `metrics_address` listens beyond loopback. Read for every
+    request, so a reload or a rotation applies without a restart."""
 
     session_queue_url: str | None = Field(default=None, json_schema_extra=RESTART)
     """SQS queue of session triggers (each message body one trigger JSON), long-polled by the daemon;
