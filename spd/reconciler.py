@@ -189,10 +189,10 @@ class Reconciler:
             observed = await observe_one(self.gateway, pid)
             # Targeting the name keeps the planner from planning (and the caller from paying for) the
             # rest of the spec; same-named processors of other regions are then dropped by id.
-            targets = frozenset({pid.name})
-            if policy.targets is not None:
-                targets &= policy.targets
-            planned = plan(desired, observed, replace(policy, targets=targets))
+            only = frozenset({pid.name})
+            if policy.only is not None:
+                only &= policy.only
+            planned = plan(desired, observed, replace(policy, only=only))
             planned = Plan(planned.stack, tuple(p for p in planned.processors if p.id == pid))
             self._remember_one(pid, observed)
             self.report_drift(planned)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -90,6 +90,7 @@ async def open_outlet(
     stack: Callable[[], str],
     retention: Callable[[], float],
     log: Callable[[], Logger],
+    environ: Mapping[str, str],
 ) -> AsyncIterator[EventOutlet]:
     """The history file and the sinks the settings name, for the `async with` block."""
     path = history_path(settings)
@@ -105,6 +106,7 @@ async def open_outlet(
             stack=stack,
             report=report,
             drain_timeout=min(DRAIN_TIMEOUT, settings.grace_period),
+            environ=environ,
         ) as sinks:
             outlet = EventOutlet(history, sinks, stack=stack, retention=retention, log=log)
             pruner = asyncio.create_task(outlet.prune_periodically(), name="spd-history-prune")

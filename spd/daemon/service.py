@@ -59,26 +59,10 @@ from spd.mutation_gate import MutationGate
 from spd.plan import Policy
 from spd.reconciler import Reconciler, reconcile_fields
 from spd.sessions.ledger import Ledger
-from spd.settings import Settings, load_settings, state_directory
+from spd.settings import RESTART_REQUIRED, Settings, load_settings, state_directory
 from spd.spec import load_spec
 
 Logger = structlog.stdlib.BoundLogger
-
-RESTART_REQUIRED = (
-    "endpoint_url",
-    "local",
-    "local_state",
-    "rate_limits",
-    "max_attempts",
-    "metrics_address",
-    "watch_queue_url",
-    "results_queue_url",
-    "event_sinks",
-    "history_file",
-    "ha",
-    "session_queue_url",
-)
-"""Settings that shape the connection or the listening socket: a reload reports them, a restart applies."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +178,7 @@ class Daemon:
                         stack=lambda: self._config.desired.stack,
                         retention=lambda: self._config.settings.history_retention,
                         log=lambda: self._log,
+                        environ=self._environ,
                     )
                 )
                 # One gate for every mutating call, the passes' and the session Starts' alike.
@@ -247,6 +232,7 @@ class Daemon:
                         target=self._watch_target,
                         settings=lambda: self._config.settings,
                         spec_regions=self._config.desired.regions,
+                        environ=self._environ,
                         log=lambda: self._log,
                         registry=self._metrics.registry,
                         clock=self._clock,
@@ -258,6 +244,7 @@ class Daemon:
                         settings.results_queue_url,
                         ledger=self._open_ledger(),
                         regions=(*self._config.desired.regions, *settings.regions),
+                        environ=self._environ,
                         on_event=self._on_event,
                         log=lambda: self._log,
                         active=lambda: not self._standby(),
@@ -268,6 +255,7 @@ class Daemon:
                         settings.session_queue_url,
                         self._sessions,
                         spec_regions=self._config.desired.regions,
+                        environ=self._environ,
                         log=lambda: self._log,
                     )
                 self._start_windows()
@@ -418,6 +406,7 @@ class Daemon:
             settings.ha,
             stack=self._config.desired.stack,
             spec_regions=self._config.desired.regions,
+            environ=self._environ,
             on_event=self._on_event,
             on_role=self._on_role,
             clock=self._clock,

@@ -233,9 +233,10 @@ def open_session_queue(
     triggers: SessionTriggers,
     *,
     spec_regions: tuple[str, ...],
+    environ: Mapping[str, str],
     log: Callable[[], Logger],
 ) -> SessionQueueReader:
-    """A started reader of `url`, in the URL's region (AWS queue URLs name it), else the spec's first."""
-    reader = SessionQueueReader(open_queue(gateway, url, spec_regions), triggers, log=log)
+    """A started reader of `url`, in the URL's region (AWS queue URLs name it), else `spd.fallback_region`'s."""
+    reader = SessionQueueReader(open_queue(gateway, url, spec_regions, environ), triggers, log=log)
     reader.start()
     return reader
