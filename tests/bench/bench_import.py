@@ -17,9 +17,19 @@ import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import yaml
-from bench_reconcile import MUTATING, QUOTAS, delta, floor_seconds, rekognition, run, spd_limits
+from bench_reconcile import (
+    MUTATING,
+    QUOTAS,
+    delta,
+    floor_seconds,
+    provide_references,
+    rekognition,
+    run,
+    spd_limits,
+)
 
 from spd.emulator.testing import EmulatorProcess
 
@@ -32,35 +42,39 @@ def create_unowned(url: str, n: int) -> None:
     running), odd ones connected home; a user tag on each, no `spd:stack`."""
     client = rekognition(url, max_pool_connections=16)
 
-    def create(i: int) -> None:
+    def request(i: int) -> dict[str, Any]:
         kvs = f"arn:aws:kinesisvideo:us-east-1:{ACCOUNT}:stream/cam-{i:05d}/1700000000000"
         tags = {"team": "vision", "site": f"site-{i % 7}"}
         if i % 2 == 0:
             name = f"face-{i:05d}"
-            client.create_stream_processor(
-                Name=name,
-                Input={"KinesisVideoStream": {"Arn": kvs}},
-                Output={
+            return {
+                "Name": name,
+                "Input": {"KinesisVideoStream": {"Arn": kvs}},
+                "Output": {
                     "KinesisDataStream": {"Arn": f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/{name}-out"}
                 },
-                Settings={"FaceSearch": {"CollectionId": "staff", "FaceMatchThreshold": 85}},
-                RoleArn=ROLE,
-                Tags=tags,
-            )
-            if i % 6 == 0:
-                client.start_stream_processor(Name=name)
-        else:
-            name = f"home-{i:05d}"
-            client.create_stream_processor(
-                Name=name,
-                Input={"KinesisVideoStream": {"Arn": kvs}},
-                Output={"S3Destination": {"Bucket": "spd-home-results", "KeyPrefix": f"{name}/"}},
-                NotificationChannel={"SNSTopicArn": f"arn:aws:sns:us-east-1:{ACCOUNT}:HomeEvents"},
-                Settings={"ConnectedHome": {"Labels": ["PERSON", "PACKAGE"], "MinConfidence": 60}},
-                RoleArn=ROLE,
-                Tags=tags,
-            )
+                "Settings": {"FaceSearch": {"CollectionId": "staff", "FaceMatchThreshold": 85}},
+                "RoleArn": ROLE,
+                "Tags": tags,
+            }
+        name = f"home-{i:05d}"
+        return {
+            "Name": name,
+            "Input": {"KinesisVideoStream": {"Arn": kvs}},
+            "Output": {"S3Destination": {"Bucket": "spd-home-results", "KeyPrefix": f"{name}/"}},
+            "NotificationChannel": {"SNSTopicArn": f"arn:aws:sns:us-east-1:{ACCOUNT}:HomeEvents"},
+            "Settings": {"ConnectedHome": {"Labels": ["PERSON", "PACKAGE"], "MinConfidence": 60}},
+            "RoleArn": ROLE,
+            "Tags": tags,
+        }
 
+    def create(i: int) -> None:
+        client.create_stream_processor(**requests[i])
+        if i % 6 == 0:
+            client.start_stream_processor(Name=requests[i]["Name"])
+
+    requests = [request(i) for i in range(n)]
+    provide_references(url, requests)
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(create, range(n)))
 
