@@ -188,24 +188,27 @@ def create(kind: str, identifier: str, *, account: str, region: str) -> None:
             backend = _moto("s3", account, "aws")
             backend.create_bucket(identifier, region)
         case "key":
-            backend = _moto("kms", account, region)
-            key = backend.create_key(
-                policy=None,
-                key_usage="ENCRYPT_DECRYPT",
-                key_spec="SYMMETRIC_DEFAULT",
-                description="Created by the spd --local sandbox",
-                tags=None,
-            )
-            alias = _alias(identifier)
-            if alias is not None:
-                backend.create_alias(key.id, alias)
-                return
-            wanted = _key_id(identifier)
-            backend.keys.pop(key.id)
-            key.id = wanted
-            key.arn = (
-                f"arn:{_partition(identifier)}:kms:{region}:{_arn_account(identifier, account)}:key/{wanted}"
-            )
-            backend.keys[wanted] = key
+            _create_key(identifier, account=account, region=region)
         case _:
             raise ValueError(f"not a resource the sandbox keeps in moto: {kind}")
+
+
+def _create_key(identifier: str, *, account: str, region: str) -> None:
+    """A KMS key carrying the spec's alias, or the spec's key id and ARN."""
+    backend = _moto("kms", account, region)
+    key = backend.create_key(
+        policy=None,
+        key_usage="ENCRYPT_DECRYPT",
+        key_spec="SYMMETRIC_DEFAULT",
+        description="Created by the spd --local sandbox",
+        tags=None,
+    )
+    alias = _alias(identifier)
+    if alias is not None:
+        backend.create_alias(key.id, alias)
+        return
+    wanted = _key_id(identifier)
+    backend.keys.pop(key.id)
+    key.id = wanted
+    key.arn = f"arn:{_partition(identifier)}:kms:{region}:{_arn_account(identifier, account)}:key/{wanted}"
+    backend.keys[wanted] = key
