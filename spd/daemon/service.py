@@ -156,9 +156,7 @@ class Daemon:
             async with open_gateway(ctx.settings, ctx.desired) as gateway:
                 ctx.gateway_or_none = gateway
                 try:
-                    for component in self.components:
-                        await component.start(ctx)
-                        started.append(component)
+                    await self._start(started)
                     await self._stop.wait()
                     await self._shutdown(started)
                 finally:
@@ -170,6 +168,12 @@ class Daemon:
                 loop.add_signal_handler(sig, _ignore)
         self.log.info("daemon_stopped", reason=self._stop_reason)
         return 0
+
+    async def _start(self, started: list[Component]) -> None:
+        """Each component in order; `started` holds those that did, for closing whatever happens."""
+        for component in self.components:
+            await component.start(self.context)
+            started.append(component)
 
     def request_stop(self, reason: str = "stop") -> None:
         if self._stop.is_set():
