@@ -1,7 +1,7 @@
 """What the daemon exposes on `/metrics` and `/healthz`, kept apart from how it is served.
 
-Owned by `spd.daemon.service.Daemon`, which feeds it every event, every pass result and the gateway's
-call counters. Each daemon has its own `CollectorRegistry` (never prometheus-client's global one), so
+Owned by the daemon's context (`spd.daemon.component.Context`), which feeds it every event; the passes
+(`spd.daemon.pass_loop`) feed it their results, and it reads the gateway's call counters. Each daemon has its own `CollectorRegistry` (never prometheus-client's global one), so
 tests can run several in one process and nothing leaks between them.
 """
 
