@@ -85,9 +85,10 @@ class Passes(Component):
             clock=ctx.clock,
             guard=ctx.refusal,
         )
-        self._scheduler = self._start_scheduler(settings)
+        self._scheduler = self._new_scheduler(settings)
 
-    def _start_scheduler(self, settings: Settings) -> AsyncIOScheduler:
+    def _new_scheduler(self, settings: Settings) -> AsyncIOScheduler:
+        """The scheduler with the passes' jobs; `Timers` starts it once every component added its own."""
         scheduler = AsyncIOScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -101,7 +102,6 @@ class Passes(Component):
             next_run_time=datetime.now(UTC),
         )
         scheduler.add_job(self._on_sweep_timer, IntervalTrigger(seconds=settings.status_interval), id=SWEEP)
-        scheduler.start()
         return scheduler
 
     async def reload(self, ctx: Context, old: Config, new: Config) -> None:
@@ -123,9 +123,7 @@ class Passes(Component):
             self.runner.abandon()
 
     async def close(self, grace: float) -> None:
-        """No timer fires any more; the pass in flight gets `grace` seconds, then is cancelled."""
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
+        """No new pass starts; the pass in flight gets `grace` seconds, then is cancelled."""
         abandoned = await self.runner.close(grace)
         if abandoned is not None:
             self.ctx.log.warning(
@@ -268,3 +266,23 @@ class Preflight(Component):
             ctx.log.debug("preflight_skipped", trigger=trigger, reason="standby: runs on becoming leader")
             return
         task.start(ctx.gateway, ctx.desired, ctx.settings, ctx.log, trigger=trigger)
+
+
+class Timers(Component):
+    """Starts the passes' scheduler, last, once the passes and the session windows added their jobs;
+    so it is closed first: no timer fires while the rest of the daemon closes."""
+
+    name = "timers"
+    needs_lease = True
+
+    def __init__(self, passes: Passes) -> None:
+        self._passes = passes
+        self._scheduler: AsyncIOScheduler | None = None
+
+    async def start(self, ctx: Context) -> None:
+        self._scheduler = self._passes.scheduler
+        self._scheduler.start()
+
+    async def close(self, grace: float) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)

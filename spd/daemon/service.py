@@ -27,7 +27,7 @@ from spd.daemon.api_token import token_file_problem
 from spd.daemon.component import Component, Config, Context
 from spd.daemon.logs import configure_logging
 from spd.daemon.notify import Notifier
-from spd.daemon.pass_loop import Passes, Preflight, utc_clock
+from spd.daemon.pass_loop import Passes, Preflight, Timers, utc_clock
 from spd.daemon.plumbing import Announce, Events, Http, Lease, Watchdog
 from spd.daemon.readers import Results, SessionQueue, Sessions, Watching, Windows
 from spd.daemon.session_triggers import exposure_problem
@@ -117,6 +117,7 @@ class Daemon:
         )
         self._passes = Passes()
         self.components = self._components()
+        self.started: list[Component] = []
 
     def _components(self) -> list[Component]:
         """Started in this order, closed in the reverse one (those needing the lease before the rest)."""
@@ -135,6 +136,7 @@ class Daemon:
             SessionQueue(sessions),
             Windows(self._passes, sessions),
             Preflight(),
+            Timers(self._passes),
         ]
 
     @property
@@ -150,17 +152,17 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop, sig.name)
         loop.add_signal_handler(signal.SIGHUP, self.request_reload)
-        started: list[Component] = []
         try:
             ctx = self.context
             async with open_gateway(ctx.settings, ctx.desired) as gateway:
                 ctx.gateway_or_none = gateway
                 try:
-                    await self._start(started)
+                    await self._start()
                     await self._stop.wait()
-                    await self._shutdown(started)
+                    await self._shutdown()
                 finally:
-                    await self._close_after_start_failure(started)
+                    # A component that failed to start leaves those started before it to close.
+                    await self._close(list(self.started), ctx.settings.grace_period)
         finally:
             # Not removed (that would restore the default action, and a late SIGTERM or SIGHUP would kill
             # the process mid-teardown with a signal status); from here on they are ignored.
@@ -169,11 +171,12 @@ class Daemon:
         self.log.info("daemon_stopped", reason=self._stop_reason)
         return 0
 
-    async def _start(self, started: list[Component]) -> None:
-        """Each component in order; `started` holds those that did, for closing whatever happens."""
+    async def _start(self) -> None:
+        """Each component in order; `started` holds those that did (the only ones reloaded, told of a
+        change of role, and closed)."""
         for component in self.components:
             await component.start(self.context)
-            started.append(component)
+            self.started.append(component)
 
     def request_stop(self, reason: str = "stop") -> None:
         if self._stop.is_set():
@@ -193,37 +196,38 @@ class Daemon:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _shutdown(self, started: list[Component]) -> None:
-        """Close what needs the lease, then (whatever went wrong closing it) release the lease and close
-        the rest, each in reverse start order."""
+    async def _shutdown(self) -> None:
+        """Close what needs the lease, within one grace period for them all; then (whatever went wrong
+        closing it) release the lease and close the rest. Each group in reverse start order."""
         ctx = self.context
         ctx.stopping = True
         grace = ctx.settings.grace_period
         in_flight = self._passes.runner.in_flight
         ctx.notifier.stopping(f"stopping ({self._stop_reason}); waiting up to {grace:g}s for {in_flight}")
         ctx.log.info("shutdown_started", signal=self._stop_reason, grace_period=grace, in_flight=in_flight)
+        deadline = asyncio.get_running_loop().time() + grace
         try:
-            await self._close([c for c in started if c.needs_lease], grace)
+            await self._close([c for c in self.started if c.needs_lease], grace, deadline=deadline)
             for task in list(self._background):
                 task.cancel()
             await asyncio.gather(*self._background, return_exceptions=True)
         finally:
             # Whatever went wrong stopping, the standby must not wait out a whole lease.
-            await self._close([c for c in started if not c.needs_lease], grace)
-            started.clear()
+            await self._close(list(self.started), grace)
 
-    async def _close_after_start_failure(self, started: list[Component]) -> None:
-        """A component that failed to start (or a stop that went wrong) leaves the started ones to close."""
-        if started:
-            await self._close(started, self.context.settings.grace_period)
-            started.clear()
-
-    async def _close(self, components: list[Component], grace: float) -> None:
-        """Each in reverse order, each bounded by `grace`; one failing to close does not keep the next
-        from closing."""
+    async def _close(
+        self, components: list[Component], grace: float, *, deadline: float | None = None
+    ) -> None:
+        """Each in reverse order and removed from `started`, each bounded by `grace` (or by what is left
+        until `deadline`); one failing to close does not keep the next from closing."""
+        loop = asyncio.get_running_loop()
         for component in reversed(components):
+            if component not in self.started:
+                continue
+            self.started.remove(component)
+            budget = grace if deadline is None else max(0.0, deadline - loop.time())
             try:
-                await asyncio.wait_for(component.close(grace), grace + CLOSE_SLACK)
+                await asyncio.wait_for(component.close(budget), budget + CLOSE_SLACK)
             except Exception as exc:
                 self.log.error(
                     "component_close_failed",
@@ -239,7 +243,7 @@ class Daemon:
             return
         if role is Role.LEADER:
             ctx.health.last_success = None  # what it did as an earlier leader says nothing now
-        for component in self.components:
+        for component in self.started:
             if component.needs_lease:
                 component.on_role(role, why)
         if role is Role.LEADER:
@@ -285,7 +289,7 @@ class Daemon:
             old.settings.log_level != settings.log_level or old.settings.log_format != settings.log_format
         ):
             ctx.log = self._relog(settings)
-        for component in self.components:
+        for component in self.started:
             await component.reload(ctx, old, new)
         ctx.metrics.reloads.labels("ok").inc()
         ctx.metrics.spec_processors.set(len(new.desired.processors))
