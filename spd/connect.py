@@ -31,9 +31,10 @@ def execution_settings(settings: Settings, stack: str) -> ExecutionSettings:
     )
 
 
-def run_policy(settings: Settings, stack: str, targets: frozenset[str] | None = None) -> Policy:
-    """What a plan/apply run or a daemon pass may do: prune as the settings say, limited to `targets`."""
-    return Policy(stack, prune=settings.prune, targets=targets)
+def run_policy(settings: Settings, stack: str, only: frozenset[str] | None = None) -> Policy:
+    """What a plan/apply run or a daemon pass may do: prune as the settings say, limited to the
+    processors named `only` (`--target`)."""
+    return Policy(stack, prune=settings.prune, only=only)
 
 
 # botocore insists on credentials even for a local emulator that ignores signatures.

@@ -4,7 +4,7 @@ Called by the reconciler. Each processor's steps run in order (stop -> wait STOP
 stop -> delete -> wait gone -> create -> start for a replace) while different processors proceed
 independently: one processor's failure is recorded in its outcome and never stops the others.
 
-Every step is keyed by name and idempotent at the edge (`RegionClient.ensure_*`: a create that finds
+Every step is keyed by name and idempotent at the edge (`RegionPort.ensure_*`: a create that finds
 its own processor, a delete of one already gone, a stop of one already stopped are success), so a run
 killed at any point is finished by the next one with no duplicate and nothing lost. A step that fails
 with a temporary error (`AwsError.temporary`: throttled, busy, name still reserved, 5xx) is tried again
@@ -14,12 +14,15 @@ policy handed in (`spd.backoff`; none for a one-shot run). Ownership is a securi
 property: every mutating call goes through `_Owned`, which re-reads the `spd:stack` tag immediately
 before it, so a processor untagged or handed to another stack after the plan was made is never touched.
 Adopting (`--adopt`) is the one step that acts on a processor not yet ours: its guard is the reverse
-one, refusing a processor that has gained any `spd:stack` tag since it was observed.
+one (`MutationGate.adopt_refusal`), refusing a processor that has gained any `spd:stack` tag since it was observed.
 
-The executor also takes a leadership guard (`Guard`, from the daemon's lease: `spd.daemon.leader`),
-asked immediately before every mutating call, after the ownership check: when it names a reason, the
-processor's remaining steps are abandoned untouched (`mutation_refused`), since another daemon may hold
-the lease by now. The CLI passes none: a one-shot run always may.
+Both checks are the mutation gate's (`spd.mutation_gate.MutationGate`, the same object the daemon's
+session Start asks): first the lease (`spd.daemon.leader`), then the tag as just read. When the lease
+names a reason, the processor's remaining steps are abandoned untouched (`mutation_refused`), since
+another daemon may hold the lease by now. The CLI's gate has no lease: a one-shot run always may.
+
+The service is reached through the ports of `spd.ports` (the aiobotocore gateway in production, the
+in-memory `spd.fake_gateway` in unit tests), never through `spd.aws`.
 """
 
 from __future__ import annotations
@@ -31,23 +34,23 @@ from dataclasses import dataclass, field
 from typing import NoReturn, TypeVar
 
 from spd import events
-from spd.aws.gateway import Created, Gateway, RegionClient
 from spd.backoff import NO_BACKOFF, RestartPolicy
 from spd.errors import AwsError, EndpointError, NotFoundError, SpdError, WaitTimeoutError
 from spd.events import Event, EventSink
 from spd.model import STACK_TAG, Kind, ObservedProcessor, ProcessorId, Status, UpdateRequest, fleet_repr
+from spd.mutation_gate import (
+    OPEN,
+    MutationGate,
+    NotLeader,
+    NotOwned,
+    Refusal,
+    owner_refusal,
+)
 from spd.plan import Action, ChangeKind, ProcessorPlan
+from spd.ports import Created, FleetGateway, RegionPort
 from spd.processor_locks import ProcessorLocks
 
 Sleep = Callable[[float], Awaitable[None]]
-Guard = Callable[[], str | None]
-"""Asked before every mutating call: None to go ahead, or why this process must not mutate now."""
-
-
-def always_allowed() -> str | None:
-    return None
-
-
 _T = TypeVar("_T")
 
 _STOPPED_LIKE = frozenset({Status.STOPPED, Status.FAILED})
@@ -121,20 +124,20 @@ class _Owned:
     The plan proved the processor ours when it was observed, but the tag can change between then and
     any later step (a replace or a wait can take minutes). So every start, stop, update, tag, untag and
     delete first reads the tag again (one ListTagsForResource; a Describe too while the ARN is unknown)
-    and refuses the processor if it is no longer this stack's, then asks the leadership guard (`confirm`
-    does both, in that order, so the guard is asked as close to the call as possible). Apart from CreateStreamProcessor (which
-    sets the tag in the same call, and whose name-taken path checks the existing processor's tag through
-    `check`), nothing else in the executor calls a mutating operation, so no step can forget the check.
+    and asks the mutation gate (`spd.mutation_gate`: the lease, then the tag as just read) right before
+    the call (`confirm`). Apart from CreateStreamProcessor (which sets the tag in the same call, asks the
+    lease alone, and whose name-taken path checks the existing processor's tag through `check`),
+    nothing else in the executor calls a mutating operation, so no step can forget the check.
     """
 
     def __init__(
         self,
-        client: RegionClient,
+        client: RegionPort,
         pid: ProcessorId,
         stack: str,
         outcome: ProcessorOutcome,
         refuse: Callable[[str, str | None], NoReturn],
-        guard: Guard,
+        gate: MutationGate,
         halt: Callable[[str, str], NoReturn],
     ) -> None:
         self._client = client
@@ -142,21 +145,26 @@ class _Owned:
         self._stack = stack
         self._outcome = outcome
         self._refuse = refuse
-        self._guard = guard
+        self._gate = gate
         self._halt = halt
 
+    def _obey(self, refusal: Refusal | None, step: str) -> None:
+        """Abandon the processor before `step` if the gate said no (the lease, or its owner)."""
+        if isinstance(refusal, NotLeader):
+            self._halt(step, refusal.reason)
+        if isinstance(refusal, NotOwned):
+            self._refuse(step, refusal.owner)
+
     def allowed(self, step: str) -> None:
-        """Ask the leadership guard, right before a mutating call; abandon the processor if it says no."""
-        reason = self._guard()
-        if reason is not None:
-            self._halt(step, reason)
+        """Ask the lease alone, right before a call with no owner to check (a create)."""
+        self._obey(self._gate.lease_refusal(), step)
 
     async def adopt(self) -> None:
         """Tag an untagged processor for this stack, after reading its tags again.
 
         The plan saw no `spd:stack` tag; if one has appeared since (another stack adopted it, or its
         owner tagged it), the processor is someone's and is refused. Once tagged, every later step of
-        the processor goes through the usual guard, which now finds it ours.
+        the processor goes through the usual gate, which now finds it ours.
         """
         if self._outcome.arn is None:
             current = await self._client.describe(self._pid.name)
@@ -164,41 +172,32 @@ class _Owned:
             owner = current.stack()
         else:
             owner = (await self._client.list_tags(self._outcome.arn)).get(STACK_TAG)
-        if owner is not None:
-            self._refuse("adopt", owner)
+        self._obey(self._gate.adopt_refusal(owner), "adopt")
         assert self._outcome.arn is not None
-        self.allowed("adopt")
         await self._client.tag(self._outcome.arn, {STACK_TAG: self._stack})
 
     def check(self, owner: str | None, step: str) -> None:
         """Refuse the processor unless `owner` (a freshly read tag value) is this stack."""
-        if owner != self._stack:
-            self._refuse(step, owner)
+        self._obey(owner_refusal(self._stack, owner), step)
 
     async def confirm(self, step: str) -> None:
-        """Right before `step`'s mutating call: refuse the processor unless it is still ours (its tag
-        read now), and abandon it if this process may no longer mutate (the leadership guard)."""
-        await self._still_ours(step)
-        self.allowed(step)
-
-    async def _still_ours(self, step: str) -> None:
-        """Read the tag now and refuse the processor unless it is still ours.
-
-        A processor that is gone is left to the step itself (which reports it, or treats it as done).
-        """
-        if self._outcome.arn is None:
-            try:
-                current = await self._client.describe(self._pid.name)
-            except NotFoundError:
-                return
-            self._outcome.arn = current.arn
-            self.check(current.stack(), step)
-            return
+        """Right before `step`'s mutating call: read the tag now and ask the gate (the lease, then the
+        tag). A processor that is gone is left to the step itself (which reports it, or treats it as
+        done): only the lease is asked then."""
         try:
-            tags = await self._client.list_tags(self._outcome.arn)
+            owner = await self._current_owner()
         except NotFoundError:
+            self.allowed(step)
             return
-        self.check(tags.get(STACK_TAG), step)
+        self._obey(self._gate.refusal(self._stack, owner), step)
+
+    async def _current_owner(self) -> str | None:
+        """The `spd:stack` tag as it reads now (a Describe first while the ARN is unknown)."""
+        if self._outcome.arn is None:
+            current = await self._client.describe(self._pid.name)
+            self._outcome.arn = current.arn
+            return current.stack()
+        return (await self._client.list_tags(self._outcome.arn)).get(STACK_TAG)
 
     async def start(self) -> bool:
         """Start it; False when it was already starting or running."""
@@ -233,7 +232,7 @@ class _Owned:
 class Executor:
     def __init__(
         self,
-        gateway: Gateway,
+        gateway: FleetGateway,
         settings: ExecutionSettings,
         *,
         on_event: EventSink = events.discard,
@@ -241,12 +240,13 @@ class Executor:
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         locks: ProcessorLocks | None = None,
-        guard: Guard = always_allowed,
+        gate: MutationGate = OPEN,
     ) -> None:
-        """`locks`: held per processor while `apply` acts on it (shared with the daemon's watch)."""
+        """`locks`: held per processor while `apply` acts on it (shared with the daemon's watch);
+        `gate`: asked before every mutating call (the daemon's lease; none for a one-shot run)."""
         self._gateway = gateway
         self._locks = locks
-        self._guard = guard
+        self._gate = gate
         self._settings = settings
         self._emit = on_event
         self._restarts: RestartPolicy = backoff if backoff is not None else NO_BACKOFF
@@ -286,7 +286,7 @@ class Executor:
                 self._settings.stack,
                 outcome,
                 lambda step, owner: self._disown(outcome, step, owner),
-                self._guard,
+                self._gate,
                 lambda step, reason: self._halt(outcome, step, reason),
             )
             await self._run(plan, client, target, outcome)
@@ -325,7 +325,7 @@ class Executor:
     # -- the workflows --------------------------------------------------------------------------------
 
     async def _run(
-        self, plan: ProcessorPlan, client: RegionClient, target: _Owned, outcome: ProcessorOutcome
+        self, plan: ProcessorPlan, client: RegionPort, target: _Owned, outcome: ProcessorOutcome
     ) -> None:
         actions = set(plan.actions)
         observed = plan.observed
@@ -359,7 +359,7 @@ class Executor:
             await self._start(client, target, plan, outcome)
 
     async def _create(
-        self, client: RegionClient, target: _Owned, plan: ProcessorPlan, outcome: ProcessorOutcome
+        self, client: RegionPort, target: _Owned, plan: ProcessorPlan, outcome: ProcessorOutcome
     ) -> None:
         desired = plan.desired
         assert desired is not None
@@ -379,7 +379,7 @@ class Executor:
         outcome.done.append("create")
 
     async def _update(
-        self, client: RegionClient, target: _Owned, plan: ProcessorPlan, outcome: ProcessorOutcome
+        self, client: RegionPort, target: _Owned, plan: ProcessorPlan, outcome: ProcessorOutcome
     ) -> None:
         observed = plan.observed
         assert observed is not None
@@ -403,7 +403,7 @@ class Executor:
         )
 
     async def _stop(
-        self, client: RegionClient, target: _Owned, plan: ProcessorPlan, outcome: ProcessorOutcome
+        self, client: RegionPort, target: _Owned, plan: ProcessorPlan, outcome: ProcessorOutcome
     ) -> None:
         # Still STARTING is busy (temporary): tried again until it can be stopped.
         stopped = await self._retrying(target.stop, plan.id, "stop")
@@ -414,7 +414,7 @@ class Executor:
         self._event(events.PROCESSOR_STOPPED, plan.id)
 
     async def _start(
-        self, client: RegionClient, target: _Owned, plan: ProcessorPlan, outcome: ProcessorOutcome
+        self, client: RegionPort, target: _Owned, plan: ProcessorPlan, outcome: ProcessorOutcome
     ) -> None:
         observed = plan.observed
         created = any(step == "create" for step in outcome.done)
@@ -446,7 +446,7 @@ class Executor:
         return {"restart": decision.failures, "next_restart_after": decision.delay}
 
     async def _remove(
-        self, client: RegionClient, target: _Owned, observed: ObservedProcessor, outcome: ProcessorOutcome
+        self, client: RegionPort, target: _Owned, observed: ObservedProcessor, outcome: ProcessorOutcome
     ) -> None:
         """Stop if needed, delete, and wait until the name is gone. Ownership is re-read first."""
         current = await self._describe(client, observed.id.name)
@@ -469,7 +469,7 @@ class Executor:
 
     # -- waiting ---------------------------------------------------------------------------------------
 
-    async def _describe(self, client: RegionClient, name: str) -> ObservedProcessor | None:
+    async def _describe(self, client: RegionPort, name: str) -> ObservedProcessor | None:
         try:
             return await client.describe(name)
         except NotFoundError:
@@ -519,7 +519,7 @@ class Executor:
         return await self._poll(attempt, pid, timeout)
 
     async def _wait_for(
-        self, client: RegionClient, pid: ProcessorId, targets: Iterable[Status]
+        self, client: RegionPort, pid: ProcessorId, targets: Iterable[Status]
     ) -> ObservedProcessor:
         wanted = frozenset(targets)
         waiting = "/".join(sorted(s.value for s in wanted))
@@ -535,7 +535,7 @@ class Executor:
 
         return await self._poll(probe, pid)
 
-    async def _wait_gone(self, client: RegionClient, pid: ProcessorId) -> None:
+    async def _wait_gone(self, client: RegionPort, pid: ProcessorId) -> None:
         async def probe() -> bool | _NotYet:
             return (
                 True

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from spd.events import Event
-from spd.sqlite_store import Database, Schema, StoreError, default_state_dir, store_errors
+from spd.sqlite_store import Database, Schema, StoreError, store_errors
 
 SCHEMA = Schema(
     kind="spd history",
@@ -36,11 +36,6 @@ SCHEMA = Schema(
         """,
     ],
 )
-
-
-def default_history_file() -> Path:
-    """`history.db` in the default state directory (`spd.sqlite_store.default_state_dir`)."""
-    return default_state_dir() / "history.db"
 
 
 @dataclass(frozen=True, slots=True)

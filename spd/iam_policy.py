@@ -58,11 +58,12 @@ actions and resources, statements in a fixed order), and `render` gives the same
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from spd.arn import parse_arn
+from spd.fallback_region import fallback_region
 from spd.model import STACK_TAG, DesiredProcessor, DesiredState, FaceSearch
 from spd.settings import Settings
 from spd.watch_events import queue_region
@@ -158,9 +159,12 @@ def _policy(statements: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Version": VERSION, "Statement": [s for s in statements if s["Resource"]]}
 
 
-def daemon_policy(desired: DesiredState, settings: Settings | None = None) -> dict[str, Any]:
+def daemon_policy(
+    desired: DesiredState, settings: Settings | None = None, *, environ: Mapping[str, str]
+) -> dict[str, Any]:
     """What spd itself needs to plan, apply and keep this spec, and to run its preflight checks; with
-    `settings`, also what the daemon's configured queues, lease table and event sinks need."""
+    `settings`, also what the daemon's configured queues, lease table and event sinks need (in the
+    region the daemon would fall back to, from `environ`, where the spec names none)."""
     processors = sorted(desired.processors, key=lambda p: (p.config.region, p.name))
     arns = [processor_arn(p) for p in processors]
     roles = [p.config.role_arn for p in processors]
@@ -209,7 +213,7 @@ def daemon_policy(desired: DesiredState, settings: Settings | None = None) -> di
             ],
         ),
         *_kms_statements("PreflightKeys", ("kms:DescribeKey",), keys),
-        *(_feature_statements(desired, settings) if settings is not None else []),
+        *(_feature_statements(desired, settings, environ) if settings is not None else []),
     ]
     return _policy(statements)
 
@@ -223,13 +227,14 @@ LEASE_TABLE_ACTIONS = (
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
 )
-DEFAULT_REGION = "us-east-1"
 
 
-def _feature_statements(desired: DesiredState, settings: Settings) -> list[dict[str, Any]]:
+def _feature_statements(
+    desired: DesiredState, settings: Settings, environ: Mapping[str, str]
+) -> list[dict[str, Any]]:
     """The statements of the daemon's configured features (queues, lease table, event sinks)."""
     regions = sorted(desired.regions)
-    first_region = regions[0] if regions else DEFAULT_REGION
+    first_region = fallback_region(environ, regions)
     partition, account = _home(desired)
     queues = [
         _queue_arn(url, partition, first_region)
@@ -252,7 +257,7 @@ def _feature_statements(desired: DesiredState, settings: Settings) -> list[dict[
         if sink.bus.startswith("arn:"):
             buses.append(sink.bus)
         else:
-            for region in [sink.region] if sink.region else regions or [DEFAULT_REGION]:
+            for region in [sink.region] if sink.region else regions or [first_region]:
                 buses.append(f"arn:{partition}:events:{region}:{account}:event-bus/{sink.bus}")
     return [
         _statement("ReadQueues", QUEUE_ACTIONS, queues),
@@ -320,10 +325,14 @@ def service_role_policy(desired: DesiredState) -> dict[str, Any]:
     return _policy(statements)
 
 
-def iam_policy(desired: DesiredState, audience: Audience, settings: Settings | None = None) -> dict[str, Any]:
+def iam_policy(
+    desired: DesiredState, audience: Audience, settings: Settings | None = None, *, environ: Mapping[str, str]
+) -> dict[str, Any]:
     """The policy for `audience`: "daemon" (whoever runs spd; with `settings`, its configured features
     too) or "service-role" (the role Rekognition assumes)."""
-    return daemon_policy(desired, settings) if audience == "daemon" else service_role_policy(desired)
+    if audience == "daemon":
+        return daemon_policy(desired, settings, environ=environ)
+    return service_role_policy(desired)
 
 
 def render(policy: dict[str, Any]) -> str:

@@ -23,7 +23,6 @@ from spd.arn import parse_arn
 from spd.model import (
     AWS_TAG_PREFIX,
     RESERVED_TAG_PREFIX,
-    BoundingBox,
     ConnectedHome,
     FaceSearch,
     ObservedProcessor,
@@ -31,6 +30,7 @@ from spd.model import (
     RunState,
     Status,
     f32,
+    region_document,
 )
 from spd.spec.scalars import resolve_plain
 
@@ -81,15 +81,7 @@ def _not_default(spec_key: str, value: Any) -> bool:
 
 
 def _regions(config: ProcessorConfig) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for region in config.regions_of_interest:
-        if isinstance(region, BoundingBox):
-            box = {k: human_float(getattr(region, k)) for k in ("left", "top", "width", "height")}
-            out.append({"bounding_box": box})
-        else:
-            points = [{"x": human_float(p.x), "y": human_float(p.y)} for p in region.points]
-            out.append({"polygon": points})
-    return out
+    return [region_document(region, number=human_float) for region in config.regions_of_interest]
 
 
 def processor_entry(

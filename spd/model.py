@@ -9,7 +9,7 @@ come from `spd.api.rules`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -117,6 +117,49 @@ RegionOfInterest = BoundingBox | Polygon
 def canonical_regions(regions: Iterable[RegionOfInterest]) -> tuple[RegionOfInterest, ...]:
     """Regions in a stable order: the service treats the list as a set, so order is not drift."""
     return tuple(sorted(regions, key=lambda r: r.sort_key()))
+
+
+# One serialisation of a region of interest, in two spellings: the spec's and the plan's (`bounding_box`,
+# `left`...) and the API's (`BoundingBox`, `Left`...), the second derived from the first, so the plan,
+# the importer and the wire mapping cannot drift apart.
+BOX_SIDES = ("left", "top", "width", "height")
+POINT_AXES = ("x", "y")
+
+
+def spec_key(name: str) -> str:
+    """A key as the spec and the plan spell it (`bounding_box`)."""
+    return name
+
+
+def api_key(name: str) -> str:
+    """The same key as the Rekognition API spells it (`bounding_box` -> `BoundingBox`, `x` -> `X`)."""
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def _same(value: float) -> Any:
+    return value
+
+
+def region_document(
+    region: RegionOfInterest,
+    key: Callable[[str], str] = spec_key,
+    number: Callable[[float], Any] = _same,
+) -> dict[str, Any]:
+    """`region` as a JSON-like mapping, keys spelt by `key` (`spec_key`, `api_key`), numbers by `number`."""
+    if isinstance(region, BoundingBox):
+        return {key("bounding_box"): {key(side): number(getattr(region, side)) for side in BOX_SIDES}}
+    return {
+        key("polygon"): [{key(axis): number(getattr(p, axis)) for axis in POINT_AXES} for p in region.points]
+    }
+
+
+def region_from_document(data: Mapping[str, Any], key: Callable[[str], str] = spec_key) -> RegionOfInterest:
+    """The region a `region_document` (of the same spelling) describes; a missing number reads as 0."""
+    box = data.get(key("bounding_box"))
+    if box is not None:
+        return BoundingBox(*(float(box.get(key(side), 0.0)) for side in BOX_SIDES))
+    points = data.get(key("polygon")) or []
+    return Polygon(tuple(Point(*(float(p.get(key(axis), 0.0)) for axis in POINT_AXES)) for p in points))
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,9 @@ import asyncio
 from collections import deque
 from collections.abc import Callable, Collection, Iterable
 
-from spd.aws.gateway import Gateway
 from spd.errors import AwsError, EndpointError, NotFoundError
 from spd.model import AMBIENT_TARGET, ObservedProcessor, ObservedState, ProcessorId, Status
+from spd.ports import FleetGateway
 
 Progress = Callable[[int, int], None]
 Location = tuple[str, str]
@@ -31,7 +31,7 @@ def locations_of(items: Iterable[str | Location]) -> tuple[Location, ...]:
 
 
 async def list_statuses(
-    gateway: Gateway, locations: Iterable[str | Location], failed: dict[str, str] | None = None
+    gateway: FleetGateway, locations: Iterable[str | Location], failed: dict[str, str] | None = None
 ) -> dict[ProcessorId, Status]:
     """Status of every processor in `locations`: the status sweep's only input.
 
@@ -68,7 +68,7 @@ async def list_statuses(
 
 
 async def observe(
-    gateway: Gateway,
+    gateway: FleetGateway,
     locations: Iterable[str | Location],
     *,
     names: Collection[str] | None,
@@ -115,7 +115,7 @@ async def observe(
     )
 
 
-async def observe_one(gateway: Gateway, pid: ProcessorId) -> ObservedState:
+async def observe_one(gateway: FleetGateway, pid: ProcessorId) -> ObservedState:
     """One processor, read as `observe` reads each (Describe + ListTagsForResource), without the List:
     the daemon's watch, told by an event which processor changed."""
     unreadable: list[tuple[ProcessorId, str]] = []
@@ -124,7 +124,7 @@ async def observe_one(gateway: Gateway, pid: ProcessorId) -> ObservedState:
 
 
 async def _read(
-    gateway: Gateway, pid: ProcessorId, unreadable: list[tuple[ProcessorId, str]]
+    gateway: FleetGateway, pid: ProcessorId, unreadable: list[tuple[ProcessorId, str]]
 ) -> ObservedProcessor | None:
     """Describe + tags of `pid`; None when it does not exist, or when unreadable (recorded there)."""
     client = await gateway.region(pid.region, pid.target)

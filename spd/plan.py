@@ -28,7 +28,6 @@ from typing import Any
 from spd.api.fields import BY_SPEC, FIELDS, UPDATABLE, UPDATABLE_KINDS, Codec, ConfigField
 from spd.model import (
     STACK_TAG,
-    BoundingBox,
     DesiredProcessor,
     DesiredState,
     Kind,
@@ -42,6 +41,7 @@ from spd.model import (
     UpdateRequest,
     canonical_tags,
     fleet_repr,
+    region_document,
 )
 
 
@@ -168,8 +168,9 @@ class Policy:
 
     stack: str
     prune: bool = False
-    targets: frozenset[str] | None = None
-    """Limit the plan to these processor names (`--target`); None means all."""
+    only: frozenset[str] | None = None
+    """Limit the plan to these processor names (the command line's `--target NAME`); None means all.
+    Not a target: inside spd a target is always an account (`spd.model.Target`)."""
     scope: Scope = Scope.FULL
     owned: frozenset[ProcessorId] = frozenset()
     """Processors a previous full read proved this stack's: the owner of an observation that carries no
@@ -273,21 +274,8 @@ class Plan:
 # Field comparison
 
 
-def _roi_json(region: RegionOfInterest) -> dict[str, Any]:
-    if isinstance(region, BoundingBox):
-        return {
-            "bounding_box": {
-                "left": region.left,
-                "top": region.top,
-                "width": region.width,
-                "height": region.height,
-            }
-        }
-    return {"polygon": [{"x": p.x, "y": p.y} for p in region.points]}
-
-
 def regions_json(regions: Iterable[RegionOfInterest]) -> list[dict[str, Any]]:
-    return [_roi_json(r) for r in regions]
+    return [region_document(r) for r in regions]
 
 
 def _json(f: ConfigField, value: Any) -> Any:
@@ -549,14 +537,14 @@ def plan(desired: DesiredState, observed: ObservedState, policy: Policy) -> Plan
     wanted = {pid: d for pid, d in desired.by_id().items() if pid.target not in failed}
     in_scope = set(desired.scope)
 
-    def targeted(pid: ProcessorId) -> bool:
-        return policy.targets is None or pid.name in policy.targets
+    def selected(pid: ProcessorId) -> bool:
+        return policy.only is None or pid.name in policy.only
 
     if policy.scope is Scope.RUN_STATE:
         plans = [
             plan_processor(d, seen[pid], policy)
             for pid, d in wanted.items()
-            if targeted(pid) and pid in seen and policy.owner(seen[pid]) == policy.stack
+            if selected(pid) and pid in seen and policy.owner(seen[pid]) == policy.stack
         ]
         plans.sort(key=_order)
         return Plan(desired.stack, tuple(plans), observed.failed_targets)
@@ -566,7 +554,7 @@ def plan(desired: DesiredState, observed: ObservedState, policy: Policy) -> Plan
         pid: obs
         for pid, obs in seen.items()
         if pid not in wanted
-        and targeted(pid)
+        and selected(pid)
         and pid.location in in_scope
         and policy.owner(obs) == policy.stack
     }
@@ -577,13 +565,13 @@ def plan(desired: DesiredState, observed: ObservedState, policy: Policy) -> Plan
     plans = [
         _moved_from(plan_processor(d, seen.get(pid), policy), orphan_by_name.get((pid.region, pid.name)))
         for pid, d in wanted.items()
-        if targeted(pid) and pid not in unreadable
+        if selected(pid) and pid not in unreadable
     ]
     for pid, obs in orphans.items():
         plans.append(_plan_orphan(obs, policy, wanted_by_name.get((pid.region, pid.name))))
     for pid, error in unreadable.items():
         # Unread, its owner is unknown: it may be this stack's (to update, or to prune), so say so.
-        if targeted(pid) and (pid in wanted or (policy.prune and pid.location in in_scope)):
+        if selected(pid) and (pid in wanted or (policy.prune and pid.location in in_scope)):
             plans.append(
                 ProcessorPlan(
                     pid, (Action.NOOP,), desired=wanted.get(pid), block=Block(BlockReason.UNREADABLE, error)

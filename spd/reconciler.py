@@ -14,13 +14,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from spd import events
-from spd.aws.gateway import Gateway
 from spd.backoff import RestartBackoff
 from spd.events import Event, EventSink
-from spd.executor import ApplyResult, ExecutionSettings, Executor, Guard, ProcessorOutcome, always_allowed
+from spd.executor import ApplyResult, ExecutionSettings, Executor, ProcessorOutcome
 from spd.model import DesiredState, ObservedProcessor, ObservedState, ProcessorId, Status, Target
+from spd.mutation_gate import OPEN, MutationGate
 from spd.observe import Location, Progress, list_statuses, locations_of, observe, observe_one
 from spd.plan import Change, Plan, Policy, ProcessorPlan, Scope, plan
+from spd.ports import FleetGateway
 from spd.processor_locks import ProcessorLocks
 
 
@@ -64,7 +65,7 @@ class Reconciler:
     ListTagsForResource (a List response carries neither tags nor ARNs).
     """
 
-    gateway: Gateway
+    gateway: FleetGateway
     settings: ExecutionSettings
     on_event: EventSink = events.discard
     backoff: RestartBackoff | None = None
@@ -74,8 +75,8 @@ class Reconciler:
     arns: dict[ProcessorId, str] = field(default_factory=dict)
     locks: ProcessorLocks = field(default_factory=ProcessorLocks)
     """Held per processor while it is changed: `reconcile_processor` never overlaps a pass on it."""
-    guard: Guard = always_allowed
-    """The daemon's lease: asked before every mutating call (`spd.executor.Guard`)."""
+    gate: MutationGate = OPEN
+    """Asked before every mutating call (`spd.mutation_gate`): the daemon's lease, then ownership."""
     failed_targets: dict[str, str] = field(default_factory=dict)
     """The targets the last pass or sweep reported as failed (target -> why): a sweep names a target
     only when its failure is new, so a broken target is logged once per pass, not twice a second."""
@@ -112,7 +113,7 @@ class Reconciler:
             backoff=self.backoff,
             clock=self.clock,
             locks=self.locks if locked else None,
-            guard=self.guard,
+            gate=self.gate,
         )
 
     def regions(self, desired: DesiredState) -> tuple[str, ...]:
@@ -212,10 +213,10 @@ class Reconciler:
             observed = await observe_one(self.gateway, pid)
             # Targeting the name keeps the planner from planning (and the caller from paying for) the
             # rest of the spec; same-named processors of other regions are then dropped by id.
-            targets = frozenset({pid.name})
-            if policy.targets is not None:
-                targets &= policy.targets
-            planned = plan(desired, observed, replace(policy, targets=targets))
+            only = frozenset({pid.name})
+            if policy.only is not None:
+                only &= policy.only
+            planned = plan(desired, observed, replace(policy, only=only))
             planned = Plan(planned.stack, tuple(p for p in planned.processors if p.id == pid))
             self._remember_one(pid, observed)
             self.report_drift(planned)

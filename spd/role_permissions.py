@@ -74,10 +74,12 @@ def _policy(stack: str, processors: Sequence[DesiredProcessor]) -> dict[str, Any
 
 
 def role_check(stack: str, role_arn: str, processors: Sequence[DesiredProcessor]) -> RoleCheck:
-    """The simulations for `role_arn`, from the service-role policy of the processors that use it."""
-    region = processors[0].config.region if processors else "us-east-1"
-    target = processors[0].target if processors else AMBIENT_TARGET
-    return RoleCheck(role_arn, region, tuple(_simulations(_policy(stack, processors))), target)
+    """The simulations for `role_arn`, from the service-role policy of the processors that use it (at
+    least one: a role no processor uses has nothing to check), asked in the first one's region."""
+    first = processors[0]
+    return RoleCheck(
+        role_arn, first.config.region, tuple(_simulations(_policy(stack, processors))), first.target
+    )
 
 
 def needs(stack: str, processor: DesiredProcessor) -> list[tuple[str, str]]:

@@ -113,7 +113,9 @@ class SavedPlan:
     spec_digest: str
     prune: bool
     adopt: bool
-    targets: tuple[str, ...] | None
+    only: tuple[str, ...] | None
+    """The processor names the plan was limited to (`--target`), None for all; kept under the file's
+    documented key `targets`."""
     processors: tuple[SavedProcessor, ...]
 
     @property
@@ -141,7 +143,7 @@ class SavedPlan:
             "spec_digest": self.spec_digest,
             "prune": self.prune,
             "adopt": self.adopt,
-            "targets": None if self.targets is None else list(self.targets),
+            "targets": None if self.only is None else list(self.only),
             "processors": [
                 {
                     **({"target": p.id.target} if p.id.target else {}),
@@ -165,7 +167,7 @@ def save(
     *,
     prune: bool,
     adopt: bool = False,
-    targets: Iterable[str] | None,
+    only: Iterable[str] | None,
 ) -> SavedPlan:
     """The saved form of a plan that was made from `desired` (loaded from `spec`)."""
     return SavedPlan(
@@ -174,7 +176,7 @@ def save(
         spec_digest=spec_digest(desired),
         prune=prune,
         adopt=adopt,
-        targets=None if targets is None else tuple(sorted(set(targets))),
+        only=None if only is None else tuple(sorted(set(only))),
         processors=tuple(
             SavedProcessor(p.id, tuple(a.value for a in p.actions), p.blocked, fingerprint(p.observed))
             for p in planned.processors
@@ -253,7 +255,7 @@ def parse(text: str, source: str | Path = "<plan>") -> SavedPlan:
             spec_digest=_str(doc, "spec_digest"),
             prune=_bool(doc, "prune"),
             adopt=_bool(doc, "adopt"),
-            targets=_targets(doc.get("targets")),
+            only=_names(doc.get("targets")),
             processors=tuple(_processor(i, p) for i, p in enumerate(_list(doc, "processors"))),
         )
     except (KeyError, TypeError, ValueError) as exc:
@@ -281,7 +283,7 @@ def _list(doc: dict[str, Any], key: str, where: str = "") -> list[Any]:
     return value
 
 
-def _targets(value: Any) -> tuple[str, ...] | None:
+def _names(value: Any) -> tuple[str, ...] | None:
     if value is None:
         return None
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):

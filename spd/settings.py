@@ -15,10 +15,11 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -29,6 +30,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
+from spd.durations import seconds_setting
 from spd.errors import Diagnostic, SettingsError
 from spd.lease import MAX_LEASE_SECONDS, MIN_LEASE_SECONDS
 from spd.model import OPERATIONS
@@ -68,6 +70,22 @@ def state_directory(settings: Settings) -> Path:
     return settings.state_dir or default_state_dir()
 
 
+def history_path(settings: Settings) -> Path:
+    """The history file: `history_file`, else `history.db` in the state directory (so a service that sets
+    only `state_dir`, as the systemd unit does, keeps its history there and not under a home directory
+    it may not be able to write)."""
+    return settings.history_file or state_directory(settings) / STATE_FILE_NAMES["history_file"]
+
+
+RESTART: dict[str, Any] = {"restart": True}
+"""`json_schema_extra` of a setting that only a restart applies: it shapes the connection, the listening
+socket, a queue reader, a file held open, the lease. A reload (SIGHUP) reports a change to it
+(`restart_required`) and keeps the running value; `RESTART_REQUIRED` is read from these marks."""
+
+Seconds = Annotated[float, BeforeValidator(seconds_setting)]
+"""A setting that is a number of seconds: a number (`90`, `0.5`) or a duration in the one syntax of
+`spd.durations` (`90s`, `5m`, `1h30m`); any other text is a located settings error that says so."""
+
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 
 
@@ -79,9 +97,10 @@ class HaSettings(BaseModel):
     table: str | None = None
     """DynamoDB table of the leases (created when absent and allowed); unset: no lease, always leader."""
 
-    lease_seconds: float = 20.0
-    """Lease duration. Renewed every third of it; the holder stops mutating a quarter of it before it
-    could expire (the safety margin), so a mutating call must not take longer than lease/4 in flight."""
+    lease_seconds: Seconds = 20.0
+    """Lease duration in seconds, or a duration (`30s`, `1m`). Renewed every third of it; the holder stops
+    mutating a quarter of it before it could expire (the safety margin), so a mutating call must not take
+    longer than lease/4 in flight."""
 
     create_table: bool = True
     """Create the table (on-demand billing) when it is absent; off: a missing table keeps the daemon
@@ -133,46 +152,49 @@ class Settings(BaseSettings):
     spec: Path = Path("/etc/spd/spec.d")
     """Spec file or directory the daemon keeps the fleet equal to."""
 
-    endpoint_url: str | None = None
+    endpoint_url: str | None = Field(default=None, json_schema_extra=RESTART)
     """Rekognition endpoint: an `http://` or `https://` URL with a host and no `user:password@` (aiohttp
     refuses credentials in a URL next to the request signature); unset means the standard AWS resolution,
     whose `AWS_ENDPOINT_URL_REKOGNITION` / `AWS_ENDPOINT_URL` get the same check."""
 
-    local: bool = False
+    local: bool = Field(default=False, json_schema_extra=RESTART)
     """Use the embedded emulator instead of AWS (state persisted in `local_state`)."""
 
-    local_state: Path | None = None
+    local_state: Path | None = Field(default=None, json_schema_extra=RESTART)
     """State file of the embedded emulator; default under the user's state directory."""
 
-    state_dir: Path | None = None
-    """Directory of spd's own local state (the session ledger `sessions.db`); default
+    state_dir: Path | None = Field(default=None, json_schema_extra=RESTART)
+    """Directory of spd's own local state (the session ledger `sessions.db`, the history `history.db`); default
     `$XDG_STATE_HOME/spd` (or `~/.local/state/spd`)."""
 
     regions: list[str] = Field(default_factory=list)
     """Regions to observe besides those the spec names (for `status` and pruning); a JSON list in the
     environment."""
 
-    interval: float = Field(default=300.0, gt=0)
-    """Seconds between full reconciles (Describe + tags of every processor)."""
+    interval: Seconds = Field(default=300.0, gt=0)
+    """Seconds between full reconciles (Describe + tags of every processor), or a duration (`5m`,
+    `1h30m`)."""
 
-    status_interval: float = Field(default=30.0, gt=0)
-    """Seconds between cheap status sweeps (ListStreamProcessors only)."""
+    status_interval: Seconds = Field(default=30.0, gt=0)
+    """Seconds between cheap status sweeps (ListStreamProcessors only), or a duration (`30s`, `1m`)."""
 
     concurrency: int = Field(default=16, ge=1, le=256)
     """Processors worked on at once; the rate limiter still bounds calls per second."""
 
-    rate_limits: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    rate_limits: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_RATE_LIMITS), json_schema_extra=RESTART
+    )
     """Client-side calls per second per API operation, a ceiling: spd spaces its calls for 97% of it, so
     the fleet stays under quota instead of living on retries (`SPD_RATE_LIMITS__DescribeStreamProcessor=20`)."""
 
-    max_attempts: int = Field(default=5, ge=1, le=20)
+    max_attempts: int = Field(default=5, ge=1, le=20, json_schema_extra=RESTART)
     """Attempts per call (botocore standard retry mode) before a call is reported failed."""
 
-    wait_timeout: float = Field(default=600.0, gt=0)
-    """Seconds to wait for a processor to leave a transitional state."""
+    wait_timeout: Seconds = Field(default=600.0, gt=0)
+    """Seconds to wait for a processor to leave a transitional state, or a duration (`10m`)."""
 
-    poll_interval: float = Field(default=2.0, gt=0)
-    """Seconds between Describe calls while waiting on a transition."""
+    poll_interval: Seconds = Field(default=2.0, gt=0)
+    """Seconds between Describe calls while waiting on a transition, or a duration (`2s`)."""
 
     prune: bool = False
     """Delete processors of this stack that the spec no longer names."""
@@ -190,25 +212,27 @@ class Settings(BaseSettings):
     """Lowest level logged: `debug`, `info`, `warning` or `error` (libraries log at `warning` and above
     unless it is `debug`)."""
 
-    metrics_address: str = "127.0.0.1:9464"
+    metrics_address: str = Field(default="127.0.0.1:9464", json_schema_extra=RESTART)
     """host:port of /healthz and /metrics; empty disables the HTTP server."""
 
-    grace_period: float = Field(default=30.0, ge=0)
-    """Seconds SIGTERM waits for the step in flight before abandoning it."""
+    grace_period: Seconds = Field(default=30.0, ge=0)
+    """Seconds SIGTERM waits for the step in flight before abandoning it, or a duration (`90s`)."""
 
-    failed_backoff_initial: float = Field(default=30.0, gt=0)
-    """Delay before the first restart of a processor that went FAILED; doubles each time."""
+    failed_backoff_initial: Seconds = Field(default=30.0, gt=0)
+    """Delay in seconds (or a duration, `30s`) before the first restart of a processor that went FAILED;
+    doubles each time."""
 
-    failed_backoff_max: float = Field(default=3600.0, gt=0)
-    """Upper bound of that delay."""
+    failed_backoff_max: Seconds = Field(default=3600.0, gt=0)
+    """Upper bound of that delay, in seconds or a duration (`1h`)."""
 
-    watch_queue_url: str | None = None
+    watch_queue_url: str | None = Field(default=None, json_schema_extra=RESTART)
     """SQS queue fed by an EventBridge rule with Rekognition's "AWS API Call via CloudTrail" events: the
     daemon reconciles the processor each event names within seconds; unset, drift waits for a pass. A
     queue URL `https://sqs.<region>.amazonaws.com/<account>/<name>` (any host for an emulator)."""
 
-    watch_debounce: float = Field(default=1.0, ge=0, le=60)
-    """Seconds the watch gathers events about one processor before its one reconcile (bursts), 0 to 60."""
+    watch_debounce: Seconds = Field(default=1.0, ge=0, le=60)
+    """Seconds the watch gathers events about one processor before its one reconcile (bursts), 0 to 60,
+    or a duration (`2s`)."""
 
     @field_validator("watch_queue_url", "results_queue_url", "session_queue_url")
     @classmethod
@@ -221,30 +245,31 @@ class Settings(BaseSettings):
             raise ValueError(problem)
         return value
 
-    results_queue_url: str | None = None
+    results_queue_url: str | None = Field(default=None, json_schema_extra=RESTART)
     """SQS queue subscribed to the connected-home processors' SNS topics: the daemon (the leader, with
     `ha`) stores their LABEL_DETECTED and STREAM_PROCESSING_COMPLETE notifications in the session ledger."""
 
-    event_sinks: list[EventSinkSettings] = Field(default_factory=list)
+    event_sinks: list[EventSinkSettings] = Field(default_factory=list, json_schema_extra=RESTART)
     """Where the daemon also sends every drift and action event, as CloudEvents (webhook, sns,
     eventbridge); see `spd.sink_settings`. `SPD_EVENT_SINKS` takes a JSON list."""
 
-    history_file: Path | None = None
-    """SQLite history of drift and action events; default `history.db` in the user's state directory."""
+    history_file: Path | None = Field(default=None, json_schema_extra=RESTART)
+    """SQLite history of drift and action events; default `history.db` in the state directory (`state_dir`)."""
 
     history_retention: float = Field(default=30.0, gt=0)
     """Days of history kept; older events are pruned by the daemon (at start-up and every hour)."""
 
-    ha: HaSettings = Field(default_factory=HaSettings)
+    ha: HaSettings = Field(default_factory=HaSettings, json_schema_extra=RESTART)
     """High availability: a lease in DynamoDB that only one daemon holds (the `ha.*` keys below; in the
     environment each is its own `SPD_HA_<KEY>`)."""
 
     # -- connected-home session triggers (spd.daemon.session_triggers) --
     api_token_file: Path | None = None
-    """File holding the bearer token `POST /v1/sessions` requires (non-empty, not world-readable);
-    required when `metrics_address` listens beyond loopback."""
+    """File holding the bearer token `POST /v1/sessions` requires (non-empty, no access for group or
+    others: `spd.secret_file`); required when `metrics_address` listens beyond loopback. Read for every
+    request, so a reload or a rotation applies without a restart."""
 
-    session_queue_url: str | None = None
+    session_queue_url: str | None = Field(default=None, json_schema_extra=RESTART)
     """SQS queue of session triggers (each message body one trigger JSON), long-polled by the daemon;
     checked like `watch_queue_url`; a restart applies a change."""
 
@@ -338,6 +363,15 @@ class Settings(BaseSettings):
 
 def _is_path_setting(annotation: Any) -> bool:
     return annotation is Path or Path in get_args(annotation)
+
+
+def _restart_required(field: Any) -> bool:
+    extra = field.json_schema_extra
+    return isinstance(extra, dict) and extra.get("restart") is True
+
+
+RESTART_REQUIRED = tuple(name for name, field in Settings.model_fields.items() if _restart_required(field))
+"""The settings marked `RESTART`, in declaration order: what a reload reports and leaves as it runs."""
 
 
 PATH_SETTINGS = frozenset(

@@ -62,7 +62,8 @@ class EventSinkSettings(BaseModel):
     url: str | None = None
     """webhook: where the CloudEvent is POSTed (https, or http to a loopback address)."""
     secret_file: Path | None = None
-    """webhook: file holding the HMAC-SHA256 key; must not be readable by every user."""
+    """webhook: file holding the HMAC-SHA256 key; no access for group or others (mode 600), as every
+    secret file (`spd.secret_file`)."""
     topic_arn: str | None = None
     """sns: the topic published to (its region is the ARN's)."""
     bus: str | None = None

@@ -46,7 +46,9 @@ __all__ = [
     "StoreError",
     "StoreTemporaryError",
     "default_state_dir",
+    "is_locked",
     "is_sqlite_file",
+    "primary_code",
     "sqlite_error",
     "store_errors",
 ]
@@ -62,6 +64,18 @@ SQLITE_IOERR = 10
 SQLITE_CORRUPT = 11
 SQLITE_FULL = 13
 SQLITE_CANTOPEN = 14
+
+
+def primary_code(exc: BaseException) -> int | None:
+    """The SQLite primary result code of `exc` (its extended code's low byte), None when it has none.
+    Errors are told apart by this code, never by their message (its words change between versions)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def is_locked(exc: BaseException) -> bool:
+    """Whether `exc` says another connection holds the database (SQLITE_BUSY or SQLITE_LOCKED)."""
+    return primary_code(exc) in (SQLITE_BUSY, SQLITE_LOCKED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +119,7 @@ def sqlite_error(path: Path, kind: str, exc: sqlite3.Error) -> StoreError:
     often recovers, and a retry costs nothing), a lock held past the busy timeout, no memory. Everything
     else is the operator's to fix (exit 78): a damaged file, another program's, a read-only file system.
     """
-    code = getattr(exc, "sqlite_errorcode", None)
-    primary = code & 0xFF if isinstance(code, int) else None
+    primary = primary_code(exc)
     # SQLite says SQLITE_FULL only for the database and its journal; a companion that cannot grow on a
     # full disk (the -shm index) comes back as an I/O error, and a file it cannot create as CANTOPEN.
     out_of_space = primary in (SQLITE_IOERR, SQLITE_CANTOPEN) and _no_space_left(path.parent)
@@ -114,7 +127,7 @@ def sqlite_error(path: Path, kind: str, exc: sqlite3.Error) -> StoreError:
         return StoreTemporaryError(disk_full_message(path, f"write {kind}", str(exc)))
     if primary == SQLITE_IOERR:
         return StoreTemporaryError(f"{path}: I/O error on {kind} ({exc}); a temporary failure, retry")
-    if primary in (SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOMEM):
+    if is_locked(exc) or primary == SQLITE_NOMEM:
         return StoreTemporaryError(f"{path}: {kind} unavailable for now ({exc}); retry")
     if primary == SQLITE_CORRUPT:
         return StoreError(
@@ -193,8 +206,7 @@ class Database:
                 self.conn.execute("PRAGMA journal_mode=WAL")
                 return
             except sqlite3.OperationalError as exc:
-                code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-                if code not in (SQLITE_BUSY, SQLITE_LOCKED) or time.monotonic() > deadline:
+                if not is_locked(exc) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.01)
 

@@ -102,3 +102,12 @@ def observed(
 
 def state(*processors: DesiredProcessor, stack: str = STACK) -> DesiredState:
     return DesiredState(stack, tuple(processors))
+
+
+def create_references(emulator: Any, *configs: ProcessorConfig) -> None:
+    """Create in `emulator` (an `spd.emulator.testing.EmulatorControl`) what these processors reference,
+    so that they run under its strict references, as in an account set up for them."""
+    from spd.aws.mapping import create_request
+
+    for config in configs:
+        emulator.create_references(create_request(config, {}), region=config.region)

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from spd.emulator.testing import EmulatorControl, EmulatorControlError
 from spd.model import OPERATIONS
 
 SPD = [sys.executable, "-m", "spd"]
@@ -92,8 +93,18 @@ def home(name: str, *, labels: Sequence[str] = ("PERSON",), **extra: Any) -> dic
     }
 
 
-def write_spec(path: Path, processors: Sequence[Mapping[str, Any]], *, stack: str = "test-stack") -> Path:
-    """Write a spec file in the block-style YAML operators write (and spd reads fastest)."""
+def write_spec(
+    path: Path,
+    processors: Sequence[Mapping[str, Any]],
+    *,
+    stack: str = "test-stack",
+    references: EmulatorControl | None = None,
+) -> Path:
+    """Write a spec file in the block-style YAML operators write (and spd reads fastest).
+
+    `references`: an emulator in which to create what the spec references (its role, streams,
+    collections, ...), so that its processors run there under strict references, the emulator's
+    default, as they would in an account set up for them (a spec that does not load creates nothing)."""
     from ruamel.yaml import YAML
 
     doc = {
@@ -107,6 +118,13 @@ def write_spec(path: Path, processors: Sequence[Mapping[str, Any]], *, stack: st
     yaml.width = 4096  # one line per value, as people write ARNs
     with path.open("w", encoding="utf-8") as out:
         yaml.dump(doc, out)
+    if references is not None:
+        try:
+            references.create_references(spec=path)
+        except EmulatorControlError as exc:
+            # A spec that does not load (a test of its refusal) references nothing.
+            if not (exc.status == 400 and str(exc.body.get("error", "")).startswith("spec ")):
+                raise
     return path
 
 
@@ -130,8 +148,11 @@ def write_targets_spec(
     processors: Sequence[Mapping[str, Any]],
     *,
     stack: str = "fleet",
+    references: EmulatorControl | None = None,
 ) -> Path:
-    """Write a spec with a `targets` block (no defaults: each processor names its own role and region)."""
+    """Write a spec with a `targets` block (no defaults: each processor names its own role and region).
+
+    `references`: as `write_spec`'s; each processor's are created in its target's account."""
     from ruamel.yaml import YAML
 
     doc = {
@@ -145,6 +166,8 @@ def write_targets_spec(
     yaml.width = 4096
     with path.open("w", encoding="utf-8") as out:
         yaml.dump(doc, out)
+    if references is not None:
+        references.create_references(spec=path)
     return path
 
 

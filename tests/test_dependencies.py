@@ -70,3 +70,23 @@ def test_every_declaration_is_used_where_it_is_declared() -> None:
     assert declared["local"] <= used["local"], (
         f"local declares what the emulator does not import: {declared['local'] - used['local']}"
     )
+
+
+def test_only_the_glue_module_imports_moto() -> None:
+    """moto's internals move between releases: one module (spd.emulator.moto_glue) takes them, so the
+    lowest moto spd declares is checked in one place (.ci/lowest-versions installs and runs it)."""
+    root = Path(__file__).parents[1] / "spd"
+    glue = root / "emulator" / "moto_glue.py"
+    importers = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else []
+            )
+            if any(name == "moto" or name.startswith("moto.") for name in names):
+                importers.append(path)
+    assert set(importers) == {glue}, sorted(str(p.relative_to(root)) for p in importers)

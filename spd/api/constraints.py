@@ -107,3 +107,24 @@ def full_match_pattern(shape: Shape) -> str:
     if shape.pattern is None:
         raise ValueError(f"{shape.name} has no pattern")
     return ascii_classes(shape.pattern)
+
+
+ROLE_ARN_SHAPE = MODEL.member_shape("CreateStreamProcessorRequest", "RoleArn")
+"""The one rule of an IAM role ARN, for a processor's role and a target's role (chain) alike.
+
+From Rekognition's model (`RoleArn`: `arn:aws:iam::<12 digits>:role/...`), the only API model of the two
+spd talks to that states one: STS's `AssumeRole` takes any text of 20 to 2048 characters (`arnType`) and
+refuses a bad ARN only when called. So the partition is `aws`, for targets too: a target's last role
+is in the account its processors live in, whose roles Rekognition accepts only as `arn:aws:`."""
+
+ROLE_ARN_PATTERN = portable_pattern(ROLE_ARN_SHAPE)
+"""The rule in the spec's form (anchored, ASCII classes), for its JSON schema."""
+
+_ROLE_ARN = re.compile(full_match_pattern(ROLE_ARN_SHAPE))
+
+
+def role_arn_account(text: str) -> str | None:
+    """The account a role ARN names, or None when `text` is not a role ARN by `ROLE_ARN_SHAPE`."""
+    if _ROLE_ARN.fullmatch(text) is None:
+        return None
+    return text.split(":")[4]

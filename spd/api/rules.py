@@ -68,7 +68,25 @@ processor needs its video stream, an output needs its ARN or bucket, a face sear
 
 POLYGON_MIN_POINTS: Final = 3
 POLYGON_MAX_POINTS: Final = 10
-"""A polygon region of interest: the model has no size; the docs say up to 10 points, peers require 3 [C]."""
+"""A polygon region of interest: the model has no size; the docs say "up to 10 Point objects"
+(API_RegionOfInterest) [C]. The minimum of 3 is not in AWS's documents: a shape needs three corners,
+and Terraform requires them; the emulator's own stricter choice (setting `polygon_min_points`)."""
+
+MAX_TAGS_PER_RESOURCE: Final = 50
+"""User tags a resource may carry: "Maximum number of tags per resource - 50" in AWS's tagging rules
+(the Tagging AWS Resources guide that TagResource refers to). The request map's own limit (200 entries)
+is the model's; `aws:` tags do not count, and users cannot set them [C]."""
+
+RESERVED_TAG_PREFIX: Final = "aws:"
+"""Tag keys AWS keeps for itself, in any case: "Do not use aws:, AWS:, or any upper or lowercase
+combination of such as a prefix" (AWS's tagging rules) [C]. The model's TagKey pattern `^(?!aws:)` only
+catches the lower-case spelling, so the service rule is this one."""
+
+
+def reserved_tag_key(key: str) -> bool:
+    """Is `key` one of AWS's own (an `aws:` prefix in any case)?"""
+    return key[: len(RESERVED_TAG_PREFIX)].lower() == RESERVED_TAG_PREFIX
+
 
 COORDINATE_MIN: Final = 0.0
 COORDINATE_MAX: Final = 1.0
@@ -112,7 +130,20 @@ KIND_RULES: Final = {
     },
 }
 """Which settings go with which output and channel [C]: exactly one of FaceSearch/ConnectedHome, and the
-output to match (FaceSearch → KinesisDataStream; ConnectedHome → S3Destination plus an SNS channel)."""
+output to match (FaceSearch → KinesisDataStream; ConnectedHome → S3Destination plus an SNS channel).
+`forbidden` is what spd's spec language refuses on a face-search processor; the service itself only
+says they "should not be used" (`LABEL_DETECTION_ONLY`)."""
+
+LABEL_DETECTION_ONLY: Final = ("NotificationChannel", "KmsKeyId", "RegionsOfInterest")
+"""CreateStreamProcessor members the API reference describes, each in the same words, as for label
+detection processors that "should not be used to create a face search stream processor" [C]. That is
+advice, not a documented refusal, so the emulator accepts all three on a face-search processor unless
+its settings say otherwise (`face_search_kms_and_notification`, `face_search_regions_of_interest`)."""
+
+FACE_SEARCH_UPDATABLE: Final = ("DataSharingPreferenceForUpdate", "RegionsOfInterestForUpdate")
+"""UpdateStreamProcessor members that apply to a face-search processor: the API reference documents
+`DataSharingPreferenceForUpdate` for every processor, and RegionsOfInterest are accepted on face search
+as above. `SettingsForUpdate` holds only ConnectedHomeForUpdate, so it cannot apply to face search [C]."""
 
 ERROR_STATUS: Final = {
     "AccessDeniedException": 400,

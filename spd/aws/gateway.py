@@ -1,6 +1,8 @@
 """The Rekognition gateway: one long-lived aiobotocore client per region behind a per-operation pacer.
 
-Everything above this module speaks domain values (`ProcessorConfig`, `ObservedProcessor`) and
+It is the production implementation of the core's ports (`spd.ports.FleetGateway`, `RegionPort`),
+which it satisfies structurally (checked by mypy at the end of this module). Everything above this
+module speaks domain values (`ProcessorConfig`, `ObservedProcessor`) and
 `spd.errors`; everything botocore-shaped stays here (with the error table in `spd.aws.errors`). Retries
 are botocore's standard mode with a fixed attempt count (deterministic, and the same everywhere), minus
 the codes `spd.aws.errors` knows to be final; every throttled attempt, including those botocore retries
@@ -15,7 +17,7 @@ import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession, get_session
@@ -36,6 +38,9 @@ from spd.model import (
     Target,
     UpdateRequest,
 )
+from spd.ports import Created, FleetGateway
+
+__all__ = ["CallStats", "Created", "Gateway", "RegionClient", "user_agent_marker"]
 
 
 def user_agent_marker(stack: str | None) -> str:
@@ -49,14 +54,6 @@ def user_agent_marker(stack: str | None) -> str:
 
 _STOPPED_LIKE = frozenset({Status.STOPPED, Status.FAILED})
 _STARTED_LIKE = frozenset({Status.STARTING, Status.RUNNING})
-
-
-@dataclass(frozen=True, slots=True)
-class Created:
-    """What `ensure_created` found: `existing` is the processor that already held the name, if any."""
-
-    arn: str | None
-    existing: ObservedProcessor | None = None
 
 
 @dataclass
@@ -408,3 +405,10 @@ class Gateway:
         except BotoCoreError as exc:
             raise translate("CreateClient", exc) from None
         return self._service_clients.setdefault(key, client)
+
+
+if TYPE_CHECKING:
+
+    def _satisfies_the_core_port(gateway: Gateway) -> FleetGateway:
+        """Type-checked only: the gateway is what the core is written against (`spd.ports`)."""
+        return gateway

@@ -16,12 +16,9 @@ from spd.api.fields import FIELDS, UPDATABLE, Codec
 from spd.api.rules import CONNECTED_HOME, FACE_SEARCH
 from spd.model import (
     AMBIENT_TARGET,
-    BoundingBox,
     ConnectedHome,
     FaceSearch,
     ObservedProcessor,
-    Point,
-    Polygon,
     ProcessorConfig,
     ProcessorId,
     ProducerTimestamp,
@@ -29,34 +26,19 @@ from spd.model import (
     StartSelector,
     Status,
     UpdateRequest,
+    api_key,
     canonical_tags,
+    region_document,
+    region_from_document,
 )
 
 
 def region_to_api(region: RegionOfInterest) -> dict[str, Any]:
-    if isinstance(region, BoundingBox):
-        return {
-            "BoundingBox": {
-                "Left": region.left,
-                "Top": region.top,
-                "Width": region.width,
-                "Height": region.height,
-            }
-        }
-    return {"Polygon": [{"X": p.x, "Y": p.y} for p in region.points]}
+    return region_document(region, api_key)
 
 
 def region_from_api(data: Mapping[str, Any]) -> RegionOfInterest:
-    if "BoundingBox" in data and data["BoundingBox"] is not None:
-        box = data["BoundingBox"]
-        return BoundingBox(
-            float(box.get("Left", 0.0)),
-            float(box.get("Top", 0.0)),
-            float(box.get("Width", 0.0)),
-            float(box.get("Height", 0.0)),
-        )
-    points = data.get("Polygon") or []
-    return Polygon(tuple(Point(float(p.get("X", 0.0)), float(p.get("Y", 0.0))) for p in points))
+    return region_from_document(data, api_key)
 
 
 def _encode(codec: Codec, value: Any) -> Any:

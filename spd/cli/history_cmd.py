@@ -13,7 +13,8 @@ from spd.cli.app import SPEC_ARGUMENT, connection_options, connection_settings, 
 from spd.cli.complete import complete_processors
 from spd.cli.helptext import CONFIG, TEMPFAIL, USAGE, documented
 from spd.cli.since import SINCE_HELP, parse_since
-from spd.history import Entry, History, default_history_file
+from spd.history import Entry, History
+from spd.settings import history_path
 from spd.spec import load_spec
 
 
@@ -66,7 +67,7 @@ def history_command(spec: Path, processor: str | None, since: str | None, output
     cutoff = parse_since(since, datetime.now(UTC)) if since is not None else None
     settings = connection_settings(**conn)
     stack = load_spec(spec).desired.stack
-    path = settings.history_file or default_history_file()
+    path = history_path(settings)
     entries: list[Entry] = []
     if path.exists():
         history = History(path)

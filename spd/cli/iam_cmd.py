@@ -9,6 +9,7 @@ sinks need; a settings error exits 78 like a spec error.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -51,4 +52,4 @@ def iam_policy_command(spec: str, audience: str, settings_file: Path | None) -> 
     settings = load_settings(settings_file)
     desired = load_spec(Path(spec)).desired
     chosen: Audience = "daemon" if audience == "daemon" else "service-role"
-    click.echo(render(iam_policy(desired, chosen, settings)), nl=False)
+    click.echo(render(iam_policy(desired, chosen, settings, environ=os.environ)), nl=False)

@@ -65,7 +65,7 @@ def target_option(help: str) -> Callable[[F], F]:
     """`--target NAME` (repeatable): a processor of the spec; completion offers the spec's names."""
     return click.option(
         "--target",
-        "targets",
+        "only",
         multiple=True,
         metavar="NAME",
         shell_complete=complete_processors,
@@ -90,26 +90,26 @@ def _load(spec: Path) -> DesiredState:
 
 
 def _policy(
-    settings: Settings, desired: DesiredState, targets: tuple[str, ...], *, adopt: bool = False
+    settings: Settings, desired: DesiredState, only: tuple[str, ...], *, adopt: bool = False
 ) -> Policy:
     """The run's policy; a `--target` that names no processor of the spec is a usage error, not a no-op.
 
     With pruning on, a target may also name a processor of this stack that left the spec (to delete just
-    that one); such names are checked against the plan instead (`_check_targets_planned`).
+    that one); such names are checked against the plan instead (`_check_only_planned`).
     """
     if not settings.prune:
-        _check_targets(targets, {p.name for p in desired.processors}, desired.stack)
-    return replace(run_policy(settings, desired.stack, frozenset(targets) or None), adopt=adopt)
+        _check_only(only, {p.name for p in desired.processors}, desired.stack)
+    return replace(run_policy(settings, desired.stack, frozenset(only) or None), adopt=adopt)
 
 
-def _check_targets_planned(targets: tuple[str, ...], desired: DesiredState, planned: Plan) -> None:
+def _check_only_planned(only: tuple[str, ...], desired: DesiredState, planned: Plan) -> None:
     known = {p.name for p in desired.processors} | {p.name for p in planned.processors}
-    _check_targets(targets, known, desired.stack)
+    _check_only(only, known, desired.stack)
 
 
-def _check_targets(targets: tuple[str, ...], known: set[str], stack: str) -> None:
+def _check_only(only: tuple[str, ...], known: set[str], stack: str) -> None:
     problems = []
-    for name in dict.fromkeys(targets):
+    for name in dict.fromkeys(only):
         if name in known:
             continue
         problems.append(
@@ -181,7 +181,7 @@ def plan_command(
     output: str,
     detailed_exitcode: bool,
     prune: bool | None,
-    targets: tuple[str, ...],
+    only: tuple[str, ...],
     out: Path | None,
     adopt: bool,
     run_preflight: bool | None,
@@ -194,7 +194,7 @@ def plan_command(
     """
     settings = _settings(**conn, prune=prune)
     desired = _load(spec)
-    policy = _policy(settings, desired, targets, adopt=adopt)
+    policy = _policy(settings, desired, only, adopt=adopt)
     check_first = preflight_run.wanted(run_preflight, settings)
 
     async def go() -> Plan | None:
@@ -207,7 +207,7 @@ def plan_command(
             planned, _ = await reconciler.plan(
                 desired, policy, progress=_observe_progress(sys.stderr.isatty())
             )
-            _check_targets_planned(targets, desired, planned)
+            _check_only_planned(only, desired, planned)
             return planned
 
     planned = _run(go)
@@ -297,7 +297,7 @@ def apply_command(
     auto_approve: bool,
     output: str,
     prune: bool | None,
-    targets: tuple[str, ...],
+    only: tuple[str, ...],
     adopt: bool,
     run_preflight: bool | None,
     **conn: Any,
@@ -312,14 +312,14 @@ def apply_command(
     deferred}]), failed, failed_targets, blocked, unreadable and summary.
     """
     if saved_plan.is_plan_file(spec):
-        if prune is not None or targets or adopt:
+        if prune is not None or only or adopt:
             raise UsageError(
                 "--prune, --target and --adopt are fixed by the saved plan; plan again to change them"
             )
         return _apply_saved(saved_plan.read(spec), run_preflight, conn)
     settings = _settings(**conn, prune=prune)
     desired = _load(spec)
-    policy = _policy(settings, desired, targets, adopt=adopt)
+    policy = _policy(settings, desired, only, adopt=adopt)
     check_first = preflight_run.wanted(run_preflight, settings)
     # The answer comes from stdin, so stdin decides whether spd can ask; stdout may be piped
     # (`spd apply spec | tee log`), which is why the question goes to stderr.
@@ -327,7 +327,7 @@ def apply_command(
         raise UsageError("no terminal to ask for approval: re-run with --auto-approve to apply")
 
     run = _ApplyRun(
-        settings, desired, policy, targets, check_first, auto_approve=auto_approve, as_json=output == "json"
+        settings, desired, policy, only, check_first, auto_approve=auto_approve, as_json=output == "json"
     )
     try:
         return _run(run.go)
@@ -344,7 +344,7 @@ class _ApplyRun:
     settings: Settings
     desired: DesiredState
     policy: Policy
-    targets: tuple[str, ...]
+    only: tuple[str, ...]
     check_first: bool
     auto_approve: bool
     as_json: bool
@@ -377,7 +377,7 @@ class _ApplyRun:
             planned, _ = await reconciler.plan(
                 desired, self.policy, progress=_observe_progress(sys.stderr.isatty())
             )
-            _check_targets_planned(self.targets, desired, planned)
+            _check_only_planned(self.only, desired, planned)
             self.say(plan_text(planned))
             if not planned.has_changes and not planned.unreadable():
                 code = ExitCode.FAILURE if planned.failed_targets else ExitCode.OK
@@ -399,8 +399,8 @@ class _ApplyRun:
 
 
 def _save_plan(out: Path, planned: Plan, desired: DesiredState, spec: Path, policy: Policy) -> None:
-    targets = None if policy.targets is None else sorted(policy.targets)
-    saved = saved_plan.save(planned, desired, spec, prune=policy.prune, adopt=policy.adopt, targets=targets)
+    only = None if policy.only is None else sorted(policy.only)
+    saved = saved_plan.save(planned, desired, spec, prune=policy.prune, adopt=policy.adopt, only=only)
     saved_plan.write(out, saved.to_json(planned))
     click.echo(f"Plan saved to {out}; run `spd apply {out}` to carry it out.", err=True)
 
@@ -417,8 +417,8 @@ def _apply_saved(saved: SavedPlan, run_preflight: bool | None, conn: dict[str, A
         raise saved_plan.SavedPlanError(
             saved.spec, f"declares stack {desired.stack!r}, but the saved plan is for stack {saved.stack!r}"
         )
-    targets = None if saved.targets is None else frozenset(saved.targets)
-    policy = replace(run_policy(settings, desired.stack, targets), adopt=saved.adopt)
+    only = None if saved.only is None else frozenset(saved.only)
+    policy = replace(run_policy(settings, desired.stack, only), adopt=saved.adopt)
     check_first = preflight_run.wanted(run_preflight, settings)
 
     async def go() -> int:

@@ -27,8 +27,8 @@ from spd.cli.reconcile_cmd import _load, _settings
 from spd.cli.since import SINCE_HELP, parse_since
 from spd.connect import open_gateway
 from spd.errors import ExitCode
-from spd.executor import always_allowed
 from spd.model import ProcessorId
+from spd.mutation_gate import OPEN
 from spd.sessions.ledger import SCHEMA as LEDGER_SCHEMA
 from spd.sessions.ledger import STARTING, Ledger, SessionRecord
 from spd.sessions.start import Outcome, SessionOutcome, SessionStarter
@@ -117,9 +117,7 @@ def start_command(
         with Ledger.open(state_directory(settings)) as ledger:
             async with open_gateway(settings, desired) as gateway:
                 # No lease: a one-shot command always may (as `spd apply` does).
-                starter = SessionStarter(
-                    gateway=gateway, stack=desired.stack, ledger=ledger, guard=always_allowed
-                )
+                starter = SessionStarter(gateway=gateway, stack=desired.stack, ledger=ledger, gate=OPEN)
                 return await starter.trigger(body, desired, source=TriggerSource.CLI)
 
     outcome = asyncio.run(go())

@@ -4,22 +4,20 @@ Read again for every request (a few bytes) rather than cached by modification ti
 within one mtime tick, or written keeping the old time (`cp -p`, `touch -r`, a restored backup), takes
 effect at once, and a token file whose mode changed at run time is checked as it is now.
 
-A file that its group or other users may read or write is refused (503 per request, exit 78 at
-start-up, `config_reload_failed` on reload): whoever can read it can start sessions, whoever can write
-it can choose the token. The file is opened without blocking and checked through the open descriptor,
-so a FIFO or device put in its place never stalls the event loop, and what is checked is what is read.
-The token is the file's bytes without surrounding whitespace, as `spd.secret_file.read_secret` reads
-every secret.
+The file passes the rules of every secret file (`spd.secret_file.read_secret`: opened without
+blocking and checked through the descriptor, a regular file, no access for its group or other users,
+a size cap, not empty). A refused file means 503 per request, exit 78 at start-up,
+`config_reload_failed` on reload: whoever can read it can start sessions, whoever can write it can
+choose the token.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import stat
 from pathlib import Path
 
 from spd.daemon.logs import LOGGER_NAME
+from spd.secret_file import MAX_SECRET_BYTES, SecretFileProblem, read_secret
 
 INSECURE = "api_token_file_insecure"
 """Logged (once per change) when the token file's mode lets its group or other users at it."""
@@ -28,8 +26,7 @@ UNUSABLE = "api_token_file_unusable"
 USABLE = "api_token_file_usable"
 """Logged once when a token file that was refused is accepted again."""
 
-MAX_TOKEN_BYTES = 4096
-"""A token file longer than this is refused: a token is tens of bytes, and every request reads it."""
+MAX_TOKEN_BYTES = MAX_SECRET_BYTES
 
 
 class TokenFileProblem(Exception):
@@ -41,33 +38,13 @@ class TokenFileProblem(Exception):
 
 
 def read_token(path: Path) -> bytes:
-    """The token in `path`; TokenFileProblem if the file cannot hold it (see the module docstring)."""
-    where = f"api_token_file {str(path)!r}"
+    """The token in `path`; TokenFileProblem, with the event that reports it, if the file is refused."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError as exc:
-        raise TokenFileProblem(UNUSABLE, f"cannot open {where} ({exc.strerror or exc})") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise TokenFileProblem(UNUSABLE, f"{where} is not a regular file")
-        if info.st_mode & 0o077:
-            raise TokenFileProblem(
-                INSECURE,
-                f"{where} is readable or writable by its group or other users "
-                f"(mode {stat.S_IMODE(info.st_mode):04o}); chmod 600 it",
-            )
-        data = os.read(fd, MAX_TOKEN_BYTES + 1)
-    except OSError as exc:
-        raise TokenFileProblem(UNUSABLE, f"cannot read {where} ({exc.strerror or exc})") from None
-    finally:
-        os.close(fd)
-    if len(data) > MAX_TOKEN_BYTES:
-        raise TokenFileProblem(UNUSABLE, f"{where} is larger than {MAX_TOKEN_BYTES} bytes")
-    token = data.strip()
-    if not token:
-        raise TokenFileProblem(UNUSABLE, f"{where} is empty")
-    return token
+        return read_secret(path, "api_token_file")
+    except SecretFileProblem as exc:
+        if exc.insecure:
+            raise TokenFileProblem(INSECURE, str(exc)) from None
+        raise TokenFileProblem(UNUSABLE, str(exc)) from None
 
 
 def token_file_problem(path: Path) -> str | None:

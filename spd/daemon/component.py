@@ -26,6 +26,7 @@ from spd.daemon.notify import Notifier
 from spd.events import Event
 from spd.lease import Role
 from spd.model import DesiredState
+from spd.mutation_gate import MutationGate
 from spd.settings import Settings
 
 Logger = structlog.stdlib.BoundLogger
@@ -77,8 +78,12 @@ class Context:
     """Whether systemd was told READY=1 for the start-up (`announce_ready`)."""
     health: Health = field(init=False)
     metrics: DaemonMetrics = field(init=False)
+    gate: MutationGate = field(init=False)
+    """One gate for every mutating call, the passes' and the session Starts' alike: the lease, then
+    ownership."""
 
     def __post_init__(self) -> None:
+        self.gate = MutationGate(self.lease_refusal)
         self.health = Health(self.settings.interval, self.clock, stopped_readers=self.stopped_readers)
         self.metrics = DaemonMetrics(
             stats=self.call_stats,
@@ -123,8 +128,8 @@ class Context:
     def active(self) -> bool:
         return not self.standby()
 
-    def refusal(self) -> str | None:
-        """The guard every mutating call asks: the lease's (None without `ha`: a lone daemon may)."""
+    def lease_refusal(self) -> str | None:
+        """The lease as the mutation gate asks it: None without `ha` (a lone daemon may)."""
         return None if self.leadership is None else self.leadership.refusal()
 
     def announce_ready(self, status: str) -> bool:

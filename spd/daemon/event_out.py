@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,8 +21,8 @@ from spd.aws.gateway import Gateway
 from spd.cloudevent import is_recorded
 from spd.daemon.sinks import EventSinks, open_sinks
 from spd.events import Event
-from spd.history import History, default_history_file, retention_cutoff
-from spd.settings import Settings
+from spd.history import History, retention_cutoff
+from spd.settings import Settings, history_path
 
 Logger = structlog.stdlib.BoundLogger
 
@@ -90,9 +90,10 @@ async def open_outlet(
     stack: Callable[[], str],
     retention: Callable[[], float],
     log: Callable[[], Logger],
+    environ: Mapping[str, str],
 ) -> AsyncIterator[EventOutlet]:
     """The history file and the sinks the settings name, for the `async with` block."""
-    path = settings.history_file or default_history_file()
+    path = history_path(settings)
     history = History(path)
 
     def report(name: str, fields: dict[str, Any]) -> None:
@@ -105,6 +106,7 @@ async def open_outlet(
             stack=stack,
             report=report,
             drain_timeout=min(DRAIN_TIMEOUT, settings.grace_period),
+            environ=environ,
         ) as sinks:
             outlet = EventOutlet(history, sinks, stack=stack, retention=retention, log=log)
             pruner = asyncio.create_task(outlet.prune_periodically(), name="spd-history-prune")

@@ -21,13 +21,14 @@ import asyncio
 import os
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from spd import events
 from spd.aws.gateway import Gateway
 from spd.aws.lease_table import LeaseTable, LeaseTableError, new_version
 from spd.events import Event, EventSink
+from spd.fallback_region import fallback_region
 from spd.lease import LeaseRecord, LeaseState, LeaseTiming, Role, Step
 from spd.settings import HaSettings
 
@@ -39,13 +40,9 @@ def default_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def lease_region(ha: HaSettings, spec_regions: Sequence[str]) -> str:
-    """The table's region: the setting, else the spec's first region, else the AWS default."""
-    if ha.region:
-        return ha.region
-    if spec_regions:
-        return sorted(spec_regions)[0]
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+def lease_region(ha: HaSettings, spec_regions: Sequence[str], environ: Mapping[str, str]) -> str:
+    """The table's region: the setting, else `fallback_region`'s (the spec's first, the environment's)."""
+    return ha.region or fallback_region(environ, spec_regions)
 
 
 class Leadership:
@@ -82,12 +79,13 @@ class Leadership:
         *,
         stack: str,
         spec_regions: Sequence[str],
+        environ: Mapping[str, str],
         on_event: EventSink = events.discard,
         on_role: RoleListener | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> Leadership:
         assert ha.table is not None
-        client = await gateway.service_client("dynamodb", lease_region(ha, spec_regions))
+        client = await gateway.service_client("dynamodb", lease_region(ha, spec_regions, environ))
         table = LeaseTable(
             client, ha.table, ha.name or stack, ha.holder or default_holder(), ha.lease_seconds
         )

@@ -83,7 +83,7 @@ class Passes(Component):
             backoff=RestartBackoff(settings.failed_backoff_initial, settings.failed_backoff_max),
             extra_regions=tuple(settings.regions),
             clock=ctx.clock,
-            guard=ctx.refusal,
+            gate=ctx.gate,
         )
         self._scheduler = self._new_scheduler(settings)
 

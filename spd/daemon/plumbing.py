@@ -67,6 +67,7 @@ class Events(Component):
                 stack=lambda: ctx.desired.stack,
                 retention=lambda: ctx.settings.history_retention,
                 log=ctx.current_log,
+                environ=ctx.environ,
             )
         )
 
@@ -162,6 +163,7 @@ class Lease(Component):
             ha,
             stack=ctx.desired.stack,
             spec_regions=ctx.desired.regions,
+            environ=ctx.environ,
             on_event=ctx.emit,
             on_role=self._on_role,
             clock=ctx.clock,

@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import traceback
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 
 import structlog
@@ -37,6 +37,7 @@ import structlog
 from spd.aws.gateway import Gateway
 from spd.aws.watch_queue import QueueMessage, WatchQueue
 from spd.errors import EndpointError, SpdError
+from spd.fallback_region import fallback_region
 from spd.sqlite_store import StoreError
 from spd.watch_events import queue_region
 
@@ -45,7 +46,6 @@ Sleep = Callable[[float], Awaitable[None]]
 Handle = Callable[[QueueMessage], Awaitable[bool]]
 """One message's meaning: True once handled (deleted), False to leave it for redelivery."""
 
-DEFAULT_REGION = "us-east-1"
 RETRY_MAX = 60.0
 """Longest wait between attempts to read a queue that fails (missing, denied, unreachable)."""
 STANDBY_POLL = 1.0
@@ -57,10 +57,10 @@ _MESSAGE_FAULTS = (sqlite3.DataError, sqlite3.IntegrityError)
 """SQLite errors caused by the values stored (the message's), not by the file."""
 
 
-def open_queue(gateway: Gateway, url: str, regions: Iterable[str]) -> WatchQueue:
-    """The queue at `url`, in the region its URL names (AWS queue URLs do), else the first of
-    `regions`, else us-east-1 (an emulator's queue URL names none)."""
-    return WatchQueue(gateway, url, queue_region(url) or next(iter(regions), DEFAULT_REGION))
+def open_queue(gateway: Gateway, url: str, regions: Iterable[str], environ: Mapping[str, str]) -> WatchQueue:
+    """The queue at `url`, in the region its URL names (AWS queue URLs do), else `fallback_region`'s
+    (an emulator's queue URL names none)."""
+    return WatchQueue(gateway, url, queue_region(url) or fallback_region(environ, regions))
 
 
 def temporary(exc: BaseException) -> bool:

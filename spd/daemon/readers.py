@@ -43,7 +43,7 @@ class Sessions(Component):
             desired=ctx.current_desired,
             on_event=ctx.emit,
             active=ctx.active,
-            guard=ctx.refusal,
+            gate=ctx.gate,
         )
 
     def ledger(self) -> Ledger:
@@ -77,6 +77,7 @@ class Watching(Component):
             target=self._passes.watch_target,
             settings=ctx.current_settings,
             spec_regions=ctx.desired.regions,
+            environ=ctx.environ,
             log=ctx.current_log,
             registry=ctx.metrics.registry,
             clock=ctx.clock,
@@ -108,6 +109,7 @@ class Results(Component):
             url,
             ledger=self._sessions.ledger(),
             regions=(*ctx.desired.regions, *ctx.settings.regions),
+            environ=ctx.environ,
             on_event=ctx.emit,
             log=ctx.current_log,
             active=ctx.active,
@@ -138,6 +140,7 @@ class SessionQueue(Component):
             url,
             self._sessions.triggers,
             spec_regions=ctx.desired.regions,
+            environ=ctx.environ,
             log=ctx.current_log,
         )
         ctx.readers.append(self._reader)

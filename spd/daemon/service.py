@@ -33,28 +33,12 @@ from spd.daemon.readers import Results, SessionQueue, Sessions, Watching, Window
 from spd.daemon.session_triggers import exposure_problem
 from spd.errors import ConfigError, Diagnostic, SettingsError, SpdError, SpecError
 from spd.lease import Role
-from spd.settings import Settings, load_settings
+from spd.settings import RESTART_REQUIRED, Settings, load_settings
 from spd.spec import load_spec
 
 __all__ = ["RESTART_REQUIRED", "Config", "Daemon", "load_config", "run_daemon"]
 
 Logger = structlog.stdlib.BoundLogger
-
-RESTART_REQUIRED = (
-    "endpoint_url",
-    "local",
-    "local_state",
-    "rate_limits",
-    "max_attempts",
-    "metrics_address",
-    "watch_queue_url",
-    "results_queue_url",
-    "event_sinks",
-    "history_file",
-    "ha",
-    "session_queue_url",
-)
-"""Settings that shape the connection or the listening socket: a reload reports them, a restart applies."""
 
 
 ConfigLoader = Callable[[], Config]

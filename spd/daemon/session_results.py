@@ -25,7 +25,7 @@ would see them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -148,15 +148,16 @@ def open_results_reader(
     *,
     ledger: Ledger,
     regions: tuple[str, ...],
+    environ: Mapping[str, str],
     on_event: EventSink,
     log: Callable[[], Logger],
     active: Callable[[], bool] = lambda: True,
 ) -> ResultsReader:
     """A started reader of `url`, whose region is the URL's (AWS queue URLs name it), else the first of
-    `regions`, else us-east-1 (an emulator's queue). `ledger` is the daemon's one open ledger (its owner
+    `regions`, else the environment's region (`spd.fallback_region`: an emulator's queue). `ledger` is the daemon's one open ledger (its owner
     closes it), the one the triggers record in."""
     reader = ResultsReader(
-        open_queue(gateway, url, regions), ledger, on_event=on_event, log=log, active=active
+        open_queue(gateway, url, regions, environ), ledger, on_event=on_event, log=log, active=active
     )
     reader.start()
     return reader

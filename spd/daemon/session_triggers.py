@@ -12,8 +12,8 @@ Start call, instead of losing a race at the service.
   the daemon refuses to listen beyond loopback (`exposure_problem`: exit 78 at start-up, a failed
   reload on SIGHUP). The answer is the outcome's JSON with a status code per outcome (`status_code`).
   A standby answers 503 and starts nothing: only the lease holder runs sessions. The lease is asked
-  again, through the daemon's leadership guard, immediately before every StartStreamProcessor
-  (`SessionStarter`).
+  again, through the daemon's mutation gate (the same one its reconciler asks), immediately before
+  every StartStreamProcessor (`SessionStarter`).
 - SQS: long-polled with the watch's queue reader (`spd.aws.watch_queue`). Every message is deleted once
   handled, a malformed or refused one included (logged as `session_refused` with its reason; never
   retried forever); only a temporary refusal (a service error, this daemon no longer the lease holder,
@@ -36,8 +36,8 @@ from spd.daemon.api_token import TokenFile
 from spd.daemon.http import Request, Response
 from spd.daemon.queue_loop import QueueReader, open_queue
 from spd.events import Event, EventSink
-from spd.executor import Guard, always_allowed
 from spd.model import DesiredState
+from spd.mutation_gate import OPEN, MutationGate
 from spd.processor_locks import ProcessorLocks
 from spd.sessions.ledger import Ledger
 from spd.sessions.start import Outcome, SessionOutcome, SessionStarter
@@ -115,18 +115,18 @@ class SessionTriggers:
         desired: Callable[[], DesiredState],
         on_event: EventSink,
         active: Callable[[], bool],
-        guard: Guard = always_allowed,
+        gate: MutationGate = OPEN,
     ) -> None:
         """`ledger` opens the ledger on first use (a daemon that never sees a trigger writes nothing);
         `active`: False while this daemon is a standby (high availability): then nothing starts;
-        `guard`: the lease's guard (`Leadership.refusal`), asked right before every Start."""
+        `gate`: the daemon's mutation gate (its lease, then ownership), asked right before every Start."""
         self._gateway = gateway
         self._ledger = ledger
         self._settings = settings
         self._desired = desired
         self._on_event = on_event
         self.active = active
-        self._guard = guard
+        self._gate = gate
         self._locks = ProcessorLocks()
         self._token = TokenFile()
 
@@ -136,7 +136,7 @@ class SessionTriggers:
             stack=self._desired().stack,
             ledger=self._ledger,
             on_event=on_event,
-            guard=self._guard,
+            gate=self._gate,
         )
 
     async def trigger(
@@ -233,9 +233,10 @@ def open_session_queue(
     triggers: SessionTriggers,
     *,
     spec_regions: tuple[str, ...],
+    environ: Mapping[str, str],
     log: Callable[[], Logger],
 ) -> SessionQueueReader:
-    """A started reader of `url`, in the URL's region (AWS queue URLs name it), else the spec's first."""
-    reader = SessionQueueReader(open_queue(gateway, url, spec_regions), triggers, log=log)
+    """A started reader of `url`, in the URL's region (AWS queue URLs name it), else `spd.fallback_region`'s."""
+    reader = SessionQueueReader(open_queue(gateway, url, spec_regions, environ), triggers, log=log)
     reader.start()
     return reader

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -28,7 +28,8 @@ from spd.aws.gateway import Gateway
 from spd.cloudevent import CONTENT_TYPE, SIGNATURE_HEADER, encode, is_recorded, sign, to_cloudevent
 from spd.errors import SpdError
 from spd.events import Event
-from spd.secret_file import read_secret
+from spd.fallback_region import fallback_region
+from spd.secret_file import SecretFileProblem, read_secret
 from spd.sink_settings import EventSinkSettings
 
 QUEUE_SIZE = 1000
@@ -94,16 +95,18 @@ class SnsPublisher:
 class EventBridgePublisher:
     """Puts the CloudEvent on an event bus as the `detail` of an entry with source `io.spd`."""
 
-    def __init__(self, gateway: Gateway, entry: EventSinkSettings, label: str) -> None:
+    def __init__(self, gateway: Gateway, entry: EventSinkSettings, label: str, fallback: str) -> None:
         assert entry.bus is not None
         self.label = label
         self._gateway = gateway
         self._bus = entry.bus
         self._region = entry.region or entry.bus_region
+        self._fallback = fallback
 
     async def deliver(self, cloudevent: dict[str, Any], body: bytes) -> None:
-        # A bare bus name is taken to be in the region of the processor the event is about.
-        region = self._region or str(cloudevent.get("data", {}).get("region") or "us-east-1")
+        # A bare bus name is taken to be in the region of the processor the event is about; an event
+        # about none goes to `spd.fallback_region`'s.
+        region = self._region or str(cloudevent.get("data", {}).get("region") or self._fallback)
         client = await self._gateway.service_client("events", region)
         answer = await client.put_events(
             Entries=[
@@ -254,6 +257,7 @@ async def open_sinks(
     stack: Callable[[], str],
     report: Report,
     drain_timeout: float,
+    environ: Mapping[str, str],
 ) -> AsyncIterator[EventSinks]:
     """`EventSinks` for `entries`, started; drained for up to `drain_timeout` seconds on exit."""
     async with contextlib.AsyncExitStack() as exits:
@@ -269,15 +273,15 @@ async def open_sinks(
                         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT))
                     )
                 try:
-                    secret = read_secret(entry.secret_file)
-                except OSError as exc:  # removed or made unreadable since the settings were checked
-                    raise SpdError(f"event_sinks: {entry.secret_file}: {exc.strerror or exc}") from None
+                    secret = read_secret(entry.secret_file, "secret_file")
+                except SecretFileProblem as exc:  # changed since the settings were checked
+                    raise SpdError(f"event_sinks: {exc}") from None
                 publisher = WebhookPublisher(entry.url, secret, session, entry.label)
             elif entry.type == "sns":
                 assert entry.topic_arn is not None
                 publisher = SnsPublisher(gateway, entry.topic_arn, entry.label)
             else:
-                publisher = EventBridgePublisher(gateway, entry, entry.label)
+                publisher = EventBridgePublisher(gateway, entry, entry.label, fallback_region(environ))
             publishers.append((publisher, Retry(entry.attempts, entry.backoff)))
         sinks = EventSinks(publishers, stack=stack, report=report)
         sinks.start()

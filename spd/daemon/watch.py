@@ -25,7 +25,7 @@ the same ownership rules as a full pass. Full passes still run every `interval` 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import structlog
@@ -268,16 +268,17 @@ def open_watch(
     target: Target,
     settings: Callable[[], Settings],
     spec_regions: tuple[str, ...],
+    environ: Mapping[str, str],
     log: Callable[[], Logger],
     registry: CollectorRegistry,
     clock: Callable[[], float],
     active: Callable[[], bool] = lambda: True,
 ) -> Watch:
     """A started watch of `url`, whose region is the URL's (AWS queue URLs name it), else the spec's
-    first region, else the first of `regions`, else us-east-1 (an emulator's queue)."""
+    first region, else the first of `regions`, else the environment's (`spd.fallback_region`)."""
     current = settings()
     watch = Watch(
-        open_queue(gateway, url, (*spec_regions, *current.regions)),
+        open_queue(gateway, url, spec_regions or tuple(current.regions), environ),
         target=target,
         marker=gateway.marker,
         debounce=lambda: settings().watch_debounce,

@@ -39,7 +39,6 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from botocore.model import OperationNotFoundError
-from moto.core.request import Request as MotoRequest
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import get_input_stream
 
@@ -53,6 +52,7 @@ from spd.emulator.errors import (
 )
 from spd.emulator.iam_simulator import SimulatingIamResponse, is_simulate_request
 from spd.emulator.jsonbody import JsonBodyError, decode_json_object
+from spd.emulator.moto_glue import MotoRequest
 from spd.emulator.paging import PageTokens
 from spd.emulator.responses import CREDENTIAL_SCOPE, StreamProcessorResponse, region_from_authorization
 from spd.emulator.service import CallRecord, Emulator
@@ -181,7 +181,7 @@ class EmulatorApplication:
         if app is None:
             with self._moto_lock:
                 if self._moto_app is None:
-                    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+                    from spd.emulator.moto_glue import DomainDispatcherApplication, create_backend_app
 
                     self._moto_app = DomainDispatcherApplication(create_backend_app)
                 app = self._moto_app

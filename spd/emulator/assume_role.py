@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -26,7 +25,9 @@ from xml.sax.saxutils import escape
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import get_input_stream
 
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(?P<account>[0-9]{12}):role/(?:.*/)?(?P<name>[^/]+)$")
+from spd.api.constraints import role_arn_account
+from spd.emulator import moto_glue
+
 _EXTERNAL_ID_KEYS = ("sts:externalid",)
 
 
@@ -57,15 +58,16 @@ def refusal(environ: dict[str, Any], *, default_seconds: int) -> Response | None
 
 
 def _why_refused(role_arn: str, external_id: str | None) -> str | None:
-    found = _ROLE_ARN.match(role_arn)
-    if found is None:
-        return None  # moto's own validation answers malformed ARNs
-    from moto.iam.models import iam_backends
+    account = role_arn_account(role_arn)
+    if account is None:
+        # STS's model takes any ARN text; AWS then finds no role behind one spd's API would not accept.
+        return "not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"
+    iam_backends = moto_glue.iam_backends()
 
-    backend = iam_backends[found["account"]]["global"]
+    backend = iam_backends[account]["global"]
     role = next((r for r in backend.roles.values() if r.arn == role_arn), None)
     if role is None:
-        return f"no such role in account {found['account']}"
+        return f"no such role in account {account}"
     wanted = _external_ids(role.assume_role_policy_document)
     if wanted and external_id not in wanted:
         return "the role's trust policy requires another external id"

@@ -4,8 +4,10 @@ Prints `spd emulator listening on <url>` as the first line on stdout (the bound 
 logs one line per call to stderr (UTC timestamp, operation, region, processor, HTTP status, error code),
 and on SIGTERM/SIGINT stops serving and exits 0. With `--state FILE` every change is committed to the
 SQLite file before it is answered, so even SIGKILL loses nothing acknowledged; an unusable or damaged
-state file is refused with one line naming it (exit 78). `--strict` turns the `strict_references`
-setting on (`spd.emulator.references`).
+state file is refused with one line naming it (exit 78). References are strict by default, as on AWS (a
+processor whose role, streams or collection do not exist goes to FAILED at Start; `spd.emulator.references`);
+`--lenient` turns the `strict_references` setting off, and `--strict` is still accepted (it only matters
+for a state file that turned it off). `--timing-profile realistic` makes transitions last as long as on AWS (`spd.emulator.config`).
 
 The emulator owns its command: `python -m spd.emulator` runs it as is, and the `spd` group lists it
 (`spd.cli.commands`), so both behave identically. Importing this module stays free of moto, werkzeug
@@ -68,16 +70,41 @@ def _log_call(call: CallRecord) -> None:
     ),
 )
 @click.option(
-    "--strict",
+    "--lenient",
     is_flag=True,
     default=False,
     help=(
-        "Turn the strict_references setting on: Start fails a processor (FAILED, with AWS's message) whose "
-        "role, streams, collection, topic or bucket do not exist in this emulator."
+        "Turn the strict_references setting off: Start runs a processor whatever it references. By default "
+        "Start fails a processor (FAILED, with AWS's message) whose role, streams, collection, topic or "
+        "bucket do not exist in this emulator, as AWS does."
+    ),
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    default=False,
+    hidden=True,
+    help="Accepted for older scripts: references are strict by default (this also turns it back on in a state file).",
+)
+@click.option(
+    "--timing-profile",
+    type=click.Choice(["fast", "realistic"]),
+    default=None,
+    help=(
+        "How long STARTING, STOPPING, UPDATING and deletion last: fast (about a second, the default) or "
+        "realistic (tens of seconds, of the order AWS takes), to check a client's timeouts."
     ),
 )
 @click.option("--quiet", "-q", is_flag=True, default=False, help="Do not log each call to stderr.")
-def emulator_command(host: str, port: int, state_file: Path | None, strict: bool, quiet: bool) -> None:
+def emulator_command(
+    host: str,
+    port: int,
+    state_file: Path | None,
+    lenient: bool,
+    strict: bool,
+    timing_profile: str | None,
+    quiet: bool,
+) -> None:
     """Serve the local Rekognition stream-processor emulator (plus moto's other services)."""
     try:
         with local_extra_required():
@@ -89,9 +116,14 @@ def emulator_command(host: str, port: int, state_file: Path | None, strict: bool
 
     try:
         emulator = Emulator(state_file=state_file, on_call=None if quiet else _log_call)
-        if strict:
-            # A setting like any other (so also stored in the state file), not a start-up-only mode.
-            emulator.configure({"strict_references": True})
+        if lenient and strict:
+            emulator.close()
+            raise click.UsageError("--lenient and --strict contradict each other; give one")
+        # Settings like any other (so also stored in the state file), not start-up-only modes.
+        if lenient or strict:
+            emulator.configure({"strict_references": strict})
+        if timing_profile is not None:
+            emulator.configure({"timing_profile": timing_profile})
     except EmulatorStateError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)

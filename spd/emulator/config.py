@@ -88,10 +88,11 @@ class EmulatorConfig:
     """Multiplier on connected-home session length (MaxDurationInSeconds); tests use e.g. 0.05 so a
     one-second session ends after 50 ms. 1.0 is what AWS does."""
 
-    max_tags: int = 200
-    """Tags a processor may carry. A Create or TagResource that would leave more is
-    ServiceQuotaExceededException [I]; a request map of more than 200 entries breaks the model's own
-    constraint and is InvalidParameterException whatever this says."""
+    max_tags: int = rules.MAX_TAGS_PER_RESOURCE
+    """Tags a processor or collection may carry (AWS's tagging rules: 50 per resource). A Create or
+    TagResource that would leave more is ServiceQuotaExceededException (the error TagResource documents
+    for it); a request map of more than 200 entries breaks the model's own constraint and is
+    InvalidParameterException whatever this says."""
 
     page_size: int = 1000
     """ListStreamProcessors page size without MaxResults (AWS: 1000) and the cap on MaxResults [I]."""
@@ -110,33 +111,41 @@ class EmulatorConfig:
     update_allowed_in: tuple[str, ...] = ("STOPPED", "FAILED")
     """[I] Statuses in which UpdateStreamProcessor is legal (connected home only)."""
 
-    delete_allowed_in: tuple[str, ...] = ("STOPPED", "FAILED")
-    """[I] Statuses in which DeleteStreamProcessor is legal; otherwise ResourceInUseException
-    "Cannot delete stream processor."."""
+    delete_allowed_in: tuple[str, ...] = ("STOPPED", "FAILED", "STARTING", "STOPPING")
+    """Statuses in which DeleteStreamProcessor is legal; otherwise ResourceInUseException "Cannot delete
+    stream processor.". The developer guide's example stops a processor and deletes it at once (so in
+    STOPPING), and its troubleshooting page says to delete a processor stuck in STARTING; nothing
+    documents a refusal, so only RUNNING and UPDATING are refused [I]."""
 
     face_search_update_error: str = "InvalidParameterException"
-    """[I] The error UpdateStreamProcessor returns for a face-search processor (AWS refuses the update;
-    the code is not documented)."""
+    """[I] The error UpdateStreamProcessor returns when it asks a face-search processor for label
+    detection settings (`SettingsForUpdate`, `ParametersToDelete: ConnectedHomeMinConfidence`); an update
+    of its data sharing or regions of interest is accepted (`spd.api.rules.FACE_SEARCH_UPDATABLE`)."""
 
     validation_error: str = "InvalidParameterException"
     """[I] The error code for a request that breaks a constraint. Rekognition documents
     InvalidParameterException; some AWS front ends answer ValidationException instead."""
 
     face_search_regions_of_interest: bool = True
-    """[I] Face-search processors accept RegionsOfInterest (Terraform's acceptance tests create them)."""
+    """Face-search processors accept RegionsOfInterest. The API reference says it "should not be used to
+    create a face search stream processor", the words it uses for KmsKeyId and NotificationChannel: advice,
+    not a documented refusal (`spd.api.rules.LABEL_DETECTION_ONLY`). False refuses it with
+    InvalidParameterException."""
 
-    face_search_kms_and_notification: bool = False
-    """[I] Face-search processors accept KmsKeyId and NotificationChannel (documented as "should not be
-    used"; refused with InvalidParameterException by default)."""
+    face_search_kms_and_notification: bool = True
+    """Face-search processors accept KmsKeyId and NotificationChannel, for the same reason; false refuses
+    them with InvalidParameterException."""
 
     polygon_min_points: int = rules.POLYGON_MIN_POINTS
-    """[I] Fewest points in a region-of-interest polygon (Terraform and CloudFormation: 3)."""
+    """Fewest points in a region-of-interest polygon: the emulator's own stricter choice (AWS documents
+    only the maximum; Terraform requires 3). 1 accepts any polygon."""
 
     polygon_max_points: int = rules.POLYGON_MAX_POINTS
     """Most points in a polygon (AWS docs: "up to 10 Point objects")."""
 
     coordinate_checks: bool = True
-    """[I] Bounding-box and polygon coordinates must be ratios in 0..1 and boxes must fit in the frame."""
+    """Bounding-box and polygon coordinates must be ratios in 0..1 and boxes must fit in the frame. AWS
+    documents the values as ratios of the frame but no refusal: the emulator's own stricter choice."""
 
     throttling_status: int = 500
     """HTTP status of ThrottlingException (API reference: 500; the developer guide also lists 400)."""
@@ -145,11 +154,17 @@ class EmulatorConfig:
     """[I] Validation errors say which member broke which constraint; false gives AWS's terse
     "Request has invalid parameters"."""
 
-    strict_references: bool = False
+    strict_references: bool = True
     """Start checks what the processor references in the same emulator (account and region): a missing
     role (or one whose trust policy does not let rekognition.amazonaws.com assume it), video stream, data
     stream, collection, SNS topic or S3 bucket sends it to FAILED with AWS's StatusMessage when the
-    start's transition ends, instead of on. Off by default: processors then run whatever they name."""
+    start's transition ends, instead of on, as AWS does. On by default; `POST /_emulator/references`
+    creates what a request or spec references. False (`spd emulator --lenient`) runs whatever they name."""
+
+    timing_profile: str = "fast"
+    """How long transitions last when no explicit `*_seconds` setting says: `fast` (the defaults above,
+    for tests) or `realistic`, of the order AWS takes (`TIMING_PROFILES`), to check a client's timeouts.
+    Setting a profile sets its timings; an explicit timing in the same change wins."""
 
     enforce_iam: bool = False
     """Rekognition calls must be signed with the access key of an IAM user of the emulator's moto IAM whose
@@ -186,6 +201,9 @@ class EmulatorConfig:
                 f"unknown config key(s): {', '.join(unknown)}; known keys: {', '.join(sorted(known))}"
             )
         values = {name: _check(name, value) for name, value in changes.items()}
+        if "timing_profile" in values:
+            profile = TIMING_PROFILES[values["timing_profile"]]
+            values = {**profile, **values}
         result = dataclasses.replace(self, **values)
         if result.polygon_min_points > result.polygon_max_points:
             raise ConfigValueError("polygon_min_points must not exceed polygon_max_points")
@@ -282,6 +300,29 @@ BOUNDS: dict[str, Bound] = {
 and `tps` maps obey the bound of their setting; `start_seconds`, `stop_seconds`, `update_seconds` and
 `random_seed` may also be null."""
 
+TIMING_PROFILES: dict[str, dict[str, Any]] = {
+    "fast": {
+        "transition_seconds": 1.0,
+        "start_seconds": None,
+        "stop_seconds": None,
+        "update_seconds": None,
+        "delete_seconds": 0.5,
+        "name_reuse_seconds": 2.0,
+    },
+    "realistic": {
+        "transition_seconds": 10.0,
+        "start_seconds": 20.0,
+        "stop_seconds": 10.0,
+        "update_seconds": 10.0,
+        "delete_seconds": 5.0,
+        "name_reuse_seconds": 10.0,
+    },
+}
+"""The timings of each `timing_profile`. `realistic` is of the order AWS takes: AWS publishes no figures,
+but the developer guide's examples poll DescribeStreamProcessor while a processor is STARTING, and
+DeleteStreamProcessor says a name may not be reusable "for a few seconds" [I]: seconds to tens of
+seconds, so a client whose timeouts assume the fast profile's second finds out here."""
+
 NULLABLE = frozenset({"start_seconds", "stop_seconds", "update_seconds", "random_seed"})
 
 
@@ -323,6 +364,10 @@ def _check(name: str, value: Any) -> Any:
                 f"{name}: unknown status(es) {_show(bad)}; expected some of {', '.join(STATUSES)}"
             )
         return tuple(dict.fromkeys(value))
+    if name == "timing_profile":
+        if value not in TIMING_PROFILES:
+            raise ConfigValueError(f"{name} must be one of {', '.join(TIMING_PROFILES)}, got {_show(value)}")
+        return value
     if name in ("face_search_update_error", "validation_error"):
         if value not in ERROR_CODES:
             raise ConfigValueError(f"{name} must be one of {', '.join(ERROR_CODES)}, got {_show(value)}")

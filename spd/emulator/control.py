@@ -10,7 +10,17 @@
 | `POST /_emulator/processors/<name>/detections` | script the next session's LABEL_DETECTED (`labels`, ...) |
 | `GET /_emulator/processors[?account=A]`     | every processor in every account and region (or in A)       |
 | `GET|DELETE /_emulator/stats[?account=A]`   | call counts per operation (calls, throttled, errors, ...)   |
+| `POST /_emulator/references`               | create what a request body or spec references (see below)   |
 | `GET /_emulator/health`                     | `{"ok": true}` once serving                                 |
+
+`POST /_emulator/references` makes the happy path exist under strict references (the default): it takes
+`request` (a CreateStreamProcessor request body, or a list of them) and/or `spec` (the path of a spec
+file or directory, read by the emulator's process), plus `region` (of the requests' processors, default
+us-east-1) and `account` (default 123456789012), and creates in this emulator the role, video stream,
+data stream, collection, SNS topic, S3 bucket and KMS key named there that do not exist yet, as the
+`--local` sandbox does (`spd.emulator.references.of_requests`/`of_spec`, `Emulator.provide`); a spec's
+processor of a target with an `account_id` has its references created in that account. It answers
+`{"created": [{"account", "kind", "region", "identifier"}, ...]}`.
 
 Errors are `{"error": "<message>"}` with 400 (bad request), 404 (unknown path or processor) or 405.
 Bodies are decoded strictly (`spd.emulator.jsonbody`: UTF-8, no NaN or infinities, bounded depth), and
@@ -23,6 +33,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -94,6 +105,9 @@ class ControlApi:
         if path == "/processors":
             self._allow(method, "GET")
             return _json({"processors": emulator.processors(self._account(request))})
+        if path == "/references":
+            self._allow(method, "POST")
+            return self._references(self._body(request))
         if path == "/health":
             self._allow(method, "GET")
             return _json({"ok": True})
@@ -121,6 +135,46 @@ class ControlApi:
             return _json(self._emulator.fail(name, message, region=region, account=account))
         except RekognitionError as err:
             raise ControlError(404, err.message) from None
+
+    def _references(self, body: dict[str, Any]) -> Response:
+        from spd.emulator import references  # moto's other services: only when asked for
+
+        unknown = sorted(set(body) - {"request", "spec", "region", "account"})
+        if unknown:
+            raise ControlError(
+                400, f"unknown key(s): {', '.join(unknown)}; known: account, region, request, spec"
+            )
+        region = body.get("region", "us-east-1")
+        account = body.get("account", DEFAULT_ACCOUNT)
+        for key, value in (("region", region), ("account", account)):
+            if not isinstance(value, str) or not value:
+                raise ControlError(400, f"{key} must be a non-empty string")
+        if not re.fullmatch(r"[0-9]{12}", account):
+            raise ControlError(400, f"account must be a 12-digit account id, not {account!r}")
+        if "request" not in body and "spec" not in body:
+            raise ControlError(
+                400, "give a CreateStreamProcessor request body (request) or a spec path (spec)"
+            )
+        wanted: dict[str, list[tuple[str, str, str]]] = {}
+        try:
+            if "request" in body:
+                given = body["request"]
+                requests = given if isinstance(given, list) else [given]
+                wanted.setdefault(account, []).extend(references.of_requests(requests, region))
+            if "spec" in body:
+                spec = body["spec"]
+                if not isinstance(spec, str) or not spec:
+                    raise ControlError(400, "spec must be the path of a spec file or directory")
+                for owner, found in references.of_spec(Path(spec), account).items():
+                    wanted.setdefault(owner, []).extend(found)
+        except references.ReferenceRequestError as err:
+            raise ControlError(400, str(err)) from None
+        created = [
+            {"account": owner, "kind": r.kind, "region": r.region, "identifier": r.identifier}
+            for owner, found in wanted.items()
+            for r in self._emulator.provide(owner, references.still_missing(found))
+        ]
+        return _json({"created": created})
 
     def _detections(self, name: str, body: dict[str, Any]) -> Response:
         region = body.get("region", "us-east-1")

@@ -22,6 +22,7 @@ import sys
 from typing import Any
 
 from spd.arn import parse_arn
+from spd.emulator import moto_glue
 
 _log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def publish_to_topic(topic_arn: str, subject: str, message: Any) -> bool:
     arn = parse_arn(topic_arn)
     if arn is None or arn.service != "sns":
         return False
-    from moto.sns.models import sns_backends
+    sns_backends = moto_glue.sns_backends()
 
     region, account = arn.region, arn.account
     try:
@@ -54,7 +55,7 @@ def put_bucket_object(account: str, bucket: str, key: str, body: Any) -> bool:
     """Write `body` (JSON-encoded) to s3://bucket/key, if the bucket exists in that account."""
     if _S3 not in sys.modules:
         return False
-    from moto.s3.models import s3_backends
+    s3_backends = moto_glue.s3_backends()
 
     try:
         backend = s3_backends[account]["global"]
@@ -76,7 +77,7 @@ def put_default_bus_event(account: str, region: str, source: str, detail_type: s
     """Put one event on the default EventBridge bus of that account and region (rules deliver it)."""
     if not eventbridge_used():
         return False
-    from moto.events.models import events_backends
+    events_backends = moto_glue.events_backends()
 
     try:
         backend = events_backends[account][region]

@@ -31,10 +31,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlparse
 
-from moto.iam.access_control import IAMPolicy, IAMRequest, PermissionResult
-
 from spd.emulator.errors import RekognitionError
 from spd.emulator.models import StreamProcessorBackend
+from spd.emulator.moto_glue import IAMPolicy, IAMRequest, PermissionResult
 
 _BY_NAME = frozenset(
     {

@@ -20,12 +20,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs
 
-from moto.core.responses import ActionResult
-from moto.iam.access_control import IAMPolicy, PermissionResult
-from moto.iam.exceptions import InvalidInput
-from moto.iam.responses import IamResponse
-
 from spd.arn import parse_arn
+from spd.emulator.moto_glue import ActionResult, IAMPolicy, IamResponse, InvalidInput, PermissionResult
 
 SIMULATE_ACTION = "SimulatePrincipalPolicy"
 

@@ -23,8 +23,10 @@ behave as before.
 State follows moto's: the `Emulator` lives in a moto `BackendDict`, so moto's reset (`BackendDict.reset`,
 which `mock_aws` calls when it starts and stops) discards it, and the next call starts from an empty emulator with default
 settings. `emulator()` returns a `MockEmulator`, the control API of `spd.emulator.testing` as Python
-methods (reset, configure, fault, fail, stats, ...), which always acts on the current one. Nothing is
-persisted.
+methods (reset, configure, fault, fail, stats, create_references, ...), which always acts on the current
+one. Nothing is persisted. References are strict by default, as on AWS (a processor whose role does not
+exist in moto's IAM goes to FAILED at Start): `emulator().create_references(request)` creates what a
+CreateStreamProcessor request names, or `emulator().configure(strict_references=False)` turns it off.
 
 Installing is explicit (nothing happens on import, and the pytest plugin only installs for the tests that
 ask for its `spd_mock_aws` fixture) because it changes how every `mock_aws` in the process answers
@@ -37,12 +39,10 @@ import json
 import secrets
 from typing import Any
 
-from moto.core.base_backend import BackendDict, BaseBackend
-from moto.rekognition import urls as rekognition_urls
-from moto.rekognition.responses import RekognitionResponse
 from werkzeug.test import Client
 
 from spd.emulator.control import CONTROL_PREFIX, ControlApi
+from spd.emulator.moto_glue import BackendDict, BaseBackend, RekognitionResponse, rekognition_urls
 from spd.emulator.paging import PageTokens
 from spd.emulator.responses import StreamProcessorResponse
 from spd.emulator.service import DEFAULT_ACCOUNT, Emulator

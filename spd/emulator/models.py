@@ -19,11 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from moto.core.base_backend import BaseBackend
-
 from spd.api.rules import DEFAULT_MIN_CONFIDENCE
 from spd.emulator.config import EmulatorConfig
 from spd.emulator.errors import RekognitionError, in_use, invalid_parameter, not_found
+from spd.emulator.moto_glue import BaseBackend
 from spd.emulator.validation import (
     CreateRequest,
     JsonDict,
@@ -428,20 +427,29 @@ class StreamProcessorBackend(BaseBackend):
         self._begin_change()
         processor = self._get_for_change(request.name, now)
         if processor.is_face_search:
-            raise RekognitionError(
-                config.face_search_update_error,
-                "Stream processors configured for FaceSearch cannot be updated; delete and recreate them.",
-            )
+            # Label detection settings cannot apply to face search; its data sharing and regions can
+            # (`spd.api.rules.FACE_SEARCH_UPDATABLE`).
+            if request.has_settings or "ConnectedHomeMinConfidence" in request.parameters_to_delete:
+                raise RekognitionError(
+                    config.face_search_update_error,
+                    "SettingsForUpdate (ConnectedHomeForUpdate) cannot be applied to a FaceSearch stream "
+                    "processor.",
+                )
+            if (
+                request.regions_of_interest or "RegionsOfInterest" in request.parameters_to_delete
+            ) and not config.face_search_regions_of_interest:
+                raise invalid_parameter("RegionsOfInterest is not supported for FaceSearch stream processors")
         if processor.status not in config.update_allowed_in:
             raise in_use("Specified resource is in use.")
-        home: JsonDict = dict(processor.settings["ConnectedHome"])
-        if request.labels is not None:
-            home["Labels"] = list(request.labels)
-        if request.min_confidence is not None:
-            home["MinConfidence"] = request.min_confidence
-        if "ConnectedHomeMinConfidence" in request.parameters_to_delete:
-            home["MinConfidence"] = DEFAULT_MIN_CONFIDENCE
-        processor.settings = {"ConnectedHome": home}
+        if not processor.is_face_search:
+            home: JsonDict = dict(processor.settings["ConnectedHome"])
+            if request.labels is not None:
+                home["Labels"] = list(request.labels)
+            if request.min_confidence is not None:
+                home["MinConfidence"] = request.min_confidence
+            if "ConnectedHomeMinConfidence" in request.parameters_to_delete:
+                home["MinConfidence"] = DEFAULT_MIN_CONFIDENCE
+            processor.settings = {"ConnectedHome": home}
         if request.regions_of_interest is not None:
             processor.regions_of_interest = list(request.regions_of_interest) or None
         if "RegionsOfInterest" in request.parameters_to_delete:

@@ -10,13 +10,17 @@ extra fails with a message saying what to install.
   pytest-xdist worker, since each worker is its own session.
 - `spd_emulator` (function): the same handle, reset and with fast timings (`FAST_TIMINGS`), so each
   test starts from an empty emulator; its methods are the control API (`reset`, `configure`, `config`,
-  `fault`, `faults`, `clear_faults`, `fail`, `detections`, `stats`, `processors`), `url` the endpoint and
-  `client(region, service)` a boto3 client with dummy credentials and no retries.
+  `fault`, `faults`, `clear_faults`, `fail`, `detections`, `stats`, `processors`, `create_references`),
+  `url` the endpoint and `client(region, service)` a boto3 client with dummy credentials and no retries.
+  References are strict, as on AWS: a processor whose role, streams or collection do not exist goes to
+  FAILED at Start. For the happy path, `spd_emulator.create_references(request)` (a CreateStreamProcessor
+  request body, or a list of them) or `create_references(spec=path)` first creates what they name;
+  `spd_emulator.configure(strict_references=False)` turns the check off.
 - `spd_rekognition` (function): `spd_emulator.client()`, a boto3 Rekognition client for us-east-1.
 - `spd_mock_aws` (function): no server at all: moto's `mock_aws` for the test with the stream-processor
   operations installed (`spd.emulator.mock`), yielding the in-process emulator's control API, reset and
-  with fast timings. moto's own fixtures or decorators can be used instead, with
-  `spd.emulator.mock.install()`.
+  with fast timings (strict references too; `create_references` works the same). moto's own fixtures or
+  decorators can be used instead, with `spd.emulator.mock.install()`.
 """
 
 from __future__ import annotations
@@ -66,9 +70,8 @@ def spd_rekognition(spd_emulator: EmulatorProcess) -> Any:
 def spd_mock_aws() -> Iterator[MockEmulator]:
     """moto's `mock_aws` with stream processors, for one test; yields the emulator's control API."""
     _require_local_extra()
-    from moto import mock_aws
-
     from spd.emulator import mock
+    from spd.emulator.moto_glue import mock_aws
 
     was_installed = mock.installed()
     mock.install()

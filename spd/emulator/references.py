@@ -11,18 +11,24 @@ backends (`moto.backends.get_backend(service)[account][region]`) in the processo
 region; IAM and S3 are global (moto keys them by partition). Face collections are the emulator's own and
 are passed in. The order of the checks follows what Rekognition needs first: the role, then the input,
 then the outputs, then the collection.
+
+`of_requests` and `of_spec` list what CreateStreamProcessor request bodies or a spec file reference, as
+(kind, region, identifier) triples for `spd.emulator.service.Emulator.provide` (the `--local` sandbox's
+set-up, which creates each one): the control API's `POST /_emulator/references` uses them so that a test
+can make the happy path exist in one call. Both go through `spd.preflight.references`, so they name
+exactly what `spd check` and the sandbox look up.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
 from typing import Any
-
-from moto.backends import get_backend
 
 from spd.arn import parse_arn
 from spd.emulator.models import StreamProcessor
+from spd.emulator.moto_glue import get_backend
 
 REKOGNITION_PRINCIPAL = "rekognition.amazonaws.com"
 ROLE_DENIED = "Access denied to Role"
@@ -40,7 +46,7 @@ def problem(
     if not _role_trusts_rekognition(processor.role_arn, account, partition):
         return ROLE_DENIED
     video = _resource_name(processor.kvs_arn, "stream/")
-    if video not in _video_streams(account, region):
+    if not _video_stream_exists(processor.kvs_arn, video, account, region):
         return f"Stream {video} under account {account} not found"
     kds = processor.kds_arn
     if kds is not None:
@@ -77,9 +83,14 @@ def _backend(service: str, account: str, region: str) -> Any | None:
         return None
 
 
-def _video_streams(account: str, region: str) -> set[str]:
+def _video_stream_exists(arn: str, name: str, account: str, region: str) -> bool:
+    """moto keys video streams by ARN: the ARN a processor names (as the sandbox and the references call
+    create it) is one look-up; only another creation time falls back to a scan by name. A Start is then
+    constant time, not linear in the streams held, so starting N processors is not quadratic."""
     backend = _backend("kinesisvideo", account, region)
-    return set() if backend is None else {stream.stream_name for stream in backend.streams.values()}
+    if backend is None:
+        return False
+    return arn in backend.streams or any(stream.stream_name == name for stream in backend.streams.values())
 
 
 def _data_streams(account: str, region: str) -> set[str]:
@@ -97,8 +108,16 @@ def _topic_exists(topic_arn: str, account: str, region: str) -> bool:
 
 
 def _bucket_exists(bucket: str, account: str, partition: str) -> bool:
+    """Bucket names are global: a bucket of any account counts (whether the role may write to it is a
+    question of permissions, which strict Start does not judge)."""
     backend = _backend("s3", account, partition)
-    return backend is not None and bucket in backend.buckets
+    return (backend is not None and bucket in backend.buckets) or bucket_anywhere(bucket)
+
+
+def bucket_anywhere(bucket: str) -> bool:
+    """Does any account of this emulator own a bucket of this name (moto keeps S3's global namespace)?"""
+    owners = getattr(get_backend("s3"), "bucket_accounts", {})
+    return bucket in owners
 
 
 def _role_trusts_rekognition(role_arn: str, account: str, partition: str) -> bool:
@@ -144,3 +163,73 @@ def _strings(value: Any) -> set[str]:
     if isinstance(value, list):
         return {item for item in value if isinstance(item, str)}
     return set()
+
+
+Provision = tuple[str, str, str]
+"""(kind, region, identifier) of one resource to create: `spd.preflight.Reference` without its target."""
+
+
+class ReferenceRequestError(ValueError):
+    """A request body or spec the references call cannot read; the message says what is wrong."""
+
+
+def of_requests(requests: Sequence[Mapping[str, Any]], region: str) -> list[Provision]:
+    """What these CreateStreamProcessor request bodies reference, for processors in `region`.
+
+    Read as spd reads a Describe response (`spd.aws.mapping.config_from_describe`: the same wire
+    members), so each reference is taken from the member AWS reads it from.
+    """
+    from spd.aws.mapping import config_from_describe
+    from spd.model import DesiredProcessor, DesiredState, RunState
+
+    processors = []
+    for index, body in enumerate(requests):
+        if not isinstance(body, Mapping) or not isinstance(body.get("Name", "request"), str):
+            raise ReferenceRequestError(f"request {index + 1}: not a CreateStreamProcessor request body")
+        named = {"Name": f"request-{index + 1}", **body}
+        try:
+            config = config_from_describe(region, named)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ReferenceRequestError(
+                f"request {index + 1}: not a CreateStreamProcessor request body ({exc})"
+            ) from None
+        if not isinstance(config.role_arn, str) or not config.kinesis_video_stream_arn:
+            raise ReferenceRequestError(
+                f"request {index + 1}: a CreateStreamProcessor request names RoleArn and "
+                "Input.KinesisVideoStream.Arn"
+            )
+        processors.append(DesiredProcessor(config=config, run_state=RunState.RUNNING, tags=()))
+    return _provisions(DesiredState(stack="references", processors=tuple(processors)))
+
+
+def of_spec(path: Path, account: str) -> dict[str, list[Provision]]:
+    """What the spec at `path` (a file or a directory, as `spd plan` takes it) references, by the account
+    it is in: a processor of a target with an `account_id` is in that account, the others in `account`."""
+    from spd.errors import SpecError
+    from spd.preflight import references
+    from spd.spec.loader import load_spec
+
+    try:
+        loaded = load_spec(path)
+    except SpecError as exc:
+        raise ReferenceRequestError(f"spec {exc}") from None
+    except OSError as exc:
+        raise ReferenceRequestError(f"{path}: {exc.strerror or exc}") from None
+    accounts = {t.name: t.account_id for t in loaded.desired.targets if t.account_id}
+    out: dict[str, list[Provision]] = {}
+    for ref in references(loaded.desired):
+        owner = accounts.get(ref.target, account)
+        out.setdefault(owner, []).append((ref.kind, ref.region, ref.identifier))
+    return out
+
+
+def still_missing(provisions: Sequence[Provision]) -> list[Provision]:
+    """`provisions` without the buckets some account already owns: S3's names are global, so one that
+    exists cannot be created again in another account, and a processor may use it as it is."""
+    return [p for p in provisions if not (p[0] == "bucket" and bucket_anywhere(p[2]))]
+
+
+def _provisions(desired: Any) -> list[Provision]:
+    from spd.preflight import references
+
+    return [(ref.kind, ref.region, ref.identifier) for ref in references(desired)]

@@ -29,8 +29,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from moto.rekognition.responses import RekognitionResponse
-
 from spd.emulator import cloudtrail
 from spd.emulator.config import EMULATED_OPERATIONS, EmulatorConfig
 from spd.emulator.errors import (
@@ -44,6 +42,7 @@ from spd.emulator.face_collections import FACE_MODEL_VERSION, collection_arn, de
 from spd.emulator.iam_enforcement import authorize, condition_values, processor_tags, resource_of
 from spd.emulator.jsonbody import JsonBodyError, decode_json_object
 from spd.emulator.models import StreamProcessor, StreamProcessorBackend
+from spd.emulator.moto_glue import RekognitionResponse
 from spd.emulator.paging import PageTokens
 from spd.emulator.service import CallRecord, Emulator
 from spd.emulator.sessions import Session, min_confidence
@@ -61,7 +60,7 @@ from spd.emulator.validation import (
     parse_tag_resource,
     parse_untag_resource,
     parse_update,
-    processor_name_from_arn,
+    resource_from_arn,
 )
 from spd.model import Status
 
@@ -205,11 +204,12 @@ class StreamProcessorResponse(RekognitionResponse):
                 emulator.persist()
         return json.dumps(result)
 
-    def _processor_for_arn(self, arn: str) -> str:
-        name = processor_name_from_arn(arn, region=self.region, account=self.current_account)
-        if name is None:
+    def _resource_for_arn(self, arn: str) -> tuple[str, str]:
+        """(kind, name) of the processor or collection `arn` addresses; ResourceNotFoundException if none."""
+        found = resource_from_arn(arn, region=self.region, account=self.current_account)
+        if found is None:
             raise not_found(f"Resource {arn} not found.")
-        return name
+        return found
 
     # -- the ten operations ------------------------------------------------------------------------
 
@@ -306,7 +306,10 @@ class StreamProcessorResponse(RekognitionResponse):
 
     def tag_resource(self) -> str:
         arn, tags = parse_tag_resource(self._body(), self._emulator.config)
-        name = self._processor_for_arn(arn)
+        kind, name = self._resource_for_arn(arn)
+        if kind == "collection":
+            self._emulator.tag_collection(self.current_account, self.region, name, tags)
+            return json.dumps({})
 
         def tag(backend: StreamProcessorBackend, now: float, config: EmulatorConfig) -> JsonDict:
             backend.tag(name, tags, now, config)
@@ -316,7 +319,10 @@ class StreamProcessorResponse(RekognitionResponse):
 
     def untag_resource(self) -> str:
         arn, keys = parse_untag_resource(self._body(), self._emulator.config)
-        name = self._processor_for_arn(arn)
+        kind, name = self._resource_for_arn(arn)
+        if kind == "collection":
+            self._emulator.untag_collection(self.current_account, self.region, name, keys)
+            return json.dumps({})
 
         def untag(backend: StreamProcessorBackend, now: float, config: EmulatorConfig) -> JsonDict:
             backend.untag(name, keys, now)
@@ -326,7 +332,10 @@ class StreamProcessorResponse(RekognitionResponse):
 
     def list_tags_for_resource(self) -> str:
         arn = parse_list_tags(self._body(), self._emulator.config)
-        name = self._processor_for_arn(arn)
+        kind, name = self._resource_for_arn(arn)
+        if kind == "collection":
+            found = self._emulator.collection(self.current_account, self.region, name)
+            return json.dumps({"Tags": dict(found.tags)})
         return self._run(lambda backend, now, config: {"Tags": backend.list_tags(name, now)}, mutates=False)
 
     # -- the four collection operations ------------------------------------------------------------

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import threading
 
-from moto.moto_server.werkzeug_app import MotoRequestHandler
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from spd.emulator.app import EmulatorApplication
+from spd.emulator.moto_glue import MotoRequestHandler
 from spd.emulator.service import Emulator
 
 DEFAULT_HOST = "127.0.0.1"

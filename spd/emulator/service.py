@@ -220,7 +220,7 @@ class Emulator:
                 self._store.commit()
         # moto keeps its services' data in process-wide registries; reset only those already in use, so
         # that a reset never imports (or slows down on) services nobody called.
-        from moto.core.base_backend import BackendDict
+        from spd.emulator.moto_glue import BackendDict
 
         BackendDict.reset()
 
@@ -296,6 +296,11 @@ class Emulator:
             key = (account, region)
             if collection_id in self._collections.get(key, {}):
                 raise already_exists(collection_id)
+            if tags is not None and len(tags) > self.config.max_tags:
+                raise RekognitionError(
+                    "ServiceQuotaExceededException",
+                    f"A collection can have at most {self.config.max_tags} tags.",
+                )
             collection = Collection(collection_id, self.now(), dict(tags or {}))
             self._commit_collection(key, collection_id, collection)
             self._collections.setdefault(key, {})[collection_id] = collection
@@ -310,6 +315,34 @@ class Emulator:
                 raise collection_not_found(collection_id)
             self._commit_collection(key, collection_id, None)
             del self._collections[key][collection_id]
+
+    def tag_collection(self, account: str, region: str, collection_id: str, tags: Mapping[str, str]) -> None:
+        """TagResource on a collection: the same limit as on a processor (`max_tags`), committed."""
+        with self.lock:
+            self._begin_write()
+            key = (account, region)
+            found = self.collection(account, region, collection_id)
+            merged = {**found.tags, **tags}
+            limit = self.config.max_tags
+            if len(merged) > limit:
+                raise RekognitionError(
+                    "ServiceQuotaExceededException",
+                    f"A collection can have at most {limit} tags; this request would make {len(merged)}.",
+                )
+            changed = replace(found, tags=merged)
+            self._commit_collection(key, collection_id, changed)
+            self._collections[key][collection_id] = changed
+
+    def untag_collection(self, account: str, region: str, collection_id: str, keys: Iterable[str]) -> None:
+        """UntagResource on a collection, committed; keys it does not carry are ignored."""
+        with self.lock:
+            self._begin_write()
+            key = (account, region)
+            found = self.collection(account, region, collection_id)
+            gone = set(keys)
+            changed = replace(found, tags={k: v for k, v in found.tags.items() if k not in gone})
+            self._commit_collection(key, collection_id, changed)
+            self._collections[key][collection_id] = changed
 
     def _commit_collection(self, key: Key, collection_id: str, collection: Collection | None) -> None:
         """Write one collection change in its own transaction (memory changes only once it is committed)."""
@@ -342,6 +375,7 @@ class Emulator:
             new: list[SandboxReference] = []
             seen: set[tuple[str, str, str, str]] = set()
             created: list[SandboxReference] = []
+            resources = sandbox.Resources()
             for kind, region, identifier in references:
                 ref = SandboxReference(
                     account, "" if kind in ("role", "bucket") else region, kind, identifier
@@ -354,8 +388,8 @@ class Emulator:
                     if identifier not in self._collections.get((account, region), {}):
                         self.create_collection(account, region, identifier, sandbox.SANDBOX_TAG)
                         created.append(ref)
-                elif not sandbox.exists(kind, identifier, account=account, region=region or "us-east-1"):
-                    sandbox.create(kind, identifier, account=account, region=region or "us-east-1")
+                elif not resources.exists(kind, identifier, account=account, region=region or "us-east-1"):
+                    resources.create(kind, identifier, account=account, region=region or "us-east-1")
                     created.append(ref)
             self._record_sandbox(new)
             return created
@@ -367,12 +401,13 @@ class Emulator:
         from spd.emulator import sandbox
 
         with self.lock:
+            resources = sandbox.Resources()
             gone = [
                 replace(ref, present=False)
                 for ref in self._sandbox.values()
                 if ref.present
                 and ref.kind in sandbox.MOTO_KINDS
-                and not sandbox.exists(
+                and not resources.exists(
                     ref.kind, ref.identifier, account=ref.account, region=ref.region or "us-east-1"
                 )
             ]
@@ -406,8 +441,9 @@ class Emulator:
             return
         from spd.emulator import sandbox
 
+        resources = sandbox.Resources()
         for ref in present:
-            sandbox.create(ref.kind, ref.identifier, account=ref.account, region=ref.region or "us-east-1")
+            resources.create(ref.kind, ref.identifier, account=ref.account, region=ref.region or "us-east-1")
 
     # -- runtime aids ------------------------------------------------------------------------------
 

@@ -60,7 +60,7 @@ def is_modelled_prefix(prefix: str) -> bool:
 def is_unsigned_target_prefix(prefix: str) -> bool:
     """Does moto route this prefix without a signature (its own table; otherwise it guesses S3)?"""
     # Imported here: moto's dispatcher module is only needed once a request is for moto's services.
-    from moto.moto_server.werkzeug_app import UNSIGNED_REQUESTS
+    from spd.emulator.moto_glue import UNSIGNED_REQUESTS
 
     return prefix in UNSIGNED_REQUESTS
 
@@ -74,8 +74,7 @@ def _operations(prefix: str, signing_name: str | None) -> frozenset[str] | None:
 
 
 def _looks_like_an_operation(operation: str) -> bool:
-    from moto.core.responses import BaseResponse
-    from moto.core.utils import camelcase_to_underscores
+    from spd.emulator.moto_glue import BaseResponse, camelcase_to_underscores
 
     return _OPERATION.fullmatch(operation) is not None and not hasattr(
         BaseResponse, camelcase_to_underscores(operation)

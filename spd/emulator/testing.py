@@ -3,7 +3,8 @@
     with EmulatorProcess() as emu:
         emu.configure(transition_seconds=0.05)
         rekognition = emu.client()            # boto3, dummy credentials, no retries
-        rekognition.create_stream_processor(...)
+        emu.create_references(request)       # its role, streams, collection exist
+        rekognition.create_stream_processor(**request)
         emu.fail("cam-1", "Access denied to Role")
         assert emu.stats()["calls"]["CreateStreamProcessor"] == 1
 
@@ -134,6 +135,27 @@ class EmulatorControl(abc.ABC):
         if account is not None:
             body["account"] = account
         result: list[dict[str, Any]] = self.control("POST", f"processors/{name}/detections", body)["labels"]
+        return result
+
+    def create_references(
+        self,
+        request: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        *,
+        spec: str | os.PathLike[str] | None = None,
+        region: str = "us-east-1",
+        account: str | None = None,
+    ) -> list[dict[str, str]]:
+        """Create what a CreateStreamProcessor request body (or a list of them) and/or a spec file
+        references (role, streams, collection, topic, bucket, key) and does not exist yet, so that Start
+        runs it under strict references (the default). Returns what was created."""
+        body: dict[str, Any] = {"region": region}
+        if request is not None:
+            body["request"] = dict(request) if isinstance(request, Mapping) else [dict(r) for r in request]
+        if spec is not None:
+            body["spec"] = str(Path(spec).resolve())
+        if account is not None:
+            body["account"] = account
+        result: list[dict[str, str]] = self.control("POST", "references", body)["created"]
         return result
 
     def stats(self, account: str | None = None) -> dict[str, dict[str, int]]:

@@ -246,7 +246,27 @@ def _checked(operation: str, body: JsonDict) -> Violations:
     shape = MODEL.input_shape(operation)
     if shape is not None:
         _Constraints(v).value(shape, body, "")
+    _reserved_tag_rules(v, body)
     return v
+
+
+def _reserved_tag_rules(v: Violations, body: JsonDict) -> None:
+    """`aws:` in any case is AWS's (`spd.api.rules.RESERVED_TAG_PREFIX`); the model's TagKey pattern only
+    refuses the lower-case spelling, which it has reported already."""
+    tags, keys = body.get("Tags"), body.get("TagKeys")
+    named = [*(tags if isinstance(tags, dict) else ()), *(keys if isinstance(keys, list) else ())]
+    for key in named:
+        if (
+            isinstance(key, str)
+            and rules.reserved_tag_key(key)
+            and not key.startswith(rules.RESERVED_TAG_PREFIX)
+        ):
+            where = "tags" if isinstance(tags, dict) and key in tags else "tagKeys"
+            v.constraint(
+                where,
+                key,
+                f"Tag keys must not start with '{rules.RESERVED_TAG_PREFIX}' in any case (reserved for AWS)",
+            )
 
 
 # -- the rules the model does not state (spd.api.rules) ----------------------------------------------
@@ -476,13 +496,16 @@ def _kind_rules(
     wanted = str(rule["output"])
     if output is not None and output.get(wanted) is None:
         v.rule(f"A {settings} stream processor must output to {_WITH_ARTICLE[wanted]}")
-    if not (kind == rules.FACE_SEARCH and config.face_search_kms_and_notification):
-        for member in rule.get("forbidden", ()):
-            if body.get(member) is not None:
+    if kind == rules.FACE_SEARCH:
+        # "should not be used to create a face search stream processor": refused only if settings say so.
+        accepted = {
+            "KmsKeyId": config.face_search_kms_and_notification,
+            "NotificationChannel": config.face_search_kms_and_notification,
+            "RegionsOfInterest": config.face_search_regions_of_interest,
+        }
+        for member in rules.LABEL_DETECTION_ONLY:
+            if body.get(member) is not None and not accepted[member]:
                 v.rule(f"{member} is not supported for {settings} stream processors")
-    regions = body.get("RegionsOfInterest") is not None
-    if kind == rules.FACE_SEARCH and regions and not config.face_search_regions_of_interest:
-        v.rule(f"RegionsOfInterest is not supported for {settings} stream processors")
     for member in rule.get("required", ()):
         if body.get(member) is None:
             v.rule(f"{member} is required for {settings} stream processors")
@@ -590,18 +613,24 @@ def parse_list_tags(body: JsonDict, config: EmulatorConfig) -> str:
     return str(body["ResourceArn"])
 
 
-def processor_name_from_arn(arn: str, *, region: str, account: str) -> str | None:
-    """The processor name an ARN addresses in this account and region, or None if it addresses nothing
-    the emulator holds. Raises InvalidParameterException when the value is not a Rekognition ARN."""
-    match = REKOGNITION_ARN_PATTERN.fullmatch(arn)
+TAGGABLE_KINDS = ("streamprocessor", "collection")
+"""The resources TagResource, UntagResource and ListTagsForResource address that the emulator holds: the
+API reference names a collection, a stream processor or a Custom Labels model (which it does not hold)."""
+
+
+def resource_from_arn(arn: str, *, region: str, account: str) -> tuple[str, str] | None:
+    """(kind, name) of the processor or collection an ARN addresses in this account and region, or None
+    if it addresses nothing the emulator holds. A collection's ARN may come as CreateCollection returns
+    it, without `arn:`. Raises InvalidParameterException when the value is not a Rekognition ARN."""
+    match = REKOGNITION_ARN_PATTERN.fullmatch(arn) or REKOGNITION_ARN_PATTERN.fullmatch(f"arn:{arn}")
     if match is None:
         raise RekognitionError("InvalidParameterException", f"Invalid resource ARN: {arn}")
     if match["region"] != region or match["account"] != account:
         return None
     kind, _, name = match["resource"].partition("/")
-    if kind != "streamprocessor" or not name:
+    if kind not in TAGGABLE_KINDS or not name:
         return None
-    return name
+    return kind, name
 
 
 def parse_collection_id(operation: str, body: JsonDict, config: EmulatorConfig) -> str:

@@ -17,11 +17,14 @@ Two rules make a Start safe to send:
   (`Ledger.reserve`) made before any call; when it fails (disk full, damaged file) the trigger is
   refused (`ledger_unavailable`, temporary) and nothing is called. The intent row is completed with
   the outcome afterwards; if that write fails the row stays an intent, counted against the budget.
-- only a process that may act sends it: the leadership guard (`spd.executor.Guard`, the same one the
-  executor asks; `always_allowed` without a lease) is asked immediately before StartStreamProcessor,
-  after the Describe and ListTags whose `spd:stack` tag proved the processor this stack's. A daemon
-  paused during that Describe and resumed after a standby took the lease is refused there
-  (`not_leader`, temporary: an SQS message stays for the new leader).
+- only a process that may act sends it: the mutation gate (`spd.mutation_gate.MutationGate`, the same
+  object the reconcile executor asks in a daemon; without a lease it checks ownership alone) is asked
+  immediately before StartStreamProcessor, after the Describe and ListTags: the lease first, then the
+  `spd:stack` tag as just read. A daemon paused during that Describe and resumed after a standby took
+  the lease is refused there (`not_leader`, temporary: an SQS message stays for the new leader).
+
+The service is reached through `spd.ports.FleetGateway`, never `spd.aws` (unit tests use the in-memory
+`spd.fake_gateway`).
 """
 
 from __future__ import annotations
@@ -35,11 +38,11 @@ from enum import StrEnum
 from typing import Any
 
 from spd import events
-from spd.aws.gateway import Gateway
 from spd.errors import AwsError, EndpointError, NotFoundError, SessionOpenError
 from spd.events import Event, EventSink
-from spd.executor import Guard, always_allowed
-from spd.model import DesiredState, FragmentNumber, Kind, ProducerTimestamp, Status
+from spd.model import DesiredState, FragmentNumber, Kind, ProcessorId, ProducerTimestamp, Status
+from spd.mutation_gate import OPEN, MutationGate, NotLeader, NotOwned, Refusal, owner_refusal
+from spd.ports import FleetGateway
 from spd.sessions.ledger import Ledger, LedgerError, Reservation
 from spd.sessions.trigger import (
     RefusalReason,
@@ -154,25 +157,25 @@ class SessionStarter:
     `ledger` may be None (no budget can then be checked, nothing is recorded), or a function that
     opens it when first needed (a ledger that cannot be opened refuses the trigger like one that cannot
     be written); `clock` gives the trigger's arrival time (the default start selector, the budget's day,
-    the ledger row); `guard` is asked right before every StartStreamProcessor (None: go ahead).
+    the ledger row); `gate` is asked right before every StartStreamProcessor (the lease, then the tag).
     """
 
     def __init__(
         self,
         *,
-        gateway: Gateway,
+        gateway: FleetGateway,
         stack: str,
         ledger: Ledger | Callable[[], Ledger] | None,
         clock: Clock = utc_now,
         on_event: EventSink = events.discard,
-        guard: Guard = always_allowed,
+        gate: MutationGate = OPEN,
     ) -> None:
         self._gateway = gateway
         self._stack = stack
         self._ledger = ledger
         self._clock = clock
         self._on_event = on_event
-        self._guard = guard
+        self._gate = gate
 
     def _open_ledger(self) -> Ledger | None:
         """The ledger, opened now if need be; `LedgerError` when it cannot be."""
@@ -231,6 +234,10 @@ class SessionStarter:
             outcome = replace(base, reason=message, refusal=reason, temporary=temporary)
             return self._finish(now, outcome, intent)
 
+        def refusal(why: Refusal) -> SessionOutcome:
+            reason, message, temporary = _gate_words(why, pid)
+            return refused(reason, message, temporary=temporary)
+
         budget = request.budget_seconds_per_day
         if reservation is not None and intent is None:
             return refused(
@@ -238,9 +245,10 @@ class SessionStarter:
                 f"over the daily budget: {reservation.used:g} of {budget} session seconds used today (UTC), "
                 f"this session asks {request.max_duration_seconds}",
             )
-        not_leader = self._guard()
+        # The lease alone first: a standby makes no call at all.
+        not_leader = self._gate.lease_refusal()
         if not_leader is not None:
-            return refused(RefusalReason.NOT_LEADER, f"not started: {not_leader}", temporary=True)
+            return refusal(not_leader)
         try:
             client = await self._gateway.region(pid.region, pid.target)
             observed = await client.describe(pid.name)
@@ -248,11 +256,12 @@ class SessionStarter:
             return refused(RefusalReason.NOT_FOUND, f"processor {pid} does not exist (run spd apply first)")
         except (AwsError, EndpointError) as exc:
             return refused(RefusalReason.SERVICE_ERROR, str(exc), temporary=_temporary(exc))
-        # Ownership as read just now (Describe, then ListTagsForResource): spd starts only its own.
+        # Ownership as read just now (Describe, then ListTagsForResource): spd starts only its own, and
+        # coalesces only into its own (the gate's rule, before anything else is concluded).
         owner = observed.stack()
-        if owner != self._stack:
-            whose = "has no spd:stack tag" if owner is None else f"belongs to stack {owner!r}"
-            return refused(RefusalReason.NOT_OWNED, f"processor {pid} {whose}; spd starts only its own")
+        not_ours = owner_refusal(self._stack, owner)
+        if not_ours is not None:
+            return refusal(not_ours)
         if observed.config is not None and observed.config.kind is not Kind.CONNECTED_HOME:
             return refused(RefusalReason.FACE_SEARCH, f"processor {pid} is a face_search processor")
         if observed.status in SESSION_OPEN:
@@ -263,11 +272,11 @@ class SessionStarter:
                 ),
                 intent,
             )
-        # Asked again right before the call: the reads above can take long enough (a slow service, a
+        # The gate right before the call: the reads above can take long enough (a slow service, a
         # process paused meanwhile) for another daemon to have taken the lease.
-        not_leader = self._guard()
-        if not_leader is not None:
-            return refused(RefusalReason.NOT_LEADER, f"not started: {not_leader}", temporary=True)
+        gate_says = self._gate.refusal(self._stack, owner)
+        if gate_says is not None:
+            return refusal(gate_says)
         starting = client.start_session(pid.name, request.selector, request.max_duration_seconds)
         return await self._started(starting, now, base, intent)
 
@@ -379,3 +388,12 @@ def _base_outcome(request: SessionRequest) -> SessionOutcome:
         selector=describe_selector(request),
         target=pid.target,
     )
+
+
+def _gate_words(why: Refusal, pid: ProcessorId) -> tuple[RefusalReason, str, bool]:
+    """The gate's answer as the session path words it: the reason, the message, whether temporary."""
+    if isinstance(why, NotLeader):
+        return RefusalReason.NOT_LEADER, f"not started: {why.reason}", True
+    assert isinstance(why, NotOwned)
+    whose = "has no spd:stack tag" if why.owner is None else f"belongs to stack {why.owner!r}"
+    return RefusalReason.NOT_OWNED, f"processor {pid} {whose}; spd starts only its own", False

@@ -28,7 +28,7 @@ from spd.spec.merge import merge_defaults, source_path
 from spd.spec.positions import Path as KeyPath
 from spd.spec.positions import Positions, format_path
 from spd.spec.scalars import describe
-from spd.spec.schema import ProcessorSpec, SpecDocument
+from spd.spec.schema import SpecDocument
 from spd.spec.schema_errors import issues_from_validation_error
 from spd.spec.targets import DeclaredTarget, check_targets, declared_target, role_chain, target_issues
 from spd.spec.validate import Declared, check_defaults, check_processor, cross_spec_issues
@@ -49,9 +49,10 @@ class _File:
 
     source: SourceDocument
     model: SpecDocument | None = None
-    """The validated file without its processors: they are in `specs`, apart so that each can be freed
-    as soon as it is converted (the models of a large fleet take more memory than its desired state)."""
-    specs: list[ProcessorSpec] = field(default_factory=list)
+    """The validated file without its processors (its stack and targets)."""
+    desired: list[DesiredProcessor] | None = field(default_factory=list)
+    """The file's processors in the desired state, converted as they are validated; None once the file
+    has an error (the spec fails then, and nothing converted is needed)."""
     merged: list[Any] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
@@ -77,7 +78,10 @@ class _File:
         return Diagnostic(self.name, line, column, format_path(issue.path), message, issue.severity)
 
     def add(self, issue: Issue) -> None:
-        self.diagnostics.append(self.diagnostic(issue))
+        diagnostic = self.diagnostic(issue)
+        self.diagnostics.append(diagnostic)
+        if diagnostic.severity == "error":
+            self.desired = None
 
 
 def load_spec(path: Path, *, environ: Mapping[str, str] | None = None) -> LoadedSpec:
@@ -165,15 +169,9 @@ def _check_document(checked: _File, data: dict[str, Any]) -> None:
             for item in processors
         ]
         document["processors"] = checked.merged
-    try:
-        model = SpecDocument.model_validate(document)
-        checked.specs = model.processors
-        checked.model = model.model_copy(update={"processors": []})
-    except ValidationError as exc:
-        for issue in issues_from_validation_error(exc):
-            _, inherited = source_path(issue.path, data)
-            if not inherited:  # a bad default value is reported once, under defaults
-                checked.add(issue)
+    if any(d.severity == "error" for d in checked.diagnostics):
+        checked.desired = None
+    # The rules first: they read the merged mappings, and a file they find wrong is not converted.
     if isinstance(defaults, dict):
         for issue in check_defaults(defaults):
             checked.add(issue)
@@ -183,6 +181,63 @@ def _check_document(checked: _File, data: dict[str, Any]) -> None:
         if isinstance(merged, dict) and isinstance(processors, list):
             for issue in check_processor(merged, processors[index], index):
                 checked.add(issue)
+    for start, part in _parts(document):
+        try:
+            model = SpecDocument.model_validate(part)
+        except ValidationError as exc:
+            for issue in issues_from_validation_error(exc):
+                issue = _shifted(issue, start)
+                _, inherited = source_path(issue.path, data)
+                if not inherited:  # a bad default value is reported once, under defaults
+                    checked.add(issue)
+            checked.desired = None
+            continue
+        if checked.model is None:
+            checked.model = model.model_copy(update={"processors": []})
+        if checked.desired is not None:
+            _convert(checked, model, start)
+
+
+VALIDATED_AT_ONCE = 1000
+"""Processors validated in one call: the models of a whole large file would take more memory than its
+desired state, so a file is validated in parts of this many processors, each converted and dropped."""
+
+
+def _parts(document: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(index of the first processor, the document with only those processors), part after part.
+
+    Each part is the whole document but for its processors, so each reports the same problems outside
+    `processors` (they are reported once: identical diagnostics are merged).
+    """
+    processors = document.get("processors")
+    if not isinstance(processors, list) or len(processors) <= VALIDATED_AT_ONCE:
+        yield 0, document
+        return
+    for start in range(0, len(processors), VALIDATED_AT_ONCE):
+        yield start, {**document, "processors": processors[start : start + VALIDATED_AT_ONCE]}
+
+
+def _shifted(issue: Issue, start: int) -> Issue:
+    """`issue` of a part that starts at processor `start`, addressed in the whole file."""
+    path = issue.path
+    if start and len(path) >= 2 and path[0] == "processors" and isinstance(path[1], int):
+        return replace(issue, path=("processors", path[1] + start, *path[2:]))
+    return issue
+
+
+def _convert(checked: _File, model: SpecDocument, start: int) -> None:
+    """The desired state of a validated part's processors, added to the file's."""
+    desired = checked.desired
+    if desired is None:  # pragma: no cover - the caller checks
+        return
+    source = checked.source
+    for offset, spec in enumerate(model.processors):
+        index = start + offset
+        line, column = source.positions.locate(source.data, ("processors", index))
+        processor = desired_processor(spec, model.stack, SourceLocation(checked.name, line, column))
+        desired.append(
+            replace(processor, references=_references(checked, index), target=spec.target or AMBIENT_TARGET)
+        )
 
 
 def _across_files(files: list[_File]) -> list[Diagnostic]:
@@ -294,7 +349,7 @@ def _desired_state(files: list[_File]) -> DesiredState:
     stack = ""
     for checked in files:
         model = checked.model
-        if model is None:  # pragma: no cover - a file without a model has produced an error
+        if model is None or checked.desired is None:  # pragma: no cover - such a file has an error
             raise ValueError(f"{checked.name} was not validated")
         stack = model.stack
         for name, spec_target in (model.targets or {}).items():
@@ -307,22 +362,7 @@ def _desired_state(files: list[_File]) -> DesiredState:
                 external_id=spec_target.external_id,
                 profile=spec_target.profile,
             )
-        # Each model is dropped once converted, so the fleet's models and its desired state are not
-        # held in full together: the list is consumed from its end, reversed first to keep the order.
-        specs = checked.specs
-        specs.reverse()
-        for index in range(len(specs)):
-            spec = specs.pop()
-            line, column = checked.source.positions.locate(checked.source.data, ("processors", index))
-            source = SourceLocation(checked.name, line, column)
-            processor = desired_processor(spec, model.stack, source)
-            processors.append(
-                replace(
-                    processor,
-                    references=_references(checked, index),
-                    target=spec.target or AMBIENT_TARGET,
-                )
-            )
+        processors.extend(checked.desired)
     return DesiredState(
         stack=stack,
         processors=tuple(processors),

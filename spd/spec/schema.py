@@ -26,8 +26,10 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from spd import durations
 from spd.api import rules
-from spd.api.constraints import bound, portable_pattern, shape_of
+from spd.api.constraints import ROLE_ARN_PATTERN as ROLE_ARN_PATTERN  # the spec's messages key on it
+from spd.api.constraints import ROLE_ARN_SHAPE, bound, portable_pattern, shape_of
 from spd.api.model import MODEL
 from spd.api.shapes import Shape
 
@@ -63,7 +65,6 @@ _TAGS = shape_of(_CREATE, "Tags")
 _MAX_DURATION = shape_of("StartStreamProcessorRequest", "StopSelector", "MaxDurationInSeconds")
 
 NAME_PATTERN = portable_pattern(_NAME)
-ROLE_ARN_PATTERN = portable_pattern(shape_of(_CREATE, "RoleArn"))
 KVS_ARN_PATTERN = portable_pattern(shape_of(_CREATE, "Input", "KinesisVideoStream", "Arn"))
 KDS_ARN_PATTERN = portable_pattern(shape_of(_CREATE, "Output", "KinesisDataStream", "Arn"))
 SNS_ARN_PATTERN = portable_pattern(shape_of(_CREATE, "NotificationChannel", "SNSTopicArn"))
@@ -86,7 +87,7 @@ Name = Annotated[str, _string(_NAME)]
 StackName = Annotated[str, _string(_NAME)]
 CollectionId = Annotated[str, _string(_COLLECTION_ID)]
 Region = Annotated[str, StringConstraints(pattern=REGION_PATTERN)]
-RoleArn = Annotated[str, _string(shape_of(_CREATE, "RoleArn"))]
+RoleArn = Annotated[str, _string(ROLE_ARN_SHAPE)]
 ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
 AccountId = Annotated[str, StringConstraints(pattern=ACCOUNT_ID_PATTERN)]
 TargetName = Annotated[str, _string(_NAME)]
@@ -224,8 +225,8 @@ class RegionOfInterestSpec(_Model):
     polygon: Annotated[Polygon | None, Field(description="3 to 10 points.")] = None
 
 
-DURATION_PATTERN = r"^([0-9]+h)?([0-9]+m)?([0-9]+s)?$"
-"""A window's length: hours, minutes and seconds in that order, each optional (`2h`, `90m`, `1h30m`)."""
+DURATION_PATTERN = durations.DURATION_PATTERN
+"""A window's length, in the one duration syntax (`spd.durations`: `2h`, `90m`, `1h30m`)."""
 SessionSeconds = Annotated[int, _range(_MAX_DURATION)]
 
 

@@ -9,31 +9,27 @@ standard library knows, and its duration positive and at most a day.
 
 from __future__ import annotations
 
-import re
 import zoneinfo
 from typing import Any
 
+from spd.durations import parse_duration
 from spd.model import SessionPolicy, SessionWindow
 from spd.spec.issues import Issue
 from spd.spec.positions import Path
-from spd.spec.schema import DURATION_PATTERN, SessionsSpec
+from spd.spec.schema import SessionsSpec
 
 MAX_WINDOW_SECONDS = 24 * 3600
 """A window opens at most once a day at a given cron time for most expressions; a longer one would
 overlap its own next opening."""
 
-_DURATION = re.compile(DURATION_PATTERN)
-_UNIT_SECONDS = (3600, 60, 1)
-
 
 def duration_seconds(text: str) -> int | None:
-    """`2h`, `30m`, `90s`, `1h30m` in seconds; None when `text` is not such a duration."""
-    match = _DURATION.match(text)
-    if match is None or not text:
+    """`2h`, `30m`, `90s`, `1h30m` in whole seconds (`spd.durations`); None when `text` is not a
+    duration or not a whole number of seconds."""
+    seconds = parse_duration(text)
+    if seconds is None or not seconds.is_integer():
         return None
-    return sum(
-        int(part[:-1]) * unit for part, unit in zip(match.groups(), _UNIT_SECONDS, strict=True) if part
-    )
+    return int(seconds)
 
 
 def cron_problem(expression: str, timezone: str | None = None) -> str | None:

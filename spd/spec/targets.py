@@ -16,11 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from spd.api.constraints import role_arn_account
 from spd.spec import schema
 from spd.spec.issues import Issue
 from spd.spec.positions import Path
 
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::([0-9]{12}):role/[\w+=,.@/-]{1,512}$")
 _ACCOUNT = re.compile(schema.ACCOUNT_ID_PATTERN)
 _REGION = re.compile(schema.REGION_PATTERN)
 
@@ -85,20 +85,20 @@ def check_targets(targets: Any) -> list[Issue]:
             issues.append(Issue((*base, "role_arn"), "a role chain is a non-empty list of role ARNs"))
         for position, item in enumerate(chain):
             path: Path = (*base, "role_arn", position) if isinstance(role, list) else (*base, "role_arn")
-            if not isinstance(item, str) or not ROLE_ARN.match(item):
+            if not isinstance(item, str) or role_arn_account(item) is None:
                 what = "a role chain is a list of role ARNs" if isinstance(role, list) else "role_arn is"
                 issues.append(
                     Issue(path, f"{what} (arn:aws:iam::ACCOUNT:role/NAME); this is not a role ARN: {item!r}")
                 )
         account = target.get("account_id")
         last = chain[-1] if chain else None
-        found = ROLE_ARN.match(last) if isinstance(last, str) else None
-        if isinstance(account, str) and _ACCOUNT.match(account) and found and found.group(1) != account:
+        found = role_arn_account(last) if isinstance(last, str) else None
+        if isinstance(account, str) and _ACCOUNT.match(account) and found and found != account:
             path = (*base, "role_arn", len(chain) - 1) if isinstance(role, list) else (*base, "role_arn")
             issues.append(
                 Issue(
                     path,
-                    f"the role assumed last is in account {found.group(1)}, but the target's account_id is "
+                    f"the role assumed last is in account {found}, but the target's account_id is "
                     f"{account}: the last role of a chain is the target account's",
                 )
             )
@@ -111,9 +111,7 @@ def declared_target(name: str, target: Mapping[str, Any]) -> DeclaredTarget:
     if not (isinstance(account, str) and _ACCOUNT.match(account)):
         account = None
         chain = role_chain(target.get("role_arn"))
-        found = ROLE_ARN.match(chain[-1]) if chain else None
-        if found:
-            account = found.group(1)
+        account = role_arn_account(chain[-1]) if chain else None
     regions = target.get("regions")
     return DeclaredTarget(
         name,

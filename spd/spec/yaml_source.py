@@ -76,7 +76,9 @@ def read_document(text: str, file: str, environ: Mapping[str, str]) -> SourceDoc
         # recurses deeply; still, a spec must never produce a traceback.
         problem = SourceProblem(1, 1, (), f"cannot read this file as YAML ({type(exc).__name__}: {exc})")
         return SourceDocument(file, None, builder.positions, (problem,), False)
-    return SourceDocument(file, data, builder.positions, tuple(builder.problems(data)), True)
+    problems = tuple(builder.problems(data))
+    builder.positions.seal(data)
+    return SourceDocument(file, data, builder.positions, problems, True)
 
 
 def _mark(event: Any) -> int:

@@ -31,11 +31,15 @@ class SourceProblem:
 class TreeBuilder:
     """Creates containers, registers positions, resolves scalars and keys."""
 
-    __slots__ = ("_pending", "environ", "positions")
+    __slots__ = ("_pending", "_strings", "environ", "positions")
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self.environ = environ
         self.positions = Positions()
+        self._strings: dict[str, str] = {}
+        """One object per distinct key or string value of the file: the parser makes a new string for
+        every occurrence, and a fleet repeats its keys (and many values) once per processor, which was
+        a sixth of the parsed file's memory. Dropped with the builder, once the file is read."""
         # (packed position, message, parent container, slot in the parent) until paths are resolved.
         self._pending: list[tuple[int, str, object, PathElem | None]] = []
 
@@ -63,7 +67,8 @@ class TreeBuilder:
             text, problems = expand(text, self.environ)
             for message in problems:
                 self._pending.append((position, message, parent, slot))
-        return resolve_plain(text) if plain else text
+        value = resolve_plain(text) if plain else text
+        return self._strings.setdefault(value, value) if type(value) is str else value
 
     def key(
         self,
@@ -75,6 +80,8 @@ class TreeBuilder:
     ) -> str | None:
         """The key to store under, or None when the key is rejected (reported here)."""
         key: Any = resolve_plain(text) if plain else text
+        if type(key) is str:
+            key = self._strings.setdefault(key, key)
         if not isinstance(key, str):
             shown = key.text if isinstance(key, Yaml11Bool) else text or "an empty key"
             self._pending.append(

@@ -4,8 +4,8 @@ For each field, a corpus of values (valid ones, and ones that break a length, a 
 size or a hand-kept rule) is set on a valid spec processor and on the matching valid
 CreateStreamProcessor request. The spec side is `spd validate`'s check (schema, then the processor
 rules); the emulator side is the request validation its CreateStreamProcessor handler runs. Values where
-spd is deliberately stricter than the API (the `spd:` tag prefix, `AWS:` in any case, the ARN's region)
-are not in the corpus: those are spd's rules, not the API's.
+spd is deliberately stricter than the API (the `spd:` tag prefix, the ARN's region, NotificationChannel
+and KmsKeyId on face search) are not in the corpus: those are spd's rules, not the API's.
 """
 
 from __future__ import annotations
@@ -250,6 +250,9 @@ TAG_KEYS = [
     "k" * (TAG_KEY_MAX + 1),
     "a#b",
     "aws:owner",
+    # AWS's tagging rules reserve the prefix in any case (`rules.RESERVED_TAG_PREFIX`): both refuse.
+    "AWS:owner",
+    "Aws:owner",
 ]
 
 
@@ -330,13 +333,19 @@ def test_the_kinds_rules_agree() -> None:
     """The other kind's members on a processor: both refuse; the base processors: both accept."""
     assert _verdicts(FACE_SPEC, FACE_WIRE) == (True, True)
     assert _verdicts(HOME_SPEC, HOME_WIRE) == (True, True)
+    # A face-search processor's NotificationChannel and KmsKeyId: the API reference only says they
+    # "should not be used", so the emulator accepts them (refusing them is a setting); spd's spec is
+    # deliberately stricter and refuses them (`rules.KIND_RULES`, `rules.LABEL_DETECTION_ONLY`).
     with_channel = _set(FACE_SPEC, ("notification_channel",), {"sns_topic_arn": SNS})
-    assert _verdicts(with_channel, _set(FACE_WIRE, ("NotificationChannel",), {"SNSTopicArn": SNS})) == (
-        False,
-        False,
-    )
+    channel_wire = _set(FACE_WIRE, ("NotificationChannel",), {"SNSTopicArn": SNS})
+    assert _verdicts(with_channel, channel_wire) == (False, True)
     with_key = _set(FACE_SPEC, ("kms_key_id",), "alias/results")
-    assert _verdicts(with_key, _set(FACE_WIRE, ("KmsKeyId",), "alias/results")) == (False, False)
+    key_wire = _set(FACE_WIRE, ("KmsKeyId",), "alias/results")
+    assert _verdicts(with_key, key_wire) == (False, True)
+    refusing = EmulatorConfig(face_search_kms_and_notification=False)
+    for wire in (channel_wire, key_wire):
+        with pytest.raises(RekognitionError):
+            parse_create(wire, refusing)
     spec = {key: value for key, value in HOME_SPEC.items() if key != "notification_channel"}
     wire = {key: value for key, value in HOME_WIRE.items() if key != "NotificationChannel"}
     assert _verdicts(spec, wire) == (False, False)

@@ -112,7 +112,9 @@ def apply(spec: Path, url: str) -> None:
 def repair_and_sweep_calls(n: int, status_interval: float, tmp: Path) -> None:
     with EmulatorProcess(quiet=True) as emu:
         emu.configure(transition_seconds=0.2, max_processors=n + 10)
-        spec = write_spec(tmp / "fleet.yaml", [face(f"cam-{i:05d}") for i in range(n)], stack="bench")
+        spec = write_spec(
+            tmp / "fleet.yaml", [face(f"cam-{i:05d}") for i in range(n)], stack="bench", references=emu
+        )
         apply(spec, emu.url)
         emu.configure(latency_ms=20)
         daemon = DaemonRun(
@@ -172,7 +174,9 @@ def repair_and_sweep_calls(n: int, status_interval: float, tmp: Path) -> None:
 def memory_and_idle_cpu(n: int, idle_seconds: float, tmp: Path) -> None:
     with EmulatorProcess(quiet=True) as emu:
         emu.configure(transition_seconds=0.2, max_processors=n + 10)
-        spec = write_spec(tmp / "big.yaml", [face(f"cam-{i:05d}") for i in range(n)], stack="bench")
+        spec = write_spec(
+            tmp / "big.yaml", [face(f"cam-{i:05d}") for i in range(n)], stack="bench", references=emu
+        )
         apply(spec, emu.url)
         emu.configure(latency_ms=20)
         daemon = DaemonRun(spec, emu.url, {"SPD_INTERVAL": "3600", "SPD_STATUS_INTERVAL": "30"})

@@ -125,7 +125,7 @@ def main() -> None:
     mem_n = 1000 if opts.quick else opts.memory_processors
 
     with tempfile.TemporaryDirectory() as tmp, EmulatorProcess() as emu:
-        spec = write_spec(Path(tmp) / "fleet.yaml", fleet(n), stack="bench")
+        spec = write_spec(Path(tmp) / "fleet.yaml", fleet(n), stack="bench", references=emu)
         emu.configure(latency_ms=20, tps=QUOTAS, transition_seconds=0.2, max_processors=100000)
         env = spd_limits(QUOTAS, opts.concurrency)
 

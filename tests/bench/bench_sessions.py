@@ -165,7 +165,7 @@ def main() -> None:
             connected_home_stop_allowed_in=["STARTING"],
         )
         names = [f"cam{i:03d}" for i in range(PROCESSORS)]
-        spec = write_spec(Path(tmp) / "spec.yaml", [home(n) for n in names])
+        spec = write_spec(Path(tmp) / "spec.yaml", [home(n) for n in names], references=emu)
         applied = run_spd(["apply", str(spec), "--endpoint-url", emu.url, "--auto-approve"], timeout=600)
         assert applied.returncode == 0, applied.stderr[-2000:]
         url = emu.client("us-east-1", "sqs").create_queue(QueueName="spd-sessions")["QueueUrl"]

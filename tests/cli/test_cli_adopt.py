@@ -31,7 +31,7 @@ def _tags(client, name):
 
 def _existing(emu, tmp_path, processors, *, stack):
     """Processors made by someone else: applied under `stack`, then (stack None) stripped of the tag."""
-    spec = write_spec(tmp_path / "theirs.yaml", processors, stack=stack or "made-by-hand")
+    spec = write_spec(tmp_path / "theirs.yaml", processors, stack=stack or "made-by-hand", references=emu)
     r = _spd("apply", spec, emu, "--auto-approve")
     assert r.returncode == 0, r.stdout + r.stderr
     client = emu.client()
@@ -55,7 +55,7 @@ def test_untagged_processors_are_conflicts_until_adopted_then_managed(emu, tmp_p
     )
     client = emu.client()
     created = client.describe_stream_processor(Name="porch")["CreationTimestamp"]
-    spec = write_spec(tmp_path / "spec.yaml", [home("porch"), face("lobby")])
+    spec = write_spec(tmp_path / "spec.yaml", [home("porch"), face("lobby")], references=emu)
 
     r = _spd("plan", spec, emu)
     assert r.returncode == 0, r.stderr
@@ -96,7 +96,7 @@ def test_a_processor_of_another_stack_is_never_adopted(emu, tmp_path):
     calls = _existing(emu, tmp_path, [home("porch", labels=["PET"])], stack="theirs")
     client = emu.client()
     before = client.describe_stream_processor(Name="porch")
-    spec = write_spec(tmp_path / "spec.yaml", [home("porch")])
+    spec = write_spec(tmp_path / "spec.yaml", [home("porch")], references=emu)
 
     doc = json.loads(_spd("plan", spec, emu, "--adopt", "--output", "json").stdout)
     (porch,) = doc["processors"]

@@ -43,10 +43,12 @@ def _untagged(emu, name):
 @pytest.fixture
 def protected(emu, tmp_path):
     """`lobby` is protected and the spec now needs it replaced (new collection); `porch` is new."""
-    spec = write_spec(tmp_path / "spec.yaml", [face("lobby", protect=True)])
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby", protect=True)], references=emu)
     assert _apply(spec, emu).returncode == 0
     return write_spec(
-        tmp_path / "spec.yaml", [face("lobby", protect=True, collection="visitors"), face("porch")]
+        tmp_path / "spec.yaml",
+        [face("lobby", protect=True, collection="visitors"), face("porch")],
+        references=emu,
     )
 
 
@@ -54,7 +56,7 @@ def protected(emu, tmp_path):
 def conflicted(emu, tmp_path):
     """`lobby` is taken by an untagged processor; `porch` is new."""
     _untagged(emu, "lobby")
-    return write_spec(tmp_path / "spec.yaml", [face("lobby"), face("porch")])
+    return write_spec(tmp_path / "spec.yaml", [face("lobby"), face("porch")], references=emu)
 
 
 @pytest.mark.parametrize("scenario", ["protected", "conflicted"])
@@ -86,7 +88,7 @@ def _status_json(spec, emu):
 
 
 def test_status_json_and_exit_code_for_each_kind_of_difference(emu, tmp_path):
-    spec = write_spec(tmp_path / "spec.yaml", [face("lobby"), face("garage")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby"), face("garage")], references=emu)
     assert _apply(spec, emu).returncode == 0
     code, rows, doc = _status_json(spec, emu)
     assert code == 0
@@ -111,6 +113,7 @@ def test_status_json_and_exit_code_for_each_kind_of_difference(emu, tmp_path):
     spec = write_spec(
         tmp_path / "spec.yaml",
         [face("lobby", protect=True, collection="visitors"), face("garage"), face("yard"), face("porch")],
+        references=emu,
     )
     code, rows, doc = _status_json(spec, emu)
     assert code == 2
@@ -129,7 +132,7 @@ def test_status_json_and_exit_code_for_each_kind_of_difference(emu, tmp_path):
 
 def test_status_detailed_exitcode_ignores_processors_it_does_not_manage(emu, tmp_path):
     _untagged(emu, "bystander")
-    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")], references=emu)
     assert _apply(spec, emu).returncode == 0
     code, rows, _ = _status_json(spec, emu)
     assert code == 0
@@ -158,7 +161,7 @@ def test_apply_json_is_one_document_on_stdout(emu, conflicted):
 
 
 def test_apply_json_reports_failures_and_no_changes(emu, tmp_path):
-    spec = write_spec(tmp_path / "spec.yaml", [face("a")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("a")], references=emu)
     emu.fault(operation="CreateStreamProcessor", error="AccessDeniedException", count=100)
     r = _apply(spec, emu, "--output", "json")
     assert r.returncode == 1

@@ -20,7 +20,7 @@ RETRIES = {"SPD_MAX_ATTEMPTS": "2"}
 @pytest.fixture
 def stopped_fleet(tmp_path, emu):
     """Three face-search processors of the spec, all stopped by hand: each plan wants to start them."""
-    spec = write_spec(tmp_path / "spec.yaml", [face(n) for n in NAMES])
+    spec = write_spec(tmp_path / "spec.yaml", [face(n) for n in NAMES], references=emu)
     r = run_spd(["apply", str(spec), "--endpoint-url", emu.url, "--auto-approve"])
     assert r.returncode == 0, r.stdout + r.stderr
     client = emu.client()

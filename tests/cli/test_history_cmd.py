@@ -65,3 +65,25 @@ def test_a_history_file_of_another_program_is_refused(tmp_path):
     result = run_spd(["history", str(spec)], env={"SPD_HISTORY_FILE": str(other)})
     assert result.returncode == 78
     assert "not an spd history database" in result.stderr
+
+
+def test_the_history_is_kept_in_state_dir_when_no_history_file_is_set(tmp_path):
+    """The systemd unit sets only SPD_STATE_DIR (its dynamic user has no writable home)."""
+    from spd.events import Event
+    from spd.history import History
+
+    spec = write_spec(tmp_path / "spec.yaml", [home("porch")])
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    history = History(state / "history.db")
+    history.record(
+        Event("drift_detected", {"processor": "porch", "region": "us-east-1"}),
+        stack="test-stack",
+        at=datetime.now(UTC),
+    )
+    history.close()
+    result = run_spd(
+        ["history", str(spec), "--output", "json"], env={"SPD_STATE_DIR": str(state), "HOME": "/nonexistent"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert [e["event"] for e in json.loads(result.stdout)] == ["drift_detected"]

@@ -25,20 +25,27 @@ def _kvs(region: str, name: str) -> str:
     return f"arn:aws:kinesisvideo:{region}:{ACCOUNT}:stream/{name}/1700000000000"
 
 
-def _create_face(client, region, name, *, threshold=None, role=ROLE, tags=None, regions=None):
+def _create_face(
+    client, region, name, *, threshold=None, role=ROLE, tags=None, regions=None, references=None
+):
+    """Create a face-search processor; `references` (the emulator): first what it references, so that
+    it runs under strict references."""
     face = {"CollectionId": "staff"}
     if threshold is not None:
         face["FaceMatchThreshold"] = threshold
     extra = {"RegionsOfInterest": regions} if regions else {}
-    client.create_stream_processor(
-        Name=name,
-        Input={"KinesisVideoStream": {"Arn": _kvs(region, name)}},
-        Output={"KinesisDataStream": {"Arn": f"arn:aws:kinesis:{region}:{ACCOUNT}:stream/{name}-out"}},
-        Settings={"FaceSearch": face},
-        RoleArn=role,
-        Tags=tags or {},
+    request = {
+        "Name": name,
+        "Input": {"KinesisVideoStream": {"Arn": _kvs(region, name)}},
+        "Output": {"KinesisDataStream": {"Arn": f"arn:aws:kinesis:{region}:{ACCOUNT}:stream/{name}-out"}},
+        "Settings": {"FaceSearch": face},
+        "RoleArn": role,
+        "Tags": tags or {},
         **extra,
-    )
+    }
+    if references is not None:
+        references.create_references(request, region=region)
+    client.create_stream_processor(**request)
 
 
 def _create_home(client, region, name, *, labels, min_confidence=None, tags=None, regions=None, **extra):
@@ -63,7 +70,7 @@ def _create_home(client, region, name, *, labels, min_confidence=None, tags=None
 def fleet(emu):
     """Two regions, both kinds, running and stopped, boxes and polygons, awkward floats and tags."""
     east, west = emu.client(EAST), emu.client(WEST)
-    _create_face(east, EAST, "lobby", threshold=70, tags={"team": "vision", "site": "hq"})
+    _create_face(east, EAST, "lobby", threshold=70, tags={"team": "vision", "site": "hq"}, references=emu)
     _create_face(
         east,
         EAST,
@@ -85,7 +92,7 @@ def fleet(emu):
             {"Polygon": [{"X": 0.1, "Y": 0.6}, {"X": 0.9, "Y": 0.6}, {"X": 0.33, "Y": 0.95}]},
         ],
     )
-    _create_face(west, WEST, "gate", role=OTHER_ROLE, tags={"team": "vision"})
+    _create_face(west, WEST, "gate", role=OTHER_ROLE, tags={"team": "vision"}, references=emu)
     _create_home(
         west, WEST, "yard", labels=["PET"], tags={"team": "vision"}, DataSharingPreference={"OptIn": True}
     )
@@ -285,7 +292,13 @@ def test_any_imported_fleet_is_adopted_without_changes(emu, tmp_path_factory, fl
         client = emu.client(p["region"])
         if p["face"]:
             _create_face(
-                client, p["region"], name, threshold=p["threshold"], tags=p["tags"], regions=p["rois"]
+                client,
+                p["region"],
+                name,
+                threshold=p["threshold"],
+                tags=p["tags"],
+                regions=p["rois"],
+                references=emu,
             )
             if p["running"]:
                 client.start_stream_processor(Name=name)

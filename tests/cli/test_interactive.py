@@ -22,7 +22,7 @@ ANSWERS = [("yes", True), ("y", False), ("Yes please", False), ("n", False), (""
 
 @pytest.mark.parametrize(("answer", "applied"), ANSWERS)
 def test_apply_asks_on_a_terminal(emu, tmp_path, answer, applied):
-    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")], references=emu)
     run = run_on_terminal(["apply", str(spec), "--endpoint-url", emu.url], answer=answer)
     output = run.terminal
     assert "+ create" in output
@@ -40,7 +40,7 @@ def test_apply_asks_on_a_terminal(emu, tmp_path, answer, applied):
 
 @pytest.mark.parametrize(("answer", "applied"), [("yes", True), ("y", False)])
 def test_apply_piped_to_tee_still_asks_on_the_terminal(emu, tmp_path, answer, applied):
-    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")], references=emu)
     run = run_on_terminal(["apply", str(spec), "--endpoint-url", emu.url], pipe_stdout=True, answer=answer)
     # The question is on the terminal (stderr), the plan and the report in the pipe (the log).
     assert "Apply these changes?" in run.terminal
@@ -57,7 +57,7 @@ def test_apply_piped_to_tee_still_asks_on_the_terminal(emu, tmp_path, answer, ap
 
 
 def test_ctrl_c_at_the_question_exits_130_at_once(emu, tmp_path):
-    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")], references=emu)
     # The harness gives up after `timeout`; the old prompt ignored the first Ctrl-C and kept waiting.
     run = run_on_terminal(["apply", str(spec), "--endpoint-url", emu.url], answer="\x03", timeout=20)
     assert run.code == 130, run.terminal
@@ -69,7 +69,7 @@ def test_ctrl_c_at_the_question_exits_130_at_once(emu, tmp_path):
 def test_ctrl_c_during_apply_exits_130_and_says_how_to_finish(emu, tmp_path):
     # Slow creates, so the interruption lands while the apply is under way.
     emu.configure(latency_ms={"CreateStreamProcessor": 2000})
-    spec = write_spec(tmp_path / "spec.yaml", [face("lobby"), face("garage")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby"), face("garage")], references=emu)
     run = run_on_terminal(
         ["apply", str(spec), "--endpoint-url", emu.url, "--auto-approve"],
         interrupt_after="Applying",

@@ -29,9 +29,13 @@ def _plan(spec, emu, *extra):
 def changes(emu, tmp_path):
     """A spec whose plan creates one processor, updates one (a tag), replaces one and deletes one."""
     spec = tmp_path / "spec.yaml"
-    write_spec(spec, [face("kept"), face("moved"), face("gone")])
+    write_spec(spec, [face("kept"), face("moved"), face("gone")], references=emu)
     _apply(spec, emu)
-    write_spec(spec, [face("kept", tags={"team": "x"}), face("moved", collection="guests"), face("new")])
+    write_spec(
+        spec,
+        [face("kept", tags={"team": "x"}), face("moved", collection="guests"), face("new")],
+        references=emu,
+    )
     return spec
 
 
@@ -88,7 +92,7 @@ def test_status_is_coloured_on_a_terminal_only(emu, changes):
 
 
 def test_apply_report_is_coloured_on_a_terminal(emu, tmp_path):
-    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")], references=emu)
     run = run_on_terminal(
         ["apply", str(spec), "--endpoint-url", emu.url, "--auto-approve"], drop_env=["NO_COLOR"]
     )
@@ -100,7 +104,7 @@ def test_apply_report_is_coloured_on_a_terminal(emu, tmp_path):
 
 
 def test_create_shows_every_tag_including_the_stack_tag(emu, tmp_path):
-    spec = write_spec(tmp_path / "spec.yaml", [face("lobby", tags={"team": "x"})])
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby", tags={"team": "x"})], references=emu)
     r = _plan(spec, emu)
     assert r.returncode == 0, r.stderr
     assert '      + tags.spd:stack = "test-stack"' in r.stdout
@@ -109,9 +113,9 @@ def test_create_shows_every_tag_including_the_stack_tag(emu, tmp_path):
 
 def test_replace_shows_the_tags_the_new_processor_carries(emu, tmp_path):
     spec = tmp_path / "spec.yaml"
-    write_spec(spec, [face("lobby", tags={"site": "hq", "team": "a"})])
+    write_spec(spec, [face("lobby", tags={"site": "hq", "team": "a"})], references=emu)
     _apply(spec, emu)
-    write_spec(spec, [face("lobby", collection="guests", tags={"team": "b", "floor": "2"})])
+    write_spec(spec, [face("lobby", collection="guests", tags={"team": "b", "floor": "2"})], references=emu)
     r = _plan(spec, emu)
     assert "-/+ replace" in r.stdout
     assert '      ~ face_search.collection_id: "staff" -> "guests"   # forces replacement' in r.stdout
@@ -123,14 +127,14 @@ def test_replace_shows_the_tags_the_new_processor_carries(emu, tmp_path):
 
 def test_an_added_tag_reads_like_a_removed_one(emu, tmp_path):
     spec = tmp_path / "spec.yaml"
-    write_spec(spec, [face("lobby")])
+    write_spec(spec, [face("lobby")], references=emu)
     _apply(spec, emu)
-    write_spec(spec, [face("lobby", tags={"team": "x"})])
+    write_spec(spec, [face("lobby", tags={"team": "x"})], references=emu)
     added = _plan(spec, emu)
     assert "~ update   us-east-1/lobby" in added.stdout
     assert '      + tags.team = "x"' in added.stdout
     _apply(spec, emu)
-    write_spec(spec, [face("lobby")])
+    write_spec(spec, [face("lobby")], references=emu)
     removed = _plan(spec, emu)
     assert '      - tags.team = "x"' in removed.stdout
 
@@ -140,7 +144,7 @@ def test_an_added_tag_reads_like_a_removed_one(emu, tmp_path):
 
 @pytest.mark.parametrize("command", ["plan", "apply"])
 def test_target_naming_no_processor_is_a_usage_error(emu, tmp_path, command):
-    spec = write_spec(tmp_path / "spec.yaml", [face("lobby-faces"), face("porch")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby-faces"), face("porch")], references=emu)
     extra = ["--auto-approve"] if command == "apply" else []
     r = run_spd([command, str(spec), "--endpoint-url", emu.url, "--target", "lobby-face", *extra])
     assert r.returncode == 64
@@ -152,9 +156,9 @@ def test_target_naming_no_processor_is_a_usage_error(emu, tmp_path, command):
 
 def test_target_with_prune_may_name_a_processor_that_left_the_spec(emu, tmp_path):
     spec = tmp_path / "spec.yaml"
-    write_spec(spec, [face("lobby"), face("old")])
+    write_spec(spec, [face("lobby"), face("old")], references=emu)
     _apply(spec, emu)
-    write_spec(spec, [face("lobby")])
+    write_spec(spec, [face("lobby")], references=emu)
     r = _apply(spec, emu, "--prune", "--target", "old")
     assert "- delete   us-east-1/old" in r.stdout
     r = run_spd(["plan", str(spec), "--endpoint-url", emu.url, "--prune", "--target", "lobbi"])

@@ -30,7 +30,9 @@ def _spd(emu, *args, **kwargs):
 def fleet(tmp_path, emu):
     """lobby running, garage stopped, porch watching for people; then a spec that changes all but lobby."""
     spec = write_spec(
-        tmp_path / "spec.yaml", [face("lobby"), face("garage", desired_state="stopped"), home("porch")]
+        tmp_path / "spec.yaml",
+        [face("lobby"), face("garage", desired_state="stopped"), home("porch")],
+        references=emu,
     )
     r = _spd(emu, "apply", str(spec), "--auto-approve")
     assert r.returncode == 0, r.stdout + r.stderr
@@ -38,6 +40,7 @@ def fleet(tmp_path, emu):
     write_spec(
         spec,
         [face("lobby"), face("garage"), home("porch", labels=["PERSON", "PACKAGE"]), home("yard")],
+        references=emu,
     )
     return spec
 
@@ -159,7 +162,7 @@ def test_a_change_to_one_planned_processor_refuses_the_whole_plan(fleet, emu, tm
 def test_a_changed_spec_refuses_the_plan(fleet, emu, tmp_path):
     out = tmp_path / "plan.json"
     _save(emu, fleet, out)
-    write_spec(fleet, [face("lobby"), face("garage"), home("porch")])
+    write_spec(fleet, [face("lobby"), face("garage"), home("porch")], references=emu)
     emu.clear_stats()
     r = _spd(emu, "apply", str(out))
     assert r.returncode == 1
@@ -217,12 +220,14 @@ def test_a_plan_file_is_recognised_by_content_and_fixes_its_options(fleet, emu, 
 
 
 def test_a_plan_saved_with_adopt_adopts_when_applied(emu, tmp_path):
-    theirs = write_spec(tmp_path / "theirs.yaml", [home("porch", labels=["PET"])], stack="made-by-hand")
+    theirs = write_spec(
+        tmp_path / "theirs.yaml", [home("porch", labels=["PET"])], stack="made-by-hand", references=emu
+    )
     assert _spd(emu, "apply", str(theirs), "--auto-approve").returncode == 0
     client = emu.client()
     arn = client.describe_stream_processor(Name="porch")["StreamProcessorArn"]
     client.untag_resource(ResourceArn=arn, TagKeys=[STACK_TAG])
-    spec = write_spec(tmp_path / "spec.yaml", [home("porch")])
+    spec = write_spec(tmp_path / "spec.yaml", [home("porch")], references=emu)
     out = tmp_path / "plan.json"
     saved = _save(emu, spec, out, "--adopt")
     assert saved["adopt"] is True

@@ -32,6 +32,7 @@ def fleet(tmp_path, emu):
     spec = write_spec(
         tmp_path / "spec.yaml",
         [face("lobby"), face("garage", desired_state="stopped"), home("porch"), home("yard", labels=["PET"])],
+        references=emu,
     )
     r = _apply(spec, emu)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -64,6 +65,7 @@ def test_label_change_updates_in_place(fleet, emu, tmp_path):
             home("porch", labels=["PACKAGE", "PERSON"]),
             home("yard", labels=["PET"]),
         ],
+        references=emu,
     )
     plan = _plan_json(spec, emu)
     porch = _by_name(plan)["porch"]
@@ -97,6 +99,7 @@ def test_collection_change_replaces_and_restarts(fleet, emu, tmp_path):
             home("porch"),
             home("yard", labels=["PET"]),
         ],
+        references=emu,
     )
     lobby = _by_name(_plan_json(spec, emu))["lobby"]
     assert lobby["actions"] == ["replace", "start"]
@@ -126,7 +129,9 @@ def test_processor_stopped_by_hand_is_planned_to_start(fleet, emu):
 def test_removed_from_spec_is_deleted_only_with_prune(fleet, emu, tmp_path):
     client = emu.client()
     spec = write_spec(
-        tmp_path / "spec.yaml", [face("lobby"), face("garage", desired_state="stopped"), home("porch")]
+        tmp_path / "spec.yaml",
+        [face("lobby"), face("garage", desired_state="stopped"), home("porch")],
+        references=emu,
     )
     # Without --prune, processors outside the spec are not even read: plan and apply leave them be.
     assert "yard" not in _by_name(_plan_json(spec, emu))
@@ -144,7 +149,9 @@ def test_removed_from_spec_is_deleted_only_with_prune(fleet, emu, tmp_path):
     assert {"lobby", "garage", "porch"} <= names
 
 
-def _unmanaged(client, name, *, tags=None):
+def _unmanaged(emu, name, *, tags=None):
+    """A processor made by someone else, with what it references (so that it runs)."""
+    client = emu.client()
     kwargs = {
         "Input": {
             "KinesisVideoStream": {"Arn": f"arn:aws:kinesisvideo:us-east-1:{ACCOUNT}:stream/x-{name}/1"}
@@ -156,17 +163,18 @@ def _unmanaged(client, name, *, tags=None):
     }
     if tags:
         kwargs["Tags"] = tags
+    emu.create_references(kwargs)
     client.create_stream_processor(**kwargs)
 
 
 @pytest.mark.parametrize("tags", [None, {STACK_TAG: "another-stack"}])
 def test_unmanaged_processors_are_never_touched(emu, tmp_path, tags):
     client = emu.client()
-    _unmanaged(client, "lobby", tags=tags)  # same name as a spec processor
-    _unmanaged(client, "bystander", tags=tags)  # not in the spec at all
+    _unmanaged(emu, "lobby", tags=tags)  # same name as a spec processor
+    _unmanaged(emu, "bystander", tags=tags)  # not in the spec at all
     client.start_stream_processor(Name="bystander")
     before = {n: client.describe_stream_processor(Name=n) for n in ("lobby", "bystander")}
-    spec = write_spec(tmp_path / "spec.yaml", [face("lobby"), home("porch")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby"), home("porch")], references=emu)
     lobby = _by_name(_plan_json(spec, emu, "--prune"))["lobby"]
     assert lobby["blocked"].startswith("conflict")
     r = _apply(spec, emu, "--prune")
@@ -193,7 +201,7 @@ def test_unmanaged_processors_are_never_touched(emu, tmp_path, tags):
 
 def test_aws_errors_are_one_clear_line_per_processor(emu, tmp_path):
     emu.fault(operation="CreateStreamProcessor", error="AccessDeniedException", count=100)
-    spec = write_spec(tmp_path / "spec.yaml", [face("a"), face("b")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("a"), face("b")], references=emu)
     r = _apply(spec, emu)
     assert r.returncode == 1
     lines = [line for line in r.stdout.splitlines() if "AccessDeniedException" in line]
@@ -203,7 +211,7 @@ def test_aws_errors_are_one_clear_line_per_processor(emu, tmp_path):
 
 
 def test_apply_refuses_without_terminal_or_auto_approve(emu, tmp_path):
-    spec = write_spec(tmp_path / "spec.yaml", [face("a")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("a")], references=emu)
     r = run_spd(["apply", str(spec), "--endpoint-url", emu.url])
     assert r.returncode == 64
     assert "--auto-approve" in r.stderr
@@ -211,7 +219,7 @@ def test_apply_refuses_without_terminal_or_auto_approve(emu, tmp_path):
 
 
 def test_invalid_spec_changes_nothing(emu, tmp_path):
-    spec = write_spec(tmp_path / "spec.yaml", [face("a"), face("b", collection="")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("a"), face("b", collection="")], references=emu)
     r = _apply(spec, emu)
     assert r.returncode == 78
     assert "spec.yaml:" in r.stderr
@@ -227,7 +235,7 @@ def test_unreachable_endpoint_is_a_clean_runtime_error(tmp_path):
 
 
 def test_target_limits_apply(emu, tmp_path):
-    spec = write_spec(tmp_path / "spec.yaml", [face("a"), face("b")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("a"), face("b")], references=emu)
     assert _apply(spec, emu, "--target", "b").returncode == 0
     names = {p["Name"] for p in emu.client().list_stream_processors()["StreamProcessors"]}
     assert names == {"b"}
@@ -247,7 +255,7 @@ def test_failed_processor_is_restarted_and_its_message_reported(fleet, emu):
 
 def test_limit_exceeded_is_reported_per_processor(emu, tmp_path):
     emu.configure(max_processors=1)
-    spec = write_spec(tmp_path / "spec.yaml", [face("a"), face("b")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("a"), face("b")], references=emu)
     r = _apply(spec, emu)
     assert r.returncode == 1
     failed = [line for line in r.stdout.splitlines() if line.startswith("  x ")]
@@ -258,7 +266,7 @@ def test_limit_exceeded_is_reported_per_processor(emu, tmp_path):
 
 def test_standard_aws_endpoint_variable_is_honoured(emu, tmp_path):
     """Without --endpoint-url or --local, botocore's own resolution applies (AWS_ENDPOINT_URL_REKOGNITION)."""
-    spec = write_spec(tmp_path / "spec.yaml", [face("a")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("a")], references=emu)
     r = run_spd(["apply", str(spec), "--auto-approve"], env={"AWS_ENDPOINT_URL_REKOGNITION": emu.url})
     assert r.returncode == 0, r.stdout + r.stderr
     assert [p["Name"] for p in emu.client().list_stream_processors()["StreamProcessors"]] == ["a"]
@@ -274,7 +282,7 @@ def test_video_stream_used_by_an_unmanaged_processor_fails_at_once(emu, tmp_path
         Settings={"FaceSearch": {"CollectionId": "theirs"}},
         RoleArn=f"arn:aws:iam::{ACCOUNT}:role/Theirs",
     )
-    spec = write_spec(tmp_path / "spec.yaml", [face("lobby"), face("garage")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby"), face("garage")], references=emu)
     r = run_spd(["apply", str(spec), "--endpoint-url", emu.url, "--auto-approve"], timeout=60)
     assert r.returncode == 1
     failed = [line for line in r.stdout.splitlines() if line.startswith("  x ")]

@@ -37,7 +37,7 @@ def test_a_session_starts_in_the_named_targets_account_with_a_budget_per_target(
         "alpha": {"account_id": A, "role_arn": roles["alpha"], "regions": ["us-east-1"]},
         "beta": {"account_id": B, "role_arn": roles["beta"], "regions": ["us-east-1"]},
     }
-    write_targets_spec(spec, targets, [porch(A, "alpha"), porch(B, "beta")])
+    write_targets_spec(spec, targets, [porch(A, "alpha"), porch(B, "beta")], references=emu)
     env = {"SPD_STATE_DIR": str(tmp_path / "state"), "SPD_ENDPOINT_URL": emu.url}
     applied = run_spd(["apply", str(spec), "--auto-approve"], env=env)
     assert applied.returncode == 0, applied.stdout + applied.stderr

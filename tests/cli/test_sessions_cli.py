@@ -23,6 +23,7 @@ def setup(tmp_path: Path, emu: Any) -> tuple[Path, dict[str, str]]:
             home("porch", sessions={"max_duration_seconds": 30, "budget_seconds_per_day": 3600}),
             home("garage"),
         ],
+        references=emu,
     )
     for processor in load_spec(spec).desired.processors:
         emu.client().create_stream_processor(**create_request(processor.config, {STACK_TAG: "test-stack"}))

@@ -80,3 +80,18 @@ def test_example_settings_file_names_the_units_spec_directory():
         "/etc/spd/spec.d"
     )
     assert "spec: /etc/spd/spec.d " in example
+
+
+def test_a_seconds_setting_that_is_no_duration_is_located(tmp_path):
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("interval: 5m\ngrace_period: 5 minutes\nha:\n  lease_seconds: 1h30\n")
+    r = run_spd(
+        ["plan", CONFIG, "--settings", str(settings), "--local", "--local-state", str(tmp_path / "e.json")],
+        env={"SPD_POLL_INTERVAL": "2 s"},
+    )
+    assert r.returncode == 78
+    assert "environment: SPD_POLL_INTERVAL: expected seconds or a duration such as 90s, 5m" in r.stderr
+    assert f"{settings}:2:15: grace_period: expected seconds or a duration" in r.stderr
+    assert f"{settings}:4:18: ha.lease_seconds: expected seconds or a duration" in r.stderr
+    assert "interval:" not in r.stderr.replace("poll_interval", "").replace("POLL_INTERVAL", "")
+    assert "Traceback" not in r.stderr

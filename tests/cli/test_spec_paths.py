@@ -85,8 +85,8 @@ def test_a_fifo_as_the_spec_exits_78_without_blocking(tmp_path: Path, command: s
 def test_a_dangling_file_makes_apply_prune_exit_78_and_call_nothing(tmp_path: Path, emu) -> None:
     spec = tmp_path / "spec.d"
     spec.mkdir()
-    write_spec(spec / "a.yaml", [face("lobby")])
-    write_spec(spec / "b.yaml", [home("porch")])
+    write_spec(spec / "a.yaml", [face("lobby")], references=emu)
+    write_spec(spec / "b.yaml", [home("porch")], references=emu)
     applied = run_spd(["apply", str(spec), "--endpoint-url", emu.url, "--auto-approve"])
     assert applied.returncode == 0, applied.stderr
 

@@ -31,7 +31,7 @@ def _run_args(emu, spec: Path) -> list[str]:
 
 
 def test_processor_stopped_by_hand_is_restarted_by_the_status_sweep(tmp_path, fast_emu, daemons):
-    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")], references=fast_emu)
     # Full passes an hour apart: only a status sweep can notice the stop.
     d = daemons(*_run_args(fast_emu, spec), env={"SPD_INTERVAL": "3600"})
     d.wait_for("reconcile_completed")
@@ -55,7 +55,7 @@ def test_processor_stopped_by_hand_is_restarted_by_the_status_sweep(tmp_path, fa
 
 
 def test_label_change_by_hand_is_reverted_by_the_next_full_pass(tmp_path, fast_emu, daemons):
-    spec = write_spec(tmp_path / "spec.yaml", [home("porch", labels=["PERSON"])])
+    spec = write_spec(tmp_path / "spec.yaml", [home("porch", labels=["PERSON"])], references=fast_emu)
     d = daemons(*_run_args(fast_emu, spec))
     _, first = d.wait_for("reconcile_completed")
     assert first["errors"] == 0
@@ -92,10 +92,10 @@ def test_label_change_by_hand_is_reverted_by_the_next_full_pass(tmp_path, fast_e
 
 
 def test_sighup_applies_a_new_spec(tmp_path, fast_emu, daemons):
-    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")], references=fast_emu)
     d = daemons(*_run_args(fast_emu, spec), env={"SPD_INTERVAL": "3600"})
     d.wait_for("reconcile_completed")
-    write_spec(spec, [face("lobby"), face("garage", desired_state="stopped")])
+    write_spec(spec, [face("lobby"), face("garage", desired_state="stopped")], references=fast_emu)
     mark = len(d.lines)
     d.signal(signal.SIGHUP)
     i, reloaded = d.wait_for("config_reloaded", after=mark)
@@ -108,7 +108,7 @@ def test_sighup_applies_a_new_spec(tmp_path, fast_emu, daemons):
 
 
 def test_sighup_with_a_broken_spec_keeps_the_old_one_running(tmp_path, fast_emu, daemons):
-    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")], references=fast_emu)
     d = daemons(*_run_args(fast_emu, spec), env={"SPD_INTERVAL": "3600"})
     d.wait_for("reconcile_completed")
     text = spec.read_text()
@@ -132,7 +132,7 @@ def test_sighup_with_a_broken_spec_keeps_the_old_one_running(tmp_path, fast_emu,
 
 
 def test_sigterm_lets_the_pass_in_flight_finish_and_exits_0(tmp_path, fast_emu, daemons):
-    spec = write_spec(tmp_path / "spec.yaml", [face(f"cam-{i}") for i in range(4)])
+    spec = write_spec(tmp_path / "spec.yaml", [face(f"cam-{i}") for i in range(4)], references=fast_emu)
     fast_emu.configure(latency_ms=150)
     d = daemons(*_run_args(fast_emu, spec), env={"SPD_CONCURRENCY": "1", "SPD_GRACE_PERIOD": "30"})
     d.wait_for("processor_created", processor="cam-0")
@@ -147,7 +147,7 @@ def test_sigterm_lets_the_pass_in_flight_finish_and_exits_0(tmp_path, fast_emu, 
 
 
 def test_sigterm_abandons_a_pass_that_outlives_the_grace_period(tmp_path, fast_emu, daemons):
-    spec = write_spec(tmp_path / "spec.yaml", [face(f"cam-{i}") for i in range(20)])
+    spec = write_spec(tmp_path / "spec.yaml", [face(f"cam-{i}") for i in range(20)], references=fast_emu)
     fast_emu.configure(latency_ms=300)
     d = daemons(*_run_args(fast_emu, spec), env={"SPD_CONCURRENCY": "1", "SPD_GRACE_PERIOD": "0.5"})
     d.wait_for("processor_created", processor="cam-0")
@@ -159,7 +159,7 @@ def test_sigterm_abandons_a_pass_that_outlives_the_grace_period(tmp_path, fast_e
 
 
 def test_invalid_spec_at_start_exits_78_with_located_errors(tmp_path, fast_emu, daemons):
-    spec = write_spec(tmp_path / "spec.yaml", [face("bad name!")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("bad name!")], references=fast_emu)
     d = daemons(*_run_args(fast_emu, spec))
     assert d.wait(timeout=30) == 78
     assert re.search(rf"^{re.escape(str(spec))}:\d+:\d+: ", d.stderr, re.M), d.stderr
@@ -170,7 +170,7 @@ def test_invalid_spec_at_start_exits_78_with_located_errors(tmp_path, fast_emu, 
 
 
 def test_invalid_settings_at_start_exit_78(tmp_path, fast_emu, daemons):
-    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")], references=fast_emu)
     d = daemons(*_run_args(fast_emu, spec), env={"SPD_INTERVAL": "-1"})
     assert d.wait(timeout=30) == 78
     assert "SPD_INTERVAL: Input should be greater than 0" in d.stderr
@@ -197,7 +197,7 @@ def test_a_spec_nested_too_deep_at_start_is_config_invalid_and_exit_78(tmp_path,
 
 
 def test_sighup_with_a_spec_or_settings_nested_too_deep_keeps_running(tmp_path, fast_emu, daemons):
-    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")], references=fast_emu)
     settings = tmp_path / "settings.yaml"
     settings.write_text("interval: 3600\n")
     d = daemons(*_run_args(fast_emu, spec), "--settings", str(settings))
@@ -233,7 +233,7 @@ def test_sighup_with_a_spec_or_settings_nested_too_deep_keeps_running(tmp_path, 
 
 
 def test_metrics_port_in_use_exits_1_with_a_clear_error(tmp_path, fast_emu, daemons):
-    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")], references=fast_emu)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -268,7 +268,7 @@ def test_unreachable_endpoint_is_logged_retried_and_unhealthy(tmp_path, daemons)
 
 
 def test_failed_processor_is_restarted_with_backoff(tmp_path, fast_emu, daemons):
-    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")], references=fast_emu)
     d = daemons(*_run_args(fast_emu, spec), env={"SPD_INTERVAL": "3600"})
     d.wait_for("reconcile_completed")
     wait_status(fast_emu.client(), "lobby", {"RUNNING"})
@@ -295,7 +295,7 @@ def test_failed_processor_is_restarted_with_backoff(tmp_path, fast_emu, daemons)
 
 
 def test_failed_processor_found_by_a_sweep_is_reported_with_its_status_message(tmp_path, fast_emu, daemons):
-    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")], references=fast_emu)
     d = daemons(*_run_args(fast_emu, spec), env={"SPD_INTERVAL": "3600"})
     d.wait_for("reconcile_completed")
     wait_status(fast_emu.client(), "lobby", {"RUNNING"})
@@ -334,7 +334,7 @@ def test_sd_notify_ready_status_watchdog_stopping(tmp_path, fast_emu, daemons):
                 )
             assert ok, f"{count}x {prefix} not received: {received}"
 
-        spec = write_spec(tmp_path / "spec.yaml", [face("lobby")])
+        spec = write_spec(tmp_path / "spec.yaml", [face("lobby")], references=fast_emu)
         d = daemons(
             *_run_args(fast_emu, spec),
             env={"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "400000"},

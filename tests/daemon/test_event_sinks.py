@@ -27,7 +27,7 @@ def receiver() -> Iterator[Receiver]:
 
 def test_drift_and_repair_reach_a_signed_webhook_and_the_history(tmp_path, emu, daemons, receiver):
     emu.configure(transition_seconds=0.05, name_reuse_seconds=0.1)
-    spec = write_spec(tmp_path / "spec.yaml", [home("porch", labels=["PERSON"])])
+    spec = write_spec(tmp_path / "spec.yaml", [home("porch", labels=["PERSON"])], references=emu)
     history = tmp_path / "state" / "history.db"
     sinks = [{"type": "webhook", "url": receiver.url, "secret_file": str(secret_file(tmp_path))}]
     env = {"SPD_EVENT_SINKS": json.dumps(sinks), "SPD_HISTORY_FILE": str(history)}
@@ -121,7 +121,7 @@ def test_sns_and_eventbridge_sinks_deliver_cloudevents_to_sqs(tmp_path, emu, dae
         Rule=f"spd-{suffix}", EventBusName=bus, Targets=[{"Id": "queue", "Arn": bridge_queue_arn}]
     )
 
-    spec = write_spec(tmp_path / "spec.yaml", [home("porch")])
+    spec = write_spec(tmp_path / "spec.yaml", [home("porch")], references=emu)
     sinks = [{"type": "sns", "topic_arn": topic}, {"type": "eventbridge", "bus": bus}]
     env = {"SPD_EVENT_SINKS": json.dumps(sinks), "SPD_HISTORY_FILE": str(tmp_path / "history.db")}
     d = daemons("--endpoint-url", emu.url, "--spec", str(spec), env=env)
@@ -149,7 +149,7 @@ def _refused_port() -> int:
 
 def test_a_dead_webhook_is_retried_then_counted_dropped_and_passes_go_on(tmp_path, emu, daemons):
     emu.configure(transition_seconds=0.05, name_reuse_seconds=0.1)
-    spec = write_spec(tmp_path / "spec.yaml", [home("porch")])
+    spec = write_spec(tmp_path / "spec.yaml", [home("porch")], references=emu)
     url = f"http://127.0.0.1:{_refused_port()}/dead"
     sinks = [
         {

@@ -48,7 +48,7 @@ def test_an_out_of_band_change_is_repaired_through_cloudtrail_published_signed_a
 ):
     emu.configure(transition_seconds=0.05, name_reuse_seconds=0.1)
     url = rule_fed_queue(emu)
-    spec = write_spec(tmp_path / "spec.yaml", [home("porch"), home("garden")])
+    spec = write_spec(tmp_path / "spec.yaml", [home("porch"), home("garden")], references=emu)
     history = tmp_path / "state" / "history.db"
     sinks = [{"type": "webhook", "url": receiver.url, "secret_file": str(secret_file(tmp_path))}]
     d = Daemon(

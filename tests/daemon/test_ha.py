@@ -77,7 +77,7 @@ def _health(d: Daemon) -> tuple[int, dict]:
 
 
 def test_exactly_one_of_two_leads_and_sigterm_hands_over_at_once(tmp_path, fast_emu, table, daemons):
-    spec = write_spec(tmp_path / "spec.yaml", [home("porch")])
+    spec = write_spec(tmp_path / "spec.yaml", [home("porch")], references=fast_emu)
     a = _start(daemons, fast_emu, spec, table, "host-a:1")
     b = _start(daemons, fast_emu, spec, table, "host-b:2")
     leader, standby = leader_of(a, b)
@@ -107,7 +107,7 @@ def test_exactly_one_of_two_leads_and_sigterm_hands_over_at_once(tmp_path, fast_
 
 
 def test_sigkill_of_the_leader_fails_over_and_the_standby_repairs_drift(tmp_path, fast_emu, table, daemons):
-    spec = write_spec(tmp_path / "spec.yaml", [home("porch")])
+    spec = write_spec(tmp_path / "spec.yaml", [home("porch")], references=fast_emu)
     a = _start(daemons, fast_emu, spec, table, "host-a:1")
     b = _start(daemons, fast_emu, spec, table, "host-b:2")
     leader, standby = leader_of(a, b)
@@ -128,8 +128,8 @@ def test_sigkill_of_the_leader_fails_over_and_the_standby_repairs_drift(tmp_path
 
 def test_a_paused_holder_makes_no_mutating_call_after_resuming(tmp_path, fast_emu, table, daemons):
     # Conflicting specs: whatever the paused one would do on waking undoes the other's work.
-    spec_a = write_spec(tmp_path / "a.yaml", [home("porch", labels=["PERSON"])])
-    spec_b = write_spec(tmp_path / "b.yaml", [home("porch", labels=["PACKAGE"])])
+    spec_a = write_spec(tmp_path / "a.yaml", [home("porch", labels=["PERSON"])], references=fast_emu)
+    spec_b = write_spec(tmp_path / "b.yaml", [home("porch", labels=["PACKAGE"])], references=fast_emu)
     a = _start(daemons, fast_emu, spec_a, table, "host-a:1", SPD_INTERVAL="1")
     a.wait_for("leader_acquired")
     a.wait_for("reconcile_completed")
@@ -170,7 +170,7 @@ def test_a_paused_holder_makes_no_mutating_call_after_resuming(tmp_path, fast_em
 def test_a_holder_that_loses_its_lease_table_stops_mutating_within_the_lease(
     tmp_path, fast_emu, table, daemons
 ):
-    spec = write_spec(tmp_path / "spec.yaml", [home("porch")])
+    spec = write_spec(tmp_path / "spec.yaml", [home("porch")], references=fast_emu)
     a = _start(daemons, fast_emu, spec, table, "host-a:1", SPD_HA_CREATE_TABLE="false", SPD_INTERVAL="1")
     # Not allowed to create the table: standby, and /healthz says why.
     a.wait_for("lease_error")
@@ -212,8 +212,8 @@ def test_two_daemons_with_conflicting_specs_never_undo_each_other_while_roles_ho
 ):
     """The fight the lease exists to prevent: two specs that disagree on a label. While the roles hold,
     no UpdateStreamProcessor at all after the leader's convergence; at a fail-over, exactly one."""
-    person = write_spec(tmp_path / "person.yaml", [home("porch", labels=["PERSON"])])
-    pet = write_spec(tmp_path / "pet.yaml", [home("porch", labels=["PET"])])
+    person = write_spec(tmp_path / "person.yaml", [home("porch", labels=["PERSON"])], references=fast_emu)
+    pet = write_spec(tmp_path / "pet.yaml", [home("porch", labels=["PET"])], references=fast_emu)
     a = _start(daemons, fast_emu, person, table, "host-a:1")
     b = _start(daemons, fast_emu, pet, table, "host-b:2")
     leader, standby = leader_of(a, b)

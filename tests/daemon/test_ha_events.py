@@ -94,7 +94,7 @@ def test_only_the_leader_watches_checks_and_records_and_the_standby_takes_the_wa
     emu.configure(transition_seconds=0.05, name_reuse_seconds=0.1)
     queue = rule_fed_queue(emu)
     table = f"spd-leases-{uuid.uuid4().hex[:8]}"
-    spec = write_spec(tmp_path / "spec.yaml", [home("porch")])
+    spec = write_spec(tmp_path / "spec.yaml", [home("porch")], references=emu)
     a = _start(daemons, emu, spec, table=table, queue=queue, holder="host-a")
     b = _start(daemons, emu, spec, table=table, queue=queue, holder="host-b")
     history = {a: tmp_path / "host-a.db", b: tmp_path / "host-b.db"}

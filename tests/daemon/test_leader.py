@@ -21,6 +21,7 @@ from spd.events import Event
 from spd.executor import ExecutionSettings, Executor
 from spd.lease import LeaseTiming, Role
 from spd.model import STACK_TAG, RunState
+from spd.mutation_gate import MutationGate
 from spd.plan import Action, Policy
 from spd.reconciler import Reconciler
 
@@ -154,7 +155,9 @@ async def test_the_executor_asks_the_lease_before_every_mutating_call(emu):
 
         clock.advance(LEASE * 0.8)  # past lease - margin: a standby may hold it by now
         seen: list[Event] = []
-        outcome = await Executor(gw, SETTINGS, guard=holder.refusal, on_event=seen.append).apply_one(plan)
+        outcome = await Executor(
+            gw, SETTINGS, gate=MutationGate(holder.refusal), on_event=seen.append
+        ).apply_one(plan)
         assert "StartStreamProcessor" not in emu.stats()["calls"]
         assert outcome.deferred is not None
         assert outcome.deferred.startswith("not leader: ")

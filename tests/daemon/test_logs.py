@@ -158,7 +158,7 @@ def test_console_lines_of_a_real_daemon_name_the_stack_on_the_same_line(tmp_path
 
     from spdrun import face, write_spec
 
-    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")], stack="lobby-cams")
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")], stack="lobby-cams", references=emu)
     d = Daemon(["--endpoint-url", emu.url, "--spec", str(spec)], env={"SPD_LOG_FORMAT": "console"})
     try:
         d.wait_until(lambda line: "reconcile_completed" in line.get("raw", ""), what="reconcile_completed")

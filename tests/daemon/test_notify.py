@@ -116,7 +116,7 @@ def test_status_text_never_carries_a_url_password(tmp_path):
 def test_daemon_keeps_working_while_systemd_does_not_read(tmp_path, emu):
     emu.configure(transition_seconds=0.05)
     path = str(tmp_path / "notify")
-    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")], references=emu)
     with _unread_socket(path):
         # A ping every 5 ms: the socket's queue is full long before the first pass ends.
         d = Daemon(

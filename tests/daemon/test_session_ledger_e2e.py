@@ -53,6 +53,7 @@ def setup(emu: Any, tmp_path: Path) -> Any:
                 sessions={"max_duration_seconds": 2},
             )
         ],
+        references=emu,
     )
     env = {"SPD_STATE_DIR": str(tmp_path / "state"), "SPD_ENDPOINT_URL": emu.url}
     d = Daemon(
@@ -155,6 +156,7 @@ def test_a_queued_trigger_runs_a_session_whose_end_reaches_the_ledger(emu: Any, 
                 sessions={"max_duration_seconds": 60},
             )
         ],
+        references=emu,
     )
     env = {"SPD_STATE_DIR": str(tmp_path / "state"), "SPD_ENDPOINT_URL": emu.url}
     d = Daemon(

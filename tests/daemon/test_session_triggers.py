@@ -25,9 +25,10 @@ from spdrun import home, run_spd, write_spec
 TOKEN = "s3cret-token-for-tests"
 
 
-def _spec(tmp_path: Path, **sessions: Any) -> Path:
+def _spec(emu: Any, tmp_path: Path, **sessions: Any) -> Path:
+    """The spec, with what it references created in `emu` (sessions run under strict references)."""
     porch = home("porch", sessions=sessions) if sessions else home("porch")
-    return write_spec(tmp_path / "spec.yaml", [porch, home("garden")])
+    return write_spec(tmp_path / "spec.yaml", [porch, home("garden")], references=emu)
 
 
 def _token_file(tmp_path: Path) -> Path:
@@ -78,7 +79,7 @@ def test_a_trigger_on_the_queue_starts_a_session_and_a_second_is_coalesced(emu, 
     emu.configure(session_time_scale=100)  # the session stays open (STARTING) for the whole test
     sqs = emu.client("us-east-1", "sqs")
     url = sqs.create_queue(QueueName="spd-sessions")["QueueUrl"]
-    spec = _spec(tmp_path, max_duration_seconds=30)
+    spec = _spec(emu, tmp_path, max_duration_seconds=30)
     d = _daemon(emu, tmp_path, spec, SPD_SESSION_QUEUE_URL=url)
     try:
         d.wait_for("session_queue_started")
@@ -130,7 +131,7 @@ def test_a_trigger_on_the_queue_starts_a_session_and_a_second_is_coalesced(emu, 
 
 def test_post_sessions_needs_the_token_and_answers_per_outcome(emu, tmp_path):
     emu.configure(session_time_scale=100)
-    spec = _spec(tmp_path)
+    spec = _spec(emu, tmp_path)
     d = _daemon(emu, tmp_path, spec, SPD_API_TOKEN_FILE=str(_token_file(tmp_path)))
     try:
         before = _starts(emu)
@@ -163,7 +164,7 @@ def test_post_sessions_needs_the_token_and_answers_per_outcome(emu, tmp_path):
 
 
 def test_the_daemon_refuses_to_listen_beyond_loopback_without_a_token(emu, tmp_path):
-    spec = _spec(tmp_path)
+    spec = _spec(emu, tmp_path)
     out = run_spd(
         ["run", "--endpoint-url", emu.url, "--spec", str(spec)],
         env={"SPD_METRICS_ADDRESS": "0.0.0.0:0", "SPD_LOG_FORMAT": "json"},
@@ -178,7 +179,7 @@ def test_a_world_readable_token_file_is_refused(emu, tmp_path):
     token = _token_file(tmp_path)
     os.chmod(token, 0o644)
     out = run_spd(
-        ["run", "--endpoint-url", emu.url, "--spec", str(_spec(tmp_path))],
+        ["run", "--endpoint-url", emu.url, "--spec", str(_spec(emu, tmp_path))],
         env={"SPD_API_TOKEN_FILE": str(token), "SPD_LOG_FORMAT": "json"},
         timeout=60,
     )
@@ -189,6 +190,7 @@ def test_a_world_readable_token_file_is_refused(emu, tmp_path):
 def test_a_window_in_progress_chains_sessions(emu, tmp_path):
     emu.configure(session_time_scale=0.05)  # a 2 s session lasts 0.1 s
     spec = _spec(
+        emu,
         tmp_path,
         max_duration_seconds=2,
         windows=[{"cron": "* * * * *", "duration": "1h", "timezone": "Europe/Berlin"}],
@@ -213,11 +215,11 @@ def test_a_window_in_progress_chains_sessions(emu, tmp_path):
 
 def test_a_reload_that_removes_the_window_closes_it(emu, tmp_path):
     emu.configure(session_time_scale=0.05)
-    spec = _spec(tmp_path, max_duration_seconds=2, windows=[{"cron": "* * * * *", "duration": "1h"}])
+    spec = _spec(emu, tmp_path, max_duration_seconds=2, windows=[{"cron": "* * * * *", "duration": "1h"}])
     d = _daemon(emu, tmp_path, spec, SPD_POLL_INTERVAL="0.05")
     try:
         d.wait_for("session_started", processor="porch", trigger="window")
-        _spec(tmp_path, max_duration_seconds=2)
+        _spec(emu, tmp_path, max_duration_seconds=2)
         d.signal(signal.SIGHUP)
         _, closed = d.wait_for("session_window_closed", processor="porch")
         assert closed["sessions_started"] >= 1
@@ -226,7 +228,7 @@ def test_a_reload_that_removes_the_window_closes_it(emu, tmp_path):
 
 
 def test_an_oversized_body_is_refused_unread(emu, tmp_path):
-    d = _daemon(emu, tmp_path, _spec(tmp_path))
+    d = _daemon(emu, tmp_path, _spec(emu, tmp_path))
     try:
         before = _starts(emu)
         request = urllib.request.Request(
@@ -242,7 +244,7 @@ def test_an_oversized_body_is_refused_unread(emu, tmp_path):
 
 def test_a_standby_answers_503_and_starts_nothing(emu, tmp_path):
     emu.configure(session_time_scale=100)
-    spec = _spec(tmp_path)
+    spec = _spec(emu, tmp_path)
     table = f"spd-leases-{uuid.uuid4().hex[:8]}"
     ha = {"SPD_HA_TABLE": table, "SPD_HA_LEASE_SECONDS": "3"}
     leader = _daemon(emu, tmp_path, spec, SPD_HA_HOLDER="a", **ha)

@@ -18,7 +18,7 @@ STACK_TAG = "spd:stack"
 @pytest.fixture
 def daemon(emu, tmp_path):
     emu.configure(transition_seconds=0.05, name_reuse_seconds=0.1)
-    spec = write_spec(tmp_path / "spec.yaml", [face("kept"), face("given-away")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("kept"), face("given-away")], references=emu)
     # Full passes an hour apart: only the status sweeps run after the first pass.
     d = Daemon(["--endpoint-url", emu.url, "--spec", str(spec)], env={"SPD_INTERVAL": "3600"})
     yield d

@@ -153,7 +153,7 @@ def test_token_file_problems_are_logged_once_per_change(tmp_path: Path) -> None:
 
 def test_read_token_refuses_what_cannot_hold_a_token(tmp_path: Path) -> None:
     path = tmp_path / "token"
-    assert "cannot open" in str(token_file_problem(path))
+    assert "cannot read" in str(token_file_problem(path))
     path.write_bytes(b"x" * (MAX_TOKEN_BYTES + 1))
     path.chmod(0o600)
     assert "larger than" in str(token_file_problem(path))

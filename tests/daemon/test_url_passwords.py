@@ -23,7 +23,7 @@ def _everything(d: Daemon) -> str:
 
 
 def test_a_password_in_spd_endpoint_url_is_refused_without_being_shown(tmp_path, emu):
-    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")], references=emu)
     port = urlsplit(emu.url).port
     d = Daemon(
         ["--spec", str(spec)],
@@ -39,7 +39,7 @@ def test_a_password_in_spd_endpoint_url_is_refused_without_being_shown(tmp_path,
 
 
 def test_a_password_in_the_aws_config_endpoint_stays_out_of_debug_logs(tmp_path, emu):
-    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")])
+    spec = write_spec(tmp_path / "spec.yaml", [face("lobby")], references=emu)
     port = urlsplit(emu.url).port
     config = tmp_path / "aws-config"
     config.write_text(f"[default]\nendpoint_url = http://spd:{SECRET}@127.0.0.1:{port}\n")

@@ -32,7 +32,7 @@ def queue(emu):
 @pytest.fixture
 def daemon(emu, tmp_path, queue):
     _, url = queue
-    spec = write_spec(tmp_path / "spec.yaml", [home("porch"), home("garden")])
+    spec = write_spec(tmp_path / "spec.yaml", [home("porch"), home("garden")], references=emu)
     d = Daemon(
         ["--endpoint-url", emu.url, "--spec", str(spec)],
         env={
@@ -208,7 +208,7 @@ def test_a_watch_queue_url_that_is_not_one_is_refused(tmp_path):
 
 
 def test_a_queue_that_cannot_be_read_is_reported_and_retried_while_passes_go_on(emu, tmp_path):
-    spec = write_spec(tmp_path / "spec.yaml", [home("porch")])
+    spec = write_spec(tmp_path / "spec.yaml", [home("porch")], references=emu)
     missing = f"{emu.url}/123456789012/no-such-queue"
     d = Daemon(
         ["--endpoint-url", emu.url, "--spec", str(spec)],

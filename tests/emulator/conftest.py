@@ -10,6 +10,7 @@ and tests that must reach RUNNING also need `SPD_LIVE_KVS_ARN`, `SPD_LIVE_KDS_AR
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -21,7 +22,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from spd.emulator.testing import EmulatorProcess
+from spd.emulator.testing import EmulatorControlError, EmulatorProcess
 
 LIVE = os.environ.get("SPD_CONTRACT_LIVE") == "1"
 CONTROL_SKIP = "needs the emulator control API"
@@ -91,6 +92,11 @@ class Target:
         return request
 
     def create(self, request: dict[str, Any]) -> str:
+        """Create the processor; against the emulator, first what it references (the role, streams,
+        collection, ...), so that it runs under strict references as it would on a prepared account."""
+        if self.emu is not None:
+            with contextlib.suppress(EmulatorControlError):  # a malformed request is the test's point
+                self.emu.create_references(request, region=self.region)
         response = self.client.create_stream_processor(**request)
         self.created.append(request["Name"])
         return str(response["StreamProcessorArn"])

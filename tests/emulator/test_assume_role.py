@@ -58,3 +58,18 @@ def test_processors_are_listed_per_account(emu: EmulatorProcess) -> None:
     with pytest.raises(EmulatorControlError) as caught:
         emu.processors("12")
     assert caught.value.status == 400
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:sts::333344445555:assumed-role/x/y",  # not a role
+        "arn:aws-cn:iam::333344445555:role/x",  # a partition spd's API does not accept
+    ],
+)
+def test_what_is_not_a_role_arn_by_the_api_rule_cannot_be_assumed(emu: EmulatorProcess, arn: str) -> None:
+    """The emulator's STS reads role ARNs by the one rule (`spd.api.constraints.ROLE_ARN_SHAPE`)."""
+    sts = _client(emu.url, "sts")
+    with pytest.raises(ClientError) as caught:
+        sts.assume_role(RoleArn=arn, RoleSessionName="spd-x")
+    assert caught.value.response["Error"]["Code"] == "AccessDenied"

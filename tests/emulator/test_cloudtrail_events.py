@@ -112,13 +112,15 @@ def test_each_mutating_call_is_delivered_with_the_callers_user_agent(emu: Emulat
 def test_stop_is_delivered(emu: EmulatorProcess) -> None:
     queue_url = rule_fed_queue(emu)
     rekognition = _rekognition(emu)
-    rekognition.create_stream_processor(
-        Name="lobby",
-        Input={"KinesisVideoStream": {"Arn": f"arn:aws:kinesisvideo:us-east-1:{ACCOUNT}:stream/lobby/1"}},
-        Output={"KinesisDataStream": {"Arn": f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/lobby"}},
-        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/SpdRekognition",
-        Settings={"FaceSearch": {"CollectionId": "staff"}},
-    )
+    request = {
+        "Name": "lobby",
+        "Input": {"KinesisVideoStream": {"Arn": f"arn:aws:kinesisvideo:us-east-1:{ACCOUNT}:stream/lobby/1"}},
+        "Output": {"KinesisDataStream": {"Arn": f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/lobby"}},
+        "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/SpdRekognition",
+        "Settings": {"FaceSearch": {"CollectionId": "staff"}},
+    }
+    emu.create_references(request)
+    rekognition.create_stream_processor(**request)
     rekognition.start_stream_processor(Name="lobby")
     time.sleep(0.1)
     rekognition.stop_stream_processor(Name="lobby")

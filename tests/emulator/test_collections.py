@@ -215,3 +215,39 @@ def test_a_state_file_of_schema_version_1_is_upgraded(tmp_path: Path) -> None:
     with closing(sqlite3.connect(state)) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == len(SCHEMA.migrations)
         assert conn.execute("SELECT collection_id FROM collections").fetchall() == [("staff",)]
+
+
+def test_collections_take_tags(emu: EmulatorProcess) -> None:
+    """TagResource, UntagResource and ListTagsForResource take "the model, collection, or stream
+    processor" (https://docs.aws.amazon.com/rekognition/latest/APIReference/API_TagResource.html)."""
+    client = emu.client()
+    returned = client.create_collection(CollectionId="staff", Tags={"team": "vision"})["CollectionArn"]
+    arn = "arn:aws:rekognition:us-east-1:123456789012:collection/staff"
+    assert returned == arn.removeprefix("arn:")
+    assert client.list_tags_for_resource(ResourceArn=arn)["Tags"] == {"team": "vision"}
+    client.tag_resource(ResourceArn=arn, Tags={"stage": "prod"})
+    client.untag_resource(ResourceArn=arn, TagKeys=["team", "absent"])
+    # The ARN as CreateCollection returns it (without `arn:`) names the same collection.
+    assert client.list_tags_for_resource(ResourceArn=returned)["Tags"] == {"stage": "prod"}
+    with pytest.raises(ClientError) as over:
+        client.tag_resource(ResourceArn=arn, Tags={f"k{i}": "v" for i in range(50)})
+    assert over.value.response["Error"]["Code"] == "ServiceQuotaExceededException"
+    with pytest.raises(ClientError) as reserved:
+        client.tag_resource(ResourceArn=arn, Tags={"AWS:x": "v"})
+    assert reserved.value.response["Error"]["Code"] == "InvalidParameterException"
+    with pytest.raises(ClientError) as unknown:
+        client.list_tags_for_resource(ResourceArn=arn.replace("staff", "nobody"))
+    assert unknown.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as at_create:
+        client.create_collection(CollectionId="crowd", Tags={f"k{i}": "v" for i in range(51)})
+    assert at_create.value.response["Error"]["Code"] == "ServiceQuotaExceededException"
+
+
+def test_collection_tags_survive_a_restart(tmp_path: Path) -> None:
+    state = tmp_path / "emulator.db"
+    arn = "arn:aws:rekognition:us-east-1:123456789012:collection/staff"
+    with EmulatorProcess(state_file=state, quiet=True) as first:
+        first.client().create_collection(CollectionId="staff")
+        first.client().tag_resource(ResourceArn=arn, Tags={"team": "vision"})
+    with EmulatorProcess(state_file=state, quiet=True) as second:
+        assert second.client().list_tags_for_resource(ResourceArn=arn)["Tags"] == {"team": "vision"}

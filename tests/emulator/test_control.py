@@ -34,7 +34,9 @@ def test_config_defaults_after_reset(control: Any) -> None:
     assert config["latency_ms"] == 0.0
     assert config["tps"] == {}
     assert config["page_size"] == 1000
-    assert config["max_tags"] == 200
+    assert config["max_tags"] == 50
+    assert config["strict_references"] is True
+    assert config["timing_profile"] == "fast"
     assert config["throttling_status"] == 500
 
 

@@ -66,16 +66,19 @@ def _call(target: Any, name: str, operation: str, face_search: bool) -> None:
         client.delete_stream_processor(Name=name)
 
 
+# Delete in STARTING and STOPPING: the developer guide's example stops a processor and deletes it at once
+# (https://docs.aws.amazon.com/rekognition/latest/dg/streaming-video.html), and its troubleshooting page
+# says to delete a processor stuck in STARTING; AWS documents no refusal there.
 FACE_MATRIX = {
     "STOPPED": {"start": OK, "stop": IN_USE, "update": INVALID, "delete": OK},
-    "STARTING": {"start": IN_USE, "stop": IN_USE, "update": INVALID, "delete": IN_USE},
+    "STARTING": {"start": IN_USE, "stop": IN_USE, "update": INVALID, "delete": OK},
     "RUNNING": {"start": IN_USE, "stop": OK, "update": INVALID, "delete": IN_USE},
-    "STOPPING": {"start": IN_USE, "stop": IN_USE, "update": INVALID, "delete": IN_USE},
+    "STOPPING": {"start": IN_USE, "stop": IN_USE, "update": INVALID, "delete": OK},
     "FAILED": {"start": OK, "stop": IN_USE, "update": INVALID, "delete": OK},
 }
 HOME_MATRIX = {
     "STOPPED": {"start": OK, "stop": IN_USE, "update": OK, "delete": OK},
-    "STARTING": {"start": IN_USE, "stop": IN_USE, "update": IN_USE, "delete": IN_USE},
+    "STARTING": {"start": IN_USE, "stop": IN_USE, "update": IN_USE, "delete": OK},
     "UPDATING": {"start": IN_USE, "stop": IN_USE, "update": IN_USE, "delete": IN_USE},
     "FAILED": {"start": OK, "stop": IN_USE, "update": OK, "delete": OK},
 }
@@ -369,10 +372,25 @@ def test_update_rejects_invalid_requests(target: Any, case: str, arguments: dict
     assert target.status(name) == "STOPPED"
 
 
-def test_face_search_cannot_be_updated(target: Any) -> None:
+def test_face_search_data_sharing_can_be_updated(target: Any) -> None:
+    """UpdateStreamProcessor documents DataSharingPreferenceForUpdate for every processor
+    (https://docs.aws.amazon.com/rekognition/latest/APIReference/API_UpdateStreamProcessor.html)."""
+    name = target.create_face_search("faces")
+    assert target.describe(name)["DataSharingPreference"] == {"OptIn": False}
+    target.client.update_stream_processor(Name=name, DataSharingPreferenceForUpdate={"OptIn": True})
+    described = target.wait_for(name, "STOPPED")
+    assert described["DataSharingPreference"] == {"OptIn": True}
+    assert described["Settings"]["FaceSearch"]["CollectionId"] == "staff"
+
+
+def test_face_search_cannot_take_label_detection_settings(target: Any) -> None:
+    """SettingsForUpdate holds only ConnectedHomeForUpdate: it cannot apply to a face-search processor."""
     name = target.create_face_search("faces")
     with target.error(INVALID, 400):
-        target.client.update_stream_processor(Name=name, DataSharingPreferenceForUpdate={"OptIn": True})
+        target.client.update_stream_processor(
+            Name=name, SettingsForUpdate={"ConnectedHomeForUpdate": {"MinConfidence": 70}}
+        )
+    assert target.status(name) == "STOPPED"
 
 
 def test_update_from_failed_is_a_setting(target: Any, control: Any) -> None:
@@ -508,4 +526,6 @@ def test_face_search_update_error_is_a_setting(target: Any, control: Any) -> Non
     control.configure(face_search_update_error="AccessDeniedException")
     name = target.create_face_search("faces")
     with target.error("AccessDeniedException", 400):
-        target.client.update_stream_processor(Name=name, DataSharingPreferenceForUpdate={"OptIn": True})
+        target.client.update_stream_processor(
+            Name=name, SettingsForUpdate={"ConnectedHomeForUpdate": {"Labels": ["PET"]}}
+        )

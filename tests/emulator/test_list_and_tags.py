@@ -102,18 +102,34 @@ def test_tag_untag_list(target: Any) -> None:
 
 
 def test_tag_count_limit(target: Any) -> None:
-    arn = target.create(target.face_search_request("faces", Tags={f"k{i}": "v" for i in range(150)}))
-    target.client.tag_resource(ResourceArn=arn, Tags={f"k{i}": "w" for i in range(100, 200)})
-    assert len(target.client.list_tags_for_resource(ResourceArn=arn)["Tags"]) == 200
+    """At most 50 tags per resource: AWS's tagging rules ("Maximum number of tags per resource - 50",
+    https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html, which TagResource refers to)."""
+    arn = target.create(target.face_search_request("faces", Tags={f"k{i}": "v" for i in range(30)}))
+    target.client.tag_resource(ResourceArn=arn, Tags={f"k{i}": "w" for i in range(20, 50)})
+    assert len(target.client.list_tags_for_resource(ResourceArn=arn)["Tags"]) == 50
     with target.error("ServiceQuotaExceededException", 400):
         target.client.tag_resource(ResourceArn=arn, Tags={"one-too-many": "v"})
-    assert len(target.client.list_tags_for_resource(ResourceArn=arn)["Tags"]) == 200
+    assert len(target.client.list_tags_for_resource(ResourceArn=arn)["Tags"]) == 50
+
+
+def test_fifty_one_tags_at_create_are_over_the_limit(target: Any) -> None:
+    with target.error("ServiceQuotaExceededException", 400):
+        target.create(target.face_search_request("faces", Tags={f"k{i}": "v" for i in range(51)}))
 
 
 @pytest.mark.parametrize(
     "tags",
-    [{"aws:cloudformation:stack-name": "x"}, {"k" * 129: "v"}, {"k": "v" * 257}, {"bad!key": "v"}],
-    ids=["aws prefix", "key 129", "value 257", "key pattern"],
+    [
+        {"aws:cloudformation:stack-name": "x"},
+        # "Do not use aws:, AWS:, or any upper or lowercase combination of such as a prefix" (AWS's
+        # tagging rules, e.g. https://docs.aws.amazon.com/sdkfornet/v3/apidocs/items/ECS/TTag.html).
+        {"AWS:x": "v"},
+        {"Aws:x": "v"},
+        {"k" * 129: "v"},
+        {"k": "v" * 257},
+        {"bad!key": "v"},
+    ],
+    ids=["aws prefix", "AWS prefix", "Aws prefix", "key 129", "value 257", "key pattern"],
 )
 def test_tag_constraints(target: Any, tags: dict[str, str]) -> None:
     arn = target.create(target.face_search_request("faces"))

@@ -56,6 +56,7 @@ def _wait_status(client: Any, name: str, status: str) -> None:
 def test_stream_processors_under_mock_aws_with_moto_reset_between_mocks() -> None:
     with mock_aws():
         rekognition = boto3.client("rekognition", region_name="eu-west-1")
+        mock.emulator().create_references(_request("lobby", "eu-west-1"), region="eu-west-1")
         arn = rekognition.create_stream_processor(**_request("lobby", "eu-west-1"))["StreamProcessorArn"]
         assert arn == f"arn:aws:rekognition:eu-west-1:{ACCOUNT}:streamprocessor/lobby"
         mock.emulator().configure(transition_seconds=0.05)
@@ -138,14 +139,16 @@ def test_sessions_and_cloudtrail_events_under_mock_aws(spd_mock_aws: Any) -> Non
     events.put_rule(Name="calls", EventPattern='{"source": ["aws.rekognition"]}')
     events.put_targets(Rule="calls", Targets=[{"Id": "watch", "Arn": arn(watch)}])
     rekognition = boto3.client("rekognition", region_name="us-east-1", config=NO_RETRIES)
-    rekognition.create_stream_processor(
-        Name="porch",
-        Input={"KinesisVideoStream": {"Arn": f"arn:aws:kinesisvideo:us-east-1:{ACCOUNT}:stream/porch/1"}},
-        Output={"S3Destination": {"Bucket": "porch-results"}},
-        NotificationChannel={"SNSTopicArn": topic_arn},
-        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/SpdRekognition",
-        Settings={"ConnectedHome": {"Labels": ["PERSON"]}},
-    )
+    request = {
+        "Name": "porch",
+        "Input": {"KinesisVideoStream": {"Arn": f"arn:aws:kinesisvideo:us-east-1:{ACCOUNT}:stream/porch/1"}},
+        "Output": {"S3Destination": {"Bucket": "porch-results"}},
+        "NotificationChannel": {"SNSTopicArn": topic_arn},
+        "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/SpdRekognition",
+        "Settings": {"ConnectedHome": {"Labels": ["PERSON"]}},
+    }
+    spd_mock_aws.create_references(request)
+    rekognition.create_stream_processor(**request)
     spd_mock_aws.detections("porch", [{"name": "PERSON", "confidence": 90, "offset_ms": 100}])
     session_id = rekognition.start_stream_processor(
         Name="porch",
@@ -164,3 +167,16 @@ def test_sessions_and_cloudtrail_events_under_mock_aws(spd_mock_aws: Any) -> Non
     calls = sqs.receive_message(QueueUrl=watch, MaxNumberOfMessages=10).get("Messages", [])
     names = sorted(json.loads(message["Body"])["detail"]["eventName"] for message in calls)
     assert names == ["CreateStreamProcessor", "StartStreamProcessor"]
+
+
+@pytest.mark.usefixtures("installed")
+def test_references_are_strict_under_mock_aws_by_default() -> None:
+    """`install()` serves the same emulator, so a processor whose role does not exist fails at Start."""
+    with mock_aws():
+        rekognition = boto3.client("rekognition", region_name="us-east-1", config=NO_RETRIES)
+        assert mock.emulator().config()["strict_references"] is True
+        mock.emulator().configure(transition_seconds=0.05)
+        rekognition.create_stream_processor(**_request("lobby"))
+        rekognition.start_stream_processor(Name="lobby")
+        _wait_status(rekognition, "lobby", "FAILED")
+        assert rekognition.describe_stream_processor(Name="lobby")["StatusMessage"] == "Access denied to Role"

@@ -54,6 +54,7 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
     with EmulatorProcess(state_file=state) as first:
         first.configure(max_processors=7, transition_seconds=0.05, name_reuse_seconds=600, delete_seconds=0)
         client = first.client()
+        first.create_references(_face("lobby"))
         arn = client.create_stream_processor(**_face("lobby", Tags={"team": "vision"}))["StreamProcessorArn"]
         client.start_stream_processor(Name="lobby")
         client.create_stream_processor(**_face("gone"))

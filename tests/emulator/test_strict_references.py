@@ -1,6 +1,7 @@
-"""Strict references: with `strict_references` on, Start sends a processor whose role, streams,
-collection, topic or bucket do not exist in the same emulator to FAILED with AWS's StatusMessage; with
-everything created through boto3 it runs. Over real HTTP through boto3, against the emulator subprocess."""
+"""Strict references (on by default, as on AWS): Start sends a processor whose role, streams, collection,
+topic or bucket do not exist in the same emulator to FAILED with AWS's StatusMessage; with everything
+created through boto3, or by the references call (`POST /_emulator/references`), it runs. `--lenient`
+turns the check off. Over real HTTP through boto3, against the emulator subprocess."""
 
 from __future__ import annotations
 
@@ -191,11 +192,32 @@ def test_fixing_the_reference_and_starting_again_runs(strict: EmulatorProcess) -
     assert "StatusMessage" not in described
 
 
-def test_off_by_default_nothing_is_checked(emu: EmulatorProcess) -> None:
-    assert emu.config()["strict_references"] is False
+def test_on_by_default_a_missing_role_fails_the_start(emu: EmulatorProcess) -> None:
+    """A plain emulator (the fixture's `python -m spd.emulator`, reset) checks references, as AWS does."""
+    assert emu.config()["strict_references"] is True
     _face_search(emu)
     _start(emu, "fs")
-    assert _settled(emu, "fs")["Status"] == "RUNNING"
+    described = _settled(emu, "fs")
+    assert (described["Status"], described["StatusMessage"]) == ("FAILED", "Access denied to Role")
+
+
+def test_a_plain_spd_emulator_fails_a_processor_whose_role_is_missing() -> None:
+    with EmulatorProcess(command=[sys.executable, "-m", "spd", "emulator"], quiet=True) as process:
+        process.configure(transition_seconds=0.05)
+        _face_search(process)
+        _start(process, "fs")
+        described = _settled(process, "fs")
+        assert (described["Status"], described["StatusMessage"]) == ("FAILED", "Access denied to Role")
+
+
+def test_lenient_runs_whatever_a_processor_names() -> None:
+    command = [sys.executable, "-m", "spd", "emulator", "--lenient"]
+    with EmulatorProcess(command=command, quiet=True) as process:
+        assert process.config()["strict_references"] is False
+        process.configure(transition_seconds=0.05)
+        _face_search(process)
+        _start(process, "fs")
+        assert _settled(process, "fs")["Status"] == "RUNNING"
 
 
 def test_the_setting_is_a_boolean(emu: EmulatorProcess) -> None:
@@ -205,6 +227,111 @@ def test_the_setting_is_a_boolean(emu: EmulatorProcess) -> None:
         emu.configure(strict_references="yes")
 
 
-def test_the_strict_flag_turns_the_setting_on() -> None:
+def test_the_strict_flag_is_still_accepted() -> None:
     with EmulatorProcess(command=[sys.executable, "-m", "spd.emulator", "--strict"], quiet=True) as process:
         assert process.config()["strict_references"] is True
+
+
+def test_lenient_and_strict_together_are_refused() -> None:
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, "-m", "spd.emulator", "--lenient", "--strict", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--lenient and --strict contradict each other" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# -- the references call: the happy path in one step ------------------------------------------------
+
+
+FACE_REQUEST: dict[str, Any] = {
+    "Name": "fs",
+    "Input": {"KinesisVideoStream": {"Arn": KVS_ARN}},
+    "Output": {"KinesisDataStream": {"Arn": KDS_ARN}},
+    "RoleArn": ROLE_ARN,
+    "Settings": {"FaceSearch": {"CollectionId": COLLECTION, "FaceMatchThreshold": 80.0}},
+}
+HOME_REQUEST: dict[str, Any] = {
+    "Name": "ch",
+    "Input": {"KinesisVideoStream": {"Arn": DOOR_KVS_ARN}},
+    "Output": {"S3Destination": {"Bucket": BUCKET, "KeyPrefix": "out/"}},
+    "NotificationChannel": {"SNSTopicArn": TOPIC_ARN},
+    "RoleArn": ROLE_ARN,
+    "Settings": {"ConnectedHome": {"Labels": ["PERSON"], "MinConfidence": 80.0}},
+}
+
+
+def test_creating_what_requests_reference_lets_them_run(emu: EmulatorProcess) -> None:
+    created = emu.create_references([FACE_REQUEST, HOME_REQUEST])
+    assert {(c["kind"], c["identifier"]) for c in created} == {
+        ("role", ROLE_ARN),
+        ("video_stream", KVS_ARN),
+        ("video_stream", DOOR_KVS_ARN),
+        ("data_stream", KDS_ARN),
+        ("collection", COLLECTION),
+        ("topic", TOPIC_ARN),
+        ("bucket", BUCKET),
+    }
+    assert emu.create_references(FACE_REQUEST) == [], "a second call creates nothing"
+    # What it made is there for every client, as if created through the services' own APIs.
+    role = emu.client(service="iam").get_role(RoleName=ROLE)["Role"]
+    assert role["Arn"] == ROLE_ARN
+    assert emu.client().describe_collection(CollectionId=COLLECTION)["FaceCount"] == 0
+    emu.client().create_stream_processor(**FACE_REQUEST)
+    emu.client().create_stream_processor(**HOME_REQUEST)
+    _start(emu, "fs")
+    _start(emu, "ch")
+    assert _settled(emu, "fs")["Status"] == "RUNNING"
+    home = _settled(emu, "ch")
+    assert home["Status"] == "STARTING"
+    assert "StatusMessage" not in home
+
+
+def test_creating_what_a_spec_references_lets_it_run(emu: EmulatorProcess, tmp_path: Any) -> None:
+    spec = tmp_path / "fleet.yaml"
+    spec.write_text(
+        "version: 1\n"
+        "stack: lobby\n"
+        "defaults:\n"
+        "  region: us-east-1\n"
+        f"  role_arn: {ROLE_ARN}\n"
+        "processors:\n"
+        "  - name: fs\n"
+        f"    input: {{kinesis_video_stream_arn: {KVS_ARN}}}\n"
+        f"    output: {{kinesis_data_stream_arn: {KDS_ARN}}}\n"
+        f"    face_search: {{collection_id: {COLLECTION}}}\n"
+    )
+    created = emu.create_references(spec=spec)
+    assert {c["kind"] for c in created} == {"role", "video_stream", "data_stream", "collection"}
+    _face_search(emu)
+    _start(emu, "fs")
+    assert _settled(emu, "fs")["Status"] == "RUNNING"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, "give a CreateStreamProcessor request body (request) or a spec path (spec)"),
+        ({"request": {"Name": "x"}}, "request 1: "),
+        ({"request": 3}, "request 1: not a CreateStreamProcessor request body"),
+        ({"spec": "/nonexistent/fleet.yaml"}, "/nonexistent/fleet.yaml"),
+        ({"request": {}, "colour": "red"}, "unknown key(s): colour"),
+        ({"request": {}, "account": "12"}, "account must be a 12-digit account id"),
+    ],
+    ids=["nothing", "no role", "not an object", "missing spec", "unknown key", "bad account"],
+)
+def test_the_references_call_refuses_what_it_cannot_read(
+    emu: EmulatorProcess, body: dict[str, Any], message: str
+) -> None:
+    from spd.emulator.testing import EmulatorControlError
+
+    with pytest.raises(EmulatorControlError) as info:
+        emu.control("POST", "references", body)
+    assert info.value.status == 400
+    assert message in str(info.value.body["error"])

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from builders import STACK, desired, face_config, home_config, state
+from builders import STACK, create_references, desired, face_config, home_config, state
 from spd.aws.gateway import Gateway
 from spd.executor import ExecutionSettings
 from spd.model import STACK_TAG, ConnectedHome, FaceSearch, RunState
@@ -103,6 +103,7 @@ async def test_processor_disowned_between_plan_and_apply_is_not_started_stopped_
     before_case, after_case, action, operation = _run_state_cases()[step]
     names = ("bystander", "victim")
     client = emu.client()
+    create_references(emu, *(case["config"](n) for case in (before_case, after_case) for n in names))
     async with Gateway.open(endpoint_url=emu.url, max_attempts=1) as gw:
         reconciler = Reconciler(gw, SETTINGS)
         first = await reconciler.reconcile(_want(before_case, names), Policy(STACK))

@@ -6,12 +6,10 @@ restart backoff change in place, and ownership proven for the previous stack is 
 
 from __future__ import annotations
 
-from typing import Any, cast
-
 from builders import STACK
-from spd.aws.gateway import Gateway
 from spd.backoff import RestartBackoff
 from spd.executor import ExecutionSettings
+from spd.fake_gateway import FakeFleet
 from spd.model import ProcessorId, Target
 from spd.reconciler import Reconciler
 
@@ -21,27 +19,17 @@ LOBBY = Target(
 )
 
 
-class TargetsSeen:
-    """The one gateway method `reconfigure` calls, recorded."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[tuple[Target, ...], str]] = []
-
-    def use_targets(self, targets: Any, stack_name: str) -> None:
-        self.calls.append((tuple(targets), stack_name))
-
-
-def _reconciler() -> tuple[Reconciler, TargetsSeen]:
-    gateway = TargetsSeen()
+def _reconciler() -> tuple[Reconciler, FakeFleet]:
+    fleet = FakeFleet()
     reconciler = Reconciler(
-        cast(Gateway, gateway),
+        fleet,
         ExecutionSettings(stack=STACK),
         backoff=RestartBackoff(30.0, 3600.0),
         extra_regions=("us-east-1",),
     )
     reconciler.owned = frozenset({PID})
     reconciler.arns = {PID: "arn:aws:rekognition:us-east-1:123456789012:streamprocessor/porch"}
-    return reconciler, gateway
+    return reconciler, fleet
 
 
 def test_a_new_stack_forgets_what_the_old_one_owned() -> None:
@@ -50,7 +38,7 @@ def test_a_new_stack_forgets_what_the_old_one_owned() -> None:
     assert reconciler.owned == frozenset()
     assert reconciler.arns == {}
     assert reconciler.settings.stack == "other"
-    assert gateway.calls == [((LOBBY,), "other")]
+    assert (gateway.targets, gateway.stack_name) == ((LOBBY,), "other")
 
 
 def test_the_same_stack_keeps_ownership_and_takes_the_rest() -> None:
@@ -65,4 +53,4 @@ def test_the_same_stack_keeps_ownership_and_takes_the_rest() -> None:
     assert reconciler.extra_regions == ("eu-west-1",)
     assert reconciler.backoff is not None
     assert (reconciler.backoff.initial, reconciler.backoff.maximum) == (5.0, 60.0)
-    assert gateway.calls == [((LOBBY,), STACK)]
+    assert (gateway.targets, gateway.stack_name) == ((LOBBY,), STACK)

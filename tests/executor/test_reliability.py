@@ -50,7 +50,7 @@ def test_random_failures_converge_or_report_and_second_apply_finishes(emu, tmp_p
         Settings={"FaceSearch": {"CollectionId": "c"}},
         RoleArn="arn:aws:iam::111122223333:role/R",
     )
-    spec = write_spec(tmp_path / "spec.yaml", _fleet(100))
+    spec = write_spec(tmp_path / "spec.yaml", _fleet(100), references=emu)
     emu.fault(operation="*", error="ThrottlingException", rate=0.1)
     emu.fault(operation="*", error="InternalServerError", rate=0.1)
     first = run_spd(
@@ -91,7 +91,7 @@ def test_sigkill_at_random_points_always_converges(emu, tmp_path):
     client = emu.client()
     emu.configure(latency_ms=15)
     for round_ in range(10):
-        spec = write_spec(tmp_path / f"spec-{round_}.yaml", _fleet(50, variant=round_ % 2))
+        spec = write_spec(tmp_path / f"spec-{round_}.yaml", _fleet(50, variant=round_ % 2), references=emu)
         proc = subprocess.Popen(
             [*SPD, "apply", str(spec), "--endpoint-url", emu.url, "--auto-approve"],
             env=spd_env(),

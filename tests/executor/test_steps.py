@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from builders import STACK, desired, face_config, state
+from builders import STACK, create_references, desired, face_config, state
 from spd.aws.gateway import Gateway
 from spd.backoff import RestartDecision
 from spd.executor import ExecutionSettings, Executor
@@ -30,6 +30,7 @@ class Refuse:
 
 
 async def _create_stopped(emu, name):
+    create_references(emu, face_config(name))
     async with Gateway.open(endpoint_url=emu.url, max_attempts=1) as gw:
         await (await gw.region("us-east-1")).create(face_config(name), {STACK_TAG: STACK})
 

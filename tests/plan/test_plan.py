@@ -284,7 +284,7 @@ def test_prune_only_with_flag_and_only_own_stack():
 def test_target_limits_the_plan():
     obs = _observed_state()
     want = state(desired(face_config("a")), desired(face_config("b")))
-    p = plan(want, obs, Policy(STACK, targets=frozenset({"b"})))
+    p = plan(want, obs, Policy(STACK, only=frozenset({"b"})))
     assert [x.name for x in p.processors] == ["b"]
 
 

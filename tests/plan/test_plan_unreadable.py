@@ -36,5 +36,5 @@ def test_an_unreadable_processor_outside_the_spec_is_reported_only_when_pruning(
     assert plan(want, observed_state, Policy(STACK)).unreadable() == ()
     pruning = plan(want, observed_state, Policy(STACK, prune=True))
     assert [p.name for p in pruning.unreadable()] == ["elsewhere"]
-    targeted = plan(want, observed_state, Policy(STACK, prune=True, targets=frozenset({"seen"})))
+    targeted = plan(want, observed_state, Policy(STACK, prune=True, only=frozenset({"seen"})))
     assert targeted.unreadable() == ()

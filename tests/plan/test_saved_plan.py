@@ -23,7 +23,7 @@ def _saved(tmp_path: Path):
     )
     seen = ObservedState(("us-east-1",), (lobby,))
     planned = plan(want, seen, Policy(want.stack))
-    return save(planned, want, tmp_path / "spec.yaml", prune=False, targets=None), planned, seen
+    return save(planned, want, tmp_path / "spec.yaml", prune=False, only=None), planned, seen
 
 
 def test_a_saved_plan_reads_back_as_written(tmp_path):

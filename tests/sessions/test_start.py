@@ -32,7 +32,9 @@ SPEC = state(PORCH, desired(face_config("lobby")), desired(home_config("garage")
 
 
 def create(emu: Any, config: Any, owner: str | None = STACK) -> None:
+    """Create the processor, and first what it references (so a session runs under strict references)."""
     tags = {} if owner is None else {STACK_TAG: owner}
+    emu.create_references(create_request(config, tags), region=config.region)
     emu.client().create_stream_processor(**create_request(config, tags))
 
 

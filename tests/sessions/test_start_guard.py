@@ -20,6 +20,7 @@ from spd.api.constraints import shape_of, value_range
 from spd.aws.gateway import Gateway
 from spd.events import Event
 from spd.model import ObservedProcessor, SessionPolicy, StartSelector, Status
+from spd.mutation_gate import MutationGate
 from spd.sessions.ledger import STARTING, Ledger, LedgerError
 from spd.sessions.start import Outcome, SessionStarter
 from spd.sessions.trigger import RefusalReason, TriggerSource, parse_trigger
@@ -83,7 +84,7 @@ def ledger(tmp_path: Path) -> Any:
 
 
 def starter(client: FakeClient, ledger: Any, *, guard: Any = None, sink: list[Event] | None = None) -> Any:
-    extra = {} if guard is None else {"guard": guard}
+    extra = {} if guard is None else {"gate": MutationGate(guard)}
     return SessionStarter(
         gateway=cast(Gateway, FakeGateway(client)),
         stack=STACK,

@@ -52,9 +52,15 @@ def test_load_peak_is_at_most_three_times_what_the_desired_state_keeps(tmp_path:
     assert peak <= 3 * kept, f"peak {peak / 2**20:.1f} MiB for {kept / 2**20:.1f} MiB kept"
 
 
-def test_positions_are_one_compact_table_per_container() -> None:
+def test_positions_are_one_flat_array_and_no_table_per_container() -> None:
     source = read_document("a:\n  b: [1, {c: d}]\nlist: [x, y]\n", "f.yaml", {})
     positions: Positions = source.positions
-    # The root, a, a.b, a.b[1] and list; a mapping's table holds a key and a value position per key.
-    assert sorted(len(table) for table in positions.tables.values()) == [2, 2, 2, 2, 4]
-    assert all(isinstance(table, array) for table in positions.tables.values())
+    # The root, a, a.b, a.b[1] and list: per container its length, then per key (key, value, table) or
+    # per item (position, table): 7 + 4 + 5 + 4 + 5 numbers, and no look-up by identity kept.
+    assert isinstance(positions.flat, array)
+    assert len(positions.flat) == 25
+    assert positions.key_and_value(source.data, "a") is None
+    assert positions.locate(source.data, ("a", "b", 1, "c")) == (2, 14)
+    assert positions.locate(source.data, ("a", "b", 1, "c"), at="key") == (2, 11)
+    assert positions.locate(source.data, ("list", 1)) == (3, 11)
+    assert positions.locate(source.data, ("list", 5)) == (3, 7)

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from spd import events
 from spd.events import Event
-from spd.history import History, default_history_file
+from spd.history import History
+from spd.settings import Settings, history_path
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -60,6 +61,12 @@ def test_prune_deletes_only_what_is_older_than_the_cutoff(tmp_path):
 
 def test_the_default_file_is_in_the_state_directory(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
-    assert default_history_file() == tmp_path / "spd" / "history.db"
+    assert history_path(Settings()) == tmp_path / "spd" / "history.db"
     monkeypatch.delenv("XDG_STATE_HOME")
-    assert str(default_history_file()).endswith(".local/state/spd/history.db")
+    assert str(history_path(Settings())).endswith(".local/state/spd/history.db")
+
+
+def test_the_default_file_follows_state_dir(tmp_path):
+    """The systemd unit sets only SPD_STATE_DIR: the history must land there, not under a home."""
+    assert history_path(Settings(state_dir=tmp_path)) == tmp_path / "history.db"
+    assert history_path(Settings(state_dir=tmp_path, history_file=tmp_path / "h.db")) == tmp_path / "h.db"
