@@ -48,6 +48,7 @@ from spd.model import (
     ProcessorId,
     StartSelector,
     Status,
+    Target,
     UpdateRequest,
     canonical_tags,
 )
@@ -161,6 +162,9 @@ class FakeFleet:
         self._hooks: dict[str, list[Callable[[Call], None]]] = {}
         self._regions: dict[tuple[str, str], FakeRegion] = {}
         self._sessions = 0
+        self.targets: tuple[Target, ...] = ()
+        """What the last `use_targets` gave (and `stack_name` for which stack)."""
+        self.stack_name: str | None = None
 
     # -- set-up ---------------------------------------------------------------------------------------
 
@@ -234,6 +238,11 @@ class FakeFleet:
 
     async def check_target(self, target: str) -> str | None:
         return None if target == AMBIENT_TARGET else self.target_errors.get(target)
+
+    def use_targets(self, targets: Iterable[Target], stack_name: str) -> None:
+        """Kept as given: the fake reaches every target the same way, so nothing else changes."""
+        self.targets = tuple(targets)
+        self.stack_name = stack_name
 
     # -- the service's side, for FakeRegion ------------------------------------------------------------
 

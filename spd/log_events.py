@@ -90,6 +90,14 @@ LOG_EVENTS: tuple[LogEvent, ...] = (
         "the pass in flight outlived the grace period and was cancelled",
         _DAEMON,
     ),
+    LogEvent(
+        "component_close_failed",
+        "error",
+        "`component` (`passes`, `watch`, `lease`, `events`...), `error`, `error_type`",
+        "a part of the daemon failed to stop, or outlived the grace period while stopping; the others "
+        "(and the lease's release) still close",
+        _DAEMON,
+    ),
     LogEvent("daemon_stopped", "info", "`reason`", "last line before exit 0", _DAEMON),
     LogEvent(
         "daemon_failed", "error", "`error`, `error_type`", "the daemon could not run at all; exit 1", _DAEMON

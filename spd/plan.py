@@ -401,21 +401,42 @@ def plan_processor(
         assert observed.config is not None, "a full observation carries the config"
         config_changes = diff_config(desired.config, observed.config)
         tag_change, tag_changes = diff_tags(desired, observed.tag_dict)
-    replace = any(c.forces_replacement for c in config_changes)
-    if replace:
-        actions: list[Action] = [Action.REPLACE]
-        if desired.config.kind is Kind.FACE_SEARCH and desired.run_state is RunState.RUNNING:
-            actions.append(Action.START)
-        return ProcessorPlan(
-            desired.id,
-            tuple(actions),
-            config_changes + tuple(tag_changes),
-            block=Block(BlockReason.PROTECTED) if desired.protect else None,
-            desired=desired,
-            observed=observed,
-            tags=tag_change,
-        )
-    actions = []
+    if any(c.forces_replacement for c in config_changes):
+        return _plan_replace(desired, observed, config_changes, tag_change, tag_changes)
+    return _plan_in_place(desired, observed, config_changes, tag_change, tag_changes)
+
+
+def _plan_replace(
+    desired: DesiredProcessor,
+    observed: ObservedProcessor,
+    config_changes: tuple[Change, ...],
+    tag_change: TagChange,
+    tag_changes: list[Change],
+) -> ProcessorPlan:
+    """A field that cannot be updated in place changed: delete and create again (refused if protected)."""
+    actions: list[Action] = [Action.REPLACE]
+    if desired.config.kind is Kind.FACE_SEARCH and desired.run_state is RunState.RUNNING:
+        actions.append(Action.START)
+    return ProcessorPlan(
+        desired.id,
+        tuple(actions),
+        config_changes + tuple(tag_changes),
+        block=Block(BlockReason.PROTECTED) if desired.protect else None,
+        desired=desired,
+        observed=observed,
+        tags=tag_change,
+    )
+
+
+def _plan_in_place(
+    desired: DesiredProcessor,
+    observed: ObservedProcessor,
+    config_changes: tuple[Change, ...],
+    tag_change: TagChange,
+    tag_changes: list[Change],
+) -> ProcessorPlan:
+    """An update of the changed fields and tags, then the start or stop the run state needs."""
+    actions: list[Action] = []
     update = UpdateRequest()
     if config_changes:
         assert observed.config is not None

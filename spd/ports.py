@@ -14,7 +14,7 @@ the `ensure_*` forms are idempotent ("already so" is success), every other call 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,6 +25,7 @@ from spd.model import (
     ProcessorId,
     StartSelector,
     Status,
+    Target,
     UpdateRequest,
 )
 
@@ -100,4 +101,8 @@ class FleetGateway(Protocol):
 
     async def check_target(self, target: str) -> str | None:
         """None when `target`'s credentials work, else why not (the ambient target: always None)."""
+        ...
+
+    def use_targets(self, targets: Iterable[Target], stack_name: str) -> None:
+        """Take a spec's targets for `stack_name` (at start, and on a reload: `Reconciler.reconfigure`)."""
         ...

@@ -17,7 +17,7 @@ from spd import events
 from spd.backoff import RestartBackoff
 from spd.events import Event, EventSink
 from spd.executor import ApplyResult, ExecutionSettings, Executor, ProcessorOutcome
-from spd.model import DesiredState, ObservedProcessor, ObservedState, ProcessorId, Status
+from spd.model import DesiredState, ObservedProcessor, ObservedState, ProcessorId, Status, Target
 from spd.mutation_gate import OPEN, MutationGate
 from spd.observe import Location, Progress, list_statuses, locations_of, observe, observe_one
 from spd.plan import Change, Plan, Policy, ProcessorPlan, Scope, plan
@@ -80,6 +80,30 @@ class Reconciler:
     failed_targets: dict[str, str] = field(default_factory=dict)
     """The targets the last pass or sweep reported as failed (target -> why): a sweep names a target
     only when its failure is new, so a broken target is logged once per pass, not twice a second."""
+
+    def reconfigure(
+        self,
+        settings: ExecutionSettings,
+        targets: Iterable[Target],
+        *,
+        extra_regions: tuple[str, ...],
+        backoff_initial: float | None = None,
+        backoff_max: float | None = None,
+    ) -> None:
+        """Take a reloaded config: the stack (in `settings`), its targets, the extra regions and the
+        restart backoff's limits. A changed stack forgets which processors were proven owned: ownership
+        proven for another stack says nothing about this one."""
+        if settings.stack != self.settings.stack:
+            self.owned = frozenset()
+            self.arns = {}
+        self.settings = settings
+        self.extra_regions = extra_regions
+        self.gateway.use_targets(targets, settings.stack)
+        if self.backoff is not None:
+            if backoff_initial is not None:
+                self.backoff.initial = backoff_initial
+            if backoff_max is not None:
+                self.backoff.maximum = backoff_max
 
     def _executor(self, *, locked: bool = True) -> Executor:
         return Executor(

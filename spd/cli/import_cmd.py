@@ -26,7 +26,7 @@ from spd.connect import open_gateway
 from spd.errors import ExitCode, SpdError, UsageError
 from spd.importer import DEFAULT_STACK, render_spec, target_block
 from spd.model import ObservedProcessor, ObservedState
-from spd.settings import load_settings
+from spd.settings import Settings, load_settings
 from spd.spec.schema import REGION_PATTERN
 
 _REGION = re.compile(REGION_PATTERN)
@@ -140,6 +140,25 @@ def import_command(
     warn_about_environment()
     settings = load_settings(connection.settings_file, **connection.overrides())
 
+    selected = _read_selected(settings, regions, name_glob)
+    targets = None
+    if target is not None:
+        profile = os.environ.get("AWS_PROFILE") or target
+        targets = target_block(target, selected, regions, profile)
+    written, text = _write_spec(out, stack, selected, regions, targets, target)
+    if output == "json":
+        sys.stdout.write(import_json(stack, regions, selected, written, text))
+    elif text is not None:
+        sys.stdout.write(text)
+    return ExitCode.OK
+
+
+def _read_selected(
+    settings: Settings, regions: tuple[str, ...], name_glob: str | None
+) -> list[ObservedProcessor]:
+    """The processors of `regions` that `name_glob` selects; SpdError if any could not be read (nothing
+    is written then), NothingToImport if none is selected."""
+
     async def read() -> ObservedState:
         from spd.observe import observe
 
@@ -155,11 +174,19 @@ def import_command(
     if not selected:
         matching = f" matching {name_glob!r}" if name_glob is not None else ""
         raise NothingToImport(f"no processors{matching} in {', '.join(regions)}; nothing written")
+    return selected
 
-    targets = None
-    if target is not None:
-        profile = os.environ.get("AWS_PROFILE") or target
-        targets = target_block(target, selected, regions, profile)
+
+def _write_spec(
+    out: Path | None,
+    stack: str,
+    selected: list[ObservedProcessor],
+    regions: tuple[str, ...],
+    targets: dict[str, Any] | None,
+    target: str | None,
+) -> tuple[list[Path], str | None]:
+    """Write the spec where `--out` says: one file per region into a directory, or one file. The files
+    written, and the spec's text when it was not written (stdout gets it)."""
     written: list[Path] = []
     text: str | None = None
     if out is not None and out.is_dir():
@@ -180,8 +207,4 @@ def import_command(
         if out is not None:
             written.append(_write(out, text))
             text = None
-    if output == "json":
-        sys.stdout.write(import_json(stack, regions, selected, written, text))
-    elif text is not None:
-        sys.stdout.write(text)
-    return ExitCode.OK
+    return written, text

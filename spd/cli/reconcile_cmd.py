@@ -10,7 +10,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Coroutine
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -326,25 +326,46 @@ def apply_command(
     if not auto_approve and not sys.stdin.isatty():
         raise UsageError("no terminal to ask for approval: re-run with --auto-approve to apply")
 
-    as_json = output == "json"
-    applying = False
+    run = _ApplyRun(
+        settings, desired, policy, only, check_first, auto_approve=auto_approve, as_json=output == "json"
+    )
+    try:
+        return _run(run.go)
+    except KeyboardInterrupt:
+        # The message says what state the fleet is in: apply is idempotent, so running it again finishes.
+        raise KeyboardInterrupt(INTERRUPTED_APPLYING if run.applying else INTERRUPTED_BEFORE) from None
 
-    def say(text: str) -> None:
+
+@dataclass
+class _ApplyRun:
+    """One `spd apply SPEC`: plan, show, ask, carry out, report. `applying` tells an interrupt whether
+    any change had begun."""
+
+    settings: Settings
+    desired: DesiredState
+    policy: Policy
+    only: tuple[str, ...]
+    check_first: bool
+    auto_approve: bool
+    as_json: bool
+    applying: bool = False
+
+    def say(self, text: str) -> None:
         # With --output json, stdout carries the one JSON document and nothing else.
-        click.echo(text, nl=False, err=as_json)
+        click.echo(text, nl=False, err=self.as_json)
 
-    def finish(planned: Plan, result: ApplyResult | None, outcome: str, code: int) -> int:
+    def finish(self, planned: Plan, result: ApplyResult | None, outcome: str, code: int) -> int:
         blocked = blocked_changes(planned)
-        if as_json:
+        if self.as_json:
             click.echo(apply_json(planned, result, outcome), nl=False)
         elif blocked:
             click.echo(blocked_report(blocked), nl=False)
         return ExitCode.FAILURE if blocked else code
 
-    async def go() -> int:
-        nonlocal applying
+    async def go(self) -> int:
+        settings, desired = self.settings, self.desired
         async with open_gateway(settings, desired) as gateway:
-            if check_first and not await preflight_run.passes(gateway, desired, settings):
+            if self.check_first and not await preflight_run.passes(gateway, desired, settings):
                 return ExitCode.FAILURE
             events: list[Event] = []
             reconciler = Reconciler(
@@ -354,31 +375,27 @@ def apply_command(
                 extra_regions=tuple(settings.regions),
             )
             planned, _ = await reconciler.plan(
-                desired, policy, progress=_observe_progress(sys.stderr.isatty())
+                desired, self.policy, progress=_observe_progress(sys.stderr.isatty())
             )
-            _check_only_planned(only, desired, planned)
-            say(plan_text(planned))
+            _check_only_planned(self.only, desired, planned)
+            self.say(plan_text(planned))
             if not planned.has_changes and not planned.unreadable():
                 code = ExitCode.FAILURE if planned.failed_targets else ExitCode.OK
-                return finish(planned, None, "no_changes", code)
-            if planned.has_changes and not auto_approve and not await _approve():
-                say("Apply cancelled (only 'yes' approves); nothing changed.\n")
-                return finish(planned, None, "cancelled", ExitCode.FAILURE)
-            todo = len(planned.actionable())
-            applying = True
-            with _progress(todo, sys.stderr.isatty()) as on_done:
-                result = await reconciler.apply(planned, progress=on_done)
-            applying = False
-            say(apply_report(result, planned.failed_targets))
-            ok = result.ok and not planned.failed_targets
-            outcome = "failed" if not ok else "blocked" if blocked_changes(planned) else "applied"
-            return finish(planned, result, outcome, ExitCode.OK if ok else ExitCode.FAILURE)
+                return self.finish(planned, None, "no_changes", code)
+            if planned.has_changes and not self.auto_approve and not await _approve():
+                self.say("Apply cancelled (only 'yes' approves); nothing changed.\n")
+                return self.finish(planned, None, "cancelled", ExitCode.FAILURE)
+            return await self._apply(reconciler, planned)
 
-    try:
-        return _run(go)
-    except KeyboardInterrupt:
-        # The message says what state the fleet is in: apply is idempotent, so running it again finishes.
-        raise KeyboardInterrupt(INTERRUPTED_APPLYING if applying else INTERRUPTED_BEFORE) from None
+    async def _apply(self, reconciler: Reconciler, planned: Plan) -> int:
+        self.applying = True
+        with _progress(len(planned.actionable()), sys.stderr.isatty()) as on_done:
+            result = await reconciler.apply(planned, progress=on_done)
+        self.applying = False
+        self.say(apply_report(result, planned.failed_targets))
+        ok = result.ok and not planned.failed_targets
+        outcome = "failed" if not ok else "blocked" if blocked_changes(planned) else "applied"
+        return self.finish(planned, result, outcome, ExitCode.OK if ok else ExitCode.FAILURE)
 
 
 def _save_plan(out: Path, planned: Plan, desired: DesiredState, spec: Path, policy: Policy) -> None:

@@ -1,7 +1,7 @@
 """Where the daemon's drift and action events go besides the log: the history file and the sinks.
 
-`spd.daemon.service.Daemon` opens one `EventOutlet` for its lifetime (after the gateway, so it closes
-first) and hands it every event from `_on_event`. Recording is one SQLite insert on the event loop (WAL,
+The daemon's `events` component (`spd.daemon.plumbing.Events`) opens one `EventOutlet` for its lifetime
+(after the gateway, so it closes first), and the daemon's context hands it every event (`Context.emit`). Recording is one SQLite insert on the event loop (WAL,
 no fsync per commit, so microseconds); publishing only queues. Neither can fail a pass: a history write
 that fails is logged and the pass goes on.
 """

@@ -1,6 +1,7 @@
 """The daemon's side of the lease: a loop that renews or watches it, and the guard the executor asks.
 
-With `ha.table` set, `spd.daemon.service.Daemon` runs `Leadership.run` as a task beside its scheduler.
+With `ha.table` set, the daemon's `lease` component (`spd.daemon.plumbing.Lease`) runs `Leadership.run`
+as a task beside the passes' scheduler.
 Every `heartbeat` (a third of the lease) the loop makes one DynamoDB call: the leader a conditional
 renewal, a standby one strongly consistent GetItem (plus, when it decides to, one conditional write to
 take the lease). The decisions are `spd.lease.LeaseState`'s; the calls `spd.aws.lease_table`'s. Time is

@@ -171,12 +171,31 @@ def configure_logging(
     env = os.environ if environ is None else environ
     journal = stream_is_journal(out, env)
     use_json = fmt == "json" or (fmt == "auto" and (journal or not _isatty(out)))
+    timestamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
+    _install_handler(_handler(out, journal=journal, use_json=use_json, timestamper=timestamper), level)
+
+    stdlib_logger = logging.getLogger(LOGGER_NAME)
+    logger: structlog.stdlib.BoundLogger = structlog.wrap_logger(
+        stdlib_logger,
+        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[
+            structlog.stdlib.filter_by_level,
+            structlog.stdlib.add_log_level,
+            _add_logger_name,
+            timestamper,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+    )
+    return logger
+
+
+def _handler(out: TextIO, *, journal: bool, use_json: bool, timestamper: Processor) -> _Handler:
+    """The one handler writing to `out`: JSON or console lines, with the journal's priority prefix."""
     renderers: list[Processor] = (
         [structlog.processors.JSONRenderer()]
         if use_json
         else [_console_stack_key, structlog.dev.ConsoleRenderer(colors=False, pad_event_to=0)]
     )
-    timestamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
     foreign_chain: list[Processor] = [
         structlog.stdlib.add_log_level,
         _add_logger_name,
@@ -197,6 +216,12 @@ def configure_logging(
             ],
         )
     )
+    return handler
+
+
+def _install_handler(handler: _Handler, level: str) -> None:
+    """On the root logger, in place of the one a previous configuration installed; the noisy
+    libraries' loggers quiet unless at debug."""
     levelno = logging.getLevelNamesMapping()[level.upper()]
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _Handler)]:
@@ -206,20 +231,6 @@ def configure_logging(
     for name in _NOISY:
         logging.getLogger(name).setLevel(levelno if levelno <= logging.DEBUG else logging.WARNING)
     logging.captureWarnings(True)
-
-    stdlib_logger = logging.getLogger(LOGGER_NAME)
-    logger: structlog.stdlib.BoundLogger = structlog.wrap_logger(
-        stdlib_logger,
-        wrapper_class=structlog.stdlib.BoundLogger,
-        processors=[
-            structlog.stdlib.filter_by_level,
-            structlog.stdlib.add_log_level,
-            _add_logger_name,
-            timestamper,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-    )
-    return logger
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -1,7 +1,7 @@
 """What the daemon exposes on `/metrics` and `/healthz`, kept apart from how it is served.
 
-Owned by `spd.daemon.service.Daemon`, which feeds it every event, every pass result and the gateway's
-call counters. Each daemon has its own `CollectorRegistry` (never prometheus-client's global one), so
+Owned by the daemon's context (`spd.daemon.component.Context`), which feeds it every event; the passes
+(`spd.daemon.pass_loop`) feed it their results, and it reads the gateway's call counters. Each daemon has its own `CollectorRegistry` (never prometheus-client's global one), so
 tests can run several in one process and nothing leaks between them.
 """
 
@@ -117,22 +117,7 @@ class DaemonMetrics:
         self._wall = wall
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.pass_duration = Histogram(
-            "spd_pass_duration_seconds",
-            "Duration of full reconcile passes and status sweeps.",
-            ["kind"],
-            buckets=PASS_BUCKETS,
-            registry=r,
-        )
-        self.passes = PromCounter(
-            "spd_passes", "Passes run, by kind and outcome (ok, failed).", ["kind", "outcome"], registry=r
-        )
-        self.last_success = Gauge(
-            "spd_last_success_timestamp_seconds",
-            "Unix time the last pass of this kind succeeded.",
-            ["kind"],
-            registry=r,
-        )
+        self._add_pass_metrics(r)
         self.processors = Gauge(
             "spd_processors",
             "Processors of the spec by observed status (ABSENT: not created yet).",
@@ -169,6 +154,25 @@ class DaemonMetrics:
                 self.passes.labels(kind, outcome)
         for status in (*Status, ABSENT):
             self.processors.labels(str(status)).set(0)
+
+    def _add_pass_metrics(self, r: CollectorRegistry) -> None:
+        """The passes' duration, count and last success, by kind."""
+        self.pass_duration = Histogram(
+            "spd_pass_duration_seconds",
+            "Duration of full reconcile passes and status sweeps.",
+            ["kind"],
+            buckets=PASS_BUCKETS,
+            registry=r,
+        )
+        self.passes = PromCounter(
+            "spd_passes", "Passes run, by kind and outcome (ok, failed).", ["kind", "outcome"], registry=r
+        )
+        self.last_success = Gauge(
+            "spd_last_success_timestamp_seconds",
+            "Unix time the last pass of this kind succeeded.",
+            ["kind"],
+            registry=r,
+        )
 
     def event(self, event: Event) -> None:
         self.events.labels(event.name).inc()

@@ -1,7 +1,8 @@
 """One pass at a time: the rule that keeps full reconciles and status sweeps from ever overlapping.
 
-Used by `spd.daemon.service.Daemon`, whose APScheduler timers only *ask* for passes here. A pass runs
-as its own task, so the scheduler never sees a long-running job and never has to skip or double one:
+Used by the daemon's passes (`spd.daemon.pass_loop.Passes`), whose APScheduler timers only *ask* for
+passes here. A pass runs as its own task, so the scheduler never sees a long-running job and never has
+to skip or double one:
 
 * a full pass asked for while any pass is in flight runs right after it, once, however many times it
   was asked for meanwhile (a slow pass delays the next; it never doubles it);

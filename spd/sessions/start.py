@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -40,10 +40,10 @@ from typing import Any
 from spd import events
 from spd.errors import AwsError, EndpointError, NotFoundError, SessionOpenError
 from spd.events import Event, EventSink
-from spd.model import DesiredState, FragmentNumber, Kind, ProducerTimestamp, Status
+from spd.model import DesiredState, FragmentNumber, Kind, ProcessorId, ProducerTimestamp, Status
 from spd.mutation_gate import OPEN, MutationGate, NotLeader, NotOwned, Refusal, owner_refusal
 from spd.ports import FleetGateway
-from spd.sessions.ledger import Ledger, LedgerError
+from spd.sessions.ledger import Ledger, LedgerError, Reservation
 from spd.sessions.trigger import (
     RefusalReason,
     SessionRequest,
@@ -224,39 +224,10 @@ class SessionStarter:
 
     async def _start(self, request: SessionRequest, now: datetime) -> SessionOutcome:
         pid = request.processor
-        base = SessionOutcome(
-            Outcome.REFUSED,
-            pid.name,
-            pid.region,
-            request.source,
-            requested_seconds=request.max_duration_seconds,
-            selector=describe_selector(request),
-            target=pid.target,
-        )
-        try:
-            ledger = self._open_ledger()
-            reservation = (
-                None
-                if ledger is None
-                else ledger.reserve(
-                    at=now,
-                    processor=pid,
-                    trigger=request.source.value,
-                    requested_seconds=request.max_duration_seconds,
-                    budget_seconds=request.budget_seconds_per_day,
-                )
-            )
-        except LedgerError as exc:
-            # Nothing can be recorded, so nothing is started: a Start the ledger does not know would
-            # escape the budget. Temporary: the trigger may succeed once the ledger can be written.
-            outcome = replace(
-                base,
-                reason=f"not started: {exc}",
-                refusal=RefusalReason.LEDGER_UNAVAILABLE,
-                temporary=True,
-            )
-            self._on_event(outcome.event)
-            return outcome
+        base = _base_outcome(request)
+        reservation = self._reserve(request, now, base)
+        if isinstance(reservation, SessionOutcome):
+            return reservation
         intent = None if reservation is None else reservation.row
 
         def refused(reason: RefusalReason, message: str, *, temporary: bool = False) -> SessionOutcome:
@@ -264,12 +235,8 @@ class SessionStarter:
             return self._finish(now, outcome, intent)
 
         def refusal(why: Refusal) -> SessionOutcome:
-            """The gate's answer as this path words it."""
-            if isinstance(why, NotLeader):
-                return refused(RefusalReason.NOT_LEADER, f"not started: {why.reason}", temporary=True)
-            assert isinstance(why, NotOwned)
-            whose = "has no spd:stack tag" if why.owner is None else f"belongs to stack {why.owner!r}"
-            return refused(RefusalReason.NOT_OWNED, f"processor {pid} {whose}; spd starts only its own")
+            reason, message, temporary = _gate_words(why, pid)
+            return refused(reason, message, temporary=temporary)
 
         budget = request.budget_seconds_per_day
         if reservation is not None and intent is None:
@@ -310,21 +277,56 @@ class SessionStarter:
         gate_says = self._gate.refusal(self._stack, owner)
         if gate_says is not None:
             return refusal(gate_says)
+        starting = client.start_session(pid.name, request.selector, request.max_duration_seconds)
+        return await self._started(starting, now, base, intent)
+
+    async def _started(
+        self, starting: Awaitable[str], now: datetime, base: SessionOutcome, intent: int | None
+    ) -> SessionOutcome:
+        """StartStreamProcessor's answer: started, coalesced when another start won the race, or refused."""
         try:
-            session_id = await client.start_session(pid.name, request.selector, request.max_duration_seconds)
+            session_id = await starting
         except SessionOpenError:
-            return self._finish(
-                now,
-                replace(
-                    base, outcome=Outcome.COALESCED, reason="a session is open (another start won the race)"
-                ),
-                intent,
-            )
+            reason = "a session is open (another start won the race)"
+            outcome = replace(base, outcome=Outcome.COALESCED, reason=reason)
         except (AwsError, EndpointError) as exc:
-            return refused(RefusalReason.SERVICE_ERROR, str(exc), temporary=_temporary(exc))
-        return self._finish(
-            now, replace(base, outcome=Outcome.STARTED, session_id=session_id or None), intent
-        )
+            outcome = replace(
+                base, reason=str(exc), refusal=RefusalReason.SERVICE_ERROR, temporary=_temporary(exc)
+            )
+        else:
+            outcome = replace(base, outcome=Outcome.STARTED, session_id=session_id or None)
+        return self._finish(now, outcome, intent)
+
+    def _reserve(
+        self, request: SessionRequest, now: datetime, base: SessionOutcome
+    ) -> Reservation | SessionOutcome | None:
+        """The budget's reservation (None without a ledger), or the refusal when the ledger cannot be
+        written."""
+        pid = request.processor
+        try:
+            ledger = self._open_ledger()
+            return (
+                None
+                if ledger is None
+                else ledger.reserve(
+                    at=now,
+                    processor=pid,
+                    trigger=request.source.value,
+                    requested_seconds=request.max_duration_seconds,
+                    budget_seconds=request.budget_seconds_per_day,
+                )
+            )
+        except LedgerError as exc:
+            # Nothing can be recorded, so nothing is started: a Start the ledger does not know would
+            # escape the budget. Temporary: the trigger may succeed once the ledger can be written.
+            outcome = replace(
+                base,
+                reason=f"not started: {exc}",
+                refusal=RefusalReason.LEDGER_UNAVAILABLE,
+                temporary=True,
+            )
+            self._on_event(outcome.event)
+            return outcome
 
     def _finish(self, now: datetime, outcome: SessionOutcome, intent: int | None = None) -> SessionOutcome:
         """Record `outcome` (completing the intent row `intent`, else as a row of its own) and report it.
@@ -372,3 +374,26 @@ class SessionStarter:
 
 def _temporary(exc: AwsError | EndpointError) -> bool:
     return True if isinstance(exc, EndpointError) else exc.temporary
+
+
+def _base_outcome(request: SessionRequest) -> SessionOutcome:
+    """What every outcome of `request` says (refused until shown otherwise)."""
+    pid = request.processor
+    return SessionOutcome(
+        Outcome.REFUSED,
+        pid.name,
+        pid.region,
+        request.source,
+        requested_seconds=request.max_duration_seconds,
+        selector=describe_selector(request),
+        target=pid.target,
+    )
+
+
+def _gate_words(why: Refusal, pid: ProcessorId) -> tuple[RefusalReason, str, bool]:
+    """The gate's answer as the session path words it: the reason, the message, whether temporary."""
+    if isinstance(why, NotLeader):
+        return RefusalReason.NOT_LEADER, f"not started: {why.reason}", True
+    assert isinstance(why, NotOwned)
+    whose = "has no spd:stack tag" if why.owner is None else f"belongs to stack {why.owner!r}"
+    return RefusalReason.NOT_OWNED, f"processor {pid} {whose}; spd starts only its own", False

@@ -52,7 +52,7 @@ BAD_LENGTHS = [
 
 
 def test_bad_content_lengths_are_answered_and_never_logged_as_tracebacks(emu, tmp_path):
-    d = _daemon(emu, tmp_path, _spec(tmp_path), SPD_API_TOKEN_FILE=str(_token_file(tmp_path)))
+    d = _daemon(emu, tmp_path, _spec(emu, tmp_path), SPD_API_TOKEN_FILE=str(_token_file(tmp_path)))
     try:
         before = _starts(emu)
         for length, status in BAD_LENGTHS:

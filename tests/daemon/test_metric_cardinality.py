@@ -52,7 +52,7 @@ def test_random_names_on_the_queues_add_a_bounded_number_of_series(emu, tmp_path
     triggers = sqs.create_queue(QueueName="spd-triggers")["QueueUrl"]
     results = sqs.create_queue(QueueName="spd-results")["QueueUrl"]
     d = Daemon(
-        ["--endpoint-url", emu.url, "--spec", str(_spec(tmp_path))],
+        ["--endpoint-url", emu.url, "--spec", str(_spec(emu, tmp_path))],
         env={
             "SPD_INTERVAL": "300",
             "SPD_STATUS_INTERVAL": "300",

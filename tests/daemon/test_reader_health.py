@@ -210,11 +210,12 @@ def test_the_daemons_healthz_names_each_stopped_reader(tmp_path: Path) -> None:
         environ={},
         clock=lambda: 5.0,
     )
-    daemon._health.succeeded()
-    assert daemon._healthz()[0] == 200
-    daemon._watch = StoppedReader("watch", None)  # type: ignore[assignment]
-    daemon._session_queue = StoppedReader("session_queue", "RecursionError: too deep")  # type: ignore[assignment]
-    code, _, text = daemon._healthz()
+    ctx = daemon.context
+    ctx.health.succeeded()
+    assert ctx.health.render()[0] == 200
+    ctx.readers.append(StoppedReader("watch", None))
+    ctx.readers.append(StoppedReader("session_queue", "RecursionError: too deep"))
+    code, text = ctx.health.render()
     assert code == 503
     document = json.loads(text)
     assert document["status"] == "reader_stopped"

@@ -22,7 +22,7 @@ def _settings(path: Path, *, address: str, token: Path | None) -> Path:
 
 def test_a_reload_dropping_the_token_of_a_public_listener_is_refused(emu, tmp_path):
     emu.configure(session_time_scale=100)
-    spec = _spec(tmp_path)
+    spec = _spec(emu, tmp_path)
     token = _token_file(tmp_path)
     settings = _settings(tmp_path / "settings.yaml", address="0.0.0.0:0", token=token)
     d = Daemon(

@@ -39,7 +39,7 @@ def _settings(path: Path, state_dir: Path) -> Path:
 def test_a_reload_that_moves_the_state_directory_says_a_restart_applies_it(emu, tmp_path: Path) -> None:
     settings = _settings(tmp_path / "settings.yaml", tmp_path / "state-a")
     d = Daemon(
-        ["--endpoint-url", emu.url, "--spec", str(_spec(tmp_path)), "--settings", str(settings)],
+        ["--endpoint-url", emu.url, "--spec", str(_spec(emu, tmp_path)), "--settings", str(settings)],
         env={"SPD_STATE_DIR": None},
     )
     try:

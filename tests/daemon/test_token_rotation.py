@@ -31,7 +31,7 @@ def _rewrite_keeping_times(path: Path, text: str) -> None:
 
 def test_a_token_rotated_with_the_old_modification_time_takes_effect_at_once(emu, tmp_path):
     token = _token_file(tmp_path)
-    d = _daemon(emu, tmp_path, _spec(tmp_path), SPD_API_TOKEN_FILE=str(token))
+    d = _daemon(emu, tmp_path, _spec(emu, tmp_path), SPD_API_TOKEN_FILE=str(token))
     try:
         assert _post(d, NOWHERE)[0] == 404
         _rewrite_keeping_times(token, "rotated-token-2\n")
@@ -51,7 +51,7 @@ def _insecure(d: Daemon) -> list[dict[str, object]]:
 
 def test_a_token_file_opened_to_others_at_run_time_is_refused_until_closed_again(emu, tmp_path):
     token = _token_file(tmp_path)
-    d = _daemon(emu, tmp_path, _spec(tmp_path), SPD_API_TOKEN_FILE=str(token))
+    d = _daemon(emu, tmp_path, _spec(emu, tmp_path), SPD_API_TOKEN_FILE=str(token))
     try:
         assert _post(d, NOWHERE)[0] == 404
         token.chmod(0o644)  # world-readable
@@ -82,7 +82,7 @@ def test_a_token_file_opened_to_others_at_run_time_is_refused_until_closed_again
 
 def test_a_fifo_in_place_of_the_token_file_is_refused_without_stalling_the_daemon(emu, tmp_path):
     token = _token_file(tmp_path)
-    d = _daemon(emu, tmp_path, _spec(tmp_path), SPD_API_TOKEN_FILE=str(token))
+    d = _daemon(emu, tmp_path, _spec(emu, tmp_path), SPD_API_TOKEN_FILE=str(token))
     try:
         assert _post(d, NOWHERE)[0] == 404
         token.unlink()
@@ -100,7 +100,7 @@ def test_a_group_readable_token_file_is_refused_at_start_up(emu, tmp_path):
     token = _token_file(tmp_path)
     token.chmod(0o640)
     out = run_spd(
-        ["run", "--endpoint-url", emu.url, "--spec", str(_spec(tmp_path))],
+        ["run", "--endpoint-url", emu.url, "--spec", str(_spec(emu, tmp_path))],
         env={
             "SPD_API_TOKEN_FILE": str(token),
             "SPD_LOG_FORMAT": "json",
