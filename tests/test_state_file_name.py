@@ -13,8 +13,13 @@ from spd.emulator.embedded import default_state_file, legacy_state_file
 ROOT = Path(__file__).resolve().parents[1]
 OLD = "emulator" + ".json"
 NAMED = re.compile(re.escape(OLD) + r"(?!\w)")  # not the module spd.emulator.jsonbody
-ALLOWED = {"spd/emulator/embedded.py", "tests/emulator/test_state_file.py", "tests/test_state_file_name.py"}
-"""The legacy state's converter, its tests, and this test."""
+ALLOWED = {
+    "spd/emulator/embedded.py",
+    "tests/emulator/test_state_file.py",
+    "tests/test_state_file_name.py",
+    "docs/guides/emulator.md",
+}
+"""The legacy state's converter, its tests, this test, and the guide that tells users of the conversion."""
 
 
 def test_the_default_state_file_is_sqlites() -> None:

@@ -29,7 +29,7 @@ from typing import Any
 
 from spd.model import ProcessorId
 from spd.sessions.notifications import Notification, NotificationType
-from spd.sqlite_store import Database, Schema, StoreError
+from spd.sqlite_store import Database, Schema, StoreError, sqlite_error
 
 LEDGER_FILE = "sessions.db"
 
@@ -123,6 +123,15 @@ class SessionRecord:
 
 class LedgerError(StoreError):
     """The ledger cannot be written (or read) now: the disk is full, the file damaged, the directory gone."""
+
+
+def _ledger_error(path: Path, exc: sqlite3.Error) -> LedgerError:
+    """A failed read as every state file says it (`spd.sqlite_store.sqlite_error`: "damaged ...",
+    "disk full ..."), with that error's exit code (75 when it passes by itself, else 78)."""
+    classified = sqlite_error(path, SCHEMA.kind, exc)
+    error = LedgerError(str(classified))
+    error.exit_code = classified.exit_code
+    return error
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,7 +349,7 @@ class Ledger:
             except sqlite3.Error as exc:
                 with contextlib.suppress(sqlite3.Error):
                     self._db.rollback()
-                raise LedgerError(f"{self.path}: the session ledger cannot be read: {exc}") from exc
+                raise _ledger_error(self.path, exc) from exc
         return [
             SessionRecord(
                 at=datetime.fromtimestamp(at_ms / 1000, UTC),

@@ -119,8 +119,8 @@ def test_nothing_outside_the_edge_reads_error_codes_or_messages():
     offenders = []
     for path in sorted(SPD.rglob("*.py")):
         relative = path.relative_to(SPD).as_posix()
-        if relative.startswith(("aws/", "emulator/", "api/")):
-            continue
+        if relative.startswith(("aws/", "emulator/", "api/")) or relative == "fake_gateway.py":
+            continue  # the edge, the emulator, the API's model, and the fake that stands in for the edge
         for number, line in enumerate(path.read_text().splitlines(), 1):
             if pattern.search(line):
                 offenders.append(f"spd/{relative}:{number}: {line.strip()}")

@@ -56,7 +56,7 @@ def post(d: Daemon, body: Any) -> tuple[int, Any]:
 
 
 def _daemon(daemons: Any, emu: Any, tmp_path: Path, state: Path) -> Daemon:
-    spec = write_spec(tmp_path / "spec.yaml", [home("porch")])
+    spec = write_spec(tmp_path / "spec.yaml", [home("porch")], references=emu)
     d = daemons(
         "--endpoint-url", emu.url, "--spec", str(spec),
         env={"SPD_INTERVAL": "600", "SPD_STATUS_INTERVAL": "600", "SPD_STATE_DIR": str(state)},
@@ -159,6 +159,7 @@ def test_a_daemon_killed_during_the_start_leaves_an_intent_that_counts(
     spec = write_spec(
         tmp_path / "spec.yaml",
         [home("porch", sessions={"max_duration_seconds": 10, "budget_seconds_per_day": 15})],
+        references=emu,
     )
     state = tmp_path / "state"
     d = daemons(
