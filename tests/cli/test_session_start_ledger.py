@@ -31,5 +31,5 @@ def test_a_damaged_ledger_refuses_the_start_before_any_call(tmp_path: Path, emu:
 
     listed = run_spd(["sessions", str(spec)], env=env)
     assert listed.returncode == 78, listed.stdout
-    assert "the session ledger cannot be read" in listed.stderr
+    assert "damaged spd session ledger database" in listed.stderr
     assert "Traceback" not in listed.stderr
