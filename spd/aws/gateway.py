@@ -305,18 +305,7 @@ class Gateway:
         existing = self._clients.get(key)
         if existing is not None:
             return existing
-        session = self._target_session(target)
-        try:
-            client = await self._stack.enter_async_context(
-                session.create_client(
-                    "rekognition",
-                    region_name=region,
-                    endpoint_url=self._endpoint_url,
-                    config=self._config,
-                )
-            )
-        except BotoCoreError as exc:
-            raise translate("CreateClient", exc) from None
+        client = await self._open_client("rekognition", region, target)
         install_retry_rules(client)
         # Another task may have raced us to it; keep the first and let the stack close both.
         return self._clients.setdefault(
@@ -332,16 +321,20 @@ class Gateway:
         existing = self._service_clients.get(key)
         if existing is not None:
             return existing
+        client = await self._open_client(service, region, target)
+        return self._service_clients.setdefault(key, client)
+
+    async def _open_client(self, service: str, region: str, target: str) -> Any:
+        """A new client of `service` in `region` with `target`'s credentials, closed with the gateway."""
         session = self._target_session(target)
         try:
-            client = await self._stack.enter_async_context(
+            return await self._stack.enter_async_context(
                 session.create_client(
                     service, region_name=region, endpoint_url=self._endpoint_url, config=self._config
                 )
             )
         except BotoCoreError as exc:
             raise translate("CreateClient", exc) from None
-        return self._service_clients.setdefault(key, client)
 
 
 if TYPE_CHECKING:
