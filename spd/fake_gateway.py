@@ -41,21 +41,11 @@ from spd.errors import (
     SessionOpenError,
     ThrottledError,
 )
-from spd.model import (
-    AMBIENT_TARGET,
-    STACK_TAG,
-    ObservedProcessor,
-    ProcessorConfig,
-    ProcessorId,
-    StartSelector,
-    Status,
-    Target,
-    UpdateRequest,
-    canonical_tags,
-)
+from spd.model import AMBIENT_TARGET, STACK_TAG, ObservedProcessor, ProcessorId, Status, canonical_tags
 from spd.ports import IdempotentForms
 
 if TYPE_CHECKING:
+    from spd.model import ProcessorConfig, StartSelector, Target, UpdateRequest
     from spd.ports import FleetGateway, RegionPort
 
 ErrorFactory = Callable[[str], AwsError]

@@ -16,19 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from spd.errors import BusyError, NameInUseError, NotFoundError
-from spd.model import (
-    AMBIENT_TARGET,
-    ObservedProcessor,
-    ProcessorConfig,
-    ProcessorId,
-    StartSelector,
-    Status,
-    Target,
-    UpdateRequest,
-)
+from spd.model import AMBIENT_TARGET, Status
+
+if TYPE_CHECKING:
+    from spd.model import (
+        ObservedProcessor,
+        ProcessorConfig,
+        ProcessorId,
+        StartSelector,
+        Target,
+        UpdateRequest,
+    )
 
 
 @dataclass(frozen=True, slots=True)

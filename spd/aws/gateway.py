@@ -28,17 +28,11 @@ from spd.aws import credentials, mapping
 from spd.aws.errors import THROTTLING_CODES, error_code, install_retry_rules, translate
 from spd.aws.ratelimit import RateLimiter
 from spd.errors import EndpointError
-from spd.model import (
-    AMBIENT_TARGET,
-    ObservedProcessor,
-    ProcessorConfig,
-    ProcessorId,
-    StartSelector,
-    Status,
-    Target,
-    UpdateRequest,
-)
+from spd.model import AMBIENT_TARGET, ProcessorId, Status
 from spd.ports import Created, FleetGateway, IdempotentForms
+
+if TYPE_CHECKING:
+    from spd.model import ObservedProcessor, ProcessorConfig, StartSelector, Target, UpdateRequest
 
 __all__ = ["CallStats", "Created", "Gateway", "RegionClient", "user_agent_marker"]
 
