@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from spd.api.fields import UPDATABLE
+from spd.api.rules import MUTATING_STREAM_PROCESSOR_OPERATIONS
 from spd.errors import (
     AccessDeniedError,
     AwsError,
@@ -40,21 +41,11 @@ from spd.errors import (
     SessionOpenError,
     ThrottledError,
 )
-from spd.model import (
-    AMBIENT_TARGET,
-    STACK_TAG,
-    ObservedProcessor,
-    ProcessorConfig,
-    ProcessorId,
-    StartSelector,
-    Status,
-    Target,
-    UpdateRequest,
-    canonical_tags,
-)
-from spd.ports import Created
+from spd.model import AMBIENT_TARGET, STACK_TAG, ObservedProcessor, ProcessorId, Status, canonical_tags
+from spd.ports import IdempotentForms
 
 if TYPE_CHECKING:
+    from spd.model import ProcessorConfig, StartSelector, Target, UpdateRequest
     from spd.ports import FleetGateway, RegionPort
 
 ErrorFactory = Callable[[str], AwsError]
@@ -77,17 +68,7 @@ def access_denied(operation: str) -> AwsError:
     return AccessDeniedError(operation, "AccessDeniedException", "Not authorized (injected)")
 
 
-MUTATING = frozenset(
-    {
-        "CreateStreamProcessor",
-        "StartStreamProcessor",
-        "StopStreamProcessor",
-        "UpdateStreamProcessor",
-        "DeleteStreamProcessor",
-        "TagResource",
-        "UntagResource",
-    }
-)
+MUTATING = MUTATING_STREAM_PROCESSOR_OPERATIONS
 """The operations that change the fleet (a test asserts none of them was attempted)."""
 
 _SETTLED = {Status.STARTING: Status.RUNNING, Status.STOPPING: Status.STOPPED, Status.UPDATING: Status.STOPPED}
@@ -286,8 +267,9 @@ class FakeFleet:
         return f"session-{self._sessions}"
 
 
-class FakeRegion:
-    """The fake service as seen from one (target, region): a `RegionPort`."""
+class FakeRegion(IdempotentForms):
+    """The fake service as seen from one (target, region): a `RegionPort` (`status` and the `ensure_*`
+    forms are the gateway's own, `spd.ports.IdempotentForms`)."""
 
     def __init__(self, fleet: FakeFleet, target: str, region: str) -> None:
         self._fleet = fleet
@@ -335,12 +317,6 @@ class FakeRegion:
     async def list_tags(self, arn: str) -> dict[str, str]:
         self._call("ListTagsForResource", arn)
         return dict(self._by_arn("ListTagsForResource", arn).tags)
-
-    async def status(self, name: str) -> Status | None:
-        try:
-            return (await self.describe(name, with_tags=False)).status
-        except NotFoundError:
-            return None
 
     # -- mutations ------------------------------------------------------------------------------------
 
@@ -408,43 +384,6 @@ class FakeRegion:
         held = self._by_arn("UntagResource", arn)
         for key in keys:
             held.tags.pop(key, None)
-
-    # -- idempotent forms, as the gateway's -----------------------------------------------------------
-
-    async def ensure_created(self, config: ProcessorConfig, tags: Mapping[str, str]) -> Created:
-        try:
-            return Created(await self.create(config, tags))
-        except NameInUseError as taken:
-            try:
-                existing = await self.describe(config.name)
-            except NotFoundError:
-                raise taken from None
-            return Created(existing.arn, existing)
-
-    async def ensure_started(self, name: str) -> bool:
-        try:
-            await self.start(name)
-            return True
-        except BusyError:
-            if await self.status(name) in (Status.STARTING, Status.RUNNING):
-                return False
-            raise
-
-    async def ensure_stopped(self, name: str) -> bool:
-        try:
-            await self.stop(name)
-            return True
-        except BusyError:
-            if await self.status(name) in (Status.STOPPED, Status.FAILED):
-                return False
-            raise
-
-    async def ensure_deleted(self, name: str) -> bool:
-        try:
-            await self.delete(name)
-            return True
-        except NotFoundError:
-            return False
 
 
 def _updated(config: ProcessorConfig, update: UpdateRequest) -> ProcessorConfig:

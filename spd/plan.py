@@ -395,23 +395,30 @@ def plan_processor(
             else Block(BlockReason.CONFLICT_STACK, owner)
         )
         return ProcessorPlan(desired.id, (Action.CREATE,), block=block, desired=desired, observed=observed)
-    config_changes: tuple[Change, ...] = ()
-    tag_change, tag_changes = TagChange(), list[Change]()
+    diff = _Differences()
     if policy.scope is Scope.FULL:
         assert observed.config is not None, "a full observation carries the config"
-        config_changes = diff_config(desired.config, observed.config)
         tag_change, tag_changes = diff_tags(desired, observed.tag_dict)
-    if any(c.forces_replacement for c in config_changes):
-        return _plan_replace(desired, observed, config_changes, tag_change, tag_changes)
-    return _plan_in_place(desired, observed, config_changes, tag_change, tag_changes)
+        diff = _Differences(diff_config(desired.config, observed.config), tag_change, tuple(tag_changes))
+    if any(c.forces_replacement for c in diff.config):
+        return _plan_replace(desired, observed, diff)
+    return _plan_in_place(desired, observed, diff)
+
+
+@dataclass(frozen=True, slots=True)
+class _Differences:
+    """What a full read found changed: the config's fields, and the tags as one change and as rows.
+
+    Empty under `Scope.RUN_STATE`, whose observation carries neither config nor tags.
+    """
+
+    config: tuple[Change, ...] = ()
+    tag_change: TagChange = field(default_factory=TagChange)
+    tag_changes: tuple[Change, ...] = ()
 
 
 def _plan_replace(
-    desired: DesiredProcessor,
-    observed: ObservedProcessor,
-    config_changes: tuple[Change, ...],
-    tag_change: TagChange,
-    tag_changes: list[Change],
+    desired: DesiredProcessor, observed: ObservedProcessor, diff: _Differences
 ) -> ProcessorPlan:
     """A field that cannot be updated in place changed: delete and create again (refused if protected)."""
     actions: list[Action] = [Action.REPLACE]
@@ -420,30 +427,26 @@ def _plan_replace(
     return ProcessorPlan(
         desired.id,
         tuple(actions),
-        config_changes + tuple(tag_changes),
+        diff.config + diff.tag_changes,
         block=Block(BlockReason.PROTECTED) if desired.protect else None,
         desired=desired,
         observed=observed,
-        tags=tag_change,
+        tags=diff.tag_change,
     )
 
 
 def _plan_in_place(
-    desired: DesiredProcessor,
-    observed: ObservedProcessor,
-    config_changes: tuple[Change, ...],
-    tag_change: TagChange,
-    tag_changes: list[Change],
+    desired: DesiredProcessor, observed: ObservedProcessor, diff: _Differences
 ) -> ProcessorPlan:
     """An update of the changed fields and tags, then the start or stop the run state needs."""
     actions: list[Action] = []
     update = UpdateRequest()
-    if config_changes:
+    if diff.config:
         assert observed.config is not None
         update = update_request(desired.config, observed.config)
-    if config_changes or not tag_change.empty:
+    if diff.config or not diff.tag_change.empty:
         actions.append(Action.UPDATE)
-    changes = list(config_changes) + tag_changes
+    changes = [*diff.config, *diff.tag_changes]
     run_actions = _run_state_actions(desired, observed.status)
     status_change = run_state_change(desired, observed)
     if status_change is not None:
@@ -456,7 +459,7 @@ def _plan_in_place(
         desired=desired,
         observed=observed,
         update=update,
-        tags=tag_change,
+        tags=diff.tag_change,
     )
 
 

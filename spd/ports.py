@@ -16,18 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from spd.model import (
-    AMBIENT_TARGET,
-    ObservedProcessor,
-    ProcessorConfig,
-    ProcessorId,
-    StartSelector,
-    Status,
-    Target,
-    UpdateRequest,
-)
+from spd.errors import BusyError, NameInUseError, NotFoundError
+from spd.model import AMBIENT_TARGET, Status
+
+if TYPE_CHECKING:
+    from spd.model import (
+        ObservedProcessor,
+        ProcessorConfig,
+        ProcessorId,
+        StartSelector,
+        Target,
+        UpdateRequest,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,3 +108,85 @@ class FleetGateway(Protocol):
     def use_targets(self, targets: Iterable[Target], stack_name: str) -> None:
         """Take a spec's targets for `stack_name` (at start, and on a reload: `Reconciler.reconfigure`)."""
         ...
+
+
+class _Calls(Protocol):
+    """The plain calls the idempotent forms are made of."""
+
+    async def describe(self, name: str, *, with_tags: bool = True) -> ObservedProcessor: ...
+
+    async def create(self, config: ProcessorConfig, tags: Mapping[str, str]) -> str: ...
+
+    async def start(self, name: str) -> None: ...
+
+    async def stop(self, name: str) -> None: ...
+
+    async def delete(self, name: str) -> None: ...
+
+
+_STOPPED_LIKE = frozenset({Status.STOPPED, Status.FAILED})
+_STARTED_LIKE = frozenset({Status.STARTING, Status.RUNNING})
+
+
+class IdempotentForms:
+    """`status` and the `ensure_*` forms of `RegionPort`, written once over the plain calls: "already so"
+    is success. The gateway's `RegionClient` and the fake's `FakeRegion` both inherit them, so the core's
+    unit tests exercise the very rules production runs."""
+
+    async def status(self: _Calls, name: str) -> Status | None:
+        """The processor's status now, or None once it is gone (one Describe, no tags)."""
+        try:
+            return (await self.describe(name, with_tags=False)).status
+        except NotFoundError:
+            return None
+
+    async def ensure_created(self: _Calls, config: ProcessorConfig, tags: Mapping[str, str]) -> Created:
+        """Create, or find the processor that already holds the name (returned for its owner's check).
+
+        Raises `NameInUseError` (temporary) when the name is held by nothing visible: still reserved
+        after a delete.
+        """
+        try:
+            return Created(await self.create(config, tags) or None)
+        except NameInUseError as taken:
+            try:
+                existing = await self.describe(config.name)
+            except NotFoundError:
+                raise taken from None
+            return Created(existing.arn, existing)
+
+    async def ensure_stopped(self: _Calls, name: str) -> bool:
+        """Stop; True if this call stopped it, False if it was already STOPPED or FAILED.
+
+        A processor still starting or stopping raises `BusyError` (temporary): poll and call again.
+        """
+        try:
+            await self.stop(name)
+            return True
+        except BusyError:
+            current = await self.describe(name, with_tags=False)
+            if current.status in _STOPPED_LIKE:
+                return False
+            raise
+
+    async def ensure_started(self: _Calls, name: str) -> bool:
+        """Start; True if this call started it, False if it was already STARTING or RUNNING.
+
+        A processor still stopping or updating raises `BusyError` (temporary): poll and call again.
+        """
+        try:
+            await self.start(name)
+            return True
+        except BusyError:
+            current = await self.describe(name, with_tags=False)
+            if current.status in _STARTED_LIKE:
+                return False
+            raise
+
+    async def ensure_deleted(self: _Calls, name: str) -> bool:
+        """Delete; True if this call deleted it, False if it was already gone."""
+        try:
+            await self.delete(name)
+            return True
+        except NotFoundError:
+            return False

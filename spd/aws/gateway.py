@@ -27,18 +27,12 @@ from spd import __version__
 from spd.aws import credentials, mapping
 from spd.aws.errors import THROTTLING_CODES, error_code, install_retry_rules, translate
 from spd.aws.ratelimit import RateLimiter
-from spd.errors import BusyError, EndpointError, NameInUseError, NotFoundError
-from spd.model import (
-    AMBIENT_TARGET,
-    ObservedProcessor,
-    ProcessorConfig,
-    ProcessorId,
-    StartSelector,
-    Status,
-    Target,
-    UpdateRequest,
-)
-from spd.ports import Created, FleetGateway
+from spd.errors import EndpointError
+from spd.model import AMBIENT_TARGET, ProcessorId, Status
+from spd.ports import Created, FleetGateway, IdempotentForms
+
+if TYPE_CHECKING:
+    from spd.model import ObservedProcessor, ProcessorConfig, StartSelector, Target, UpdateRequest
 
 __all__ = ["CallStats", "Created", "Gateway", "RegionClient", "user_agent_marker"]
 
@@ -50,10 +44,6 @@ def user_agent_marker(stack: str | None) -> str:
     """
     marker = f"spd/{__version__}"
     return f"{marker} spd-stack/{stack}" if stack else marker
-
-
-_STOPPED_LIKE = frozenset({Status.STOPPED, Status.FAILED})
-_STARTED_LIKE = frozenset({Status.STARTING, Status.RUNNING})
 
 
 @dataclass
@@ -70,8 +60,9 @@ class CallStats:
         return dict(sorted(self.calls.items()))
 
 
-class RegionClient:
-    """Stream-processor calls for one (target, region), paced and translated."""
+class RegionClient(IdempotentForms):
+    """Stream-processor calls for one (target, region), paced and translated (`status` and the
+    idempotent `ensure_*` forms are `spd.ports.IdempotentForms`')."""
 
     def __init__(
         self, region: str, client: Any, limiter: RateLimiter, stats: CallStats, target: str = AMBIENT_TARGET
@@ -161,66 +152,6 @@ class RegionClient:
 
     async def delete(self, name: str) -> None:
         await self._call("DeleteStreamProcessor", Name=name)
-
-    # -- idempotent forms: "already so" is success ---------------------------------------------------
-
-    async def ensure_created(self, config: ProcessorConfig, tags: Mapping[str, str]) -> Created:
-        """Create, or find the processor that already holds the name (returned for its owner's check).
-
-        Raises `NameInUseError` (temporary) when the name is held by nothing visible: still reserved
-        after a delete.
-        """
-        try:
-            return Created(await self.create(config, tags) or None)
-        except NameInUseError as taken:
-            try:
-                existing = await self.describe(config.name)
-            except NotFoundError:
-                raise taken from None
-            return Created(existing.arn, existing)
-
-    async def ensure_stopped(self, name: str) -> bool:
-        """Stop; True if this call stopped it, False if it was already STOPPED or FAILED.
-
-        A processor still starting or stopping raises `BusyError` (temporary): poll and call again.
-        """
-        try:
-            await self.stop(name)
-            return True
-        except BusyError:
-            current = await self.describe(name, with_tags=False)
-            if current.status in _STOPPED_LIKE:
-                return False
-            raise
-
-    async def ensure_started(self, name: str) -> bool:
-        """Start; True if this call started it, False if it was already STARTING or RUNNING.
-
-        A processor still stopping or updating raises `BusyError` (temporary): poll and call again.
-        """
-        try:
-            await self.start(name)
-            return True
-        except BusyError:
-            current = await self.describe(name, with_tags=False)
-            if current.status in _STARTED_LIKE:
-                return False
-            raise
-
-    async def ensure_deleted(self, name: str) -> bool:
-        """Delete; True if this call deleted it, False if it was already gone."""
-        try:
-            await self.delete(name)
-            return True
-        except NotFoundError:
-            return False
-
-    async def status(self, name: str) -> Status | None:
-        """The processor's status now, or None once it is gone (one Describe, no tags)."""
-        try:
-            return (await self.describe(name, with_tags=False)).status
-        except NotFoundError:
-            return None
 
     async def tag(self, arn: str, tags: Mapping[str, str]) -> None:
         await self._call("TagResource", ResourceArn=arn, Tags=dict(tags))
@@ -368,18 +299,7 @@ class Gateway:
         existing = self._clients.get(key)
         if existing is not None:
             return existing
-        session = self._target_session(target)
-        try:
-            client = await self._stack.enter_async_context(
-                session.create_client(
-                    "rekognition",
-                    region_name=region,
-                    endpoint_url=self._endpoint_url,
-                    config=self._config,
-                )
-            )
-        except BotoCoreError as exc:
-            raise translate("CreateClient", exc) from None
+        client = await self._open_client("rekognition", region, target)
         install_retry_rules(client)
         # Another task may have raced us to it; keep the first and let the stack close both.
         return self._clients.setdefault(
@@ -395,16 +315,20 @@ class Gateway:
         existing = self._service_clients.get(key)
         if existing is not None:
             return existing
+        client = await self._open_client(service, region, target)
+        return self._service_clients.setdefault(key, client)
+
+    async def _open_client(self, service: str, region: str, target: str) -> Any:
+        """A new client of `service` in `region` with `target`'s credentials, closed with the gateway."""
         session = self._target_session(target)
         try:
-            client = await self._stack.enter_async_context(
+            return await self._stack.enter_async_context(
                 session.create_client(
                     service, region_name=region, endpoint_url=self._endpoint_url, config=self._config
                 )
             )
         except BotoCoreError as exc:
             raise translate("CreateClient", exc) from None
-        return self._service_clients.setdefault(key, client)
 
 
 if TYPE_CHECKING:

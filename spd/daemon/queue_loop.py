@@ -93,54 +93,6 @@ def raised_at(exc: BaseException) -> str | None:
     return f"{Path(last.filename).name}:{last.lineno}"
 
 
-async def read_forever(
-    queue: WatchQueue,
-    *,
-    name: str,
-    handle: Handle,
-    active: Callable[[], bool],
-    log: Callable[[], Logger],
-    sleep: Sleep,
-    on_reading: Callable[[bool], None] = lambda _: None,
-    concurrent: bool = False,
-) -> None:
-    """Receive, `handle` and delete until cancelled; `on_reading(True/False)` when reading begins or
-    pauses (at start-up, and as the lease comes and goes). `concurrent`: a batch's messages are handled
-    together (each reader decides what must stay ordered), else one after the other."""
-    failures = 0
-    reading = False
-    while True:
-        if not active():
-            if reading:
-                on_reading(False)
-                reading = False
-            await sleep(STANDBY_POLL)
-            continue
-        if not reading:
-            on_reading(True)
-            reading = True
-        try:
-            messages = await queue.receive()
-        except SpdError as exc:
-            failures += 1
-            delay = min(RETRY_MAX, 2.0 ** min(failures, 6))
-            log().error(
-                f"{name}_receive_failed",
-                queue=queue.url,
-                error=str(exc),
-                error_type=type(exc).__name__,
-                consecutive_failures=failures,
-                retry_in=delay,
-            )
-            await sleep(delay)
-            continue
-        if failures:
-            log().info(f"{name}_receive_recovered", queue=queue.url, after_failures=failures)
-            failures = 0
-        if messages:
-            await handle_batch(queue, messages, name=name, handle=handle, log=log, concurrent=concurrent)
-
-
 async def handle_batch(
     queue: WatchQueue,
     messages: list[QueueMessage],
@@ -192,7 +144,7 @@ async def delete_handled(
 
 
 class QueueReader:
-    """One reader's task: `read_forever` with the reader's `handle`, started once and cancelled on close.
+    """One reader's task: receive, `handle` and delete until cancelled, started once and cancelled on close.
     `<name>_started` is logged as it starts, unless the reader says when reading begins and pauses
     itself (`on_reading`, the watch). The watch, the session results and the session triggers readers
     are this plus what a message means to them."""
@@ -262,15 +214,50 @@ class QueueReader:
         )
 
     async def _read_forever(self) -> None:
+        """Receive, `handle` and delete until cancelled; `on_reading(True/False)` when reading begins or
+        pauses (at start-up, and as the lease comes and goes). `concurrent`: a batch's messages are
+        handled together (each reader decides what must stay ordered), else one after the other."""
         if self._on_reading is None:
             self._log().info(f"{self._name}_started", queue=self._queue.url, region=self._queue.region)
-        await read_forever(
-            self._queue,
-            name=self._name,
-            handle=self._handle,
-            active=self._active,
-            log=self._log,
-            sleep=self._sleep,
-            on_reading=self._on_reading or (lambda _: None),
-            concurrent=self._concurrent,
-        )
+        on_reading = self._on_reading or (lambda _: None)
+        failures = 0
+        reading = False
+        while True:
+            if not self._active():
+                if reading:
+                    on_reading(False)
+                    reading = False
+                await self._sleep(STANDBY_POLL)
+                continue
+            if not reading:
+                on_reading(True)
+                reading = True
+            try:
+                messages = await self._queue.receive()
+            except SpdError as exc:
+                failures += 1
+                delay = min(RETRY_MAX, 2.0 ** min(failures, 6))
+                self._log().error(
+                    f"{self._name}_receive_failed",
+                    queue=self._queue.url,
+                    error=str(exc),
+                    error_type=type(exc).__name__,
+                    consecutive_failures=failures,
+                    retry_in=delay,
+                )
+                await self._sleep(delay)
+                continue
+            if failures:
+                self._log().info(
+                    f"{self._name}_receive_recovered", queue=self._queue.url, after_failures=failures
+                )
+                failures = 0
+            if messages:
+                await handle_batch(
+                    self._queue,
+                    messages,
+                    name=self._name,
+                    handle=self._handle,
+                    log=self._log,
+                    concurrent=self._concurrent,
+                )
