@@ -2,7 +2,7 @@
 
 Shared by the CLI and the daemon so `--local`, `--endpoint-url` and the standard AWS chain
 (`AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL_REKOGNITION`) behave the same everywhere, and so the
-settings become concurrency, timeouts and a policy in this one place. (Not in `spd.settings`: that
+settings become concurrency, timeouts and a policy in this one place. (Not in `spd.config.settings`: that
 module is read by every command, `spd validate` included, which must not import the AWS stack.)
 """
 
@@ -13,12 +13,12 @@ import os
 from collections.abc import AsyncIterator, Iterator
 
 from spd.aws.gateway import Gateway
-from spd.executor import ExecutionSettings
-from spd.extras import local_extra_required
+from spd.checks.preflight import references
+from spd.config.settings import Settings
+from spd.emulator.extras import local_extra_required
 from spd.model import DesiredState
-from spd.plan import Policy
-from spd.preflight import references
-from spd.settings import Settings
+from spd.reconcile.executor import ExecutionSettings
+from spd.reconcile.plan import Policy
 
 
 def execution_settings(settings: Settings, stack: str) -> ExecutionSettings:

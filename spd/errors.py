@@ -13,7 +13,7 @@ Two families that never mix:
 
 One local failure has its own code: a state file that cannot be written for a reason that passes by
 itself (disk full, an I/O error, a lock held too long) exits 75 (EX_TEMPFAIL, `StoreTemporaryError` in
-`spd.state_files`): systemd's `Restart=on-failure` retries it, where 78 would stop the service for good.
+`spd.store.state_files`): systemd's `Restart=on-failure` retries it, where 78 would stop the service for good.
 """
 
 from __future__ import annotations

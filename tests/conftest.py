@@ -68,3 +68,12 @@ def emulator(spd_emulator_process: EmulatorProcess) -> EmulatorProcess:
 def emu(spd_emulator: EmulatorProcess) -> EmulatorProcess:
     """The session emulator, reset, with fast timings: the plugin's `spd_emulator`."""
     return spd_emulator
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tier, named by the folder it lives in (`pytest -m unit` runs the pure ones)."""
+    for item in items:
+        parts = item.path.parts
+        for tier in ("unit", "integration", "e2e"):
+            if tier in parts and parts[parts.index(tier) - 1] == "tests":
+                item.add_marker(getattr(pytest.mark, tier))

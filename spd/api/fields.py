@@ -7,7 +7,7 @@ which `ParametersToDelete` value clears it, and the value the service holds when
 
 The planner derives from it what it compares, what it may update in place and the update request; the
 AWS mapping derives the Create request, the Update request and the reading of a Describe response. So a
-field is added in one place, and `tests/api/test_fields.py` checks the table against `spd.api.model`:
+field is added in one place, and `tests/unit/api/test_fields.py` checks the table against `spd.api.model`:
 every member of the create, update and describe shapes is either a row here or named in
 `OTHER_MEMBERS`, and every path resolves in the model.
 """

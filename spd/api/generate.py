@@ -2,7 +2,7 @@
 
 Only the operations spd calls (or that the emulator serves) are described, with every shape they reach,
 so the generated file stays small enough to read. The output is deterministic (operations and shapes in
-name order), which lets `tests/api/test_generated_model.py` regenerate it and compare byte for byte.
+name order), which lets `tests/unit/api/test_generated_model.py` regenerate it and compare byte for byte.
 This module is the only part of `spd.api` that imports botocore, and nothing at run time imports it.
 """
 
@@ -21,7 +21,7 @@ TARGET = Path(__file__).with_name("model.py")
 
 _HEADER = '''"""Generated from botocore's Rekognition service model by `python -m spd.api.generate`: do not edit.
 
-API version {api_version}. `tests/api/test_generated_model.py` regenerates this file and fails on any
+API version {api_version}. `tests/unit/api/test_generated_model.py` regenerates this file and fails on any
 difference. What the model does not say lives in `spd.api.rules`. Excluded from the formatter: its form
 is the generator's.
 """

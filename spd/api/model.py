@@ -1,6 +1,6 @@
 """Generated from botocore's Rekognition service model by `python -m spd.api.generate`: do not edit.
 
-API version 2016-06-27. `tests/api/test_generated_model.py` regenerates this file and fails on any
+API version 2016-06-27. `tests/unit/api/test_generated_model.py` regenerates this file and fails on any
 difference. What the model does not say lives in `spd.api.rules`. Excluded from the formatter: its form
 is the generator's.
 """

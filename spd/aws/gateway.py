@@ -1,6 +1,6 @@
 """The Rekognition gateway: one long-lived aiobotocore client per region behind a per-operation pacer.
 
-It is the production implementation of the core's ports (`spd.ports.FleetGateway`, `RegionPort`),
+It is the production implementation of the core's ports (`spd.reconcile.ports.FleetGateway`, `RegionPort`),
 which it satisfies structurally (checked by mypy at the end of this module). Everything above this
 module speaks domain values (`ProcessorConfig`, `ObservedProcessor`) and
 `spd.errors`; everything botocore-shaped stays here (with the error table in `spd.aws.errors`). Retries
@@ -29,7 +29,7 @@ from spd.aws.errors import THROTTLING_CODES, error_code, install_retry_rules, tr
 from spd.aws.ratelimit import RateLimiter
 from spd.errors import EndpointError
 from spd.model import AMBIENT_TARGET, ProcessorId, Status
-from spd.ports import Created, FleetGateway, IdempotentForms
+from spd.reconcile.ports import Created, FleetGateway, IdempotentForms
 
 if TYPE_CHECKING:
     from spd.model import ObservedProcessor, ProcessorConfig, StartSelector, Target, UpdateRequest
@@ -62,7 +62,7 @@ class CallStats:
 
 class RegionClient(IdempotentForms):
     """Stream-processor calls for one (target, region), paced and translated (`status` and the
-    idempotent `ensure_*` forms are `spd.ports.IdempotentForms`')."""
+    idempotent `ensure_*` forms are `spd.reconcile.ports.IdempotentForms`')."""
 
     def __init__(
         self, region: str, client: Any, limiter: RateLimiter, stats: CallStats, target: str = AMBIENT_TARGET
@@ -334,5 +334,5 @@ class Gateway:
 if TYPE_CHECKING:
 
     def _satisfies_the_core_port(gateway: Gateway) -> FleetGateway:
-        """Type-checked only: the gateway is what the core is written against (`spd.ports`)."""
+        """Type-checked only: the gateway is what the core is written against (`spd.reconcile.ports`)."""
         return gateway

@@ -1,6 +1,6 @@
 """The DynamoDB table that holds the daemons' leases: one item per lease name, written conditionally.
 
-The decisions are `spd.lease`'s; this module only reads and writes. Every write is conditional, so the
+The decisions are `spd.ha.lease`'s; this module only reads and writes. Every write is conditional, so the
 table itself settles every race: `acquire` only if no item exists, `take_over` and `renew` only if the
 item still has the version the caller saw (and, for `renew` and `release`, its own holder id). A write
 whose condition failed returns False; anything else that goes wrong (no table, access denied, endpoint
@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from spd.aws.errors import error_code
 from spd.errors import SpdError
-from spd.lease import LeaseRecord
+from spd.ha.lease import LeaseRecord
 
 KEY = "lease"
 _CONDITION_FAILED = "ConditionalCheckFailedException"

@@ -1,11 +1,11 @@
 """Read-only look-ups of the resources a processor references, for `spd check`, `plan`/`apply` and `spd run`.
 
 Each look-up is one describe-style call (the same ones `spd iam-policy --for daemon` grants) and ends in
-a `spd.preflight.Lookup`: the resource exists (with what the checks need of it: a stream's status, a key's state, a
+a `spd.checks.preflight.Lookup`: the resource exists (with what the checks need of it: a stream's status, a key's state, a
 role's trust policy), is missing, or the call itself was denied (naming the permission it needed).
 Anything else (an unreachable endpoint, a server error after retries) is raised as the `spd.errors`
 type `spd.aws.errors.translate` gives, as for every other call. Nothing here decides what a finding is:
-`spd.preflight` does, from these results.
+`spd.checks.preflight` does, from these results.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from spd import preflight
 from spd.aws.errors import translate
 from spd.aws.gateway import Gateway
+from spd.checks import preflight
+from spd.checks.preflight import Found, Lookup, Reference, ReferenceKind
+from spd.checks.role_permissions import SIMULATE_PERMISSION, RoleAnswer, RoleCheck, Simulation
 from spd.errors import Diagnostic
 from spd.model import DesiredState, ProcessorId
-from spd.preflight import Found, Lookup, Reference, ReferenceKind
-from spd.role_permissions import SIMULATE_PERMISSION, RoleAnswer, RoleCheck, Simulation
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,11 +21,11 @@ from spd.cli.commands import COMMANDS
 from spd.cli.dashes import single_dash_hint
 from spd.cli.helptext import CONFIG, TEMPFAIL, USAGE, documented
 from spd.cli.lazy import LazyGroup
+from spd.config.urls import endpoint_url_problem, redact_userinfo
 from spd.errors import ConfigError, ExitCode, SpdError
-from spd.urls import endpoint_url_problem, redact_userinfo
 
 if TYPE_CHECKING:
-    from spd.settings import Settings
+    from spd.config.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -130,7 +130,7 @@ def warn_about_environment() -> None:
     """Print a warning for each `SPD_*` variable that sets nothing (a typo would otherwise go unseen)."""
     # Here rather than at the top: pydantic-settings is for the commands that read settings, and
     # `spd validate` or `spd --help` should not wait for it.
-    from spd.settings import environment_warnings
+    from spd.config.settings import environment_warnings
 
     for warning in environment_warnings():
         click.echo(str(warning), err=True)
@@ -155,7 +155,7 @@ def connection_settings(
 ) -> Settings:
     """The settings of a command with `connection_options`: the file and `SPD_*` variables, under what
     the command line sets (`extra`: a command's own overrides, such as `prune`; None means not given)."""
-    from spd.settings import load_settings
+    from spd.config.settings import load_settings
 
     conn = make_connection(local, local_state, endpoint_url, settings_file)
     warn_about_environment()

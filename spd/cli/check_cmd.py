@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from spd import preflight
+from spd.checks import preflight
 from spd.cli import preflight_run
 from spd.cli.app import SPEC_ARGUMENT, connection_options, output_option
 from spd.cli.documents import check_json

@@ -1,7 +1,7 @@
 """The commands of `spd`: where each one lives and its one-line help, loaded only when it runs.
 
 The help strings are the first paragraph of each command's docstring; `spd --help` lists them without
-importing the commands (tests/cli/test_cli_startup.py keeps the two in step).
+importing the commands (tests/e2e/cli/test_cli_startup.py keeps the two in step).
 """
 
 from spd.cli.lazy import LazyCommand

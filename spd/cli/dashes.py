@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import click
 
-from spd.suggest import did_you_mean
+from spd.spec.suggest import did_you_mean
 
 _SINGLE_DASH = re.compile(r"-(?P<name>[A-Za-z][A-Za-z0-9-]+)(?P<value>=.*)?\Z", re.DOTALL)
 

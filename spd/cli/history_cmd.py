@@ -13,8 +13,8 @@ from spd.cli.app import SPEC_ARGUMENT, connection_options, connection_settings, 
 from spd.cli.complete import complete_processors
 from spd.cli.helptext import CONFIG, TEMPFAIL, USAGE, documented
 from spd.cli.since import SINCE_HELP, parse_since
-from spd.history import Entry, History
-from spd.settings import history_path
+from spd.config.settings import history_path
+from spd.events.history import Entry, History
 from spd.spec import load_spec
 
 

@@ -1,7 +1,7 @@
 """`spd iam-policy SPEC --for daemon|service-role`: print the least-privilege IAM policy for a spec.
 
 Offline, like `validate`: the spec is loaded with `spd.spec.load_spec` (a `SpecError` propagates to
-`spd.cli.app.main`, which prints located diagnostics and exits 78) and `spd.iam_policy` builds the
+`spd.cli.app.main`, which prints located diagnostics and exits 78) and `spd.checks.iam_policy` builds the
 policy. Nothing is read from AWS. The daemon's settings (`--settings FILE`, `$SPD_SETTINGS_FILE`,
 `SPD_*` variables, as `spd run` reads them) add what its configured queues, lease table and event
 sinks need; a settings error exits 78 like a spec error.
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import click
 
+from spd.checks.iam_policy import AUDIENCES, Audience, iam_policy, render
 from spd.cli.app import settings_option
 from spd.cli.helptext import CONFIG, USAGE, documented
-from spd.iam_policy import AUDIENCES, Audience, iam_policy, render
-from spd.settings import load_settings
+from spd.config.settings import load_settings
 from spd.spec import load_spec
 
 

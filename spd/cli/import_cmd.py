@@ -1,8 +1,8 @@
 """`spd import`: read the processors that exist and write the spec that describes them.
 
-Listed in `spd.cli.commands`. Reading is `spd.observe.observe` (ListStreamProcessors pages, then
+Listed in `spd.cli.commands`. Reading is `spd.reconcile.observe.observe` (ListStreamProcessors pages, then
 Describe + ListTagsForResource per processor, paced by the gateway as a plan is), rendering is
-`spd.importer.render_spec`; this module only checks the arguments, filters by name and writes the files.
+`spd.reconcile.importer.render_spec`; this module only checks the arguments, filters by name and writes the files.
 Nothing is written when a processor could not be read or nothing matched, so a partial or empty spec
 never stands in for the fleet.
 """
@@ -22,11 +22,11 @@ import click
 from spd.cli.app import connection_options, make_connection, output_option, warn_about_environment
 from spd.cli.documents import import_json
 from spd.cli.helptext import CONFIG, TEMPFAIL, USAGE, documented
+from spd.config.settings import Settings, load_settings
 from spd.connect import open_gateway
 from spd.errors import ExitCode, SpdError, UsageError
-from spd.importer import DEFAULT_STACK, render_spec, target_block
 from spd.model import ObservedProcessor, ObservedState
-from spd.settings import Settings, load_settings
+from spd.reconcile.importer import DEFAULT_STACK, render_spec, target_block
 from spd.spec.schema import REGION_PATTERN
 
 _REGION = re.compile(REGION_PATTERN)
@@ -160,7 +160,7 @@ def _read_selected(
     is written then), NothingToImport if none is selected."""
 
     async def read() -> ObservedState:
-        from spd.observe import observe
+        from spd.reconcile.observe import observe
 
         async with open_gateway(settings) as gateway:
             return await observe(gateway, regions, names=None, concurrency=settings.concurrency)

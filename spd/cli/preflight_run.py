@@ -11,9 +11,9 @@ import click
 
 from spd.aws.gateway import Gateway
 from spd.aws.references import check
+from spd.config.settings import Settings
 from spd.errors import Diagnostic
 from spd.model import DesiredState
-from spd.settings import Settings
 
 PREFLIGHT_OPTION = click.option(
     "--preflight/--no-preflight",

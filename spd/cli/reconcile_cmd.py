@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 
 import click
 
-from spd import saved_plan
 from spd.cli import preflight_run
 from spd.cli.app import (
     SPEC_ARGUMENT,
@@ -38,16 +37,17 @@ from spd.cli.render import (
     status_rows,
     status_text,
 )
+from spd.config.settings import Settings
 from spd.connect import execution_settings, open_gateway, run_policy
 from spd.errors import ExitCode, UsageError
 from spd.events import Event
-from spd.executor import ApplyResult, ProcessorOutcome
 from spd.model import DesiredState, ObservedState
-from spd.plan import Plan, Policy
-from spd.reconciler import Reconciler
-from spd.saved_plan import SavedPlan
-from spd.settings import Settings
-from spd.suggest import did_you_mean
+from spd.reconcile import saved_plan
+from spd.reconcile.executor import ApplyResult, ProcessorOutcome
+from spd.reconcile.plan import Plan, Policy
+from spd.reconcile.reconciler import Reconciler
+from spd.reconcile.saved_plan import SavedPlan
+from spd.spec.suggest import did_you_mean
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])

@@ -17,9 +17,9 @@ from typing import Any
 
 import click
 
-from spd.executor import ApplyResult
 from spd.model import ObservedState, ProcessorId, Status
-from spd.plan import Action, BlockReason, Change, ChangeKind, Plan, ProcessorPlan
+from spd.reconcile.executor import ApplyResult
+from spd.reconcile.plan import Action, BlockReason, Change, ChangeKind, Plan, ProcessorPlan
 
 SYMBOLS = {
     Action.ADOPT: "&",

@@ -25,16 +25,16 @@ from spd.cli.helptext import CONFIG, TEMPFAIL, USAGE, documented
 from spd.cli.lazy import SpdGroup
 from spd.cli.reconcile_cmd import _load, _settings
 from spd.cli.since import SINCE_HELP, parse_since
+from spd.config.settings import state_directory
 from spd.connect import open_gateway
 from spd.errors import ExitCode
 from spd.model import ProcessorId
-from spd.mutation_gate import OPEN
+from spd.reconcile.mutation_gate import OPEN
 from spd.sessions.ledger import SCHEMA as LEDGER_SCHEMA
 from spd.sessions.ledger import STARTING, Ledger, SessionRecord
 from spd.sessions.start import Outcome, SessionOutcome, SessionStarter
 from spd.sessions.trigger import TriggerSource
-from spd.settings import state_directory
-from spd.sqlite_store import store_errors
+from spd.store.sqlite_store import store_errors
 
 
 @documented(

@@ -1,6 +1,6 @@
 """The `--since` of the commands that read local records (`spd history`, `spd sessions`): one syntax.
 
-A duration before now (`spd.durations`: `90s`, `30m`, `24h`, `1h30m`, `7d`, `2w`) or an ISO 8601 time, UTC unless it
+A duration before now (`spd.spec.durations`: `90s`, `30m`, `24h`, `1h30m`, `7d`, `2w`) or an ISO 8601 time, UTC unless it
 carries an offset.
 """
 
@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from spd.durations import parse_duration
+from spd.spec.durations import parse_duration
 
 SINCE_HELP = "Only records after this: a duration (30m, 24h, 1h30m, 7d) or an ISO 8601 time."
 

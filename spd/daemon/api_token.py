@@ -4,7 +4,7 @@ Read again for every request (a few bytes) rather than cached by modification ti
 within one mtime tick, or written keeping the old time (`cp -p`, `touch -r`, a restored backup), takes
 effect at once, and a token file whose mode changed at run time is checked as it is now.
 
-The file passes the rules of every secret file (`spd.secret_file.read_secret`: opened without
+The file passes the rules of every secret file (`spd.config.secret_file.read_secret`: opened without
 blocking and checked through the descriptor, a regular file, no access for its group or other users,
 a size cap, not empty). A refused file means 503 per request, exit 78 at start-up,
 `config_reload_failed` on reload: whoever can read it can start sessions, whoever can write it can
@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from spd.config.secret_file import MAX_SECRET_BYTES, SecretFileProblem, read_secret
 from spd.daemon.logs import LOGGER_NAME
-from spd.secret_file import MAX_SECRET_BYTES, SecretFileProblem, read_secret
 
 INSECURE = "api_token_file_insecure"
 """Logged (once per change) when the token file's mode lets its group or other users at it."""

@@ -18,16 +18,16 @@ from typing import Protocol
 import structlog
 
 from spd.aws.gateway import CallStats, Gateway
+from spd.config.settings import Settings
 from spd.daemon.event_out import EventOutlet
 from spd.daemon.leader import Leadership
 from spd.daemon.logs import level_number
 from spd.daemon.metrics import DaemonMetrics, Health, SinkCounts
 from spd.daemon.notify import Notifier
 from spd.events import Event
-from spd.lease import Role
+from spd.ha.lease import Role
 from spd.model import DesiredState
-from spd.mutation_gate import MutationGate
-from spd.settings import Settings
+from spd.reconcile.mutation_gate import MutationGate
 
 Logger = structlog.stdlib.BoundLogger
 

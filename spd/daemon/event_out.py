@@ -18,11 +18,11 @@ from typing import Any
 import structlog
 
 from spd.aws.gateway import Gateway
-from spd.cloudevent import is_recorded
+from spd.config.settings import Settings, history_path
 from spd.daemon.sinks import EventSinks, open_sinks
 from spd.events import Event
-from spd.history import History, retention_cutoff
-from spd.settings import Settings, history_path
+from spd.events.cloudevent import is_recorded
+from spd.events.history import History, retention_cutoff
 
 Logger = structlog.stdlib.BoundLogger
 

@@ -4,7 +4,7 @@ With `ha.table` set, the daemon's `lease` component (`spd.daemon.plumbing.Lease`
 as a task beside the passes' scheduler.
 Every `heartbeat` (a third of the lease) the loop makes one DynamoDB call: the leader a conditional
 renewal, a standby one strongly consistent GetItem (plus, when it decides to, one conditional write to
-take the lease). The decisions are `spd.lease.LeaseState`'s; the calls `spd.aws.lease_table`'s. Time is
+take the lease). The decisions are `spd.ha.lease.LeaseState`'s; the calls `spd.aws.lease_table`'s. Time is
 this process's monotonic clock only (`clock`), never the wall clock, never another host's.
 
 The executor's guard is `Leadership.refusal`: asked before every mutating call, it says no as soon as
@@ -27,10 +27,10 @@ from typing import Any
 from spd import events
 from spd.aws.gateway import Gateway
 from spd.aws.lease_table import LeaseTable, LeaseTableError, new_version
+from spd.config.fallback_region import fallback_region
+from spd.config.settings import HaSettings
 from spd.events import Event, EventSink
-from spd.fallback_region import fallback_region
-from spd.lease import LeaseRecord, LeaseState, LeaseTiming, Role, Step
-from spd.settings import HaSettings
+from spd.ha.lease import LeaseRecord, LeaseState, LeaseTiming, Role, Step
 
 RoleListener = Callable[[Role, str], None]
 """Told (role, why) after the first round and on every change of role."""

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-from spd.urls import redact_userinfo
+from spd.config.urls import redact_userinfo
 
 REDACTED = "[REDACTED]"
 

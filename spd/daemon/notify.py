@@ -18,7 +18,7 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 
-from spd.urls import redact_userinfo
+from spd.config.urls import redact_userinfo
 
 DROP_LOG_INTERVAL = 60.0
 """Seconds between two `notify_dropped` log lines; the drops in between are summed into the next one."""

@@ -14,18 +14,18 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from spd.backoff import RestartBackoff
+from spd.config.settings import Settings
 from spd.connect import execution_settings, run_policy
 from spd.daemon.component import Component, Config, Context
 from spd.daemon.metrics import count_statuses
 from spd.daemon.passes import FULL, SWEEP, PassRunner
 from spd.daemon.preflight import PreflightTask
 from spd.errors import SpdError
-from spd.lease import Role
+from spd.ha.lease import Role
 from spd.model import DesiredState
-from spd.plan import Policy
-from spd.reconciler import Reconciler, reconcile_fields
-from spd.settings import Settings
+from spd.reconcile.backoff import RestartBackoff
+from spd.reconcile.plan import Policy
+from spd.reconcile.reconciler import Reconciler, reconcile_fields
 
 
 def utc_clock() -> str:

@@ -23,9 +23,9 @@ import structlog
 
 from spd.aws.gateway import Gateway
 from spd.aws.references import check
+from spd.config.settings import Settings
 from spd.errors import SpdError
 from spd.model import DesiredState
-from spd.settings import Settings
 
 Logger = structlog.stdlib.BoundLogger
 

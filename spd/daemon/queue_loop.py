@@ -36,10 +36,10 @@ import structlog
 
 from spd.aws.gateway import Gateway
 from spd.aws.watch_queue import QueueMessage, WatchQueue
+from spd.config.fallback_region import fallback_region
 from spd.errors import EndpointError, SpdError
-from spd.fallback_region import fallback_region
-from spd.sqlite_store import StoreError
-from spd.watch_events import queue_region
+from spd.events.watch_events import queue_region
+from spd.store.sqlite_store import StoreError
 
 Logger = structlog.stdlib.BoundLogger
 Sleep = Callable[[float], Awaitable[None]]

@@ -7,6 +7,7 @@ Each wraps a module that does the work (`spd.daemon.watch`, `spd.daemon.session_
 
 from __future__ import annotations
 
+from spd.config.settings import state_directory
 from spd.daemon.component import Component, Config, Context
 from spd.daemon.pass_loop import Passes
 from spd.daemon.session_results import ResultsReader, open_results_reader
@@ -14,7 +15,6 @@ from spd.daemon.session_triggers import SessionQueueReader, SessionTriggers, ope
 from spd.daemon.session_windows import SessionWindows
 from spd.daemon.watch import Watch, open_watch
 from spd.sessions.ledger import Ledger
-from spd.settings import state_directory
 
 
 class Sessions(Component):

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 import structlog
 
+from spd.config.settings import RESTART_REQUIRED, Settings, load_settings
 from spd.connect import open_gateway
 from spd.daemon.api_token import token_file_problem
 from spd.daemon.component import Component, Config, Context
@@ -32,8 +33,7 @@ from spd.daemon.plumbing import Announce, Events, Http, Lease, Watchdog
 from spd.daemon.readers import Results, SessionQueue, Sessions, Watching, Windows
 from spd.daemon.session_triggers import exposure_problem
 from spd.errors import ConfigError, Diagnostic, SettingsError, SpdError, SpecError
-from spd.lease import Role
-from spd.settings import RESTART_REQUIRED, Settings, load_settings
+from spd.ha.lease import Role
 from spd.spec import load_spec
 
 __all__ = ["RESTART_REQUIRED", "Config", "Daemon", "load_config", "run_daemon"]

@@ -154,7 +154,7 @@ def open_results_reader(
     active: Callable[[], bool] = lambda: True,
 ) -> ResultsReader:
     """A started reader of `url`, whose region is the URL's (AWS queue URLs name it), else the first of
-    `regions`, else the environment's region (`spd.fallback_region`: an emulator's queue). `ledger` is the daemon's one open ledger (its owner
+    `regions`, else the environment's region (`spd.config.fallback_region`: an emulator's queue). `ledger` is the daemon's one open ledger (its owner
     closes it), the one the triggers record in."""
     reader = ResultsReader(
         open_queue(gateway, url, regions, environ), ledger, on_event=on_event, log=log, active=active

@@ -32,18 +32,18 @@ import structlog
 
 from spd.aws.gateway import Gateway
 from spd.aws.watch_queue import QueueMessage, WatchQueue
+from spd.config.settings import Settings
+from spd.config.urls import is_loopback_host
 from spd.daemon.api_token import TokenFile
 from spd.daemon.http import Request, Response
 from spd.daemon.queue_loop import QueueReader, open_queue
 from spd.events import Event, EventSink
 from spd.model import DesiredState
-from spd.mutation_gate import OPEN, MutationGate
-from spd.processor_locks import ProcessorLocks
+from spd.reconcile.mutation_gate import OPEN, MutationGate
+from spd.reconcile.processor_locks import ProcessorLocks
 from spd.sessions.ledger import Ledger
 from spd.sessions.start import Outcome, SessionOutcome, SessionStarter
 from spd.sessions.trigger import RefusalReason, SessionRequest, TriggerSource
-from spd.settings import Settings
-from spd.urls import is_loopback_host
 
 Logger = structlog.stdlib.BoundLogger
 
@@ -236,7 +236,7 @@ def open_session_queue(
     environ: Mapping[str, str],
     log: Callable[[], Logger],
 ) -> SessionQueueReader:
-    """A started reader of `url`, in the URL's region (AWS queue URLs name it), else `spd.fallback_region`'s."""
+    """A started reader of `url`, in the URL's region (AWS queue URLs name it), else `spd.config.fallback_region`'s."""
     reader = SessionQueueReader(open_queue(gateway, url, spec_regions, environ), triggers, log=log)
     reader.start()
     return reader

@@ -25,12 +25,12 @@ import aiohttp
 
 from spd.arn import parse_arn
 from spd.aws.gateway import Gateway
-from spd.cloudevent import CONTENT_TYPE, SIGNATURE_HEADER, encode, is_recorded, sign, to_cloudevent
+from spd.config.fallback_region import fallback_region
+from spd.config.secret_file import SecretFileProblem, read_secret
+from spd.config.sink_settings import EventSinkSettings
 from spd.errors import SpdError
 from spd.events import Event
-from spd.fallback_region import fallback_region
-from spd.secret_file import SecretFileProblem, read_secret
-from spd.sink_settings import EventSinkSettings
+from spd.events.cloudevent import CONTENT_TYPE, SIGNATURE_HEADER, encode, is_recorded, sign, to_cloudevent
 
 QUEUE_SIZE = 1000
 """Events waiting per sink; beyond that new ones are dropped (and counted) rather than held in memory."""
@@ -80,7 +80,7 @@ class SnsPublisher:
         self._gateway = gateway
         self._topic_arn = topic_arn
         topic = parse_arn(topic_arn)
-        assert topic is not None  # validated by the settings (spd.sink_settings)
+        assert topic is not None  # validated by the settings (spd.config.sink_settings)
         self._region = topic.region
 
     async def deliver(self, cloudevent: dict[str, Any], body: bytes) -> None:
@@ -105,7 +105,7 @@ class EventBridgePublisher:
 
     async def deliver(self, cloudevent: dict[str, Any], body: bytes) -> None:
         # A bare bus name is taken to be in the region of the processor the event is about; an event
-        # about none goes to `spd.fallback_region`'s.
+        # about none goes to `spd.config.fallback_region`'s.
         region = self._region or str(cloudevent.get("data", {}).get("region") or self._fallback)
         client = await self._gateway.service_client("events", region)
         answer = await client.put_events(

@@ -16,7 +16,7 @@ the same ownership rules as a full pass. Full passes still run every `interval` 
   retried). A daemon stopped between the two loses nothing: its next start begins with a full pass.
   Reading, deleting and surviving a message that cannot even be handled (`watch_message_failed`) are
   the shared reader loop's (`spd.daemon.queue_loop`).
-- Overlap with full passes: a per-processor lock (`spd.processor_locks`), not the daemon's `PassRunner`.
+- Overlap with full passes: a per-processor lock (`spd.reconcile.processor_locks`), not the daemon's `PassRunner`.
   A full pass of a large fleet takes minutes; queueing watch reconciles behind it would put the latency
   back at the pass's length. Instead the executor holds a processor's lock while a pass acts on it and
   a watch reconcile holds it from its read to its last step, so no processor has two writers at once.
@@ -34,19 +34,19 @@ from prometheus_client import Counter as PromCounter
 
 from spd.aws.gateway import Gateway
 from spd.aws.watch_queue import QueueMessage, WatchQueue
+from spd.config.settings import Settings
 from spd.daemon.queue_loop import QueueReader, open_queue
 from spd.errors import SpdError
-from spd.model import DesiredState, ProcessorId
-from spd.plan import Policy
-from spd.reconciler import Reconciler
-from spd.settings import Settings
-from spd.watch_events import (
+from spd.events.watch_events import (
     WATCH_EVENT,
     CallEvent,
     MalformedEvent,
     ignored_reason,
     parse_message,
 )
+from spd.model import DesiredState, ProcessorId
+from spd.reconcile.plan import Policy
+from spd.reconcile.reconciler import Reconciler
 
 Logger = structlog.stdlib.BoundLogger
 Target = Callable[[], tuple[Reconciler, DesiredState, Policy]]
@@ -275,7 +275,7 @@ def open_watch(
     active: Callable[[], bool] = lambda: True,
 ) -> Watch:
     """A started watch of `url`, whose region is the URL's (AWS queue URLs name it), else the spec's
-    first region, else the first of `regions`, else the environment's (`spd.fallback_region`)."""
+    first region, else the first of `regions`, else the environment's (`spd.config.fallback_region`)."""
     current = settings()
     watch = Watch(
         open_queue(gateway, url, spec_regions or tuple(current.regions), environ),

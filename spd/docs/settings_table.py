@@ -1,6 +1,6 @@
 """Every setting in one table: its key in the settings file, its environment variable, its default and
-its meaning, read from the settings models (`spd.settings.Settings`, its `ha` block, and the entries of
-`event_sinks` in `spd.sink_settings`) and the docstrings written under their fields."""
+its meaning, read from the settings models (`spd.config.settings.Settings`, its `ha` block, and the entries of
+`event_sinks` in `spd.config.sink_settings`) and the docstrings written under their fields."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from spd.config.settings import DEFAULT_RATE_LIMITS, HaSettings, Settings
+from spd.config.sink_settings import EventSinkSettings
 from spd.docs.markdown import attribute_docstrings, cell, code, table
-from spd.settings import DEFAULT_RATE_LIMITS, HaSettings, Settings
-from spd.sink_settings import EventSinkSettings
 
 ENV_PREFIX = "SPD_"
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spd.docs.markdown import attribute_docstrings, cell, code, table
-from spd.emulator.config import BOUNDS, NULLABLE, EmulatorConfig
+from spd.emulator.backend.config import BOUNDS, NULLABLE, EmulatorConfig
 from spd.errors import ExitCode
-from spd.log_events import LOG_EVENTS
+from spd.events.log_events import LOG_EVENTS
 
 DAEMON = Path(__file__).resolve().parents[1] / "daemon"
 _METRIC_TYPES = {
@@ -129,17 +129,17 @@ def _module_docstrings(path: str) -> dict[str, str]:
 
 
 def control_api_source() -> str:
-    """The source of `spd.emulator.control`, read without importing it (the emulator needs the `local`
+    """The source of `spd.emulator.http.control`, read without importing it (the emulator needs the `local`
     extra; the manual builds without it)."""
-    spec = importlib.util.find_spec("spd.emulator.control")
+    spec = importlib.util.find_spec("spd.emulator.http.control")
     if spec is None or spec.origin is None:
-        raise RuntimeError("spd.emulator.control not found")
+        raise RuntimeError("spd.emulator.http.control not found")
     return Path(spec.origin).read_text(encoding="utf-8")
 
 
 def control_api_rows() -> list[tuple[str, str]]:
-    """(method and path, what it does) from the table in `spd.emulator.control`'s module docstring: the
-    one list of its endpoints (`tests/docs/test_reference_complete.py` holds it to the router)."""
+    """(method and path, what it does) from the table in `spd.emulator.http.control`'s module docstring: the
+    one list of its endpoints (`tests/integration/docs/test_reference_complete.py` holds it to the router)."""
     docstring = ast.get_docstring(ast.parse(control_api_source())) or ""
     rows = [line.strip().strip("|") for line in docstring.splitlines() if line.startswith("|")][2:]
     out = []
@@ -154,7 +154,7 @@ def control_api() -> str:
 
 
 def emulator_settings() -> str:
-    """`spd.emulator.config.EmulatorConfig`: each setting, its default, its range (`BOUNDS`) and the
+    """`spd.emulator.backend.config.EmulatorConfig`: each setting, its default, its range (`BOUNDS`) and the
     docstring under its field. **[I]** in a meaning marks a rule the public sources do not state."""
     meanings = attribute_docstrings(EmulatorConfig)
     rows = []

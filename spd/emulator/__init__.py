@@ -11,7 +11,7 @@ state file. The modules, in the order a request meets them:
 - `responses` - the JSON 1.1 handlers (moto's Rekognition response class, extended);
 - `validation` - request constraints; `models` - processors, the state machine, the backend;
 - `service` - one emulator's state, settings, faults, statistics and persistence;
-- `state` - the state file (SQLite, over `spd.sqlite_store`), and converting the JSON of old versions;
+- `state` - the state file (SQLite, over `spd.store.sqlite_store`), and converting the JSON of old versions;
 - `config`, `errors`, `faults` - settings, wire errors, injected misbehaviour;
 - `testing` - `EmulatorProcess`, a real emulator subprocess for tests; `pytest_plugin` - the fixtures
   pytest loads wherever spd is installed; `mock` - stream processors under moto's `mock_aws`.

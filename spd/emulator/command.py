@@ -5,9 +5,9 @@ logs one line per call to stderr (UTC timestamp, operation, region, processor, H
 and on SIGTERM/SIGINT stops serving and exits 0. With `--state FILE` every change is committed to the
 SQLite file before it is answered, so even SIGKILL loses nothing acknowledged; an unusable or damaged
 state file is refused with one line naming it (exit 78). References are strict by default, as on AWS (a
-processor whose role, streams or collection do not exist goes to FAILED at Start; `spd.emulator.references`);
+processor whose role, streams or collection do not exist goes to FAILED at Start; `spd.emulator.backend.references`);
 `--lenient` turns the `strict_references` setting off, and `--strict` is still accepted (it only matters
-for a state file that turned it off). `--timing-profile realistic` makes transitions last as long as on AWS (`spd.emulator.config`).
+for a state file that turned it off). `--timing-profile realistic` makes transitions last as long as on AWS (`spd.emulator.backend.config`).
 
 The emulator owns its command: `python -m spd.emulator` runs it as is, and the `spd` group lists it
 (`spd.cli.commands`), so both behave identically. Importing this module stays free of moto, werkzeug
@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from spd.extras import MissingExtraError, local_extra_required
+from spd.emulator.extras import MissingExtraError, local_extra_required
 
 if TYPE_CHECKING:
-    from spd.emulator.service import CallRecord
+    from spd.emulator.backend.service import CallRecord
 
-# Kept in step with spd.emulator.server; that module imports moto, which importing this command (and so
+# Kept in step with spd.emulator.http.server; that module imports moto, which importing this command (and so
 # `python -m spd.emulator --help`) would otherwise pay for.
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
@@ -108,8 +108,8 @@ def emulator_command(
     """Serve the local Rekognition stream-processor emulator (plus moto's other services)."""
     try:
         with local_extra_required():
-            from spd.emulator.server import EmulatorServer
-            from spd.emulator.service import Emulator, EmulatorStateError
+            from spd.emulator.backend.service import Emulator, EmulatorStateError
+            from spd.emulator.http.server import EmulatorServer
     except MissingExtraError as exc:
         # A ClickException, so `python -m spd.emulator` (click's standalone mode) prints it cleanly too.
         raise click.ClickException(str(exc)) from None

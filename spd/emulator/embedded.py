@@ -7,7 +7,7 @@ by default `$XDG_STATE_HOME/spd/emulator.db` (or `~/.local/state/spd/emulator.db
 safely (each change is one transaction; each sees the others' changes). A JSON `emulator.json` left by
 older versions next to the default file is converted into it once and kept as `emulator.json-backup`. Only the Rekognition pieces of moto are imported up front,
 so starting it takes a fraction of a second (moto's other services are imported once a spec
-references something: `spd.emulator.sandbox`).
+references something: `spd.emulator.moto_services.sandbox`).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from spd.emulator.server import EmulatorServer
-from spd.emulator.service import DEFAULT_ACCOUNT, Emulator, EmulatorStateError
-from spd.sqlite_store import default_state_dir
+from spd.emulator.backend.service import DEFAULT_ACCOUNT, Emulator, EmulatorStateError
+from spd.emulator.http.server import EmulatorServer
+from spd.store.sqlite_store import default_state_dir
 
 
 def default_state_file() -> Path:
@@ -61,10 +61,10 @@ def embedded_emulator(
 
     It is the sandbox that plays the user's account: strict (Start fails a processor whose references are
     missing, as on AWS), and first given what `provide` lists ((kind, region, identifier) of each
-    resource a spec references, `spd.preflight.Reference`), each created once in the account every
+    resource a spec references, `spd.checks.preflight.Reference`), each created once in the account every
     `--local` request runs as (moto's default) unless it was provided before (`Emulator.provide`).
 
-    Raises `spd.emulator.service.EmulatorStateError` (exit 78) if the state file is unusable, or if no
+    Raises `spd.emulator.backend.service.EmulatorStateError` (exit 78) if the state file is unusable, or if no
     state file is given while a pytest test runs (tests never default to the user's own state).
     """
     if state_file is None:

@@ -15,7 +15,7 @@ How moto serves a call in-process: `mock_aws` turns on a botocore `before-send` 
 (`moto.core.botocore_stubber`) that matches the request URL against `moto.backend_index`, asks the
 service's backend for its URL table (read each time from the service's `urls.url_paths`) and calls the
 handler found there, for Rekognition `RekognitionResponse.dispatch`. `install()` swaps that one handler
-for one that dispatches to `spd.emulator.responses.StreamProcessorResponse` (a `RekognitionResponse`
+for one that dispatches to `spd.emulator.http.responses.StreamProcessorResponse` (a `RekognitionResponse`
 subclass: moto's image operations keep working) bound to an in-process `Emulator`; `uninstall()` puts
 moto's handler back. Nothing else of moto is touched, so recording, passthrough and service whitelists
 behave as before.
@@ -41,11 +41,16 @@ from typing import Any
 
 from werkzeug.test import Client
 
-from spd.emulator.control import CONTROL_PREFIX, ControlApi
-from spd.emulator.moto_glue import BackendDict, BaseBackend, RekognitionResponse, rekognition_urls
-from spd.emulator.paging import PageTokens
-from spd.emulator.responses import StreamProcessorResponse
-from spd.emulator.service import DEFAULT_ACCOUNT, Emulator
+from spd.emulator.backend.service import DEFAULT_ACCOUNT, Emulator
+from spd.emulator.http.control import CONTROL_PREFIX, ControlApi
+from spd.emulator.http.paging import PageTokens
+from spd.emulator.http.responses import StreamProcessorResponse
+from spd.emulator.moto_services.moto_glue import (
+    BackendDict,
+    BaseBackend,
+    RekognitionResponse,
+    rekognition_urls,
+)
 from spd.emulator.testing import EmulatorControl, EmulatorControlError
 
 __all__ = ["MockEmulator", "emulator", "install", "installed", "uninstall"]

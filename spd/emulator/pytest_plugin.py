@@ -71,7 +71,7 @@ def spd_mock_aws() -> Iterator[MockEmulator]:
     """moto's `mock_aws` with stream processors, for one test; yields the emulator's control API."""
     _require_local_extra()
     from spd.emulator import mock
-    from spd.emulator.moto_glue import mock_aws
+    from spd.emulator.moto_services.moto_glue import mock_aws
 
     was_installed = mock.installed()
     mock.install()

@@ -2,7 +2,7 @@
 
 Written by the start path (`spd.sessions.start`, one row per trigger: started, coalesced or refused)
 and by the results-queue reader (`record_notification`); read by `spd sessions`, the budget check and
-the metrics. One file, `sessions.db` in the state directory, through `spd.sqlite_store` (WAL, mode
+the metrics. One file, `sessions.db` in the state directory, through `spd.store.sqlite_store` (WAL, mode
 0600, migrations), so the daemon and a `spd session start` or `spd sessions` beside it share it safely.
 Notifications are keyed by their event id: a redelivered SQS message changes nothing, and
 `record_notification` says whether it was new (so counters count it once).
@@ -29,7 +29,7 @@ from typing import Any
 
 from spd.model import ProcessorId
 from spd.sessions.notifications import Notification, NotificationType
-from spd.sqlite_store import Database, Schema, StoreError, sqlite_error
+from spd.store.sqlite_store import Database, Schema, StoreError, sqlite_error
 
 LEDGER_FILE = "sessions.db"
 
@@ -126,7 +126,7 @@ class LedgerError(StoreError):
 
 
 def _ledger_error(path: Path, exc: sqlite3.Error) -> LedgerError:
-    """A failed read as every state file says it (`spd.sqlite_store.sqlite_error`: "damaged ...",
+    """A failed read as every state file says it (`spd.store.sqlite_store.sqlite_error`: "damaged ...",
     "disk full ..."), with that error's exit code (75 when it passes by itself, else 78)."""
     classified = sqlite_error(path, SCHEMA.kind, exc)
     error = LedgerError(str(classified))

@@ -17,14 +17,14 @@ Two rules make a Start safe to send:
   (`Ledger.reserve`) made before any call; when it fails (disk full, damaged file) the trigger is
   refused (`ledger_unavailable`, temporary) and nothing is called. The intent row is completed with
   the outcome afterwards; if that write fails the row stays an intent, counted against the budget.
-- only a process that may act sends it: the mutation gate (`spd.mutation_gate.MutationGate`, the same
+- only a process that may act sends it: the mutation gate (`spd.reconcile.mutation_gate.MutationGate`, the same
   object the reconcile executor asks in a daemon; without a lease it checks ownership alone) is asked
   immediately before StartStreamProcessor, after the Describe and ListTags: the lease first, then the
   `spd:stack` tag as just read. A daemon paused during that Describe and resumed after a standby took
   the lease is refused there (`not_leader`, temporary: an SQS message stays for the new leader).
 
-The service is reached through `spd.ports.FleetGateway`, never `spd.aws` (unit tests use the in-memory
-`spd.fake_gateway`).
+The service is reached through `spd.reconcile.ports.FleetGateway`, never `spd.aws` (unit tests use the in-memory
+`spd.reconcile.fake_gateway`).
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ from spd import events
 from spd.errors import AwsError, EndpointError, NotFoundError, SessionOpenError
 from spd.events import Event, EventSink
 from spd.model import DesiredState, FragmentNumber, Kind, ProcessorId, ProducerTimestamp, Status
-from spd.mutation_gate import OPEN, MutationGate, NotLeader, NotOwned, Refusal, owner_refusal
-from spd.ports import FleetGateway
+from spd.reconcile.mutation_gate import OPEN, MutationGate, NotLeader, NotOwned, Refusal, owner_refusal
+from spd.reconcile.ports import FleetGateway
 from spd.sessions.ledger import Ledger, LedgerError, Reservation
 from spd.sessions.trigger import (
     RefusalReason,
@@ -51,7 +51,7 @@ from spd.sessions.trigger import (
     TriggerSource,
     session_request,
 )
-from spd.sqlite_store import StoreError
+from spd.store.sqlite_store import StoreError
 
 Clock = Callable[[], datetime]
 

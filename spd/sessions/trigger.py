@@ -29,7 +29,7 @@ from spd.model import (
     SessionPolicy,
     StartSelector,
 )
-from spd.suggest import did_you_mean
+from spd.spec.suggest import did_you_mean
 
 _START = "StartStreamProcessorRequest"
 _FRAGMENT = shape_of(_START, "StartSelector", "KVSStreamStartSelector", "FragmentNumber")

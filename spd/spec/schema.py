@@ -26,12 +26,12 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from spd import durations
 from spd.api import rules
 from spd.api.constraints import ROLE_ARN_PATTERN as ROLE_ARN_PATTERN  # the spec's messages key on it
 from spd.api.constraints import ROLE_ARN_SHAPE, bound, portable_pattern, shape_of
 from spd.api.model import MODEL
 from spd.api.shapes import Shape
+from spd.spec import durations
 
 _CREATE = "CreateStreamProcessorRequest"
 _TAG_KEY = shape_of("TagResourceRequest", "Tags").key or ""
@@ -226,7 +226,7 @@ class RegionOfInterestSpec(_Model):
 
 
 DURATION_PATTERN = durations.DURATION_PATTERN
-"""A window's length, in the one duration syntax (`spd.durations`: `2h`, `90m`, `1h30m`)."""
+"""A window's length, in the one duration syntax (`spd.spec.durations`: `2h`, `90m`, `1h30m`)."""
 SessionSeconds = Annotated[int, _range(_MAX_DURATION)]
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import zoneinfo
 from typing import Any
 
-from spd.durations import parse_duration
 from spd.model import SessionPolicy, SessionWindow
+from spd.spec.durations import parse_duration
 from spd.spec.issues import Issue
 from spd.spec.positions import Path
 from spd.spec.schema import SessionsSpec
@@ -24,7 +24,7 @@ overlap its own next opening."""
 
 
 def duration_seconds(text: str) -> int | None:
-    """`2h`, `30m`, `90s`, `1h30m` in whole seconds (`spd.durations`); None when `text` is not a
+    """`2h`, `30m`, `90s`, `1h30m` in whole seconds (`spd.spec.durations`); None when `text` is not a
     duration or not a whole number of seconds."""
     seconds = parse_duration(text)
     if seconds is None or not seconds.is_integer():

@@ -25,10 +25,9 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "daemon"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 
 from daemonproc import Daemon, leader_of
-
 from spd.emulator.testing import EmulatorProcess
 from spdrun import home, write_spec
 

@@ -1,7 +1,7 @@
 """`--local` sandbox benchmark, run by hand: `.venv/bin/python tests/bench/bench_local_sandbox.py`.
 
 `spd plan --local` first creates, in the embedded emulator's moto services, what the spec references
-(`spd.emulator.service.Emulator.provide`), and every later run re-creates it from the state file
+(`spd.emulator.backend.service.Emulator.provide`), and every later run re-creates it from the state file
 (moto keeps its data in memory). For each size N (12,000 and 24,000 processors by default, half
 face-search, half connected-home: N video streams, N/2 data streams, one role, bucket, topic and
 collection) it runs, with a fresh state file:

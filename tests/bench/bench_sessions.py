@@ -31,11 +31,11 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "daemon"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 
 from bench_daemon import cpu_seconds, proc_status
-from daemonproc import Daemon
 
+from daemonproc import Daemon
 from spd.emulator.testing import EmulatorProcess
 from spdrun import home, run_spd, write_spec
 

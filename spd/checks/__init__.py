@@ -1,0 +1,1 @@
+"""Checks before any change: preflight of referenced resources, IAM policies, role permissions."""

@@ -1,0 +1,1 @@
+"""Operational settings and their parts: event sinks, secret files, endpoint URLs."""

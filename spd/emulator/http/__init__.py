@@ -1,0 +1,1 @@
+"""The emulator's HTTP front: WSGI app, server, control API, wire responses, paging."""

@@ -1,0 +1,1 @@
+"""High availability: the lease protocol two daemons share (decisions only, no I/O)."""

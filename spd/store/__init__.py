@@ -1,0 +1,1 @@
+"""Local persistence: where state files live and the SQLite layer over them."""

@@ -1,0 +1,183 @@
+"""Running the real `spd` command as a subprocess, and writing spec files, for CLI-level tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from spd.emulator.testing import EmulatorControl, EmulatorControlError
+from spd.model import OPERATIONS
+
+SPD = [sys.executable, "-m", "spd"]
+
+FAST_SETTINGS = {
+    "SPD_POLL_INTERVAL": "0.05",
+    "SPD_WAIT_TIMEOUT": "30",
+    "SPD_CONCURRENCY": "16",
+    "SPD_MAX_ATTEMPTS": "5",
+    **{f"SPD_RATE_LIMITS__{op}": "1000" for op in OPERATIONS},
+    # Most CLI tests use made-up stream and role ARNs the emulator does not hold; the preflight tests
+    # (tests/e2e/cli/test_plan_preflight.py) turn it back on.
+    "SPD_PREFLIGHT": "false",
+}
+
+
+def spd_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPD_", "AWS_"))}
+    env.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "NO_COLOR": "1",
+        }
+    )
+    env.update(FAST_SETTINGS)
+    env.update(extra or {})
+    return env
+
+
+def run_spd(
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    # Without input, stdin is closed rather than inherited: a test run from a terminal must never let
+    # `spd apply` find a terminal to ask on.
+    stdin = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
+    return subprocess.run(
+        [*SPD, *args],
+        env=spd_env(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        **stdin,  # type: ignore[call-overload]
+    )
+
+
+ACCOUNT = "111122223333"
+
+
+def face(name: str, *, collection: str = "staff", **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "input": {
+            "kinesis_video_stream_arn": f"arn:aws:kinesisvideo:us-east-1:{ACCOUNT}:stream/{name}/1700000000000"
+        },
+        "face_search": {"collection_id": collection, "face_match_threshold": 85},
+        "output": {"kinesis_data_stream_arn": f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/{name}-out"},
+        **extra,
+    }
+
+
+def home(name: str, *, labels: Sequence[str] = ("PERSON",), **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "input": {
+            "kinesis_video_stream_arn": f"arn:aws:kinesisvideo:us-east-1:{ACCOUNT}:stream/{name}/1700000000001"
+        },
+        "connected_home": {"labels": list(labels), "min_confidence": 60},
+        "output": {"s3_bucket": "spd-results", "s3_key_prefix": f"{name}/"},
+        "notification_channel": {"sns_topic_arn": f"arn:aws:sns:us-east-1:{ACCOUNT}:AmazonRekognitionSpd"},
+        "regions_of_interest": [{"bounding_box": {"left": 0.1, "top": 0.1, "width": 0.5, "height": 0.5}}],
+        **extra,
+    }
+
+
+def write_spec(
+    path: Path,
+    processors: Sequence[Mapping[str, Any]],
+    *,
+    stack: str = "test-stack",
+    references: EmulatorControl | None = None,
+) -> Path:
+    """Write a spec file in the block-style YAML operators write (and spd reads fastest).
+
+    `references`: an emulator in which to create what the spec references (its role, streams,
+    collections, ...), so that its processors run there under strict references, the emulator's
+    default, as they would in an account set up for them (a spec that does not load creates nothing)."""
+    from ruamel.yaml import YAML
+
+    doc = {
+        "version": 1,
+        "stack": stack,
+        "defaults": {"region": "us-east-1", "role_arn": f"arn:aws:iam::{ACCOUNT}:role/SpdRekognition"},
+        "processors": [dict(p) for p in processors],
+    }
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.width = 4096  # one line per value, as people write ARNs
+    with path.open("w", encoding="utf-8") as out:
+        yaml.dump(doc, out)
+    if references is not None:
+        try:
+            references.create_references(spec=path)
+        except EmulatorControlError as exc:
+            # A spec that does not load (a test of its refusal) references nothing.
+            if not (exc.status == 400 and str(exc.body.get("error", "")).startswith("spec ")):
+                raise
+    return path
+
+
+def target_face(name: str, account: str, target: str, region: str = "us-east-1") -> dict[str, Any]:
+    """A stopped face-search processor of a fleet with targets: its role and ARNs in the target's account."""
+    return {
+        "name": name,
+        "target": target,
+        "region": region,
+        "role_arn": f"arn:aws:iam::{account}:role/SpdRekognition",
+        "input": {"kinesis_video_stream_arn": f"arn:aws:kinesisvideo:{region}:{account}:stream/{name}/1"},
+        "face_search": {"collection_id": "staff"},
+        "output": {"kinesis_data_stream_arn": f"arn:aws:kinesis:{region}:{account}:stream/{name}-out"},
+        "desired_state": "stopped",
+    }
+
+
+def write_targets_spec(
+    path: Path,
+    targets: Mapping[str, Any],
+    processors: Sequence[Mapping[str, Any]],
+    *,
+    stack: str = "fleet",
+    references: EmulatorControl | None = None,
+) -> Path:
+    """Write a spec with a `targets` block (no defaults: each processor names its own role and region).
+
+    `references`: as `write_spec`'s; each processor's are created in its target's account."""
+    from ruamel.yaml import YAML
+
+    doc = {
+        "version": 1,
+        "stack": stack,
+        "targets": dict(targets),
+        "processors": [dict(p) for p in processors],
+    }
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.width = 4096
+    with path.open("w", encoding="utf-8") as out:
+        yaml.dump(doc, out)
+    if references is not None:
+        references.create_references(spec=path)
+    return path
+
+
+def wait_status(client: Any, name: str, statuses: set[str], timeout: float = 20) -> str:
+    """Poll Describe until the processor is in one of `statuses`; fail the test after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = str(client.describe_stream_processor(Name=name)["Status"])
+        if status in statuses:
+            return status
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{name} is {status}, expected one of {sorted(statuses)}")
+        time.sleep(0.05)
