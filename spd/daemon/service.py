@@ -24,7 +24,6 @@ import structlog
 
 from spd.config.settings import RESTART_REQUIRED, Settings, load_settings
 from spd.connect import open_gateway
-from spd.daemon.api_token import token_file_problem
 from spd.daemon.component import Component, Config, Context
 from spd.daemon.logs import configure_logging
 from spd.daemon.notify import Notifier
@@ -53,15 +52,6 @@ def load_config(
     exposed = exposure_problem(settings)
     if exposed is not None:
         raise SettingsError([Diagnostic(where, 0, 0, "metrics_address", exposed)])
-    if settings.api_token_file is not None:
-        # Stricter than the settings' own check (world-readable): group access is refused too, as the
-        # daemon refuses it per request (spd.daemon.api_token).
-        token = token_file_problem(settings.api_token_file)
-        if token is not None:
-            env = os.environ if environ is None else environ
-            if any(name.upper() == "SPD_API_TOKEN_FILE" for name in env):
-                raise SettingsError([Diagnostic("environment", 0, 0, "SPD_API_TOKEN_FILE", token)])
-            raise SettingsError([Diagnostic(where, 0, 0, "api_token_file", token)])
     loaded = load_spec(settings.spec, environ=environ)
     return Config(settings, loaded.desired, tuple(str(w) for w in loaded.warnings))
 
