@@ -70,15 +70,15 @@ class _OptionValue(ShellComplete):
 
 
 class _Bash(_OptionValue, BashComplete):
-    pass
+    """click's bash completion, with the option-value retry."""
 
 
 class _Zsh(_OptionValue, ZshComplete):
-    pass
+    """click's zsh completion, with the option-value retry."""
 
 
 class _Fish(_OptionValue, FishComplete):
-    pass
+    """click's fish completion, with the option-value retry."""
 
 
 def register() -> None:

@@ -16,18 +16,10 @@ from pathlib import Path
 import pytest
 
 from daemonproc import Daemon, leader_of
+from spd.api.rules import MUTATING_STREAM_PROCESSOR_OPERATIONS
 from spdrun import home, wait_status, write_spec
 
 LEASE = "3"
-MUTATING = (
-    "CreateStreamProcessor",
-    "StartStreamProcessor",
-    "StopStreamProcessor",
-    "UpdateStreamProcessor",
-    "DeleteStreamProcessor",
-    "TagResource",
-    "UntagResource",
-)
 
 
 @pytest.fixture
@@ -68,7 +60,7 @@ def _start(started: list[Daemon], emu, spec: Path, table: str, holder: str, **en
 
 def _mutations(emu) -> int:
     calls = emu.stats()["calls"]
-    return sum(calls.get(op, 0) for op in MUTATING)
+    return sum(calls.get(op, 0) for op in MUTATING_STREAM_PROCESSOR_OPERATIONS)
 
 
 def _health(d: Daemon) -> tuple[int, dict]:
