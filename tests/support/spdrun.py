@@ -27,6 +27,15 @@ FAST_SETTINGS = {
 }
 
 
+SPD_SCRIPT = Path(sys.executable).parent / "spd"
+"""The installed `spd` console script (completion scripts call `spd` by name, not `python -m spd`)."""
+
+
+def script_env(**extra: str) -> dict[str, str]:
+    """`spd_env` with the console scripts' folder first on PATH, for shells that run `spd` by name."""
+    return spd_env({"PATH": f"{SPD_SCRIPT.parent}{os.pathsep}{os.environ.get('PATH', '')}", **extra})
+
+
 def spd_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SPD_", "AWS_"))}
     env.update(

@@ -3,23 +3,13 @@ having sourced it, completes subcommands and options by asking `spd` again."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import click
 import pytest
 
 from spd.cli.app import cli
-from spdrun import spd_env
-
-BIN = Path(sys.executable).parent
-SPD = BIN / "spd"
-
-
-def _env(**extra: str) -> dict[str, str]:
-    return spd_env({"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **extra})
+from spdrun import SPD_SCRIPT, script_env
 
 
 @pytest.mark.parametrize(
@@ -32,7 +22,11 @@ def _env(**extra: str) -> dict[str, str]:
 )
 def test_spd_prints_its_completion_script(shell: str, marker: str) -> None:
     result = subprocess.run(
-        [str(SPD)], env=_env(_SPD_COMPLETE=f"{shell}_source"), capture_output=True, text=True, timeout=60
+        [str(SPD_SCRIPT)],
+        env=script_env(_SPD_COMPLETE=f"{shell}_source"),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert marker in result.stdout
@@ -49,7 +43,9 @@ def _bash_complete(*words: str) -> list[str]:
         _spd_completion spd
         printf '%s\\n' "${{COMPREPLY[@]}}"
     """
-    result = subprocess.run(["bash", "-c", script], env=_env(), capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["bash", "-c", script], env=script_env(), capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     return [line for line in result.stdout.splitlines() if line]
 

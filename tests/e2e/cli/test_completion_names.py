@@ -6,21 +6,12 @@ installed `spd` at each Tab."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from spdrun import spd_env, target_face, write_targets_spec
-
-BIN = Path(sys.executable).parent
-SPD = BIN / "spd"
-
-
-def _env(**extra: str) -> dict[str, str]:
-    return spd_env({"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **extra})
+from spdrun import SPD_SCRIPT, script_env, target_face, write_targets_spec
 
 
 @pytest.mark.parametrize(
@@ -33,21 +24,25 @@ def _env(**extra: str) -> dict[str, str]:
 )
 def test_completion_prints_the_script(shell: str, marker: str) -> None:
     r = subprocess.run(
-        [str(SPD), "completion", shell], env=_env(), capture_output=True, text=True, timeout=60
+        [str(SPD_SCRIPT), "completion", shell], env=script_env(), capture_output=True, text=True, timeout=60
     )
     assert r.returncode == 0, r.stderr
     assert marker in r.stdout
     assert r.stderr == ""
     # The script the command prints is the one click's variable prints, so either way of installing works.
     same = subprocess.run(
-        [str(SPD)], env=_env(_SPD_COMPLETE=f"{shell}_source"), capture_output=True, text=True, timeout=60
+        [str(SPD_SCRIPT)],
+        env=script_env(_SPD_COMPLETE=f"{shell}_source"),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert same.stdout == r.stdout
 
 
 def test_completion_of_an_unknown_shell_is_a_usage_error() -> None:
     r = subprocess.run(
-        [str(SPD), "completion", "tcsh"], env=_env(), capture_output=True, text=True, timeout=60
+        [str(SPD_SCRIPT), "completion", "tcsh"], env=script_env(), capture_output=True, text=True, timeout=60
     )
     assert r.returncode == 64
     assert "'tcsh' is not one of 'bash', 'zsh', 'fish'" in r.stderr
@@ -63,7 +58,7 @@ def _bash(*words: str) -> tuple[list[str], str]:
         _spd_completion spd
         printf '%s\\n' "${{COMPREPLY[@]}}"
     """
-    r = subprocess.run(["bash", "-c", script], env=_env(), capture_output=True, text=True, timeout=60)
+    r = subprocess.run(["bash", "-c", script], env=script_env(), capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     return [line for line in r.stdout.splitlines() if line], r.stderr
 
