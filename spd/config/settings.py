@@ -87,6 +87,39 @@ Seconds = Annotated[float, BeforeValidator(seconds_setting)]
 `spd.spec.durations` (`90s`, `5m`, `1h30m`); any other text is a located settings error that says so."""
 
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+_REGION = r"^[a-z]{2}(-[a-z]+)+-\d+$"
+
+
+def _table_setting(value: str | None) -> str | None:
+    """A DynamoDB table name setting: the name, or None when unset or empty."""
+    if not value:
+        return None
+    if not _TABLE_NAME.fullmatch(value):
+        raise ValueError(f"{value!r} is not a DynamoDB table name: 3 to 255 characters of A-Z a-z 0-9 _ . -")
+    return value
+
+
+class StoreSettings(BaseModel):
+    """The shared store: one DynamoDB table for the stack's session ledger, budgets, notifications and
+    history, read and written by every host. Unset: SQLite files in the state directory (one host's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    table: str | None = None
+    """DynamoDB table of the shared store (created when absent and allowed); unset: the local SQLite
+    files."""
+
+    region: str | None = Field(default=None, pattern=_REGION)
+    """Region of the table; default the first region (alphabetically) the spec names."""
+
+    create_table: bool = True
+    """Create the table (on-demand billing, TTL on `expires_at`) when it is absent; off: a missing table is
+    an error that names it."""
+
+    @field_validator("table")
+    @classmethod
+    def _table_name(cls, value: str | None) -> str | None:
+        return _table_setting(value)  # `SPD_STORE_TABLE=` means "no shared store"
 
 
 class HaSettings(BaseModel):
@@ -112,19 +145,18 @@ class HaSettings(BaseModel):
     holder: str | None = Field(default=None, min_length=1, max_length=1024)
     """This daemon's id in the lease record; default `hostname:pid`."""
 
-    region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")
+    region: str | None = Field(default=None, pattern=_REGION)
     """Region of the table; default the first region (alphabetically) the spec names."""
+
+    mode: Literal["leader", "shards"] = "leader"
+    """`leader`: one daemon (the lease holder) does all the work, the others wait. `shards`: every target
+    (the ambient credentials count as one) is a shard with its own lease in `table`; each live daemon holds
+    a fair share and works on its shards only. Needs `table` and the shared `store`."""
 
     @field_validator("table")
     @classmethod
     def _table_name(cls, value: str | None) -> str | None:
-        if not value:
-            return None  # `SPD_HA_TABLE=` means "no lease"
-        if not _TABLE_NAME.fullmatch(value):
-            raise ValueError(
-                f"{value!r} is not a DynamoDB table name: 3 to 255 characters of A-Z a-z 0-9 _ . -"
-            )
-        return value
+        return _table_setting(value)  # `SPD_HA_TABLE=` means "no lease"
 
     @field_validator("lease_seconds")
     @classmethod
@@ -262,6 +294,11 @@ class Settings(BaseSettings):
     ha: HaSettings = Field(default_factory=HaSettings, json_schema_extra=RESTART)
     """High availability: a lease in DynamoDB that only one daemon holds (the `ha.*` keys below; in the
     environment each is its own `SPD_HA_<KEY>`)."""
+
+    store: StoreSettings = Field(default_factory=StoreSettings, json_schema_extra=RESTART)
+    """The shared store: a DynamoDB table holding the session ledger, budgets and history for every host
+    (the `store.*` keys; in the environment `SPD_STORE_TABLE`, `SPD_STORE_REGION`,
+    `SPD_STORE_CREATE_TABLE`)."""
 
     # -- connected-home session triggers (spd.daemon.session_triggers) --
     api_token_file: Path | None = None
@@ -412,7 +449,7 @@ def load_settings(
     if path is None and env.get(SETTINGS_FILE_ENV):
         path = Path(env[SETTINGS_FILE_ENV])
     file_values, positions = _read_settings_file(path, env) if path is not None else ({}, Positions())
-    file_values = _with_ha_variables(file_values, env)
+    file_values = _with_block_variables(file_values, env)
     try:
         settings = Settings(**file_values)
         if overrides:
@@ -428,21 +465,58 @@ def load_settings(
         raise SettingsError(sorted(diagnostics, key=lambda d: (d.line, d.column))) from None
     if not settings.local and settings.endpoint_url is None:
         _check_aws_endpoint_variables(env)
+    _check_shards(settings, path, env, file_values, positions)
     return settings
 
 
-HA_VARIABLES = {f"SPD_HA_{name.upper()}": name for name in HaSettings.model_fields}
-"""`SPD_HA_TABLE`, `SPD_HA_LEASE_SECONDS`...: the product's names for the `ha` block's fields."""
+def _check_shards(
+    settings: Settings,
+    path: Path | None,
+    env: Mapping[str, str],
+    values: dict[str, Any],
+    positions: Positions,
+) -> None:
+    """Shards share one estate between daemons: each needs the lease table for its shards and the shared
+    store, so that budgets and open sessions are the estate's and not one host's."""
+    if settings.ha.mode != "shards":
+        return
+    missing = [
+        name
+        for name, value in (("ha.table", settings.ha.table), ("store.table", settings.store.table))
+        if not value
+    ]
+    if not missing:
+        return
+    message = (
+        f"shards needs {' and '.join(missing)} (SPD_HA_TABLE, SPD_STORE_TABLE): the shard leases "
+        "live in ha.table, and the session ledger and budgets every daemon shares in store.table"
+    )
+    if path is None or any(name.upper() == "SPD_HA_MODE" for name in env):
+        raise SettingsError([Diagnostic("environment", 0, 0, "SPD_HA_MODE", message)])
+    line, column = positions.locate(values, ("ha", "mode"))
+    raise SettingsError([Diagnostic(str(path), line, column, "ha.mode", message)])
 
 
-def _with_ha_variables(values: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
-    """The file's values with `SPD_HA_*` laid over its `ha` block (the environment wins, as elsewhere)."""
-    found = {HA_VARIABLES[k.upper()]: v for k, v in env.items() if k.upper() in HA_VARIABLES}
-    if not found:
-        return values
-    block = values.get("ha")
-    merged = {**block, **found} if isinstance(block, dict) else found
-    return {**values, "ha": merged}
+BLOCK_VARIABLES = {
+    f"SPD_{block.upper()}_{name.upper()}": (block, name)
+    for block, model in (("ha", HaSettings), ("store", StoreSettings))
+    for name in model.model_fields
+}
+"""`SPD_HA_TABLE`, `SPD_HA_LEASE_SECONDS`, `SPD_STORE_TABLE`...: the product's names for the fields of the
+`ha` and `store` blocks."""
+
+
+def _with_block_variables(values: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """The file's values with `SPD_HA_*` and `SPD_STORE_*` laid over their blocks (the environment wins,
+    as elsewhere)."""
+    for variable, value in env.items():
+        found = BLOCK_VARIABLES.get(variable.upper())
+        if found is None:
+            continue
+        block_name, field = found
+        block = values.get(block_name)
+        values = {**values, block_name: {**(block if isinstance(block, dict) else {}), field: value}}
+    return values
 
 
 # Where botocore finds the endpoint when spd passes none: the service-specific variable first.
@@ -470,8 +544,10 @@ def _settings_diagnostic(
     message = _message(err["type"], loc, err["msg"])
     key = ".".join(str(p) for p in loc)
     variable = "SPD_" + "__".join(str(p) for p in loc).upper()
-    if loc[0] == "ha" and len(loc) == 2 and f"SPD_HA_{str(loc[1]).upper()}" in {n.upper() for n in env}:
-        variable = f"SPD_HA_{str(loc[1]).upper()}"
+    if loc[0] in ("ha", "store") and len(loc) == 2:
+        block_variable = f"SPD_{str(loc[0]).upper()}_{str(loc[1]).upper()}"
+        if block_variable in {n.upper() for n in env}:
+            variable = block_variable
     from_env = any(name.upper() == variable for name in env)
     whole = f"SPD_{str(loc[0]).upper()}"
     if not from_env and len(loc) > 1 and any(name.upper() == whole for name in env):
@@ -499,7 +575,7 @@ def environment_warnings(environ: Mapping[str, str] | None = None) -> list[Diagn
         if not upper.startswith("SPD_") or upper == SETTINGS_FILE_ENV:
             continue
         # Nested settings (SPD_RATE_LIMITS__<Operation>) are checked by the setting's own validator.
-        if upper.split("__", 1)[0] in known or upper in HA_VARIABLES:
+        if upper.split("__", 1)[0] in known or upper in BLOCK_VARIABLES:
             continue
         close = difflib.get_close_matches(upper, [*known, SETTINGS_FILE_ENV], n=1)
         hint = f"; did you mean {close[0]}?" if close else ""
