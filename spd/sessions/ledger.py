@@ -22,24 +22,41 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from spd.model import ProcessorId
 from spd.sessions.notifications import Notification, NotificationType
-from spd.store.sqlite_store import Database, Schema, StoreError, sqlite_error
+from spd.sessions.ledger_port import (
+    BUDGETED,
+    INTENT_REASON,
+    STARTING,
+    LedgerError,
+    Reservation,
+    RowRef,
+    SessionRecord,
+    utc_day,
+)
+from spd.store.sqlite_store import Database, Schema, sqlite_error
+
+__all__ = [
+    "INTENT_REASON",
+    "LEDGER_FILE",
+    "SCHEMA",
+    "STARTING",
+    "Ledger",
+    "LedgerError",
+    "Reservation",
+    "SessionRecord",
+    "SqliteLedger",
+    "ledger_path",
+    "utc_day",
+]
 
 LEDGER_FILE = "sessions.db"
 
-STARTING = "starting"
-"""The outcome of an intent row: written before the Start, replaced by the trigger's outcome after it."""
-INTENT_REASON = (
-    "no outcome recorded yet: in progress, or interrupted around its Start; counted against the budget"
-)
-_BUDGETED = ("started", STARTING)
-"""The outcomes whose requested seconds count against the day's budget."""
+_BUDGETED = BUDGETED
 
 SCHEMA = Schema(
     kind="spd session ledger",
@@ -101,30 +118,6 @@ def ledger_path(state_dir: Path) -> Path:
     return state_dir / LEDGER_FILE
 
 
-@dataclass(frozen=True, slots=True)
-class SessionRecord:
-    """One trigger's row, with what the notifications added to it."""
-
-    at: datetime
-    processor: str
-    region: str
-    target: str
-    """The processor's target; `""` for the ambient credentials."""
-    trigger: str
-    outcome: str
-    requested_seconds: int | None
-    session_id: str | None
-    reason: str | None
-    processed_seconds: float | None
-    """From the session's STREAM_PROCESSING_COMPLETE notification; None until it arrived."""
-    labels: tuple[str, ...]
-    """Labels detected in the session, sorted, each once."""
-
-
-class LedgerError(StoreError):
-    """The ledger cannot be written (or read) now: the disk is full, the file damaged, the directory gone."""
-
-
 def _ledger_error(path: Path, exc: sqlite3.Error) -> LedgerError:
     """A failed read as every state file says it (`spd.store.sqlite_store.sqlite_error`: "damaged ...",
     "disk full ..."), with that error's exit code (75 when it passes by itself, else 78)."""
@@ -134,24 +127,8 @@ def _ledger_error(path: Path, exc: sqlite3.Error) -> LedgerError:
     return error
 
 
-@dataclass(frozen=True, slots=True)
-class Reservation:
-    """What `reserve` decided: the intent row written, or none because the budget is spent."""
-
-    row: int | None
-    """The intent row to `complete`; None when the session would exceed the day's budget."""
-    used: float
-    """Session seconds of the processor already counted today (intents included), before this one."""
-
-
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
-
-
-def utc_day(moment: datetime) -> tuple[datetime, datetime]:
-    """The UTC day holding `moment`, as [start, end)."""
-    start = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return start, start + timedelta(days=1)
 
 
 class Ledger:
@@ -226,7 +203,7 @@ class Ledger:
 
     def complete(
         self,
-        row: int,
+        row: RowRef,
         *,
         at: datetime,
         outcome: str,
@@ -396,3 +373,86 @@ class Ledger:
             ).fetchall()
         finally:
             self._db.rollback()
+
+
+class SqliteLedger:
+    """`LedgerPort` over the local file: the sync `Ledger`'s answers behind async methods (SQLite answers
+    in microseconds on the caller's thread, as it always has). Closing it closes the file."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.path = ledger.path
+
+    @classmethod
+    def open(cls, state_dir: Path) -> SqliteLedger:
+        return cls(Ledger.open(state_dir))
+
+    async def reserve(
+        self,
+        *,
+        at: datetime,
+        processor: ProcessorId,
+        trigger: str,
+        requested_seconds: int,
+        budget_seconds: int | None,
+    ) -> Reservation:
+        return self.ledger.reserve(
+            at=at,
+            processor=processor,
+            trigger=trigger,
+            requested_seconds=requested_seconds,
+            budget_seconds=budget_seconds,
+        )
+
+    async def complete(
+        self,
+        row: RowRef,
+        *,
+        at: datetime,
+        outcome: str,
+        session_id: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self.ledger.complete(row, at=at, outcome=outcome, session_id=session_id, reason=reason)
+
+    async def record_trigger(
+        self,
+        *,
+        at: datetime,
+        processor: str,
+        region: str,
+        trigger: str,
+        outcome: str,
+        target: str = "",
+        requested_seconds: int | None = None,
+        session_id: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self.ledger.record_trigger(
+            at=at,
+            processor=processor,
+            region=region,
+            trigger=trigger,
+            outcome=outcome,
+            target=target,
+            requested_seconds=requested_seconds,
+            session_id=session_id,
+            reason=reason,
+        )
+
+    async def record_notification(self, notification: Notification, *, received: datetime) -> bool:
+        return self.ledger.record_notification(notification, received=received)
+
+    async def processor_of(self, session_id: str) -> ProcessorId | None:
+        return self.ledger.processor_of(session_id)
+
+    async def seconds_used(self, processor: ProcessorId, day_of: datetime) -> float:
+        return self.ledger.seconds_used(processor, day_of)
+
+    async def sessions(
+        self, *, since: datetime, processors: Iterable[str] | None = None
+    ) -> list[SessionRecord]:
+        return self.ledger.sessions(since=since, processors=processors)
+
+    async def close(self) -> None:
+        self.ledger.close()
