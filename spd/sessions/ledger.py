@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from spd.model import ProcessorId
-from spd.sessions.notifications import Notification, NotificationType
 from spd.sessions.ledger_port import (
     BUDGETED,
     INTENT_REASON,
@@ -38,6 +37,7 @@ from spd.sessions.ledger_port import (
     SessionRecord,
     utc_day,
 )
+from spd.sessions.notifications import Notification, NotificationType
 from spd.store.sqlite_store import Database, Schema, sqlite_error
 
 __all__ = [
