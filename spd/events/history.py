@@ -115,6 +115,17 @@ class History:
             for at, stk, region, name, event, fields in rows:
                 yield Entry(datetime.fromtimestamp(at, UTC), stk, region, name, event, self._fields(fields))
 
+    def rows(self) -> list[tuple[int, Entry]]:
+        """Every event of every stack with its row id, oldest first (what `spd store copy` copies)."""
+        with store_errors(self.db.path, SCHEMA.kind):
+            rows = self.db.conn.execute(
+                "SELECT id, at, stack, region, processor, event, fields FROM events ORDER BY at, id"
+            ).fetchall()
+        return [
+            (row_id, Entry(datetime.fromtimestamp(at, UTC), stk, region, name, event, self._fields(fields)))
+            for row_id, at, stk, region, name, event, fields in rows
+        ]
+
     def _fields(self, text: str) -> dict[str, Any]:
         try:
             fields = json.loads(text)

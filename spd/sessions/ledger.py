@@ -357,6 +357,55 @@ class Ledger:
             if wanted is None or processor in wanted
         ]
 
+    def source_rows(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Every session row (with its processed milliseconds and labels) and every notification (with
+        its labels), in one read snapshot: what `spd store copy` copies to the shared store."""
+        with self._lock:
+            self._db.begin_read()
+            try:
+                conn = self._db.conn
+                sessions = conn.execute(
+                    "SELECT s.id, s.at_ms, s.processor, s.region, s.target, s.trigger, s.requested_seconds,"
+                    " s.session_id, s.outcome, s.reason, s.completed_ms,"
+                    " (SELECT MAX(processed_ms) FROM notifications n"
+                    "   WHERE n.session_id = s.session_id AND n.type = ?),"
+                    " (SELECT group_concat(name, ',') FROM (SELECT DISTINCT name FROM labels l"
+                    "   WHERE l.session_id = s.session_id ORDER BY name))"
+                    " FROM sessions s ORDER BY s.at_ms, s.id",
+                    (NotificationType.STREAM_PROCESSING_COMPLETE.value,),
+                ).fetchall()
+                notes = conn.execute(
+                    "SELECT n.event_id, n.session_id, n.type, n.received_ms, n.processed_ms,"
+                    " (SELECT group_concat(name, ',') FROM (SELECT name FROM labels l"
+                    "   WHERE l.event_id = n.event_id ORDER BY position))"
+                    " FROM notifications n ORDER BY n.received_ms, n.event_id"
+                ).fetchall()
+            except sqlite3.Error as exc:
+                raise _ledger_error(self.path, exc) from exc
+            finally:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.rollback()
+        session_names = (
+            "id",
+            "at_ms",
+            "processor",
+            "region",
+            "target",
+            "trigger",
+            "requested_seconds",
+            "session_id",
+            "outcome",
+            "reason",
+            "completed_ms",
+            "processed_ms",
+            "labels",
+        )
+        note_names = ("event_id", "session_id", "type", "received_ms", "processed_ms", "labels")
+        return (
+            [dict(zip(session_names, row, strict=True)) for row in sessions],
+            [dict(zip(note_names, row, strict=True)) for row in notes],
+        )
+
     def _rows(self, since: datetime) -> list[Any]:
         """The rows of `sessions` since `since`, in one read snapshot (under the caller's lock)."""
         self._db.begin_read()

@@ -37,7 +37,7 @@ async def test_events_recorded_by_one_host_are_read_by_another(hosts: Any) -> No
     reader = await hosts()
     every = await reader.entries("shop", since=NOON - timedelta(days=2))
     assert [(e.processor, e.fields["n"]) for e in every] == [("porch", 1), ("gate", 2), ("porch", 3)]
-    assert every[1].at == NOON and every[1].region == "us-east-1" and every[1].stack == "shop"
+    assert (every[1].at, every[1].region, every[1].stack) == (NOON, "us-east-1", "shop")
     porch = await reader.entries("shop", processor="porch", since=NOON)
     assert [e.fields["n"] for e in porch] == [3]
     assert [e.fields["n"] for e in await reader.entries("shop")] == [1, 2, 3]

@@ -48,7 +48,8 @@ async def _start(
 async def test_a_started_session_counts_its_requested_seconds_and_is_listed(hosts: Any) -> None:
     ledger = await hosts()
     got = await _start(ledger, NOON, PORCH, 30, 100, "s-1")
-    assert got.row is not None and got.in_flight is None
+    assert got.row is not None
+    assert got.in_flight is None
     assert await ledger.seconds_used(PORCH, NOON) == 30
     assert await ledger.seconds_used(PORCH, NOON + timedelta(days=1)) == 0
     assert await ledger.seconds_used(GATE, NOON) == 0

@@ -33,7 +33,7 @@ async def test_a_second_start_while_one_is_in_flight_elsewhere_is_coalesced(emu:
         second = await _reserve(two, NOON + timedelta(seconds=1))
         assert first.row is not None
         assert (second.row, second.used) == (None, 0.0)
-        assert second.in_flight and "in flight elsewhere" in second.in_flight
+        assert "in flight elsewhere" in (second.in_flight or "")
         assert await two.seconds_used(PORCH, NOON) == 30  # the coalesced trigger reserved nothing
         await one.complete(first.row, at=NOON, outcome="started", session_id="s-1")
         third = await _reserve(two, NOON + timedelta(seconds=2))
