@@ -36,6 +36,9 @@ adds what the configured features need, and nothing for a feature that is not co
   sqs:GetQueueAttributes on the watch, session-trigger and results queues (`watch_queue_url`,
   `session_queue_url`, `results_queue_url`), their URLs turned into queue ARNs;
 - dynamodb:GetItem/PutItem/UpdateItem/DeleteItem/DescribeTable/CreateTable on the lease table (`ha.table`);
+- on the shared store's table (`store.table`): DescribeTable, GetItem, PutItem, UpdateItem,
+  ConditionCheckItem (the items of TransactWriteItems), Query and BatchWriteItem (the history), plus
+  CreateTable and UpdateTimeToLive only when `store.create_table` is on;
 - sns:Publish on the `sns` event sinks' topics, events:PutEvents on the `eventbridge` sinks' buses.
 
 Sessions need nothing more from Rekognition: a session is a StartStreamProcessor (after a Describe) on
@@ -229,6 +232,28 @@ LEASE_TABLE_ACTIONS = (
 )
 
 
+STORE_TABLE_ACTIONS = (
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+)
+STORE_TABLE_CREATE_ACTIONS = ("dynamodb:CreateTable", "dynamodb:UpdateTimeToLive")
+
+
+def _store_statement(settings: Settings, partition: str, account: str, first_region: str) -> dict[str, Any]:
+    """The shared store's table (`store.table`): what `spd.aws.store_table` and its users call."""
+    tables = []
+    if settings.store.table:
+        region = settings.store.region or first_region
+        tables.append(f"arn:{partition}:dynamodb:{region}:{account}:table/{settings.store.table}")
+    create = STORE_TABLE_CREATE_ACTIONS if settings.store.create_table else ()
+    return _statement("StoreTable", (*STORE_TABLE_ACTIONS, *create), tables)
+
+
 def _feature_statements(
     desired: DesiredState, settings: Settings, environ: Mapping[str, str]
 ) -> list[dict[str, Any]]:
@@ -262,6 +287,7 @@ def _feature_statements(
     return [
         _statement("ReadQueues", QUEUE_ACTIONS, queues),
         _statement("LeaseTable", LEASE_TABLE_ACTIONS, tables),
+        _store_statement(settings, partition, account, first_region),
         _statement("EventSinkTopics", ["sns:Publish"], topics),
         _statement("EventSinkBuses", ["events:PutEvents"], buses),
     ]
