@@ -233,12 +233,9 @@ class SessionStarter:
         reservation = await self._reserve(request, now, base)
         if isinstance(reservation, SessionOutcome):
             return reservation
+        if reservation is not None and reservation.row is None:
+            return await self._not_reserved(request, reservation, now, base)
         intent = None if reservation is None else reservation.row
-        if reservation is not None and reservation.in_flight is not None:
-            # Another writer of the shared ledger is starting this processor right now: its session
-            # is the one this trigger asks for.
-            coalesced = replace(base, outcome=Outcome.COALESCED, reason=reservation.in_flight)
-            return await self._finish(now, coalesced)
 
         async def refused(reason: RefusalReason, message: str, *, temporary: bool = False) -> SessionOutcome:
             outcome = replace(base, reason=message, refusal=reason, temporary=temporary)
@@ -248,13 +245,6 @@ class SessionStarter:
             reason, message, temporary = _gate_words(why, pid)
             return await refused(reason, message, temporary=temporary)
 
-        budget = request.budget_seconds_per_day
-        if reservation is not None and intent is None:
-            return await refused(
-                RefusalReason.BUDGET,
-                f"over the daily budget: {reservation.used:g} of {budget} session seconds used today (UTC), "
-                f"this session asks {request.max_duration_seconds}",
-            )
         # The lease alone first: a standby makes no call at all.
         not_leader = self._gate.lease_refusal()
         if not_leader is not None:
@@ -291,6 +281,20 @@ class SessionStarter:
             return await refusal(gate_says)
         starting = client.start_session(pid.name, request.selector, request.max_duration_seconds)
         return await self._started(starting, now, base, intent)
+
+    async def _not_reserved(
+        self, request: SessionRequest, reservation: Reservation, now: datetime, base: SessionOutcome
+    ) -> SessionOutcome:
+        """No intent was written: another writer of the shared ledger is starting this processor right
+        now (its session is the one this trigger asks for: coalesced), or the day's budget is spent."""
+        if reservation.in_flight is not None:
+            coalesced = replace(base, outcome=Outcome.COALESCED, reason=reservation.in_flight)
+            return await self._finish(now, coalesced)
+        message = (
+            f"over the daily budget: {reservation.used:g} of {request.budget_seconds_per_day} session seconds "
+            f"used today (UTC), this session asks {request.max_duration_seconds}"
+        )
+        return await self._finish(now, replace(base, reason=message, refusal=RefusalReason.BUDGET))
 
     async def _started(
         self, starting: Awaitable[str], now: datetime, base: SessionOutcome, intent: RowRef | None
