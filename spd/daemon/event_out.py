@@ -101,13 +101,16 @@ async def open_outlet(
     def report(name: str, fields: dict[str, Any]) -> None:
         log().warning(name, **fields)
 
+    def history_failed(name: str, fields: dict[str, Any]) -> None:
+        log().error(name, **fields)
+
     history = open_history(
         settings,
         gateway,
         spec_regions=(*spec_regions, *settings.regions),
         environ=environ,
         retention_days=retention,
-        report=report,
+        report=history_failed,
     )
 
     try:
