@@ -65,7 +65,9 @@ class StoreCopy:
     async def history(self, history: History) -> None:
         rows = history.rows()
         for done, (row_id, entry) in enumerate(rows, 1):
-            suffix = _digest(row_id, entry.at.timestamp(), entry.event)
+            suffix = f"{row_id:012d}" + _digest(
+                row_id, entry.at.timestamp(), entry.event
+            )  # the source's order
             item = history_item(entry.stack, entry.at, suffix, entry.event, entry.fields, self.retention_days)
             await self._count("history events", await self.table.put_new(item))
             self._tick("history events", done, len(rows))
@@ -82,7 +84,10 @@ class StoreCopy:
         at = datetime.fromtimestamp(at_ms / 1000, UTC)
         pk = self.keys.sessions(day_of(at))
         sk = row_sk(
-            at_ms, _digest(row["id"], at_ms, row["processor"], row["region"], row["target"], row["trigger"])
+            at_ms,
+            # The rowid first: rows of one millisecond keep the source's order.
+            f"{int(row['id']):012d}"
+            + _digest(row["id"], at_ms, row["processor"], row["region"], row["target"], row["trigger"]),
         )
         item = row_item(
             pk,

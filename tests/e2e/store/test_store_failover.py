@@ -56,3 +56,19 @@ def test_the_new_leader_stops_at_the_budget_the_killed_one_spent_part_of(
     assert history.returncode == 0, history.stderr
     names = [e["event"] for e in json.loads(history.stdout) if e["event"].startswith("session_")]
     assert names == ["session_started"] * 3 + ["session_refused"]
+
+
+def test_a_daemon_whose_table_cannot_be_used_refuses_triggers_temporarily(
+    tmp_path: Path, emu: Any, daemons: list[Daemon]
+) -> None:
+    spot = deployment(tmp_path, emu, budget=100)
+    daemon = Daemon(
+        ["--spec", str(spot.spec)],
+        env={**spot.host("host-a"), "SPD_HA_TABLE": None, "SPD_STORE_CREATE_TABLE": "false"},
+    )
+    daemons.append(daemon)
+    code, answer = post(daemon, {"processor": "porch"})
+    assert code == 503
+    assert (answer["refusal"], answer["outcome"]) == ("ledger_unavailable", "refused")
+    assert "store.create_table is off" in answer["reason"]
+    assert emu.stats()["calls"].get("StartStreamProcessor", 0) == 0
