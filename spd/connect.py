@@ -129,8 +129,10 @@ def open_ledger(
     spec_regions: Sequence[str],
     environ: Mapping[str, str],
 ) -> LedgerPort:
-    """The session ledger the settings name: the shared table, else `sessions.db` in the state directory."""
-    if settings.store.table and gateway is not None:
+    """The session ledger the settings name: the shared table (which needs `gateway`), else `sessions.db`
+    in the state directory."""
+    if settings.store.table:
+        assert gateway is not None, "the shared store is reached through a gateway"
         return LedgerTable(store_table(settings, gateway, spec_regions, environ), stack)
     return SqliteLedger.open(state_directory(settings))
 
@@ -145,8 +147,9 @@ def open_history(
     report: Callable[[str, dict[str, Any]], None] = lambda name, fields: None,
     now: Callable[[], datetime] | None = None,
 ) -> HistoryPort:
-    """The history the settings name: the shared table, else the history file."""
-    if settings.store.table and gateway is not None:
+    """The history the settings name: the shared table (which needs `gateway`), else the history file."""
+    if settings.store.table:
+        assert gateway is not None, "the shared store is reached through a gateway"
         extra = {} if now is None else {"now": now}
         return HistoryTable(
             store_table(settings, gateway, spec_regions, environ),

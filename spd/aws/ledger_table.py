@@ -174,6 +174,8 @@ class LedgerTable:
         requested_seconds: int,
         budget_seconds: int | None,
     ) -> Reservation:
+        """One TransactWriteItems (budget, open record, intent row). `Reservation.used` is read (one
+        GetItem) only for a budget refusal, where the message quotes it; 0.0 otherwise."""
         day, at_ms = day_of(at), _ms(at)
         budget_key = self.keys.budget(day, processor)
         if budget_seconds is not None and requested_seconds > budget_seconds:
