@@ -42,6 +42,16 @@ _TEMPORARY = frozenset(
 )
 
 ClientFactory = Callable[[], Awaitable[Any]]
+CONFLICT_TRIES = 5
+
+
+def _conflict_only(exc: StoreTableError) -> bool:
+    """A cancelled transaction none of whose conditions failed: only a concurrent write was in the way."""
+    return (
+        exc.code == CANCELLED
+        and "TransactionConflict" in exc.reasons
+        and ("ConditionalCheckFailed" not in exc.reasons)
+    )
 
 
 class StoreTableError(LedgerError):
@@ -52,7 +62,8 @@ class StoreTableError(LedgerError):
         super().__init__(message)
         self.code = code
         self.reasons = reasons
-        self.exit_code = ExitCode.TEMPFAIL if code is None or code in _TEMPORARY else ExitCode.CONFIG
+        passes = code is None or code in _TEMPORARY or "TransactionConflict" in reasons
+        self.exit_code = ExitCode.TEMPFAIL if passes else ExitCode.CONFIG
 
 
 class StoreTable:
@@ -67,9 +78,18 @@ class StoreTable:
 
     async def call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         """`operation` on the table (its name added, except for transactions and batches, which name it
-        per item); any failure as `StoreTableError`."""
+        per item); any failure as `StoreTableError`. A transaction cancelled only because another one
+        was writing the same items at that moment (TransactionConflict) is sent again, up to
+        `CONFLICT_TRIES` times: its conditions are checked afresh each time."""
         client = await self._ensure()
-        return await self._raw(client, operation, **kwargs)
+        for attempt in range(1, CONFLICT_TRIES + 1):
+            try:
+                return await self._raw(client, operation, **kwargs)
+            except StoreTableError as exc:
+                if attempt == CONFLICT_TRIES or not _conflict_only(exc):
+                    raise
+                await asyncio.sleep(0.02 * attempt)
+        raise AssertionError("unreachable")
 
     async def _raw(self, client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
         if operation not in ("transact_write_items", "batch_write_item"):
