@@ -91,6 +91,10 @@ class StoreTable:
                 await asyncio.sleep(0.02 * attempt)
         raise AssertionError("unreachable")
 
+    async def ready(self) -> None:
+        """Check the table now (created first if absent and allowed): `StoreTableError` if unusable."""
+        await self._ensure()
+
     async def _raw(self, client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
         if operation not in ("transact_write_items", "batch_write_item"):
             kwargs = {"TableName": self.name, **kwargs}

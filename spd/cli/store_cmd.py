@@ -73,6 +73,7 @@ def copy_command(spec: Path, **conn: Any) -> int:
             copying = StoreCopy(
                 table, desired.stack, retention_days=settings.history_retention, progress=progress
             )
+            await table.ready()  # a table that cannot be used says so even when there is nothing to copy
             if ledger_path(state_directory(settings)).exists():
                 with Ledger.open(state_directory(settings)) as ledger:
                     await copying.ledger(ledger)

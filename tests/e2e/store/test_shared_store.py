@@ -162,6 +162,10 @@ def test_the_copy_without_a_table_or_with_a_damaged_file_is_one_line(tmp_path: P
         unset.stderr.strip()
         == "error: store.table is not set (SPD_STORE_TABLE): there is no shared store to copy into"
     )
+    no_table = run_spd(["store", "copy", str(spec)], env={**host_a, "SPD_STORE_CREATE_TABLE": "false"})
+    assert no_table.returncode == 78
+    assert no_table.stderr.startswith(f"error: store table {host_a['SPD_STORE_TABLE']!r} does not exist")
+    assert len(no_table.stderr.strip().splitlines()) == 1
     (tmp_path / "host-a").mkdir(mode=0o700)
     (tmp_path / "host-a" / "sessions.db").write_bytes(b"SQLite format 3\x00" + b"\x07" * 4000)
     (tmp_path / "host-a" / "sessions.db").chmod(0o600)
