@@ -10,7 +10,9 @@ background task writes the buffer with BatchWriteItem (25 items a call) every `F
 once when 25 are waiting, and `close` writes what is left. So a daemon killed with SIGKILL loses the
 events of at most its last `FLUSH_SECONDS` (and any batch still being retried): drift and action events
 are also in its log and its event sinks. A batch that fails is logged (`report`) and its events are
-kept for the next flush, up to `MAX_BUFFERED` events, beyond which the oldest are dropped (and said so).
+kept for the next flush, up to `MAX_BUFFERED` events, beyond which the oldest are dropped (and said so);
+a batch the table refuses as invalid (an item over DynamoDB's 400 KB) is dropped and said so, rather
+than holding up every later event.
 """
 
 from __future__ import annotations
@@ -106,10 +108,21 @@ class HistoryTable:
         """Write everything buffered; on failure the unwritten events stay buffered."""
         while self._buffer:
             batch = self._buffer[:BATCH]
-            answer = await self.table.call(
-                "batch_write_item",
-                RequestItems={self.table.name: [{"PutRequest": {"Item": item}} for item in batch]},
-            )
+            try:
+                answer = await self.table.call(
+                    "batch_write_item",
+                    RequestItems={self.table.name: [{"PutRequest": {"Item": item}} for item in batch]},
+                )
+            except StoreTableError as exc:
+                if exc.code != "ValidationException":
+                    raise
+                # Events the table refuses as such (an item over 400 KB) would hold up all later ones.
+                del self._buffer[: len(batch)]
+                self._report(
+                    "history_events_dropped",
+                    {"table": self.table.name, "dropped": len(batch), "error": str(exc)},
+                )
+                continue
             unprocessed = answer.get("UnprocessedItems", {}).get(self.table.name, [])
             del self._buffer[: len(batch)]
             if unprocessed:  # throttled: back in front, tried again after a pause

@@ -564,8 +564,8 @@ LOG_EVENTS: tuple[LogEvent, ...] = (
     LogEvent(
         "history_events_dropped",
         "error",
-        "`table`, `dropped`",
-        "the shared store's history buffer passed 10000 events while its table could not be written: the oldest were dropped",
+        "`table`, `dropped`, `error` (when the table refused the batch)",
+        "the shared store's history buffer passed 10000 events while its table could not be written (the oldest were dropped), or the table refused a batch as invalid",
         _OUT,
     ),
     LogEvent(

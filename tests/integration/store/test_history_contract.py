@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
+from spd.aws.history_table import HistoryTable
 from spd.events import Event
-from store_support import histories
+from store_support import histories, store_table, table_name
 
 NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -56,3 +58,33 @@ async def test_a_running_writer_writes_in_the_background(hosts: Any) -> None:
     assert [e.fields["n"] for e in await reader.entries("shop", since=NOON)] == list(range(30))
     await writer.close()
     await reader.close()
+
+
+async def test_events_wait_in_the_buffer_while_the_table_cannot_be_written(emu: Any) -> None:
+    name = table_name()
+    reported: list[tuple[str, dict[str, Any]]] = []
+    async with store_table(emu.url, name, create=False) as table:
+        history = HistoryTable(
+            table, retention_days=lambda: 30.0, report=lambda n, f: reported.append((n, f))
+        )
+        history.record(drift("porch", 1), stack="shop", at=NOON)
+        for _ in range(50):
+            if reported:
+                break
+            await asyncio.sleep(0.1)
+        assert reported[0][0] == "history_write_failed"
+        assert f"store table {name!r} does not exist" in reported[0][1]["error"]
+        boto3.client("dynamodb", endpoint_url=emu.url, region_name="us-east-1").create_table(
+            TableName=name,
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        await history.close()  # what waited is written now
+        assert [e.fields["n"] for e in await history.entries("shop", since=NOON)] == [1]
