@@ -23,7 +23,7 @@ row's `processed_ms` is written on condition that it is absent).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -158,7 +158,8 @@ def _record(item: dict[str, Any]) -> SessionRecord:
 class LedgerTable:
     """`LedgerPort` over the shared table, for one stack."""
 
-    def __init__(self, table: StoreTable, stack: str, *, now: Any = None) -> None:
+    def __init__(self, table: StoreTable, stack: str, *, now: Callable[[], datetime] | None = None) -> None:
+        """`now`: the latest day `sessions` reads (today by default)."""
         self.table = table
         self.keys = Keys(stack)
         self._now = now or (lambda: datetime.now(UTC))

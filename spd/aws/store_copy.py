@@ -56,10 +56,10 @@ class StoreCopy:
     async def ledger(self, ledger: Ledger) -> None:
         sessions, notes = ledger.source_rows()
         for done, row in enumerate(sessions, 1):
-            await self._count("sessions", await self._session(row))
+            self._count("sessions", await self._session(row))
             self._tick("sessions", done, len(sessions))
         for done, note in enumerate(notes, 1):
-            await self._count("notifications", await self.table.put_new(self._note(note)))
+            self._count("notifications", await self.table.put_new(self._note(note)))
             self._tick("notifications", done, len(notes))
 
     async def history(self, history: History) -> None:
@@ -69,10 +69,10 @@ class StoreCopy:
                 row_id, entry.at.timestamp(), entry.event
             )  # the source's order
             item = history_item(entry.stack, entry.at, suffix, entry.event, entry.fields, self.retention_days)
-            await self._count("history events", await self.table.put_new(item))
+            self._count("history events", await self.table.put_new(item))
             self._tick("history events", done, len(rows))
 
-    async def _count(self, what: str, new: bool) -> None:
+    def _count(self, what: str, new: bool) -> None:
         (self.tally.copied if new else self.tally.present)[what] += 1
 
     def _tick(self, what: str, done: int, total: int) -> None:
