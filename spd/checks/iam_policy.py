@@ -36,9 +36,6 @@ adds what the configured features need, and nothing for a feature that is not co
   sqs:GetQueueAttributes on the watch, session-trigger and results queues (`watch_queue_url`,
   `session_queue_url`, `results_queue_url`), their URLs turned into queue ARNs;
 - dynamodb:GetItem/PutItem/UpdateItem/DeleteItem/DescribeTable/CreateTable on the lease table (`ha.table`);
-- on the shared store's table (`store.table`): DescribeTable, GetItem, PutItem, UpdateItem,
-  ConditionCheckItem (the items of TransactWriteItems), Query and BatchWriteItem (the history), plus
-  CreateTable and UpdateTimeToLive only when `store.create_table` is on;
 - sns:Publish on the `sns` event sinks' topics, events:PutEvents on the `eventbridge` sinks' buses.
 
 Sessions need nothing more from Rekognition: a session is a StartStreamProcessor (after a Describe) on
@@ -46,6 +43,11 @@ an owned processor, which the tag-conditioned statement already grants. A queue 
 region (an emulator's) takes the spec's first region, as the daemon does; the lease table's and a bare
 bus name's account is the spec's processors' account when they share one, else any (`*`): neither the
 settings nor the spec say which account the daemon's own credentials are in otherwise.
+
+The shared store's table (`store.table`; region `store.region`, else the spec's first, account as the
+lease table's) gets DescribeTable, GetItem, PutItem, UpdateItem, ConditionCheckItem (the items of a
+TransactWriteItems), Query and BatchWriteItem (the history), plus CreateTable and UpdateTimeToLive only
+when `store.create_table` is on: `StoreTable`, on that table's ARN only.
 
 AWS documents no collection permission for the service role (the face collection is read by Rekognition
 in the caller's account, not through the role), so none is granted.
@@ -162,6 +164,31 @@ def _policy(statements: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Version": VERSION, "Statement": [s for s in statements if s["Resource"]]}
 
 
+STORE_TABLE_ACTIONS = (
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+)
+STORE_TABLE_CREATE_ACTIONS = ("dynamodb:CreateTable", "dynamodb:UpdateTimeToLive")
+
+
+def _store_statements(
+    desired: DesiredState, settings: Settings | None, environ: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The shared store's table (`store.table`): what `spd.aws.store_table` and its users call."""
+    if settings is None or not settings.store.table:
+        return []
+    partition, account = _home(desired)
+    region = settings.store.region or fallback_region(environ, sorted(desired.regions))
+    table = f"arn:{partition}:dynamodb:{region}:{account}:table/{settings.store.table}"
+    create = STORE_TABLE_CREATE_ACTIONS if settings.store.create_table else ()
+    return [_statement("StoreTable", (*STORE_TABLE_ACTIONS, *create), [table])]
+
+
 def daemon_policy(
     desired: DesiredState, settings: Settings | None = None, *, environ: Mapping[str, str]
 ) -> dict[str, Any]:
@@ -217,6 +244,7 @@ def daemon_policy(
         ),
         *_kms_statements("PreflightKeys", ("kms:DescribeKey",), keys),
         *(_feature_statements(desired, settings, environ) if settings is not None else []),
+        *_store_statements(desired, settings, environ),
     ]
     return _policy(statements)
 
@@ -230,28 +258,6 @@ LEASE_TABLE_ACTIONS = (
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
 )
-
-
-STORE_TABLE_ACTIONS = (
-    "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:DescribeTable",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:Query",
-    "dynamodb:UpdateItem",
-)
-STORE_TABLE_CREATE_ACTIONS = ("dynamodb:CreateTable", "dynamodb:UpdateTimeToLive")
-
-
-def _store_statement(settings: Settings, partition: str, account: str, first_region: str) -> dict[str, Any]:
-    """The shared store's table (`store.table`): what `spd.aws.store_table` and its users call."""
-    tables = []
-    if settings.store.table:
-        region = settings.store.region or first_region
-        tables.append(f"arn:{partition}:dynamodb:{region}:{account}:table/{settings.store.table}")
-    create = STORE_TABLE_CREATE_ACTIONS if settings.store.create_table else ()
-    return _statement("StoreTable", (*STORE_TABLE_ACTIONS, *create), tables)
 
 
 def _feature_statements(
@@ -287,7 +293,6 @@ def _feature_statements(
     return [
         _statement("ReadQueues", QUEUE_ACTIONS, queues),
         _statement("LeaseTable", LEASE_TABLE_ACTIONS, tables),
-        _store_statement(settings, partition, account, first_region),
         _statement("EventSinkTopics", ["sns:Publish"], topics),
         _statement("EventSinkBuses", ["events:PutEvents"], buses),
     ]
