@@ -1,14 +1,6 @@
 """The session ledger in the shared store's table (`LedgerPort`): admission by one conditional transaction.
 
-Items of stack S (all keys strings; `P` is a processor's key `target|region|name`, `D` a UTC day):
-
-| pk                | sk                   | what                                                         |
-| ----------------- | -------------------- | ------------------------------------------------------------ |
-| `S#sessions#D`    | `<at_ms:013>#<id>`   | one trigger's row (as the SQLite ledger's), processed, labels |
-| `S#budget#D`      | `P`                  | `used`: the seconds the processor's sessions of day D count   |
-| `S#open`          | `P`                  | the processor's open-session record: `state`, `since_ms`, `row` |
-| `S#session#<id>`  | `-`                  | a started session's id -> its row, processor and budget item  |
-| `S#note#<event>`  | `-`                  | one notification, stored once                                 |
+The items and their keys are described in `spd.aws.ledger_items`.
 
 `reserve` is one TransactWriteItems of three writes: the budget item (`ADD used :requested`, on condition
 that the sum stays within the budget), the open record (claimable only when no start of the processor is
@@ -27,6 +19,17 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from spd.aws.ledger_items import (
+    Keys,
+    day_of,
+    ms,
+    number,
+    row_item,
+    row_ref,
+    row_sk,
+    session_record,
+    text_or_null,
+)
 from spd.aws.store_table import CANCELLED, PK, SK, StoreTable, StoreTableError, key
 from spd.model import ProcessorId
 from spd.sessions.ledger_port import (
@@ -48,111 +51,6 @@ refuses a second StartStreamProcessor of a running processor (ResourceInUseExcep
 start path). The record only spares that race and its calls; a writer that died mid-start blocks its
 processor for at most this long."""
 _FAILED = "ConditionalCheckFailed"
-
-
-def day_of(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d")
-
-
-def processor_key(pid: ProcessorId) -> str:
-    return f"{pid.target}|{pid.region}|{pid.name}"
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-def _n(value: float) -> dict[str, str]:
-    return {"N": repr(value) if isinstance(value, float) else str(value)}
-
-
-def _s_or_null(value: str | None) -> dict[str, Any]:
-    return {"NULL": True} if value is None else {"S": value}
-
-
-class Keys:
-    """The keys of one stack's items."""
-
-    def __init__(self, stack: str) -> None:
-        self.stack = stack
-
-    def sessions(self, day: str) -> str:
-        return f"{self.stack}#sessions#{day}"
-
-    def budget(self, day: str, pid: ProcessorId) -> dict[str, Any]:
-        return key(f"{self.stack}#budget#{day}", processor_key(pid))
-
-    def open(self, pid: ProcessorId) -> dict[str, Any]:
-        return key(f"{self.stack}#open", processor_key(pid))
-
-    def session(self, session_id: str) -> dict[str, Any]:
-        return key(f"{self.stack}#session#{session_id}", "-")
-
-    def note(self, event_id: str) -> dict[str, Any]:
-        return key(f"{self.stack}#note#{event_id}", "-")
-
-
-def row_sk(at_ms: int, suffix: str) -> str:
-    return f"{at_ms:013d}#{suffix}"
-
-
-def row_item(
-    pk: str,
-    sk: str,
-    *,
-    at_ms: int,
-    processor: str,
-    region: str,
-    target: str,
-    trigger: str,
-    outcome: str,
-    requested_seconds: int | None,
-    session_id: str | None,
-    reason: str | None,
-    completed_ms: int | None,
-) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        **key(pk, sk),
-        "at_ms": _n(at_ms),
-        "processor": {"S": processor},
-        "region": {"S": region},
-        "target": {"S": target},
-        "trigger": {"S": trigger},
-        "outcome": {"S": outcome},
-        "session_id": _s_or_null(session_id),
-        "reason": _s_or_null(reason),
-    }
-    if requested_seconds is not None:
-        item["requested"] = _n(requested_seconds)
-    if completed_ms is not None:
-        item["completed_ms"] = _n(completed_ms)
-    return item
-
-
-def _row_ref(pk: str, sk: str) -> str:
-    return f"{pk}\n{sk}"
-
-
-def _record(item: dict[str, Any]) -> SessionRecord:
-    def text(name: str) -> str | None:
-        value: str | None = item.get(name, {}).get("S")
-        return value
-
-    requested = item.get("requested", {}).get("N")
-    processed = item.get("processed_ms", {}).get("N")
-    return SessionRecord(
-        at=datetime.fromtimestamp(int(item["at_ms"]["N"]) / 1000, UTC),
-        processor=text("processor") or "",
-        region=text("region") or "",
-        target=text("target") or "",
-        trigger=text("trigger") or "",
-        outcome=text("outcome") or "",
-        requested_seconds=None if requested is None else int(requested),
-        session_id=text("session_id"),
-        reason=text("reason"),
-        processed_seconds=None if processed is None else float(processed) / 1000,
-        labels=tuple(sorted(item.get("labels", {}).get("SS", ()))),
-    )
 
 
 class LedgerTable:
@@ -177,12 +75,12 @@ class LedgerTable:
     ) -> Reservation:
         """One TransactWriteItems (budget, open record, intent row). `Reservation.used` is read (one
         GetItem) only for a budget refusal, where the message quotes it; 0.0 otherwise."""
-        day, at_ms = day_of(at), _ms(at)
+        day, at_ms = day_of(at), ms(at)
         budget_key = self.keys.budget(day, processor)
         if budget_seconds is not None and requested_seconds > budget_seconds:
             return Reservation(None, await self._used(budget_key))
         pk, sk = self.keys.sessions(day), row_sk(at_ms, uuid.uuid4().hex)
-        ref = _row_ref(pk, sk)
+        ref = row_ref(pk, sk)
         try:
             await self.table.call(
                 "transact_write_items",
@@ -216,11 +114,11 @@ class LedgerTable:
             "Key": budget_key,
             "UpdateExpression": "ADD #used :requested",
             "ExpressionAttributeNames": {"#used": "used"},
-            "ExpressionAttributeValues": {":requested": _n(requested)},
+            "ExpressionAttributeValues": {":requested": number(requested)},
         }
         if budget is not None:
             update["ConditionExpression"] = "attribute_not_exists(#used) OR #used <= :room"
-            update["ExpressionAttributeValues"][":room"] = _n(budget - requested)
+            update["ExpressionAttributeValues"][":room"] = number(budget - requested)
         return update
 
     def _claim(self, processor: ProcessorId, at_ms: int, ref: str) -> dict[str, Any]:
@@ -232,9 +130,9 @@ class LedgerTable:
             "ExpressionAttributeNames": {"#state": "state", "#since": "since_ms", "#row": "row"},
             "ExpressionAttributeValues": {
                 ":starting": {"S": STARTING},
-                ":now": _n(at_ms),
+                ":now": number(at_ms),
                 ":row": {"S": ref},
-                ":stale": _n(at_ms - IN_FLIGHT_SECONDS * 1000),
+                ":stale": number(at_ms - IN_FLIGHT_SECONDS * 1000),
             },
         }
 
@@ -310,9 +208,9 @@ class LedgerTable:
             },
             "ExpressionAttributeValues": {
                 ":o": {"S": outcome},
-                ":sid": _s_or_null(session_id),
-                ":r": _s_or_null(reason),
-                ":c": _n(_ms(at)),
+                ":sid": text_or_null(session_id),
+                ":r": text_or_null(reason),
+                ":c": number(ms(at)),
             },
         }
 
@@ -322,7 +220,7 @@ class LedgerTable:
             "Key": budget_key,
             "UpdateExpression": "ADD #used :back",
             "ExpressionAttributeNames": {"#used": "used"},
-            "ExpressionAttributeValues": {":back": _n(-seconds)},
+            "ExpressionAttributeValues": {":back": number(-seconds)},
         }
 
     def _settle(self, processor: ProcessorId, ref: str, outcome: str) -> dict[str, Any]:
@@ -348,7 +246,7 @@ class LedgerTable:
             "day": {"S": day},
         }
         if requested is not None:
-            item["requested"] = _n(requested)
+            item["requested"] = number(requested)
         return {"TableName": self.table.name, "Item": item}
 
     async def record_trigger(
@@ -364,7 +262,7 @@ class LedgerTable:
         session_id: str | None = None,
         reason: str | None = None,
     ) -> None:
-        at_ms = _ms(at)
+        at_ms = ms(at)
         item = row_item(
             self.keys.sessions(day_of(at)),
             row_sk(at_ms, uuid.uuid4().hex),
@@ -412,10 +310,10 @@ class LedgerTable:
             **self.keys.note(notification.event_id),
             "session_id": {"S": notification.session_id},
             "type": {"S": notification.type.value},
-            "received_ms": _n(_ms(received)),
+            "received_ms": number(ms(received)),
         }
         if notification.processed_video_millis is not None:
-            item["processed_ms"] = _n(notification.processed_video_millis)
+            item["processed_ms"] = number(notification.processed_video_millis)
         names = [label.name for label in notification.labels]
         if names:
             item["labels"] = {"L": [{"S": name} for name in names]}
@@ -461,7 +359,7 @@ class LedgerTable:
                     "UpdateExpression": "SET #p = :p",
                     "ConditionExpression": "attribute_not_exists(#p)",
                     "ExpressionAttributeNames": {"#p": "processed_ms"},
-                    "ExpressionAttributeValues": {":p": _n(processed_ms)},
+                    "ExpressionAttributeValues": {":p": number(processed_ms)},
                 }
             }
         ]
@@ -485,10 +383,10 @@ class LedgerTable:
         day = first
         while day <= last:
             items.extend(
-                await self.table.query_all(self.keys.sessions(day_of(day)), sk_from=row_sk(_ms(since), ""))
+                await self.table.query_all(self.keys.sessions(day_of(day)), sk_from=row_sk(ms(since), ""))
             )
             day += timedelta(days=1)
-        records = [_record(item) for item in items if item.get(SK, {}).get("S")]
+        records = [session_record(item) for item in items if item.get(SK, {}).get("S")]
         return [r for r in records if wanted is None or r.processor in wanted]
 
     async def close(self) -> None:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from spd.aws.history_table import history_item
-from spd.aws.ledger_table import Keys, day_of, row_item, row_sk
+from spd.aws.ledger_items import Keys, day_of, row_item, row_sk
 from spd.aws.store_table import CANCELLED, PK, StoreTable, StoreTableError
 from spd.events.history import History
 from spd.model import ProcessorId
