@@ -14,7 +14,14 @@ import pytest
 
 from daemonproc import Daemon, leader_of
 from spdrun import run_spd
-from store_daemons import deployment, post
+from store_daemons import Deployment, deployment, post
+
+
+def _session_events(spot: Deployment) -> list[str]:
+    """The session events in the shared history, read by a host with nothing of its own."""
+    history = run_spd(["history", str(spot.spec), "--output", "json"], env=spot.host("host-c"))
+    assert history.returncode == 0, history.stderr
+    return [e["event"] for e in json.loads(history.stdout) if e["event"].startswith("session_")]
 
 
 @pytest.fixture
@@ -38,7 +45,11 @@ def test_the_new_leader_stops_at_the_budget_the_killed_one_spent_part_of(
         codes.append(code)
         time.sleep(1.0)
     assert codes == [201, 201]
-    time.sleep(1.5)  # the history's buffer is written every second
+    # The history's buffer is written every second: SIGKILL once its two session events are in the
+    # table (what a SIGKILL may lose is the last second's, which is not what this test is about).
+    deadline = time.monotonic() + 60
+    while len(_session_events(spot)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)
     leader.proc.send_signal(signal.SIGKILL)
     standby.wait_for("leader_acquired", timeout=30)
     for _ in range(2):
@@ -52,10 +63,7 @@ def test_the_new_leader_stops_at_the_budget_the_killed_one_spent_part_of(
     assert standby.stop() == 0  # its history's buffer is written on the way out
     rows = spot.sessions("host-c")  # a third host, with nothing of its own
     assert [r["outcome"] for r in rows] == ["started"] * 3 + ["refused"]
-    history = run_spd(["history", str(spot.spec), "--output", "json"], env=spot.host("host-c"))
-    assert history.returncode == 0, history.stderr
-    names = [e["event"] for e in json.loads(history.stdout) if e["event"].startswith("session_")]
-    assert names == ["session_started"] * 3 + ["session_refused"]
+    assert _session_events(spot) == ["session_started"] * 3 + ["session_refused"]
 
 
 def test_a_daemon_whose_table_cannot_be_used_refuses_triggers_temporarily(
