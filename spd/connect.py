@@ -10,15 +10,24 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
 
 from spd.aws.gateway import Gateway
+from spd.aws.history_table import HistoryTable
+from spd.aws.ledger_table import LedgerTable
+from spd.aws.store_table import StoreTable
 from spd.checks.preflight import references
-from spd.config.settings import Settings
+from spd.config.fallback_region import fallback_region
+from spd.config.settings import Settings, history_path, state_directory
 from spd.emulator.extras import local_extra_required
+from spd.events.history import HistoryPort, SqliteHistory
 from spd.model import DesiredState
 from spd.reconcile.executor import ExecutionSettings
 from spd.reconcile.plan import Policy
+from spd.sessions.ledger import SqliteLedger
+from spd.sessions.ledger_port import LedgerPort
 
 
 def execution_settings(settings: Settings, stack: str) -> ExecutionSettings:
@@ -89,3 +98,74 @@ async def open_gateway(settings: Settings, desired: DesiredState | None = None) 
             targets=desired.targets if desired is not None else (),
         ) as gateway:
             yield gateway
+
+
+# -- the store: the shared table when `store.table` is set, else this host's SQLite files -------------
+
+
+def store_region(settings: Settings, spec_regions: Sequence[str], environ: Mapping[str, str]) -> str:
+    """The shared table's region: `store.region`, else `fallback_region`'s (the spec's first...)."""
+    return settings.store.region or fallback_region(environ, spec_regions)
+
+
+def store_table(
+    settings: Settings, gateway: Gateway, spec_regions: Sequence[str], environ: Mapping[str, str]
+) -> StoreTable:
+    """The shared table (`store.table` must be set); its client is made, and the table checked, on first use."""
+    assert settings.store.table is not None
+    region = store_region(settings, spec_regions, environ)
+
+    async def client() -> Any:
+        return await gateway.service_client("dynamodb", region)
+
+    return StoreTable(client, settings.store.table, create=settings.store.create_table)
+
+
+def open_ledger(
+    settings: Settings,
+    gateway: Gateway | None,
+    *,
+    stack: str,
+    spec_regions: Sequence[str],
+    environ: Mapping[str, str],
+) -> LedgerPort:
+    """The session ledger the settings name: the shared table (which needs `gateway`), else `sessions.db`
+    in the state directory."""
+    if settings.store.table:
+        assert gateway is not None, "the shared store is reached through a gateway"
+        return LedgerTable(store_table(settings, gateway, spec_regions, environ), stack)
+    return SqliteLedger.open(state_directory(settings))
+
+
+def open_history(
+    settings: Settings,
+    gateway: Gateway | None,
+    *,
+    spec_regions: Sequence[str],
+    environ: Mapping[str, str],
+    retention_days: Callable[[], float] | None = None,
+    report: Callable[[str, dict[str, Any]], None] = lambda name, fields: None,
+    now: Callable[[], datetime] | None = None,
+) -> HistoryPort:
+    """The history the settings name: the shared table (which needs `gateway`), else the history file."""
+    if settings.store.table:
+        assert gateway is not None, "the shared store is reached through a gateway"
+        extra = {} if now is None else {"now": now}
+        return HistoryTable(
+            store_table(settings, gateway, spec_regions, environ),
+            retention_days=retention_days or (lambda: settings.history_retention),
+            report=report,
+            **extra,
+        )
+    return SqliteHistory(history_path(settings))
+
+
+@contextlib.asynccontextmanager
+async def store_gateway(settings: Settings, desired: DesiredState) -> AsyncIterator[Gateway | None]:
+    """For a command that reads or writes the store: a gateway when the store is the shared table,
+    None for the local files (no AWS stack started for them)."""
+    if not settings.store.table:
+        yield None
+        return
+    async with open_gateway(settings, desired) as gateway:
+        yield gateway

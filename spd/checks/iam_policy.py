@@ -44,6 +44,11 @@ region (an emulator's) takes the spec's first region, as the daemon does; the le
 bus name's account is the spec's processors' account when they share one, else any (`*`): neither the
 settings nor the spec say which account the daemon's own credentials are in otherwise.
 
+The shared store's table (`store.table`; region `store.region`, else the spec's first, account as the
+lease table's) gets DescribeTable, GetItem, PutItem, UpdateItem, ConditionCheckItem (the items of a
+TransactWriteItems), Query and BatchWriteItem (the history), plus CreateTable and UpdateTimeToLive only
+when `store.create_table` is on: `StoreTable`, on that table's ARN only.
+
 AWS documents no collection permission for the service role (the face collection is read by Rekognition
 in the caller's account, not through the role), so none is granted.
 
@@ -159,6 +164,31 @@ def _policy(statements: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Version": VERSION, "Statement": [s for s in statements if s["Resource"]]}
 
 
+STORE_TABLE_ACTIONS = (
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+)
+STORE_TABLE_CREATE_ACTIONS = ("dynamodb:CreateTable", "dynamodb:UpdateTimeToLive")
+
+
+def _store_statements(
+    desired: DesiredState, settings: Settings | None, environ: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The shared store's table (`store.table`): what `spd.aws.store_table` and its users call."""
+    if settings is None or not settings.store.table:
+        return []
+    partition, account = _home(desired)
+    region = settings.store.region or fallback_region(environ, sorted(desired.regions))
+    table = f"arn:{partition}:dynamodb:{region}:{account}:table/{settings.store.table}"
+    create = STORE_TABLE_CREATE_ACTIONS if settings.store.create_table else ()
+    return [_statement("StoreTable", (*STORE_TABLE_ACTIONS, *create), [table])]
+
+
 def daemon_policy(
     desired: DesiredState, settings: Settings | None = None, *, environ: Mapping[str, str]
 ) -> dict[str, Any]:
@@ -214,6 +244,7 @@ def daemon_policy(
         ),
         *_kms_statements("PreflightKeys", ("kms:DescribeKey",), keys),
         *(_feature_statements(desired, settings, environ) if settings is not None else []),
+        *_store_statements(desired, settings, environ),
     ]
     return _policy(statements)
 

@@ -53,6 +53,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "spd.cli.reconcile_cmd:status_command",
         "Table of every processor in the spec's regions: status, owner, drift.",
     ),
+    "store": LazyCommand(
+        "spd.cli.store_cmd:store_group",
+        "The shared store (store.table): `spd store copy SPEC` fills it from this host's SQLite files.",
+    ),
     "validate": LazyCommand(
         "spd.cli.validate_cmd:validate_command",
         "Check SPEC (a file, or a directory of *.yaml files) offline; print every problem found.",

@@ -1,8 +1,11 @@
-"""`spd history`: what drifted and what was done about it, read from the history the daemon keeps."""
+"""`spd history`: what drifted and what was done about it, read from the history the daemon keeps (the
+history file, or the shared store's table when `store.table` is set)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,8 +16,9 @@ from spd.cli.app import SPEC_ARGUMENT, connection_options, connection_settings, 
 from spd.cli.complete import complete_processors
 from spd.cli.helptext import CONFIG, TEMPFAIL, USAGE, documented
 from spd.cli.since import SINCE_HELP, parse_since
-from spd.config.settings import history_path
-from spd.events.history import Entry, History
+from spd.config.settings import Settings, history_path
+from spd.events.history import Entry
+from spd.model import DesiredState
 from spd.spec import load_spec
 
 
@@ -61,25 +65,40 @@ def history_command(spec: Path, processor: str | None, since: str | None, output
     """List the drift and action events the daemon recorded for the spec's stack, oldest first.
 
     The history is kept by `spd run` in an SQLite file (setting `history_file`, named in --settings)
-    for `history_retention` days, `--local` runs included; the connection options are those of every
-    command and read nothing from the service. Exit 0 even when nothing matches.
+    for `history_retention` days, `--local` runs included, or in the shared store's table
+    (`store.table`) that every host's daemons write; only that table is read from AWS. Exit 0 even when
+    nothing matches.
     """
     cutoff = parse_since(since, datetime.now(UTC)) if since is not None else None
     settings = connection_settings(**conn)
-    stack = load_spec(spec).desired.stack
-    path = history_path(settings)
-    entries: list[Entry] = []
-    if path.exists():
-        history = History(path)
-        try:
-            entries = list(history.entries(stack, processor=processor, since=cutoff))
-        finally:
-            history.close()
+    desired = load_spec(spec).desired
+    stack = desired.stack
+    entries, where = _read(settings, desired, processor, cutoff)
     if output == "json":
         click.echo(json.dumps([e.as_json() for e in entries], indent=2))
     elif not entries:
-        click.echo(f"no events recorded for stack {stack!r} ({path})", err=True)
+        click.echo(f"no events recorded for stack {stack!r} ({where})", err=True)
     else:
         for entry in entries:
             click.echo(_line(entry))
     return 0
+
+
+def _read(
+    settings: Settings, desired: DesiredState, processor: str | None, since: datetime | None
+) -> tuple[list[Entry], str]:
+    """The entries, and where they were read (the file, or the table)."""
+    path = history_path(settings)
+    if not settings.store.table and not path.exists():
+        return [], str(path)  # a history never written: nothing to open (and no file made)
+    from spd.connect import open_history, store_gateway  # the AWS stack only for the shared table
+
+    async def read() -> tuple[list[Entry], str]:
+        async with store_gateway(settings, desired) as gateway:
+            history = open_history(settings, gateway, spec_regions=desired.regions, environ=os.environ)
+            try:
+                return await history.entries(desired.stack, processor=processor, since=since), history.where
+            finally:
+                await history.close()
+
+    return asyncio.run(read())

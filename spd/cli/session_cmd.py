@@ -1,8 +1,9 @@
 """`spd session start` (one session, no daemon) and `spd sessions` (the ledger, read).
 
 Arguments, rendering and exit codes only: the start goes through `spd.sessions.start.SessionStarter`,
-the same path as the daemon's triggers, and is recorded in the same ledger (`sessions.db` in the state
-directory) that `spd sessions` reads.
+the same path as the daemon's triggers, and is recorded in the same ledger that `spd sessions` reads:
+`sessions.db` in the state directory, or the shared store's table when `store.table` is set (then every
+host's daemons and commands share it; `spd.connect.open_ledger` decides).
 
 Exit codes of `spd session start`: 0 when a session was started, and 0 too when it was coalesced
 (one is already open: the trigger's purpose is met, and a camera script run under `set -e` must not
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,16 +27,13 @@ from spd.cli.helptext import CONFIG, TEMPFAIL, USAGE, documented
 from spd.cli.lazy import SpdGroup
 from spd.cli.reconcile_cmd import _load, _settings
 from spd.cli.since import SINCE_HELP, parse_since
-from spd.config.settings import state_directory
-from spd.connect import open_gateway
+from spd.connect import open_gateway, open_ledger, store_gateway
 from spd.errors import ExitCode
 from spd.model import ProcessorId
 from spd.reconcile.mutation_gate import OPEN
-from spd.sessions.ledger import SCHEMA as LEDGER_SCHEMA
-from spd.sessions.ledger import STARTING, Ledger, SessionRecord
+from spd.sessions.ledger_port import STARTING, SessionRecord
 from spd.sessions.start import Outcome, SessionOutcome, SessionStarter
 from spd.sessions.trigger import TriggerSource
-from spd.store.sqlite_store import store_errors
 
 
 @documented(
@@ -114,11 +113,16 @@ def start_command(
             body[key] = value
 
     async def go() -> SessionOutcome:
-        with Ledger.open(state_directory(settings)) as ledger:
-            async with open_gateway(settings, desired) as gateway:
+        async with open_gateway(settings, desired) as gateway:
+            ledger = open_ledger(
+                settings, gateway, stack=desired.stack, spec_regions=desired.regions, environ=os.environ
+            )
+            try:
                 # No lease: a one-shot command always may (as `spd apply` does).
                 starter = SessionStarter(gateway=gateway, stack=desired.stack, ledger=ledger, gate=OPEN)
                 return await starter.trigger(body, desired, source=TriggerSource.CLI)
+            finally:
+                await ledger.close()
 
     outcome = asyncio.run(go())
     if output == "json":
@@ -161,15 +165,26 @@ def _outcome_text(outcome: SessionOutcome) -> str:
 def sessions_command(spec: Path, since: str, output: str, **conn: Any) -> int:
     """List the spec's sessions from the ledger: trigger, outcome, requested and processed seconds, labels.
 
-    The ledger is local (in the state directory) and records the sessions of `--local` runs too; the
-    connection options are those of every command and read nothing from the service.
+    The ledger is local (in the state directory) and records the sessions of `--local` runs too, or
+    the shared store's table (`store.table`), which every host's daemons and commands write; only the
+    table is read from AWS, nothing from Rekognition.
     """
     cutoff = parse_since(since, datetime.now(UTC))
     settings = _settings(**conn)
     desired = _load(spec)
     names = {p.name for p in desired.processors}
-    with Ledger.open(state_directory(settings)) as ledger, store_errors(ledger.path, LEDGER_SCHEMA.kind):
-        records = ledger.sessions(since=cutoff, processors=names)
+
+    async def read() -> list[SessionRecord]:
+        async with store_gateway(settings, desired) as gateway:
+            ledger = open_ledger(
+                settings, gateway, stack=desired.stack, spec_regions=desired.regions, environ=os.environ
+            )
+            try:
+                return await ledger.sessions(since=cutoff, processors=names)
+            finally:
+                await ledger.close()
+
+    records = asyncio.run(read())
     if output == "json":
         click.echo(json.dumps({"sessions": [_record_json(r) for r in records]}, indent=2))
     else:

@@ -289,7 +289,8 @@ class Settings(BaseSettings):
     """SQLite history of drift and action events; default `history.db` in the state directory (`state_dir`)."""
 
     history_retention: float = Field(default=30.0, gt=0)
-    """Days of history kept; older events are pruned by the daemon (at start-up and every hour)."""
+    """Days of history kept; older events are pruned by the daemon (at start-up and every hour), or, in
+    the shared store (`store.table`), deleted by the table's TTL."""
 
     ha: HaSettings = Field(default_factory=HaSettings, json_schema_extra=RESTART)
     """High availability: a lease in DynamoDB that only one daemon holds (the `ha.*` keys below; in the

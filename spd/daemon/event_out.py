@@ -1,16 +1,17 @@
 """Where the daemon's drift and action events go besides the log: the history file and the sinks.
 
 The daemon's `events` component (`spd.daemon.plumbing.Events`) opens one `EventOutlet` for its lifetime
-(after the gateway, so it closes first), and the daemon's context hands it every event (`Context.emit`). Recording is one SQLite insert on the event loop (WAL,
-no fsync per commit, so microseconds); publishing only queues. Neither can fail a pass: a history write
-that fails is logged and the pass goes on.
+(after the gateway, so it closes first), and the daemon's context hands it every event (`Context.emit`).
+The history is the one `spd.connect.open_history` gives: the local file, where recording is one SQLite
+insert on the event loop (WAL, no fsync per commit, so microseconds), or the shared store's table, where
+recording only buffers (`spd.aws.history_table`). Publishing only queues. Neither can fail a pass: a
+history write that fails is logged and the pass goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -18,11 +19,13 @@ from typing import Any
 import structlog
 
 from spd.aws.gateway import Gateway
-from spd.config.settings import Settings, history_path
+from spd.config.settings import Settings
+from spd.connect import open_history
 from spd.daemon.sinks import EventSinks, open_sinks
 from spd.events import Event
 from spd.events.cloudevent import is_recorded
-from spd.events.history import History, retention_cutoff
+from spd.events.history import HistoryPort, retention_cutoff
+from spd.store.sqlite_store import StoreError
 
 Logger = structlog.stdlib.BoundLogger
 
@@ -37,7 +40,7 @@ class EventOutlet:
 
     def __init__(
         self,
-        history: History,
+        history: HistoryPort,
         sinks: EventSinks,
         *,
         stack: Callable[[], str],
@@ -59,26 +62,26 @@ class EventOutlet:
             return
         try:
             self.history.record(event, stack=self._stack(), at=self._now())
-        except sqlite3.Error as exc:
+        except StoreError as exc:
             if not self._history_failing:  # once per outage, not once per event
-                self._log().error("history_write_failed", path=str(self.history.db.path), error=str(exc))
+                self._log().error("history_write_failed", path=self.history.where, error=str(exc))
             self._history_failing = True
         else:
             self._history_failing = False
         self.sinks.publish(event)
 
-    def prune(self) -> None:
+    async def prune(self) -> None:
         try:
-            removed = self.history.prune(before=retention_cutoff(self._now(), self._retention()))
-        except sqlite3.Error as exc:
-            self._log().error("history_prune_failed", path=str(self.history.db.path), error=str(exc))
+            removed = await self.history.prune(before=retention_cutoff(self._now(), self._retention()))
+        except StoreError as exc:
+            self._log().error("history_prune_failed", path=self.history.where, error=str(exc))
             return
         if removed:
             self._log().info("history_pruned", removed=removed, retention_days=self._retention())
 
     async def prune_periodically(self) -> None:
         while True:
-            self.prune()
+            await self.prune()
             await asyncio.sleep(PRUNE_EVERY)
 
 
@@ -91,13 +94,24 @@ async def open_outlet(
     retention: Callable[[], float],
     log: Callable[[], Logger],
     environ: Mapping[str, str],
+    spec_regions: tuple[str, ...] = (),
 ) -> AsyncIterator[EventOutlet]:
-    """The history file and the sinks the settings name, for the `async with` block."""
-    path = history_path(settings)
-    history = History(path)
+    """The history and the sinks the settings name, for the `async with` block."""
 
     def report(name: str, fields: dict[str, Any]) -> None:
         log().warning(name, **fields)
+
+    def history_failed(name: str, fields: dict[str, Any]) -> None:
+        log().error(name, **fields)
+
+    history = open_history(
+        settings,
+        gateway,
+        spec_regions=(*spec_regions, *settings.regions),
+        environ=environ,
+        retention_days=retention,
+        report=history_failed,
+    )
 
     try:
         async with open_sinks(
@@ -117,4 +131,4 @@ async def open_outlet(
                 with contextlib.suppress(asyncio.CancelledError):
                     await pruner
     finally:
-        history.close()
+        await history.close()

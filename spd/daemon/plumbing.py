@@ -52,7 +52,8 @@ class Watchdog(Component):
 
 
 class Events(Component):
-    """The history file and the event sinks: every drift and action event is recorded and published."""
+    """The history (its file, or the shared store's table) and the event sinks: every drift and action
+    event is recorded and published."""
 
     name = "events"
 
@@ -68,6 +69,7 @@ class Events(Component):
                 retention=lambda: ctx.settings.history_retention,
                 log=ctx.current_log,
                 environ=ctx.environ,
+                spec_regions=ctx.desired.regions,
             )
         )
 

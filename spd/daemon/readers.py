@@ -7,14 +7,14 @@ Each wraps a module that does the work (`spd.daemon.watch`, `spd.daemon.session_
 
 from __future__ import annotations
 
-from spd.config.settings import state_directory
+from spd.connect import open_ledger
 from spd.daemon.component import Component, Config, Context
 from spd.daemon.pass_loop import Passes
 from spd.daemon.session_results import ResultsReader, open_results_reader
 from spd.daemon.session_triggers import SessionQueueReader, SessionTriggers, open_session_queue
 from spd.daemon.session_windows import SessionWindows
 from spd.daemon.watch import Watch, open_watch
-from spd.sessions.ledger import Ledger
+from spd.sessions.ledger_port import LedgerPort
 
 
 class Sessions(Component):
@@ -26,7 +26,7 @@ class Sessions(Component):
 
     def __init__(self) -> None:
         self._ctx: Context | None = None
-        self._ledger: Ledger | None = None
+        self._ledger: LedgerPort | None = None
         self._triggers: SessionTriggers | None = None
 
     @property
@@ -46,15 +46,23 @@ class Sessions(Component):
             gate=ctx.gate,
         )
 
-    def ledger(self) -> Ledger:
+    def ledger(self) -> LedgerPort:
+        """The shared store's table when `store.table` is set, else `sessions.db` (`spd.connect`)."""
         if self._ledger is None:
-            assert self._ctx is not None, "started"
-            self._ledger = Ledger.open(state_directory(self._ctx.settings))
+            ctx = self._ctx
+            assert ctx is not None, "started"
+            self._ledger = open_ledger(
+                ctx.settings,
+                ctx.gateway,
+                stack=ctx.desired.stack,
+                spec_regions=(*ctx.desired.regions, *ctx.settings.regions),
+                environ=ctx.environ,
+            )
         return self._ledger
 
     async def close(self, grace: float) -> None:
         if self._ledger is not None:
-            self._ledger.close()
+            await self._ledger.close()
 
 
 class Watching(Component):

@@ -16,10 +16,11 @@ processed seconds, `labels_detected` with the labels), which is what the metrics
 one (same event id, `record_notification` says False) changes nothing and emits nothing, so no counter
 counts a session twice.
 
-Only the leader reads (with `ha`): the ledger is a file local to each daemon, and the trigger paths
-record their sessions in the leader's ledger. A standby reading too would take some of the messages
-into its own ledger, where neither `spd sessions` on the leader's host nor the leader's budget check
-would see them.
+Only the leader reads (with `ha`): without the shared store (`store.table`) the ledger is a file local
+to each daemon, and the trigger paths record their sessions in the leader's ledger. A standby reading
+too would take some of the messages into its own ledger, where neither `spd sessions` on the leader's
+host nor the leader's budget check would see them. (With the shared store every daemon's ledger is the
+one table, and a notification is stored once however often it is delivered.)
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from spd.aws.gateway import Gateway
 from spd.aws.watch_queue import QueueMessage, WatchQueue
 from spd.daemon.queue_loop import QueueReader, open_queue, temporary
 from spd.events import LABELS_DETECTED, SESSION_COMPLETED, Event, EventSink
-from spd.sessions.ledger import Ledger
+from spd.sessions.ledger_port import LedgerPort
 from spd.sessions.notifications import (
     MalformedNotification,
     Notification,
@@ -56,7 +57,7 @@ class ResultsReader(QueueReader):
     def __init__(
         self,
         queue: WatchQueue,
-        ledger: Ledger,
+        ledger: LedgerPort,
         *,
         on_event: EventSink,
         log: Callable[[], Logger],
@@ -73,9 +74,9 @@ class ResultsReader(QueueReader):
         self._now = now
 
     async def _handle_one(self, message: QueueMessage) -> bool:
-        return self.handle(message) != "failed"
+        return await self.handle(message) != "failed"
 
-    def handle(self, message: QueueMessage) -> str:
+    async def handle(self, message: QueueMessage) -> str:
         """Store one message's notification; its outcome: new, duplicate, malformed or failed (kept)."""
         try:
             notification = parse_notification(message.body)
@@ -92,7 +93,7 @@ class ResultsReader(QueueReader):
                 dropped=list(notification.dropped),
             )
         try:
-            new = self._ledger.record_notification(notification, received=self._now())
+            new = await self._ledger.record_notification(notification, received=self._now())
         except Exception as exc:
             if not temporary(exc):
                 raise  # the message's own failure: the reader loop logs and deletes it
@@ -112,12 +113,12 @@ class ResultsReader(QueueReader):
                 event_id=notification.event_id,
             )
             return "duplicate"
-        self._on_event(self._event(notification))
+        self._on_event(await self._event(notification))
         return "new"
 
-    def _event(self, notification: Notification) -> Event:
+    async def _event(self, notification: Notification) -> Event:
         fields: dict[str, Any] = {
-            **self._where(notification),
+            **await self._where(notification),
             "session_id": notification.session_id,
             "event_id": notification.event_id,
         }
@@ -125,10 +126,10 @@ class ResultsReader(QueueReader):
             return Event(SESSION_COMPLETED, {**fields, "processed_seconds": notification.processed_seconds})
         return Event(LABELS_DETECTED, {**fields, "labels": [label.name for label in notification.labels]})
 
-    def _where(self, notification: Notification) -> dict[str, str | None]:
+    async def _where(self, notification: Notification) -> dict[str, str | None]:
         """The processor (region, target) a notification belongs to: the one it names, else the ledger's
         (the region and target are known only from the ledger: a notification does not carry them)."""
-        started = self._ledger.processor_of(notification.session_id)
+        started = await self._ledger.processor_of(notification.session_id)
         if notification.processor is not None:
             if started is not None and started.name == notification.processor:
                 return {
@@ -146,7 +147,7 @@ def open_results_reader(
     gateway: Gateway,
     url: str,
     *,
-    ledger: Ledger,
+    ledger: LedgerPort,
     regions: tuple[str, ...],
     environ: Mapping[str, str],
     on_event: EventSink,

@@ -41,7 +41,7 @@ from spd.events import Event, EventSink
 from spd.model import DesiredState
 from spd.reconcile.mutation_gate import OPEN, MutationGate
 from spd.reconcile.processor_locks import ProcessorLocks
-from spd.sessions.ledger import Ledger
+from spd.sessions.ledger_port import LedgerPort
 from spd.sessions.start import Outcome, SessionOutcome, SessionStarter
 from spd.sessions.trigger import RefusalReason, SessionRequest, TriggerSource
 
@@ -109,7 +109,7 @@ class SessionTriggers:
     def __init__(
         self,
         gateway: Gateway,
-        ledger: Callable[[], Ledger],
+        ledger: Callable[[], LedgerPort],
         *,
         settings: Callable[[], Settings],
         desired: Callable[[], DesiredState],
@@ -149,7 +149,7 @@ class SessionTriggers:
             self._on_event(Event(event.name, {**event.fields, **extra}) if extra else event)
 
         starter = self._starter(emit)
-        request = starter.request(body, self._desired(), source=source)
+        request = await starter.request(body, self._desired(), source=source)
         if isinstance(request, SessionOutcome):
             return request
         return await self.start(request, starter=starter)

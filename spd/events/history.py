@@ -1,4 +1,11 @@
-"""History of drift and action events in a local SQLite file, and the queries `spd history` runs on it.
+"""History of drift and action events: its port, and the local SQLite file with the queries `spd history`
+runs on it.
+
+`HistoryPort` is what the daemon's event outlet and `spd history` use; two adapters implement it:
+`SqliteHistory` (this file, one host) and `spd.aws.history_table.HistoryTable` (the shared store's
+table, every host), chosen by the composition root (`spd.connect.open_history`). `record` is
+synchronous (it is called from the daemon's synchronous event sink): the local file writes at once,
+the table buffers and writes in the background.
 
 AWS Config has no stream-processor resource type, so nothing else remembers what drifted and what was
 done about it. The daemon (`spd.daemon.service`) appends every drift and action event as it happens and
@@ -8,12 +15,14 @@ prunes what is older than `history_retention` days; `spd history` reads it. The 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from spd.events import Event
 from spd.store.sqlite_store import Database, Schema, StoreError, store_errors
@@ -106,6 +115,17 @@ class History:
             for at, stk, region, name, event, fields in rows:
                 yield Entry(datetime.fromtimestamp(at, UTC), stk, region, name, event, self._fields(fields))
 
+    def rows(self) -> list[tuple[int, Entry]]:
+        """Every event of every stack with its row id, oldest first (what `spd store copy` copies)."""
+        with store_errors(self.db.path, SCHEMA.kind):
+            rows = self.db.conn.execute(
+                "SELECT id, at, stack, region, processor, event, fields FROM events ORDER BY at, id"
+            ).fetchall()
+        return [
+            (row_id, Entry(datetime.fromtimestamp(at, UTC), stk, region, name, event, self._fields(fields)))
+            for row_id, at, stk, region, name, event, fields in rows
+        ]
+
     def _fields(self, text: str) -> dict[str, Any]:
         try:
             fields = json.loads(text)
@@ -119,6 +139,55 @@ class History:
 
     def close(self) -> None:
         self.db.close()
+
+
+class HistoryPort(Protocol):
+    """The history of one deployment, open. `where` names it in messages (a file, a table)."""
+
+    where: str
+
+    def record(self, event: Event, *, stack: str, at: datetime) -> None:
+        """Append one event; `StoreError` when it cannot be (the caller logs it and goes on)."""
+        ...
+
+    async def entries(
+        self, stack: str, *, processor: str | None = None, since: datetime | None = None
+    ) -> list[Entry]:
+        """The stack's events, oldest first; `StoreError` naming the store when it cannot be read."""
+        ...
+
+    async def prune(self, *, before: datetime) -> int:
+        """Delete the events older than `before`; how many went (0 where expiry does it by itself)."""
+        ...
+
+    async def close(self) -> None:
+        """Write what is buffered, then let go."""
+        ...
+
+
+class SqliteHistory:
+    """`HistoryPort` over the local file (`History`)."""
+
+    def __init__(self, path: Path) -> None:
+        self.history = History(path)
+        self.where = str(path)
+
+    def record(self, event: Event, *, stack: str, at: datetime) -> None:
+        with store_errors(self.history.db.path, SCHEMA.kind):
+            self.history.record(event, stack=stack, at=at)
+
+    async def entries(
+        self, stack: str, *, processor: str | None = None, since: datetime | None = None
+    ) -> list[Entry]:
+        return list(self.history.entries(stack, processor=processor, since=since))
+
+    async def prune(self, *, before: datetime) -> int:
+        with store_errors(self.history.db.path, SCHEMA.kind):
+            return self.history.prune(before=before)
+
+    async def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self.history.close()
 
 
 def retention_cutoff(now: datetime, days: float) -> datetime:

@@ -556,8 +556,16 @@ LOG_EVENTS: tuple[LogEvent, ...] = (
     LogEvent(
         "history_write_failed",
         "error",
-        "`path`, `error`",
-        "the history file could not take an event (once per outage); passes go on",
+        "`path` (the file, or `store table '<name>'`), `error`, `lost` (at shutdown, with the shared store)",
+        "the history could not take an event (once per outage); passes go on. With the shared store a "
+        "failed batch stays buffered and is tried again a second later",
+        _OUT,
+    ),
+    LogEvent(
+        "history_events_dropped",
+        "error",
+        "`table`, `dropped`, `error` (when the table refused the batch)",
+        "the shared store's history buffer passed 10000 events while its table could not be written (the oldest were dropped), or the table refused a batch as invalid",
         _OUT,
     ),
     LogEvent(

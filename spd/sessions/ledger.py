@@ -22,24 +22,41 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from spd.model import ProcessorId
+from spd.sessions.ledger_port import (
+    BUDGETED,
+    INTENT_REASON,
+    STARTING,
+    LedgerError,
+    Reservation,
+    RowRef,
+    SessionRecord,
+    utc_day,
+)
 from spd.sessions.notifications import Notification, NotificationType
-from spd.store.sqlite_store import Database, Schema, StoreError, sqlite_error
+from spd.store.sqlite_store import Database, Schema, sqlite_error
+
+__all__ = [
+    "INTENT_REASON",
+    "LEDGER_FILE",
+    "SCHEMA",
+    "STARTING",
+    "Ledger",
+    "LedgerError",
+    "Reservation",
+    "SessionRecord",
+    "SqliteLedger",
+    "ledger_path",
+    "utc_day",
+]
 
 LEDGER_FILE = "sessions.db"
 
-STARTING = "starting"
-"""The outcome of an intent row: written before the Start, replaced by the trigger's outcome after it."""
-INTENT_REASON = (
-    "no outcome recorded yet: in progress, or interrupted around its Start; counted against the budget"
-)
-_BUDGETED = ("started", STARTING)
-"""The outcomes whose requested seconds count against the day's budget."""
+_BUDGETED = BUDGETED
 
 SCHEMA = Schema(
     kind="spd session ledger",
@@ -101,30 +118,6 @@ def ledger_path(state_dir: Path) -> Path:
     return state_dir / LEDGER_FILE
 
 
-@dataclass(frozen=True, slots=True)
-class SessionRecord:
-    """One trigger's row, with what the notifications added to it."""
-
-    at: datetime
-    processor: str
-    region: str
-    target: str
-    """The processor's target; `""` for the ambient credentials."""
-    trigger: str
-    outcome: str
-    requested_seconds: int | None
-    session_id: str | None
-    reason: str | None
-    processed_seconds: float | None
-    """From the session's STREAM_PROCESSING_COMPLETE notification; None until it arrived."""
-    labels: tuple[str, ...]
-    """Labels detected in the session, sorted, each once."""
-
-
-class LedgerError(StoreError):
-    """The ledger cannot be written (or read) now: the disk is full, the file damaged, the directory gone."""
-
-
 def _ledger_error(path: Path, exc: sqlite3.Error) -> LedgerError:
     """A failed read as every state file says it (`spd.store.sqlite_store.sqlite_error`: "damaged ...",
     "disk full ..."), with that error's exit code (75 when it passes by itself, else 78)."""
@@ -134,24 +127,8 @@ def _ledger_error(path: Path, exc: sqlite3.Error) -> LedgerError:
     return error
 
 
-@dataclass(frozen=True, slots=True)
-class Reservation:
-    """What `reserve` decided: the intent row written, or none because the budget is spent."""
-
-    row: int | None
-    """The intent row to `complete`; None when the session would exceed the day's budget."""
-    used: float
-    """Session seconds of the processor already counted today (intents included), before this one."""
-
-
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
-
-
-def utc_day(moment: datetime) -> tuple[datetime, datetime]:
-    """The UTC day holding `moment`, as [start, end)."""
-    start = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return start, start + timedelta(days=1)
 
 
 class Ledger:
@@ -226,7 +203,7 @@ class Ledger:
 
     def complete(
         self,
-        row: int,
+        row: RowRef,
         *,
         at: datetime,
         outcome: str,
@@ -380,6 +357,55 @@ class Ledger:
             if wanted is None or processor in wanted
         ]
 
+    def source_rows(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Every session row (with its processed milliseconds and labels) and every notification (with
+        its labels), in one read snapshot: what `spd store copy` copies to the shared store."""
+        with self._lock:
+            self._db.begin_read()
+            try:
+                conn = self._db.conn
+                sessions = conn.execute(
+                    "SELECT s.id, s.at_ms, s.processor, s.region, s.target, s.trigger, s.requested_seconds,"
+                    " s.session_id, s.outcome, s.reason, s.completed_ms,"
+                    " (SELECT MAX(processed_ms) FROM notifications n"
+                    "   WHERE n.session_id = s.session_id AND n.type = ?),"
+                    " (SELECT group_concat(name, ',') FROM (SELECT DISTINCT name FROM labels l"
+                    "   WHERE l.session_id = s.session_id ORDER BY name))"
+                    " FROM sessions s ORDER BY s.at_ms, s.id",
+                    (NotificationType.STREAM_PROCESSING_COMPLETE.value,),
+                ).fetchall()
+                notes = conn.execute(
+                    "SELECT n.event_id, n.session_id, n.type, n.received_ms, n.processed_ms,"
+                    " (SELECT group_concat(name, ',') FROM (SELECT name FROM labels l"
+                    "   WHERE l.event_id = n.event_id ORDER BY position))"
+                    " FROM notifications n ORDER BY n.received_ms, n.event_id"
+                ).fetchall()
+            except sqlite3.Error as exc:
+                raise _ledger_error(self.path, exc) from exc
+            finally:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.rollback()
+        session_names = (
+            "id",
+            "at_ms",
+            "processor",
+            "region",
+            "target",
+            "trigger",
+            "requested_seconds",
+            "session_id",
+            "outcome",
+            "reason",
+            "completed_ms",
+            "processed_ms",
+            "labels",
+        )
+        note_names = ("event_id", "session_id", "type", "received_ms", "processed_ms", "labels")
+        return (
+            [dict(zip(session_names, row, strict=True)) for row in sessions],
+            [dict(zip(note_names, row, strict=True)) for row in notes],
+        )
+
     def _rows(self, since: datetime) -> list[Any]:
         """The rows of `sessions` since `since`, in one read snapshot (under the caller's lock)."""
         self._db.begin_read()
@@ -396,3 +422,86 @@ class Ledger:
             ).fetchall()
         finally:
             self._db.rollback()
+
+
+class SqliteLedger:
+    """`LedgerPort` over the local file: the sync `Ledger`'s answers behind async methods (SQLite answers
+    in microseconds on the caller's thread, as it always has). Closing it closes the file."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.path = ledger.path
+
+    @classmethod
+    def open(cls, state_dir: Path) -> SqliteLedger:
+        return cls(Ledger.open(state_dir))
+
+    async def reserve(
+        self,
+        *,
+        at: datetime,
+        processor: ProcessorId,
+        trigger: str,
+        requested_seconds: int,
+        budget_seconds: int | None,
+    ) -> Reservation:
+        return self.ledger.reserve(
+            at=at,
+            processor=processor,
+            trigger=trigger,
+            requested_seconds=requested_seconds,
+            budget_seconds=budget_seconds,
+        )
+
+    async def complete(
+        self,
+        row: RowRef,
+        *,
+        at: datetime,
+        outcome: str,
+        session_id: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self.ledger.complete(row, at=at, outcome=outcome, session_id=session_id, reason=reason)
+
+    async def record_trigger(
+        self,
+        *,
+        at: datetime,
+        processor: str,
+        region: str,
+        trigger: str,
+        outcome: str,
+        target: str = "",
+        requested_seconds: int | None = None,
+        session_id: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self.ledger.record_trigger(
+            at=at,
+            processor=processor,
+            region=region,
+            trigger=trigger,
+            outcome=outcome,
+            target=target,
+            requested_seconds=requested_seconds,
+            session_id=session_id,
+            reason=reason,
+        )
+
+    async def record_notification(self, notification: Notification, *, received: datetime) -> bool:
+        return self.ledger.record_notification(notification, received=received)
+
+    async def processor_of(self, session_id: str) -> ProcessorId | None:
+        return self.ledger.processor_of(session_id)
+
+    async def seconds_used(self, processor: ProcessorId, day_of: datetime) -> float:
+        return self.ledger.seconds_used(processor, day_of)
+
+    async def sessions(
+        self, *, since: datetime, processors: Iterable[str] | None = None
+    ) -> list[SessionRecord]:
+        return self.ledger.sessions(since=since, processors=processors)
+
+    async def close(self) -> None:
+        self.ledger.close()

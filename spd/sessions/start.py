@@ -43,7 +43,8 @@ from spd.events import Event, EventSink
 from spd.model import DesiredState, FragmentNumber, Kind, ProcessorId, ProducerTimestamp, Status
 from spd.reconcile.mutation_gate import OPEN, MutationGate, NotLeader, NotOwned, Refusal, owner_refusal
 from spd.reconcile.ports import FleetGateway
-from spd.sessions.ledger import Ledger, LedgerError, Reservation
+from spd.sessions.ledger import Ledger, SqliteLedger
+from spd.sessions.ledger_port import LedgerError, LedgerPort, Reservation, RowRef
 from spd.sessions.trigger import (
     RefusalReason,
     SessionRequest,
@@ -165,7 +166,7 @@ class SessionStarter:
         *,
         gateway: FleetGateway,
         stack: str,
-        ledger: Ledger | Callable[[], Ledger] | None,
+        ledger: LedgerPort | Ledger | Callable[[], LedgerPort | Ledger] | None,
         clock: Clock = utc_now,
         on_event: EventSink = events.discard,
         gate: MutationGate = OPEN,
@@ -177,16 +178,20 @@ class SessionStarter:
         self._on_event = on_event
         self._gate = gate
 
-    def _open_ledger(self) -> Ledger | None:
-        """The ledger, opened now if need be; `LedgerError` when it cannot be."""
-        if self._ledger is None or isinstance(self._ledger, Ledger):
-            return self._ledger
-        try:
-            return self._ledger()
-        except (StoreError, OSError, sqlite3.Error) as exc:
-            raise LedgerError(f"the session ledger cannot be opened: {exc}") from exc
+    def _open_ledger(self) -> LedgerPort | None:
+        """The ledger, opened now if need be; `LedgerError` when it cannot be. A local `Ledger` given
+        as such is used through its port (`SqliteLedger`)."""
+        ledger = self._ledger
+        if ledger is not None and not isinstance(ledger, Ledger) and callable(ledger):
+            try:
+                ledger = ledger()
+            except LedgerError:
+                raise
+            except (StoreError, OSError, sqlite3.Error) as exc:
+                raise LedgerError(f"the session ledger cannot be opened: {exc}") from exc
+        return SqliteLedger(ledger) if isinstance(ledger, Ledger) else ledger
 
-    def request(
+    async def request(
         self, body: str | bytes | Mapping[str, Any], desired: DesiredState, *, source: TriggerSource
     ) -> SessionRequest | SessionOutcome:
         """The start request a trigger body from `source` asks for against the spec `desired`, or its
@@ -196,7 +201,7 @@ class SessionStarter:
             return session_request(body, desired, source=source, arrival_ms=int(now.timestamp() * 1000))
         except TriggerRefused as refused:
             processor, region, target = _named(body)
-            return self._finish(
+            return await self._finish(
                 now,
                 SessionOutcome(
                     Outcome.REFUSED,
@@ -213,7 +218,7 @@ class SessionStarter:
         self, body: str | bytes | Mapping[str, Any], desired: DesiredState, *, source: TriggerSource
     ) -> SessionOutcome:
         """Handle one trigger body from `source` against the spec `desired`."""
-        request = self.request(body, desired, source=source)
+        request = await self.request(body, desired, source=source)
         if isinstance(request, SessionOutcome):
             return request
         return await self.start(request)
@@ -225,47 +230,44 @@ class SessionStarter:
     async def _start(self, request: SessionRequest, now: datetime) -> SessionOutcome:
         pid = request.processor
         base = _base_outcome(request)
-        reservation = self._reserve(request, now, base)
+        reservation = await self._reserve(request, now, base)
         if isinstance(reservation, SessionOutcome):
             return reservation
+        if reservation is not None and reservation.row is None:
+            return await self._not_reserved(request, reservation, now, base)
         intent = None if reservation is None else reservation.row
 
-        def refused(reason: RefusalReason, message: str, *, temporary: bool = False) -> SessionOutcome:
+        async def refused(reason: RefusalReason, message: str, *, temporary: bool = False) -> SessionOutcome:
             outcome = replace(base, reason=message, refusal=reason, temporary=temporary)
-            return self._finish(now, outcome, intent)
+            return await self._finish(now, outcome, intent)
 
-        def refusal(why: Refusal) -> SessionOutcome:
+        async def refusal(why: Refusal) -> SessionOutcome:
             reason, message, temporary = _gate_words(why, pid)
-            return refused(reason, message, temporary=temporary)
+            return await refused(reason, message, temporary=temporary)
 
-        budget = request.budget_seconds_per_day
-        if reservation is not None and intent is None:
-            return refused(
-                RefusalReason.BUDGET,
-                f"over the daily budget: {reservation.used:g} of {budget} session seconds used today (UTC), "
-                f"this session asks {request.max_duration_seconds}",
-            )
         # The lease alone first: a standby makes no call at all.
         not_leader = self._gate.lease_refusal()
         if not_leader is not None:
-            return refusal(not_leader)
+            return await refusal(not_leader)
         try:
             client = await self._gateway.region(pid.region, pid.target)
             observed = await client.describe(pid.name)
         except NotFoundError:
-            return refused(RefusalReason.NOT_FOUND, f"processor {pid} does not exist (run spd apply first)")
+            return await refused(
+                RefusalReason.NOT_FOUND, f"processor {pid} does not exist (run spd apply first)"
+            )
         except (AwsError, EndpointError) as exc:
-            return refused(RefusalReason.SERVICE_ERROR, str(exc), temporary=_temporary(exc))
+            return await refused(RefusalReason.SERVICE_ERROR, str(exc), temporary=_temporary(exc))
         # Ownership as read just now (Describe, then ListTagsForResource): spd starts only its own, and
         # coalesces only into its own (the gate's rule, before anything else is concluded).
         owner = observed.stack()
         not_ours = owner_refusal(self._stack, owner)
         if not_ours is not None:
-            return refusal(not_ours)
+            return await refusal(not_ours)
         if observed.config is not None and observed.config.kind is not Kind.CONNECTED_HOME:
-            return refused(RefusalReason.FACE_SEARCH, f"processor {pid} is a face_search processor")
+            return await refused(RefusalReason.FACE_SEARCH, f"processor {pid} is a face_search processor")
         if observed.status in SESSION_OPEN:
-            return self._finish(
+            return await self._finish(
                 now,
                 replace(
                     base, outcome=Outcome.COALESCED, reason=f"a session is open ({observed.status.value})"
@@ -276,12 +278,26 @@ class SessionStarter:
         # process paused meanwhile) for another daemon to have taken the lease.
         gate_says = self._gate.refusal(self._stack, owner)
         if gate_says is not None:
-            return refusal(gate_says)
+            return await refusal(gate_says)
         starting = client.start_session(pid.name, request.selector, request.max_duration_seconds)
         return await self._started(starting, now, base, intent)
 
+    async def _not_reserved(
+        self, request: SessionRequest, reservation: Reservation, now: datetime, base: SessionOutcome
+    ) -> SessionOutcome:
+        """No intent was written: another writer of the shared ledger is starting this processor right
+        now (its session is the one this trigger asks for: coalesced), or the day's budget is spent."""
+        if reservation.in_flight is not None:
+            coalesced = replace(base, outcome=Outcome.COALESCED, reason=reservation.in_flight)
+            return await self._finish(now, coalesced)
+        message = (
+            f"over the daily budget: {reservation.used:g} of {request.budget_seconds_per_day} session seconds "
+            f"used today (UTC), this session asks {request.max_duration_seconds}"
+        )
+        return await self._finish(now, replace(base, reason=message, refusal=RefusalReason.BUDGET))
+
     async def _started(
-        self, starting: Awaitable[str], now: datetime, base: SessionOutcome, intent: int | None
+        self, starting: Awaitable[str], now: datetime, base: SessionOutcome, intent: RowRef | None
     ) -> SessionOutcome:
         """StartStreamProcessor's answer: started, coalesced when another start won the race, or refused."""
         try:
@@ -295,9 +311,9 @@ class SessionStarter:
             )
         else:
             outcome = replace(base, outcome=Outcome.STARTED, session_id=session_id or None)
-        return self._finish(now, outcome, intent)
+        return await self._finish(now, outcome, intent)
 
-    def _reserve(
+    async def _reserve(
         self, request: SessionRequest, now: datetime, base: SessionOutcome
     ) -> Reservation | SessionOutcome | None:
         """The budget's reservation (None without a ledger), or the refusal when the ledger cannot be
@@ -308,7 +324,7 @@ class SessionStarter:
             return (
                 None
                 if ledger is None
-                else ledger.reserve(
+                else await ledger.reserve(
                     at=now,
                     processor=pid,
                     trigger=request.source.value,
@@ -328,7 +344,9 @@ class SessionStarter:
             self._on_event(outcome.event)
             return outcome
 
-    def _finish(self, now: datetime, outcome: SessionOutcome, intent: int | None = None) -> SessionOutcome:
+    async def _finish(
+        self, now: datetime, outcome: SessionOutcome, intent: RowRef | None = None
+    ) -> SessionOutcome:
         """Record `outcome` (completing the intent row `intent`, else as a row of its own) and report it.
 
         A ledger that fails here does not change the outcome (a session started is started): it is
@@ -336,7 +354,7 @@ class SessionStarter:
         try:
             ledger = self._open_ledger()
             if ledger is not None and intent is not None:
-                ledger.complete(
+                await ledger.complete(
                     intent,
                     at=self._clock(),
                     outcome=outcome.outcome.value,
@@ -344,7 +362,7 @@ class SessionStarter:
                     reason=outcome.reason,
                 )
             elif ledger is not None:
-                ledger.record_trigger(
+                await ledger.record_trigger(
                     at=now,
                     processor=outcome.processor,
                     region=outcome.region or "",

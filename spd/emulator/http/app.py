@@ -86,6 +86,10 @@ class EmulatorApplication:
         self._page_tokens = PageTokens(secrets.token_bytes(32))
         self._moto_app: WsgiApp | None = None
         self._moto_lock = threading.Lock()
+        # DynamoDB answers one request at a time, as the service's own item-level atomicity would
+        # have it: moto checks a conditional write's (or a transaction's) conditions and then writes,
+        # unlocked, so two threads could both pass a condition only one of them may pass.
+        self._dynamodb_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
@@ -190,15 +194,19 @@ class EmulatorApplication:
                 app = self._moto_app
         may_delete = _may_delete(environ)  # before moto reads the body
         on_call = self._emulator.on_call
-        if on_call is None:
-            answer = app(environ, start_response)
-        else:
+        respond = start_response
+        if on_call is not None:
 
             def recording_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
                 on_call(_moto_call(environ, status))
                 return start_response(status, headers, exc_info)
 
-            answer = app(environ, recording_start_response)
+            respond = recording_start_response
+        if str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB_"):
+            with self._dynamodb_lock:
+                answer: Iterable[bytes] = list(app(environ, respond))
+        else:
+            answer = app(environ, respond)
         if may_delete:
             # A sandbox resource deleted by hand is recorded as gone, so that it is never created again.
             self._emulator.note_sandbox_deletions()

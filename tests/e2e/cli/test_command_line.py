@@ -19,9 +19,9 @@ from spdrun import face, home, run_spd, write_spec
 
 CONFIG = Path(__file__).resolve().parents[3] / "config"
 
-OFFLINE = {"validate", "schema", "iam-policy", "completion", "emulator", "session"}
+OFFLINE = {"validate", "schema", "iam-policy", "completion", "emulator", "session", "store"}
 """Commands that read neither the service nor what spd recorded of it (`session` is the group of
-`session start`, which does)."""
+`session start`, which does; `store` the group of `store copy`, which does)."""
 
 CONNECTION = ("--local", "--local-state", "--endpoint-url", "--settings")
 
@@ -53,7 +53,7 @@ def _commands() -> list[tuple[str, click.Command]]:
 def test_every_online_command_takes_the_same_connection_options() -> None:
     online = [(name, command) for name, command in _commands() if name not in OFFLINE]
     assert {name for name, _ in online} >= {"plan", "apply", "status", "check", "import", "run", "sessions"}
-    assert "session start" in {name for name, _ in online}
+    assert {"session start", "store copy"} <= {name for name, _ in online}
     for name, command in online:
         assert set(CONNECTION) <= _options(command), name
     # Declared once: every command shows the same help for them.

@@ -20,7 +20,7 @@ from spd.daemon.metrics import DaemonMetrics
 from spd.daemon.session_results import ResultsReader
 from spd.errors import SettingsError
 from spd.events import LABELS_DETECTED, SESSION_COMPLETED, Event
-from spd.sessions.ledger import Ledger
+from spd.sessions.ledger import Ledger, SqliteLedger
 
 NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -51,13 +51,13 @@ class Harness:
 
         queue = WatchQueue(None, "http://127.0.0.1:1/123456789012/results", "us-east-1")  # type: ignore[arg-type]
         self.reader = ResultsReader(
-            queue, self.ledger, on_event=on_event, log=lambda: self.log, now=lambda: NOON
+            queue, SqliteLedger(self.ledger), on_event=on_event, log=lambda: self.log, now=lambda: NOON
         )
         self.count = 0
 
     def handle(self, body: str) -> str:
         self.count += 1
-        return self.reader.handle(QueueMessage(f"m-{self.count}", f"r-{self.count}", body))
+        return asyncio.run(self.reader.handle(QueueMessage(f"m-{self.count}", f"r-{self.count}", body)))
 
     def metric(self, name: str, **labels: str) -> float:
         return sample(self.metrics.render().decode(), name, **labels) or 0.0
@@ -199,7 +199,7 @@ async def test_a_standby_reads_nothing_and_the_leader_deletes_what_it_handled(tm
     )
     leader = False
     seen: list[Event] = []
-    ledger = Ledger.open(tmp_path)
+    ledger = SqliteLedger.open(tmp_path)
     reader = ResultsReader(
         queue,  # type: ignore[arg-type]
         ledger,
@@ -217,7 +217,7 @@ async def test_a_standby_reads_nothing_and_the_leader_deletes_what_it_handled(tm
             break
         await asyncio.sleep(0.01)
     await reader.close()
-    ledger.close()
+    await ledger.close()
     assert queue.deleted == ["good", "bad"]
     assert [e.name for e in seen] == [SESSION_COMPLETED]
 

@@ -171,6 +171,35 @@ def test_service_role_policy_is_scoped_to_the_referenced_resources(two_regions: 
     }
 
 
+def test_the_shared_store_table_is_granted_on_its_arn_only(two_regions: Path, tmp_path: Path) -> None:
+    assert "StoreTable" not in by_sid(policy(two_regions, "daemon"))
+    settings = tmp_path / "store.yaml"
+    settings.write_text("store: {table: spd-store, region: eu-west-1}\n")
+    result = spd("iam-policy", str(two_regions), "--for", "daemon", "--settings", str(settings))
+    assert result.returncode == 0, result.stderr
+    statement = by_sid(json.loads(result.stdout))["StoreTable"]
+    assert statement["Resource"] == ["arn:aws:dynamodb:eu-west-1:*:table/spd-store"]
+    assert statement["Action"] == [
+        "dynamodb:BatchWriteItem",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:CreateTable",
+        "dynamodb:DescribeTable",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+        "dynamodb:UpdateTimeToLive",
+    ]
+    settings.write_text("store: {table: spd-store, create_table: false}\n")
+    result = spd("iam-policy", str(two_regions), "--for", "daemon", "--settings", str(settings))
+    statement = by_sid(json.loads(result.stdout))["StoreTable"]
+    assert "dynamodb:CreateTable" not in statement["Action"]
+    assert "dynamodb:UpdateTimeToLive" not in statement["Action"]
+    assert statement["Resource"] == [
+        "arn:aws:dynamodb:eu-west-1:*:table/spd-store"
+    ]  # the spec's first region
+
+
 def test_a_bad_spec_exits_78_with_located_messages_and_no_policy() -> None:
     path = "tests/unit/spec/corpus/polygon_two_points.yaml"
     result = spd("iam-policy", path, "--for", "daemon")

@@ -24,6 +24,7 @@ PASS_KINDS = {FULL, SWEEP}
 PASSED_THROUGH = (
     "spd/daemon/api_token.py: self._log.error(exc.event, ",  # a TokenFileProblem's name, found there
     "spd/daemon/event_out.py: log().warning(name, **fields)",  # the sinks' `_report` names, found there
+    "spd/daemon/event_out.py: log().error(name, **fields)",  # the shared history's `_report` names, found there
     "spd/daemon/component.py: self.log.log(level_number(event.level), event.name",  # every core Event
     "spd/daemon/session_triggers.py: Event(event.name, ",  # a session outcome's Event, with extra fields
     "spd/daemon/session_windows.py: Event(name, dict(fields))",  # `_emit`'s callers name the event

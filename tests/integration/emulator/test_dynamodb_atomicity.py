@@ -1,0 +1,64 @@
+"""The emulator's DynamoDB keeps a conditional write atomic under concurrent requests, as the service
+does: of many transactions racing for the last room under a condition, only those that fit succeed.
+(moto alone checks and then writes without a lock; the emulator serialises DynamoDB requests.)"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+TABLE = "atomicity"
+
+
+def _client(emu: Any) -> Any:
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=emu.url,
+        region_name="us-east-1",
+        config=Config(retries={"max_attempts": 1}, max_pool_connections=32),
+    )
+
+
+def test_concurrent_conditional_transactions_never_overspend(emu: Any) -> None:
+    client = _client(emu)
+    client.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for i in range(300):  # filler items make each transaction's work (moto copies the table) longer
+        client.put_item(TableName=TABLE, Item={"pk": {"S": f"filler-{i}"}, "data": {"S": "x" * 2000}})
+
+    def spend(n: int) -> str:
+        try:
+            client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": TABLE,
+                            "Key": {"pk": {"S": "budget"}},
+                            "UpdateExpression": "ADD #used :s",
+                            "ConditionExpression": "attribute_not_exists(#used) OR #used <= :room",
+                            "ExpressionAttributeNames": {"#used": "used"},
+                            "ExpressionAttributeValues": {":s": {"N": "30"}, ":room": {"N": "70"}},
+                        }
+                    },
+                    {"Put": {"TableName": TABLE, "Item": {"pk": {"S": f"row-{n}"}}}},
+                ]
+            )
+        except ClientError as exc:
+            return str(exc.response["Error"]["Code"])
+        return "admitted"
+
+    for round_ in range(5):
+        client.delete_item(TableName=TABLE, Key={"pk": {"S": "budget"}})
+        with ThreadPoolExecutor(24) as pool:
+            answers = list(pool.map(spend, range(round_ * 100, round_ * 100 + 24)))
+        used = int(client.get_item(TableName=TABLE, Key={"pk": {"S": "budget"}})["Item"]["used"]["N"])
+        assert sorted(set(answers)) == ["TransactionCanceledException", "admitted"], f"round {round_}"
+        assert (answers.count("admitted"), used) == (3, 90), f"round {round_}"
