@@ -590,6 +590,27 @@ LOG_EVENTS: tuple[LogEvent, ...] = (
         _LEASE,
     ),
     LogEvent(
+        "shard_acquired",
+        "info",
+        "`shard`, `table`, `holder`, `lease_seconds`, `how` (`lease was free` or `took over an expired lease`), `previous_holder`",
+        "under `ha.mode: shards`, this daemon holds the shard's lease and reconciles its processors",
+        _LEASE,
+    ),
+    LogEvent(
+        "shard_released",
+        "info",
+        "`shard`, `holder`, `reason` (`beyond quota N`, `no longer in the spec`, `released on shutdown`)",
+        "under `ha.mode: shards`, this daemon gave the shard up so another takes it at its next read",
+        _LEASE,
+    ),
+    LogEvent(
+        "shard_lost",
+        "warning",
+        "`shard`, `holder`, `reason` (`the lease record changed: another daemon holds it`, or the danger zone reached)",
+        "under `ha.mode: shards`, this daemon stopped holding the shard without giving it up",
+        _LEASE,
+    ),
+    LogEvent(
         "mutation_refused",
         "warning",
         "`processor`, `region`, `step`, `reason`, `steps_done`",
