@@ -1,0 +1,168 @@
+"""`ha.mode: shards`: several `spd run` processes share the targets of one spec, each holding a fair
+share of the shard leases in the emulator's DynamoDB and working on its own shards only.
+
+Real subprocesses and signals; the lease table read with boto3; the call log is the emulator's own
+CloudTrail events (each daemon marked by its User-Agent app id). Leases are 3 s.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from daemonproc import Daemon
+from shards_support import Fleet, build_fleet
+
+TARGETS = 4
+
+
+@pytest.fixture
+def fleet(emu, tmp_path: Path) -> Fleet:
+    emu.configure(transition_seconds=0.05, name_reuse_seconds=0.1)
+    built = build_fleet(emu, tmp_path / "spec.yaml", TARGETS, 2)
+    built.record_calls()
+    return built
+
+
+@pytest.fixture
+def daemons() -> Iterator[list[Daemon]]:
+    started: list[Daemon] = []
+    yield started
+    for d in started:
+        if d.proc.poll() is None:
+            d.proc.send_signal(signal.SIGCONT)
+        d.kill()
+
+
+def held(d: Daemon) -> list[str]:
+    code, body = d.get("/healthz")
+    return list(json.loads(body)["shards"]["held"])
+
+
+def wait_spread(fleet: Fleet, daemons: list[Daemon], timeout: float = 30) -> dict[str, list[str]]:
+    """Until every shard is held, by the daemons' own account and the table's, each within its share."""
+    share = -(-TARGETS // len(daemons))
+    deadline = time.monotonic() + timeout
+    while True:
+        views = {d.events("daemon_started")[0]["pid"]: held(d) for d in daemons if d.events("daemon_started")}
+        flat = [s for v in views.values() for s in v]
+        table = fleet.holders()
+        if (
+            len(views) == len(daemons)
+            and sorted(flat) == sorted(table)
+            and len(table) == TARGETS
+            and all(len(v) <= share for v in views.values())
+        ):
+            return views
+        assert time.monotonic() < deadline, (views, table)
+        time.sleep(0.3)
+
+
+def assert_exclusive(daemons: list[Daemon]) -> None:
+    """No shard in two daemons' /healthz at once."""
+    seen: dict[str, int] = {}
+    for i, d in enumerate(daemons):
+        if d.proc.poll() is not None:
+            continue
+        for shard in held(d):
+            assert shard not in seen, (shard, seen[shard], i)
+            seen[shard] = i
+
+
+def test_shards_spread_and_move_on_join_and_leave(fleet, daemons):
+    for name in ("a", "b", "c"):
+        daemons.append(fleet.start(name))
+    wait_spread(fleet, daemons)
+    assert_exclusive(daemons)
+    # Every processor created exactly once, each by the holder of its shard.
+    for d in daemons:
+        d.wait_until(lambda line: line.get("event") == "reconcile_completed", timeout=30)
+    time.sleep(2)
+    creates = [c for c in fleet.calls() if c.operation == "CreateStreamProcessor"]
+    assert sorted(c.processor for c in creates) == sorted(f"t{t:02d}-cam{i:03d}" for t in range(TARGETS) for i in range(2))
+    table = fleet.holders()
+    for call in creates:
+        assert call.daemon == table[call.target], call
+
+    # A fourth joins: within three leases it holds a share (4 shards over 4: one each).
+    daemons.append(fleet.start("d"))
+    spread = wait_spread(fleet, daemons, timeout=30)
+    assert sorted(len(v) for v in spread.values()) == [1, 1, 1, 1]
+    assert fleet.members() == {"a", "b", "c", "d"}
+    body = json.loads(daemons[3].get("/healthz")[1])
+    assert body["role"] == "shards"
+    assert body["shards"]["members"] == ["a", "b", "c", "d"]
+    assert daemons[3].metric("spd_shards_held") == 1.0
+    released = [e for d in daemons[:3] for e in d.events("shard_released")]
+    assert released and all(e["reason"].startswith("beyond quota") for e in released)
+
+    # d leaves (SIGTERM): its shard is released at once and taken at another's next read.
+    mine = held(daemons[3])
+    assert daemons[3].stop() == 0
+    assert [e["reason"] for e in daemons[3].events("shard_released")] == ["released on shutdown"] * len(mine)
+    spread = wait_spread(fleet, daemons[:3], timeout=15)
+    taken = [e for d in daemons[:3] for e in d.events("shard_acquired") if e["shard"] == mine[0]]
+    assert taken[-1]["how"] == "lease was free"
+    assert "d" not in fleet.members()
+    assert_exclusive(daemons)
+
+
+def test_sigkill_a_dead_daemons_shards_are_taken_and_its_drift_repaired(fleet, daemons):
+    for name in ("a", "b"):
+        daemons.append(fleet.start(name))
+    wait_spread(fleet, daemons)
+    for d in daemons:
+        d.wait_until(lambda line: line.get("event") == "reconcile_completed", timeout=30)
+    victim, survivor = daemons
+    shard = held(victim)[0]
+    client = fleet.client(shard)
+    name = f"{shard}-cam000"
+    victim.kill()
+    client.start_stream_processor(Name=name, StartSelector={}, StopSelector={}) if False else client.start_stream_processor(Name=name)
+    _, acquired = survivor.wait_for("shard_acquired", shard=shard, timeout=30)
+    assert acquired["how"] == "took over an expired lease"
+    assert acquired["previous_holder"] == "a"
+    survivor.wait_for("processor_stopped", processor=name, timeout=30)
+    assert fleet.holders() == {f"t{t:02d}": "b" for t in range(TARGETS)}
+    assert survivor.stop() == 0
+
+
+def test_a_paused_holder_makes_no_mutating_call_after_resuming(fleet, daemons):
+    a = fleet.start("a")
+    daemons.append(a)
+    b = fleet.start("b")
+    daemons.append(b)
+    wait_spread(fleet, daemons)
+    for d in daemons:
+        d.wait_until(lambda line: line.get("event") == "reconcile_completed", timeout=30)
+    paused = held(a)
+    a.signal(signal.SIGSTOP)  # longer than the lease: b takes its shards meanwhile
+    for shard in paused:
+        b.wait_for("shard_acquired", shard=shard, timeout=30)
+    # Drift in a's former shards while it sleeps: b repairs it; a, waking, must not touch them.
+    for shard in paused:
+        fleet.client(shard).start_stream_processor(Name=f"{shard}-cam000")
+    for shard in paused:
+        b.wait_for("processor_stopped", processor=f"{shard}-cam000", timeout=30)
+    time.sleep(1)
+    fleet.calls()  # the log so far
+    mark = len(a.lines)
+    a.signal(signal.SIGCONT)
+    time.sleep(4)  # more than a lease: a steps down, rejoins, and may take a share again
+    calls = fleet.calls()
+    after = a.lines[mark:]
+    retaken = [line["shard"] for line in after if line.get("event") == "shard_acquired"]
+    lost = {line["shard"] for line in after if line.get("event") == "shard_lost"}
+    assert lost == set(paused), a.dump()
+    first_acquired = next((i for i, line in enumerate(after) if line.get("event") == "shard_acquired"), len(after))
+    mutated = [line for line in after[:first_acquired] if str(line.get("event", "")).startswith("processor_")]
+    assert not mutated, mutated
+    assert all(c.target in retaken for c in calls if c.daemon == "a"), calls
+    table = fleet.holders()
+    assert sorted(table) == [f"t{t:02d}" for t in range(TARGETS)]
+    assert_exclusive(daemons)
