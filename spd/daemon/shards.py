@@ -128,7 +128,9 @@ class ShardKeeper:
         return self.book.timing
 
     def held(self) -> tuple[str, ...]:
-        return self.book.held()
+        """The shards this daemon holds and may mutate in now (their leases safely fresh)."""
+        now = self._clock()
+        return tuple(s for s in self.book.held() if self.book.refusal(s, now) is None)
 
     # -- the guards -----------------------------------------------------------------------------------
 
@@ -171,19 +173,19 @@ class ShardKeeper:
     def next_delay(self) -> float:
         """A heartbeat, or less when a held lease (or the member record) stops being safe sooner."""
         now, heartbeat = self._clock(), self.timing.heartbeat
-        states = [self.book.member, *(self.book.shards[s] for s in self.held())]
+        states = [self.book.member, *(self.book.shards[s] for s in self.book.held())]
         ends = [s.confirmed_at + self.timing.safe_for for s in states if s.confirmed_at is not None]
         return max(0.0, min([heartbeat, *(end - now for end in ends)]))
 
     async def tick(self) -> None:
         """One round: renew what is held, release what is due, read everything, take and shed."""
-        before = set(self.held())
+        before = set(self.book.held())
         try:
             if not self._table_ready:
                 await self._table.ensure(create=self._create_table)
                 self._table_ready = True
             await self._keep_member()
-            await asyncio.gather(*(self._renew(shard) for shard in self.held()))
+            await asyncio.gather(*(self._renew(shard) for shard in self.book.held()))
             await self._release_due()
             shards, members = await self._table.read_all()
         except LeaseTableError as exc:
@@ -193,8 +195,6 @@ class ShardKeeper:
         self.problem = None
         wanted = tuple(self._wanted())
         steps = self.book.observe({s: shards.get(s) for s in wanted}, members, self._clock())
-        for shard in set(self.held()) - set(wanted):
-            self.book.records.setdefault(shard, None)
         decision = self.book.plan(wanted, steps, may_take=self._rounds > 0 and self._member_ok())
         self.quota = decision.quota
         self._rounds += 1
@@ -285,7 +285,7 @@ class ShardKeeper:
     async def release(self) -> None:
         """Give up every shard and the member record now (SIGTERM): the others take them at their next
         read instead of waiting out a lease."""
-        for shard in self.held():
+        for shard in self.book.held():
             version = self.book.shards[shard].version
             assert version is not None
             self._shed(shard, "released on shutdown")
@@ -312,6 +312,6 @@ class ShardKeeper:
             self._emit(Event(events.LEASE_ERROR, {"operation": "shards", "error": str(exc)}))
 
     def _changed(self, before: set[str]) -> None:
-        after = set(self.held())
+        after = set(self.book.held())
         if after != before and self._on_change is not None:
             self._on_change(tuple(sorted(after - before)), tuple(sorted(before - after)))

@@ -486,7 +486,7 @@ LOG_EVENTS: tuple[LogEvent, ...] = (
         "watch_event",
         "info (`debug` for own calls, `warning` when malformed)",
         "`outcome`, `ignored` (the reason, or null), `message_id`, `processor`, `region`, `event_name`, `user_agent` (up to 512 characters); `error` when malformed",
-        "every message read",
+        "every message read (`debug` too for `not_my_shard`: under `ha.mode: shards`, a processor of a shard another daemon holds, its message made visible again at once for that daemon)",
         _WATCH,
     ),
     LogEvent(
@@ -522,6 +522,13 @@ LOG_EVENTS: tuple[LogEvent, ...] = (
         "error",
         "`error`, `messages`",
         "handled messages could not be deleted (they will come back and be handled again)",
+        _WATCH,
+    ),
+    LogEvent(
+        "watch_release_failed",
+        "warning",
+        "`message_id`, `error`",
+        "under `ha.mode: shards`, a message for another daemon's shard could not be made visible again at once; SQS delivers it again after its visibility timeout",
         _WATCH,
     ),
     LogEvent(

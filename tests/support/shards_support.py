@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,18 @@ class Fleet:
             },
         )
 
+    def wait_converged(self, per_target: int, timeout: float = 60) -> None:
+        """Until every target has its `per_target` processors, all STOPPED (as the spec wants)."""
+        deadline = time.monotonic() + timeout
+        for target in self.roles:
+            client = self.client(target)
+            while True:
+                listed = client.list_stream_processors(MaxResults=100)["StreamProcessors"]
+                if len(listed) == per_target and all(p["Status"] == "STOPPED" for p in listed):
+                    break
+                assert time.monotonic() < deadline, (target, listed)
+                time.sleep(0.2)
+
     def holders(self) -> dict[str, str]:
         """The lease table's shard records: shard -> holder."""
         table = self.emu.client("us-east-1", "dynamodb")
@@ -87,7 +100,9 @@ class Fleet:
         for target in self.roles:
             sqs, events = self.client(target, "sqs"), self.client(target, "events")
             url = sqs.create_queue(QueueName="spd-call-log")["QueueUrl"]
-            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
             events.put_rule(Name="spd-call-log", EventPattern=json.dumps(RULE_PATTERN))
             events.put_targets(Rule="spd-call-log", Targets=[{"Id": "log", "Arn": arn}])
             self.queues[target] = url
@@ -110,7 +125,9 @@ class Fleet:
                     out.append(Call(target, detail["eventName"], name, found.group(1) if found else None))
                 sqs.delete_message_batch(
                     QueueUrl=url,
-                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
+                    ],
                 )
         return out
 

@@ -192,7 +192,7 @@ def test_a_member_is_dead_only_after_its_version_stood_a_whole_lease() -> None:
 
 def test_shards_gone_from_the_spec_are_shed_and_none_taken_before_allowed() -> None:
     book = ShardBook("a", TIMING)
-    steps = book.observe({s: None for s in SHARDS}, {}, 0.0)
+    steps = book.observe(dict.fromkeys(SHARDS), {}, 0.0)
     assert set(steps.values()) == {Step.ACQUIRE}
     assert book.plan(SHARDS, steps, may_take=False).take == ()
     decision = book.plan(SHARDS, steps)
