@@ -132,9 +132,9 @@ class Fleet:
         return out
 
 
-def build_fleet(emu: Any, path: Path, targets: int, per_target: int, *, create: bool = False) -> Fleet:
-    """Roles, references and the spec; with `create`, the processors exist already (else spd creates
-    them)."""
+def build_fleet(emu: Any, path: Path, targets: int, per_target: int, *, references: bool = True) -> Fleet:
+    """Roles, the spec and (with `references`) what its processors reference, so that they can run;
+    the processors themselves are spd's to create."""
     yaml_targets: dict[str, Any] = {}
     roles: dict[str, str] = {}
     processors: list[dict[str, Any]] = []
@@ -143,8 +143,5 @@ def build_fleet(emu: Any, path: Path, targets: int, per_target: int, *, create: 
         roles[name] = make_role(emu.url, acct, name="spd-manager")
         yaml_targets[name] = {"account_id": acct, "role_arn": roles[name], "regions": ["us-east-1"]}
         processors.extend(target_face(f"{name}-cam{i:03d}", acct, name) for i in range(per_target))
-    spec = write_targets_spec(path, yaml_targets, processors, references=emu)
-    fleet = Fleet(emu, spec, roles)
-    if create:
-        raise NotImplementedError("create through spd apply")
-    return fleet
+    spec = write_targets_spec(path, yaml_targets, processors, references=emu if references else None)
+    return Fleet(emu, spec, roles)

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from cloudtrail import call_event
 from daemonproc import Daemon
-from shards_support import Fleet, build_fleet
+from shards_support import Fleet, account, build_fleet
 
 TARGETS = 4
 
@@ -168,3 +169,44 @@ def test_a_paused_holder_makes_no_mutating_call_after_resuming(fleet, daemons):
     table = fleet.holders()
     assert sorted(table) == [f"t{t:02d}" for t in range(TARGETS)]
     assert_exclusive(daemons)
+
+
+def test_watch_messages_for_another_daemons_shard_reach_their_holder(emu, fleet, daemons):
+    """Both daemons read one watch queue; each message is acted on by the holder of its processor's
+    shard only, and one read by the other daemon is made visible again for the holder, not lost."""
+    sqs = emu.client("us-east-1", "sqs")
+    url = sqs.create_queue(QueueName="spd-watch")["QueueUrl"]
+    quiet = {
+        "SPD_INTERVAL": "600",
+        "SPD_STATUS_INTERVAL": "600",
+        "SPD_WATCH_QUEUE_URL": url,
+        "SPD_WATCH_DEBOUNCE": "0.2",
+    }
+    for name in ("a", "b"):
+        daemons.append(fleet.start(name, **quiet))
+    wait_spread(fleet, daemons)
+    fleet.wait_converged(2)
+    time.sleep(1)  # the passes that followed the last acquisitions are over
+    owner = {shard: d for d in daemons for shard in held(d)}
+    names = {shard: f"{shard}-cam000" for shard in owner}
+    for shard, name in names.items():
+        fleet.client(shard).start_stream_processor(Name=name)
+    for _ in range(3):  # several messages each, so that both daemons surely read some of the others'
+        for shard, name in names.items():
+            event = call_event(
+                "StartStreamProcessor", name, user_agent="aws-cli/2.15", account=account(int(shard[1:]))
+            )
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event))
+    for shard, name in names.items():
+        owner[shard].wait_for("processor_stopped", processor=name, timeout=30)
+    handed = sum(d.metric("spd_watch_events_total", outcome="not_my_shard") or 0 for d in daemons)
+    for d in daemons:
+        acted = {e["processor"] for e in d.events("watch_reconciled")}
+        assert acted <= {names[s] for s in held(d)}, (acted, held(d))
+    assert handed, "no daemon read a message of the other's shard"
+    assert (
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
+            "ApproximateNumberOfMessages"
+        ]
+        == "0"
+    )
