@@ -252,7 +252,12 @@ class Health:
             "last_error": self.last_error,
         }
         if self.shards is not None:
-            body.update(role="shards", shards=self.shards())
+            shards = self.shards()
+            body.update(role="shards", shards=shards)
+            if shards.get("lease_error"):
+                # It cannot renew or take a shard: it holds none, so it does nothing.
+                body.update(status="lease_error", last_success_age_seconds=None)
+                return 503, body
         if self.lease is not None:
             lease = self.lease()
             body.update(role=lease["role"], lease=lease)
