@@ -141,7 +141,11 @@ class ShardBook:
         counts = dict.fromkeys(live, 0)
         for shard in wanted:
             record = self.records.get(shard)
-            holder = self.me if shard in held else (record.holder if record is not None else None)
+            holder = record.holder if record is not None else None
+            if shard in held:
+                holder = self.me
+            elif holder == self.me:
+                holder = None  # shed, its record not yet deleted: no longer counted as this daemon's
             if holder in counts:
                 counts[holder] += 1
         quota = quotas(len(wanted), counts)[self.me]
