@@ -7,10 +7,12 @@ CloudTrail events (each daemon marked by its User-Agent app id). Leases are 3 s.
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -75,6 +77,58 @@ def assert_exclusive(daemons: list[Daemon]) -> None:
             seen[shard] = i
 
 
+class _Upto:
+    """A daemon's log in which the holds open at `mark` end at `at` (when it was stopped: it could act
+    no later); the `shard_lost` it logs for them on waking is dropped."""
+
+    def __init__(self, d: Daemon, mark: int, at: datetime) -> None:
+        open_at_mark: set[str] = set()
+        for line in d.lines[:mark]:
+            if line.get("event") == "shard_acquired":
+                open_at_mark.add(line["shard"])
+            elif line.get("event") in ("shard_released", "shard_lost"):
+                open_at_mark.discard(line["shard"])
+        closing = [
+            {"event": "shard_lost", "shard": x, "timestamp": at.isoformat()} for x in sorted(open_at_mark)
+        ]
+        later = []
+        for line in d.lines[mark:]:
+            if line.get("event") == "shard_lost" and line["shard"] in open_at_mark:
+                open_at_mark.discard(line["shard"])
+                continue
+            later.append(line)
+        self.lines = [*d.lines[:mark], *closing, *later]
+
+
+def _when(line: dict) -> datetime:
+    return datetime.fromisoformat(line["timestamp"].replace("Z", "+00:00"))
+
+
+def assert_never_held_twice(daemons: list[Daemon], ends: dict[int, datetime] | None = None) -> None:
+    """From the daemons' own logs: each shard's holds ([shard_acquired, shard_released or shard_lost],
+    a daemon killed or paused ending at `ends[index]`) never overlap across daemons. The release event
+    comes before the record is deleted, the acquisition after the write that needed it gone."""
+    holds: dict[str, list[tuple[datetime, datetime, int]]] = {}
+    far = datetime.now(UTC) + timedelta(days=1)
+    for i, d in enumerate(daemons):
+        start: dict[str, datetime] = {}
+        for line in list(d.lines):
+            event = line.get("event")
+            if event == "shard_acquired":
+                start[line["shard"]] = _when(line)
+            elif event in ("shard_released", "shard_lost") and line["shard"] in start:
+                end = _when(line)
+                if ends and i in ends:
+                    end = min(end, ends[i])
+                holds.setdefault(line["shard"], []).append((start.pop(line["shard"]), end, i))
+        for shard, began in start.items():
+            holds.setdefault(shard, []).append((began, (ends or {}).get(i, far), i))
+    for shard, spans in holds.items():
+        spans.sort()
+        for (_, end, who), (began, _, other) in itertools.pairwise(spans):
+            assert end <= began, (shard, who, other, end, began)
+
+
 def test_shards_spread_and_move_on_join_and_leave(fleet, daemons):
     for name in ("a", "b", "c"):
         daemons.append(fleet.start(name))
@@ -113,6 +167,7 @@ def test_shards_spread_and_move_on_join_and_leave(fleet, daemons):
     assert taken[-1]["how"] == "lease was free"
     assert "d" not in fleet.members()
     assert_exclusive(daemons)
+    assert_never_held_twice(daemons)
 
 
 def test_sigkill_a_dead_daemons_shards_are_taken_and_its_drift_repaired(fleet, daemons):
@@ -125,12 +180,19 @@ def test_sigkill_a_dead_daemons_shards_are_taken_and_its_drift_repaired(fleet, d
     client = fleet.client(shard)
     name = f"{shard}-cam000"
     victim.kill()
+    killed = datetime.now(UTC)
     client.start_stream_processor(Name=name)
     _, acquired = survivor.wait_for("shard_acquired", shard=shard, timeout=30)
     assert acquired["how"] == "took over an expired lease"
     assert acquired["previous_holder"] == "a"
     survivor.wait_for("processor_stopped", processor=name, timeout=30)
     assert fleet.holders() == {f"t{t:02d}": "b" for t in range(TARGETS)}
+    assert_never_held_twice(daemons, {0: killed})
+    # The dead member's record is deleted by the survivor, which saw it stand still for a lease.
+    deadline = time.monotonic() + 10
+    while "a" in fleet.members():
+        assert time.monotonic() < deadline, fleet.members()
+        time.sleep(0.2)
     assert survivor.stop() == 0
 
 
@@ -143,8 +205,10 @@ def test_a_paused_holder_makes_no_mutating_call_after_resuming(fleet, daemons):
     fleet.wait_converged(2)
     paused = held(a)
     a.signal(signal.SIGSTOP)  # longer than the lease: b takes its shards meanwhile
+    stopped = datetime.now(UTC)
     for shard in paused:
         b.wait_for("shard_acquired", shard=shard, timeout=30)
+    assert fleet.holders() == {f"t{t:02d}": "b" for t in range(TARGETS)}
     # Drift in a's former shards while it sleeps: b repairs it; a, waking, must not touch them.
     for shard in paused:
         fleet.client(shard).start_stream_processor(Name=f"{shard}-cam000")
@@ -169,6 +233,10 @@ def test_a_paused_holder_makes_no_mutating_call_after_resuming(fleet, daemons):
     table = fleet.holders()
     assert sorted(table) == [f"t{t:02d}" for t in range(TARGETS)]
     assert_exclusive(daemons)
+    # a's holds from before the pause end when it stopped (it could act no later); later ones are new.
+    before = [line for line in a.lines[:mark] if line.get("event") == "shard_acquired"]
+    assert {line["shard"] for line in before} >= set(paused)
+    assert_never_held_twice([_Upto(a, mark, stopped), b])
 
 
 def test_watch_messages_for_another_daemons_shard_reach_their_holder(emu, fleet, daemons):
