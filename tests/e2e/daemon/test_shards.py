@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import signal
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -129,7 +132,24 @@ def assert_never_held_twice(daemons: list[Daemon], ends: dict[int, datetime] | N
             assert end <= began, (shard, who, other, end, began)
 
 
-def test_shards_spread_and_move_on_join_and_leave(fleet, daemons):
+class StatusLines:
+    """The STATUS= lines a daemon sends to a notify socket bound here, as systemd's."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+        self.lines: list[str] = []
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(self.path)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        while True:
+            for field in self._sock.recv(65536).decode().split("\n"):
+                if field.startswith("STATUS="):
+                    self.lines.append(field[len("STATUS=") :])
+
+
+def test_shards_spread_and_move_on_join_and_leave(tmp_path, fleet, daemons):
     for name in ("a", "b", "c"):
         daemons.append(fleet.start(name))
     wait_spread(fleet, daemons)
@@ -146,7 +166,8 @@ def test_shards_spread_and_move_on_join_and_leave(fleet, daemons):
         assert call.daemon == table[call.target], call
 
     # A fourth joins: within three leases it holds a share (4 shards over 4: one each).
-    daemons.append(fleet.start("d"))
+    statuses = StatusLines(tmp_path / "notify")
+    daemons.append(fleet.start("d", NOTIFY_SOCKET=statuses.path))
     spread = wait_spread(fleet, daemons, timeout=30)
     assert sorted(len(v) for v in spread.values()) == [1, 1, 1, 1]
     assert fleet.members() == {"a", "b", "c", "d"}
@@ -154,6 +175,9 @@ def test_shards_spread_and_move_on_join_and_leave(fleet, daemons):
     assert body["role"] == "shards"
     assert body["shards"]["members"] == ["a", "b", "c", "d"]
     assert daemons[3].metric("spd_shards_held") == 1.0
+    assert any(re.fullmatch(r"shards \S+: holds 1 of 4 \(t0\d\); \d members", x) for x in statuses.lines), (
+        statuses.lines
+    )
     released = [e for d in daemons[:3] for e in d.events("shard_released")]
     assert released
     assert all(e["reason"].startswith("beyond quota") for e in released)
