@@ -291,14 +291,17 @@ def test_watch_messages_for_another_daemons_shard_reach_their_holder(emu, fleet,
             sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event))
     for shard, name in names.items():
         owner[shard].wait_for("processor_stopped", processor=name, timeout=30)
-    handed = sum(d.metric("spd_watch_events_total", outcome="not_my_shard") or 0 for d in daemons)
+    # Every message ends deleted by a holder: none lost, none left bouncing between the daemons.
+    deadline = time.monotonic() + 30
+    counts = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    while True:
+        left = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=counts)["Attributes"]
+        if all(left[n] == "0" for n in counts):
+            break
+        assert time.monotonic() < deadline, left
+        time.sleep(0.5)
     for d in daemons:
         acted = {e["processor"] for e in d.events("watch_reconciled")}
         assert acted <= {names[s] for s in held(d)}, (acted, held(d))
+    handed = sum(d.metric("spd_watch_events_total", outcome="not_my_shard") or 0 for d in daemons)
     assert handed, "no daemon read a message of the other's shard"
-    assert (
-        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
-            "ApproximateNumberOfMessages"
-        ]
-        == "0"
-    )
