@@ -67,8 +67,8 @@ class LeaseTable:
             if code in _DENIED:
                 raise LeaseTableError(
                     f"access denied to lease table {self.table!r}: {message} (the daemon needs "
-                    "dynamodb:GetItem, PutItem and DeleteItem on it, and DescribeTable/CreateTable to "
-                    "create it)",
+                    "dynamodb:GetItem, PutItem and DeleteItem on it (and Scan under ha.mode shards), "
+                    "and DescribeTable/CreateTable to create it)",
                     code,
                 ) from None
             raise LeaseTableError(f"lease table {self.table!r}: {code}: {message}", code) from None
@@ -170,3 +170,92 @@ class LeaseTable:
             ExpressionAttributeValues={":current": {"S": current}, ":me": {"S": self.holder}},
         )
         return answer is not None
+
+    async def announce(self, version: str) -> None:
+        """Write the record whatever is there: for a record only this holder ever writes (a member
+        record, keyed by the holder's id); others only ever delete it (`reap`)."""
+        await self._call("put_item", Item=self._item(version))
+
+    async def reap(self, seen: LeaseRecord) -> bool:
+        """Delete another daemon's record whose version stood still for a whole lease (a dead member),
+        if it still has that version."""
+        answer = await self._call(
+            "delete_item",
+            Key={KEY: {"S": self.name}},
+            ConditionExpression="#v = :seen",
+            ExpressionAttributeNames={"#v": "version"},
+            ExpressionAttributeValues={":seen": {"S": seen.version}},
+        )
+        return answer is not None
+
+
+SHARD_PART = "/shard/"
+MEMBER_PART = "/member/"
+
+
+class ShardTable:
+    """The shard leases and member records of one stack (`ha.mode: shards`), in the same table.
+
+    Items are lease records (`LeaseTable`) keyed `<name>/shard/<shard>` and `<name>/member/<holder>`;
+    `read_all` reads every one of the stack's items with one strongly consistent Scan (a page per 1 MB),
+    so a heartbeat costs one read however many shards and members there are.
+    """
+
+    def __init__(self, client: Any, table: str, name: str, holder: str, lease_seconds: float) -> None:
+        self._client = client
+        self.table = table
+        self.name = name
+        self.holder = holder
+        self.lease_seconds = lease_seconds
+        self._leases: dict[str, LeaseTable] = {}
+
+    def _lease(self, key: str) -> LeaseTable:
+        if key not in self._leases:
+            self._leases[key] = LeaseTable(self._client, self.table, key, self.holder, self.lease_seconds)
+        return self._leases[key]
+
+    def shard(self, shard: str) -> LeaseTable:
+        return self._lease(self.name + SHARD_PART + shard)
+
+    def member(self, holder: str | None = None) -> LeaseTable:
+        return self._lease(self.name + MEMBER_PART + (holder or self.holder))
+
+    async def ensure(self, *, create: bool = True) -> bool:
+        return await self.member().ensure(create=create)
+
+    async def read_all(self) -> tuple[dict[str, LeaseRecord], dict[str, LeaseRecord]]:
+        """(shard records by shard, member records by holder), as one consistent Scan returns them."""
+        prefix = self.name + "/"
+        shards: dict[str, LeaseRecord] = {}
+        members: dict[str, LeaseRecord] = {}
+        start: dict[str, Any] | None = None
+        lease = self.member()
+        while True:
+            page = await lease._call(
+                "scan",
+                ConsistentRead=True,
+                FilterExpression="begins_with(#k, :p)",
+                ExpressionAttributeNames={"#k": KEY},
+                ExpressionAttributeValues={":p": {"S": prefix}},
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            for item in (page or {}).get("Items", []):
+                key, record = _record(self.table, item)
+                if key.startswith(self.name + SHARD_PART):
+                    shards[key[len(self.name + SHARD_PART) :]] = record
+                elif key.startswith(self.name + MEMBER_PART):
+                    members[key[len(self.name + MEMBER_PART) :]] = record
+            start = (page or {}).get("LastEvaluatedKey")
+            if not start:
+                return shards, members
+
+
+def _record(table: str, item: dict[str, Any]) -> tuple[str, LeaseRecord]:
+    try:
+        return item[KEY]["S"], LeaseRecord(
+            holder=item["holder"]["S"],
+            version=item["version"]["S"],
+            lease_seconds=float(item["lease_seconds"]["N"]),
+        )
+    except (KeyError, ValueError):
+        raise LeaseTableError(f"lease table {table!r}: item is not a lease record: {sorted(item)}") from None

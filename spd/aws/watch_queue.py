@@ -67,3 +67,13 @@ class WatchQueue:
                 raise translate("DeleteMessageBatch", exc) from None
             failed.extend(batch[int(f["Id"])].message_id for f in data.get("Failed", []))
         return failed
+
+    async def release(self, message: QueueMessage) -> None:
+        """Make `message` visible again at once (ChangeMessageVisibility 0): another reader takes it."""
+        client = await self._client()
+        try:
+            await client.change_message_visibility(
+                QueueUrl=self.url, ReceiptHandle=message.receipt, VisibilityTimeout=0
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate("ChangeMessageVisibility", exc) from None

@@ -36,6 +36,9 @@ adds what the configured features need, and nothing for a feature that is not co
   sqs:GetQueueAttributes on the watch, session-trigger and results queues (`watch_queue_url`,
   `session_queue_url`, `results_queue_url`), their URLs turned into queue ARNs;
 - dynamodb:GetItem/PutItem/UpdateItem/DeleteItem/DescribeTable/CreateTable on the lease table (`ha.table`);
+  under `ha.mode: shards` also dynamodb:Scan on it (one read of every shard and member record per
+  heartbeat) and sqs:ChangeMessageVisibility on the watch queue (a message about another daemon's
+  shard is made visible again at once for its holder);
 - sns:Publish on the `sns` event sinks' topics, events:PutEvents on the `eventbridge` sinks' buses.
 
 Sessions need nothing more from Rekognition: a session is a StartStreamProcessor (after a Describe) on
@@ -259,6 +262,9 @@ LEASE_TABLE_ACTIONS = (
     "dynamodb:UpdateItem",
 )
 
+SHARD_TABLE_ACTIONS = ("dynamodb:Scan",)
+"""`ha.mode: shards` lists the shard and member records with one Scan per heartbeat."""
+
 
 def _feature_statements(
     desired: DesiredState, settings: Settings, environ: Mapping[str, str]
@@ -290,9 +296,13 @@ def _feature_statements(
         else:
             for region in [sink.region] if sink.region else regions or [first_region]:
                 buses.append(f"arn:{partition}:events:{region}:{account}:event-bus/{sink.bus}")
+    sharded = settings.ha.mode == "shards"
+    watch = [queues[0]] if sharded and settings.watch_queue_url else []
     return [
         _statement("ReadQueues", QUEUE_ACTIONS, queues),
         _statement("LeaseTable", LEASE_TABLE_ACTIONS, tables),
+        _statement("ShardLeases", SHARD_TABLE_ACTIONS, tables if sharded else []),
+        _statement("WatchQueueHandOver", ("sqs:ChangeMessageVisibility",), watch),
         _statement("EventSinkTopics", ["sns:Publish"], topics),
         _statement("EventSinkBuses", ["events:PutEvents"], buses),
     ]

@@ -24,9 +24,10 @@ from spd.daemon.leader import Leadership
 from spd.daemon.logs import level_number
 from spd.daemon.metrics import DaemonMetrics, Health, SinkCounts
 from spd.daemon.notify import Notifier
+from spd.daemon.shards import ShardKeeper, scoped
 from spd.events import Event
 from spd.ha.lease import Role
-from spd.model import DesiredState
+from spd.model import DesiredState, ProcessorId
 from spd.reconcile.mutation_gate import MutationGate
 
 Logger = structlog.stdlib.BoundLogger
@@ -70,6 +71,8 @@ class Context:
     """History and sinks, once their component started: `emit` records there too."""
     leadership: Leadership | None = None
     """The lease, under `ha.table`, once its component started."""
+    shards: ShardKeeper | None = None
+    """The shard leases and member record, under `ha.mode: shards`, once their component started."""
     readers: list[Reader] = field(default_factory=list)
     """The queue readers started so far, for `/healthz`."""
     stopping: bool = False
@@ -83,7 +86,8 @@ class Context:
     ownership."""
 
     def __post_init__(self) -> None:
-        self.gate = MutationGate(self.lease_refusal)
+        sharded = self.settings.ha.table is not None and self.settings.ha.mode == "shards"
+        self.gate = MutationGate(self.lease_refusal, self.target_refusal if sharded else None)
         self.health = Health(self.settings.interval, self.clock, stopped_readers=self.stopped_readers)
         self.metrics = DaemonMetrics(
             stats=self.call_stats,
@@ -129,8 +133,27 @@ class Context:
         return not self.standby()
 
     def lease_refusal(self) -> str | None:
-        """The lease as the mutation gate asks it: None without `ha` (a lone daemon may)."""
+        """The lease as the mutation gate asks it: None without `ha` (a lone daemon may). Under
+        `ha.mode: shards` (a session Start): this daemon's member record being safely fresh."""
+        if self.settings.ha.table is not None and self.settings.ha.mode == "shards":
+            return "shard leases not started" if self.shards is None else self.shards.member_refusal()
         return None if self.leadership is None else self.leadership.refusal()
+
+    def target_refusal(self, target: str) -> str | None:
+        """Under `ha.mode: shards`, the lease of `target`'s shard as the mutation gate asks it."""
+        return "shard leases not started" if self.shards is None else self.shards.refusal(target)
+
+    def owns(self, pid: ProcessorId) -> bool:
+        """Whether this daemon works on `pid`: always, except under `ha.mode: shards`, where only on
+        the processors of the shards it (safely) holds."""
+        return self.shards is None or self.shards.holds(pid.target)
+
+    def scope(self, desired: DesiredState) -> DesiredState:
+        """The part of `desired` this daemon works on: all of it, except under `ha.mode: shards`,
+        where only the processors and targets of the shards it holds."""
+        if self.shards is None:
+            return desired
+        return scoped(desired, self.shards.held())
 
     def announce_ready(self, status: str) -> bool:
         """READY=1 with `status` the first time only; False when it was already sent."""

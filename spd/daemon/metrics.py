@@ -144,6 +144,11 @@ class DaemonMetrics:
             registry=r,
         )
         self.leader.set(1)
+        self.shards_held = Gauge(
+            "spd_shards_held",
+            "Under ha.mode shards: how many shard leases this daemon holds (0 in the other modes).",
+            registry=r,
+        )
         self.sessions = SessionMetrics(r, spec)
         r.register(_ApiCalls(stats))
         r.register(_NotifyDropped(notify_dropped))
@@ -217,6 +222,8 @@ class Health:
     consecutive_failures: int = 0
     lease: Callable[[], dict[str, Any]] | None = None
     """With `ha.table`: the lease's state (`spd.daemon.leader.Leadership.describe`)."""
+    shards: Callable[[], dict[str, Any]] | None = None
+    """Under `ha.mode: shards`: the shards held and members seen (`spd.daemon.shards.ShardKeeper.describe`)."""
     stopped_readers: Callable[[], Mapping[str, str]] | None = None
     """The queue readers that stopped by themselves, by name, and why."""
 
@@ -244,6 +251,13 @@ class Health:
             "consecutive_failures": self.consecutive_failures,
             "last_error": self.last_error,
         }
+        if self.shards is not None:
+            shards = self.shards()
+            body.update(role="shards", shards=shards)
+            if shards.get("lease_error"):
+                # It cannot renew or take a shard: it holds none, so it does nothing.
+                body.update(status="lease_error", last_success_age_seconds=None)
+                return 503, body
         if self.lease is not None:
             lease = self.lease()
             body.update(role=lease["role"], lease=lease)

@@ -22,6 +22,7 @@ from spd.daemon.passes import FULL, SWEEP, PassRunner
 from spd.daemon.preflight import PreflightTask
 from spd.errors import SpdError
 from spd.ha.lease import Role
+from spd.ha.shards import AMBIENT_SHARD
 from spd.model import DesiredState
 from spd.reconcile.backoff import RestartBackoff
 from spd.reconcile.plan import Policy
@@ -162,7 +163,7 @@ class Passes(Component):
         policy = run_policy(config.settings, config.desired.stack)
         started = ctx.clock()
         try:
-            result = await self.reconciler.reconcile(config.desired, policy)
+            result = await self.reconciler.reconcile(self._scoped(), policy)
         except Exception as exc:
             self._pass_failed(FULL, exc, ctx.clock() - started)
             return
@@ -185,7 +186,7 @@ class Passes(Component):
         ctx = self.ctx
         if ctx.standby():
             return
-        desired = ctx.desired
+        desired = self._scoped()
         started = ctx.clock()
         try:
             result = await self.reconciler.sweep(desired)
@@ -201,7 +202,18 @@ class Passes(Component):
             f"{result.errors} errors"
         )
 
+    def _scoped(self) -> DesiredState:
+        """The spec this pass works on (`Context.scope`: under `ha.mode: shards`, the held shards' part;
+        the ambient credentials' extra `regions` only while their shard is held)."""
+        ctx = self.ctx
+        if ctx.shards is not None:
+            ambient = AMBIENT_SHARD in ctx.shards.held()
+            self.reconciler.extra_regions = tuple(ctx.settings.regions) if ambient else ()
+        return ctx.scope(ctx.desired)
+
     def _pass_status(self, text: str) -> None:
+        if self.ctx.shards is not None:
+            text = f"{len(self.ctx.shards.held())} shards held; {text}"
         self.ctx.notifier.status(f"leader; {text}" if self.ctx.leadership is not None else text)
 
     def _pass_failed(self, kind: str, exc: Exception, duration: float) -> None:
@@ -265,7 +277,11 @@ class Preflight(Component):
             task.cancel()
             ctx.log.debug("preflight_skipped", trigger=trigger, reason="standby: runs on becoming leader")
             return
-        task.start(ctx.gateway, ctx.desired, ctx.settings, ctx.log, trigger=trigger)
+        task.start(ctx.gateway, ctx.scope(ctx.desired), ctx.settings, ctx.log, trigger=trigger)
+
+    @property
+    def started(self) -> bool:
+        return self._task is not None
 
 
 class Timers(Component):

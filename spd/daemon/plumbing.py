@@ -158,7 +158,7 @@ class Lease(Component):
 
     async def start(self, ctx: Context) -> None:
         ha = ctx.settings.ha
-        if ha.table is None:
+        if ha.table is None or ha.mode != "leader":  # shards: `spd.daemon.shard_leases`
             return
         self._leadership = await Leadership.open(
             ctx.gateway,

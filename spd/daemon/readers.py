@@ -90,6 +90,7 @@ class Watching(Component):
             registry=ctx.metrics.registry,
             clock=ctx.clock,
             active=ctx.active,
+            owns=ctx.owns,
         )
         ctx.readers.append(self._watch)
 
@@ -177,6 +178,7 @@ class Windows(Component):
             poll_interval=lambda: ctx.settings.poll_interval,
             on_event=ctx.emit,
             log=ctx.current_log,
+            owns=ctx.owns,
         )
         self._windows.schedule(ctx.desired)
 

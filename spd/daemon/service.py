@@ -31,6 +31,7 @@ from spd.daemon.pass_loop import Passes, Preflight, Timers, utc_clock
 from spd.daemon.plumbing import Announce, Events, Http, Lease, Watchdog
 from spd.daemon.readers import Results, SessionQueue, Sessions, Watching, Windows
 from spd.daemon.session_triggers import exposure_problem
+from spd.daemon.shard_leases import ShardLeases
 from spd.errors import ConfigError, Diagnostic, SettingsError, SpdError, SpecError
 from spd.ha.lease import Role
 from spd.spec import load_spec
@@ -97,6 +98,7 @@ class Daemon:
         """Started in this order, closed in the reverse one (those needing the lease before the rest)."""
         sessions = Sessions()
         http = Http(sessions)
+        preflight = Preflight()
         return [
             Watchdog(),
             Events(),
@@ -104,12 +106,13 @@ class Daemon:
             http,
             Announce(http),
             Lease(self._on_role),
+            ShardLeases(self._passes, preflight),
             self._passes,
             Watching(self._passes),
             Results(sessions),
             SessionQueue(sessions),
             Windows(self._passes, sessions),
-            Preflight(),
+            preflight,
             Timers(self._passes),
         ]
 

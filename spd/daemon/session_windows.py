@@ -81,7 +81,11 @@ class SessionWindows:
         poll_interval: Callable[[], float],
         on_event: EventSink,
         log: Callable[[], Logger],
+        owns: Callable[[ProcessorId], bool] = lambda _: True,
     ) -> None:
+        """`owns`: False for a processor whose shard another daemon holds (`ha.mode: shards`): its
+        window's sessions are that daemon's to start."""
+        self._owns = owns
         self._scheduler = scheduler
         self._gateway = gateway
         self._triggers = triggers
@@ -166,7 +170,7 @@ class SessionWindows:
                 processor = self._processors.get(pid)
                 if processor is None:
                     break
-                if not self._triggers.active():
+                if not self._triggers.active() or not self._owns(pid):
                     await asyncio.sleep(min(STANDBY_POLL, self._remaining(pid)))
                     continue
                 policy = processor.sessions

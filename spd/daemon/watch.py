@@ -12,6 +12,11 @@ the same ownership rules as a full pass. Full passes still run every `interval` 
 - Bursts: the first event about a processor schedules its reconcile `watch_debounce` seconds later;
   events until then join it. Events arriving while that reconcile runs ask for one follow-up, however
   many they are (the reconcile in flight may have read the processor before their change).
+- Under `ha.mode: shards` every daemon reads the queue, and a message about a processor whose shard
+  another daemon holds is made visible again at once (ChangeMessageVisibility 0) instead of deleted:
+  the holder receives it at one of its next polls, at once rather than a visibility timeout later, and
+  nothing is lost. A queue with a redrive policy needs a `maxReceiveCount` well above the number of
+  daemons, since a message may be received by a few non-holders first.
 - Every message is deleted once handled: parsed and scheduled, ignored, or malformed (logged, never
   retried). A daemon stopped between the two loses nothing: its next start begins with a full pass.
   Reading, deleting and surviving a message that cannot even be handled (`watch_message_failed`) are
@@ -68,6 +73,7 @@ OUTCOMES = (
     "failed_call",
     "not_a_stream_processor",
     "malformed",
+    "not_my_shard",
 )
 
 
@@ -87,8 +93,11 @@ class Watch:
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         active: Callable[[], bool] = lambda: True,
+        owns: Callable[[ProcessorId], bool] = lambda _: True,
     ) -> None:
-        """`active`: False while this daemon is a standby (high availability): then nothing is read."""
+        """`active`: False while this daemon is a standby (high availability): then nothing is read.
+        `owns`: False for a processor another daemon works on (`ha.mode: shards`): left to it."""
+        self._owns = owns
         self._queue = queue
         self._target = target
         self._marker = marker
@@ -154,8 +163,13 @@ class Watch:
             self._log().info("watch_paused", queue=self._queue.url, reason="standby")
 
     async def _handle_one(self, message: QueueMessage) -> bool:
-        self.handle(message)
-        return True
+        if self.handle(message) != "not_my_shard":
+            return True
+        try:
+            await self._queue.release(message)
+        except SpdError as exc:  # it comes back after its visibility timeout instead
+            self._log().warning("watch_release_failed", message_id=message.message_id, error=str(exc))
+        return False
 
     def handle(self, message: QueueMessage) -> str:
         """Parse one message and schedule what it asks for; its outcome (as counted and logged)."""
@@ -173,6 +187,9 @@ class Watch:
             outcome = reason or "not_a_stream_processor"
             self._record(outcome, message, event, pid, level="debug" if outcome == "own_call" else "info")
             return outcome
+        if not self._owns(pid):
+            self._record("not_my_shard", message, event, pid, level="debug")
+            return "not_my_shard"
         outcome = self._schedule(pid)
         self._record(outcome, message, event, pid, level="info")
         return outcome
@@ -273,6 +290,7 @@ def open_watch(
     registry: CollectorRegistry,
     clock: Callable[[], float],
     active: Callable[[], bool] = lambda: True,
+    owns: Callable[[ProcessorId], bool] = lambda _: True,
 ) -> Watch:
     """A started watch of `url`, whose region is the URL's (AWS queue URLs name it), else the spec's
     first region, else the first of `regions`, else the environment's (`spd.config.fallback_region`)."""
@@ -287,6 +305,7 @@ def open_watch(
         registry=registry,
         clock=clock,
         active=active,
+        owns=owns,
     )
     watch.start()
     return watch

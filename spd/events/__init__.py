@@ -30,6 +30,12 @@ MUTATION_REFUSED = "mutation_refused"
 LEADER_ACQUIRED = "leader_acquired"
 LEADER_LOST = "leader_lost"
 LEASE_ERROR = "lease_error"
+SHARD_ACQUIRED = "shard_acquired"
+"""`ha.mode: shards`: this daemon took a shard's lease (free, or expired) and works on its processors."""
+SHARD_RELEASED = "shard_released"
+"""`ha.mode: shards`: this daemon gave a shard up (beyond its fair share, gone from the spec, shutdown)."""
+SHARD_LOST = "shard_lost"
+"""`ha.mode: shards`: a shard's lease was lost (renewal refused, or its safe part of the lease passed)."""
 RESTART_DEFERRED = "restart_deferred"
 RECONCILE_COMPLETED = "reconcile_completed"
 STATUS_SWEEP_COMPLETED = "status_sweep_completed"
@@ -65,6 +71,7 @@ class Event:
             MUTATION_REFUSED,
             LEADER_LOST,
             LEASE_ERROR,
+            SHARD_LOST,
         ):
             return "warning"
         return "info"

@@ -486,7 +486,7 @@ LOG_EVENTS: tuple[LogEvent, ...] = (
         "watch_event",
         "info (`debug` for own calls, `warning` when malformed)",
         "`outcome`, `ignored` (the reason, or null), `message_id`, `processor`, `region`, `event_name`, `user_agent` (up to 512 characters); `error` when malformed",
-        "every message read",
+        "every message read (`debug` too for `not_my_shard`: under `ha.mode: shards`, a processor of a shard another daemon holds, its message made visible again at once for that daemon)",
         _WATCH,
     ),
     LogEvent(
@@ -522,6 +522,13 @@ LOG_EVENTS: tuple[LogEvent, ...] = (
         "error",
         "`error`, `messages`",
         "handled messages could not be deleted (they will come back and be handled again)",
+        _WATCH,
+    ),
+    LogEvent(
+        "watch_release_failed",
+        "warning",
+        "`message_id`, `error`",
+        "under `ha.mode: shards`, a message for another daemon's shard could not be made visible again at once; SQS delivers it again after its visibility timeout",
         _WATCH,
     ),
     LogEvent(
@@ -595,6 +602,27 @@ LOG_EVENTS: tuple[LogEvent, ...] = (
         "warning",
         "`operation`, `error`",
         "the lease could not be read or written; once per new error",
+        _LEASE,
+    ),
+    LogEvent(
+        "shard_acquired",
+        "info",
+        "`shard`, `table`, `holder`, `lease_seconds`, `how` (`lease was free` or `took over an expired lease`), `previous_holder`",
+        "under `ha.mode: shards`, this daemon holds the shard's lease and reconciles its processors",
+        _LEASE,
+    ),
+    LogEvent(
+        "shard_released",
+        "info",
+        "`shard`, `holder`, `reason` (`beyond quota N`, `no longer in the spec`, `released on shutdown`)",
+        "under `ha.mode: shards`, this daemon gave the shard up so another takes it at its next read",
+        _LEASE,
+    ),
+    LogEvent(
+        "shard_lost",
+        "warning",
+        "`shard`, `holder`, `reason` (`the lease record changed: another daemon holds it`, or the danger zone reached)",
+        "under `ha.mode: shards`, this daemon stopped holding the shard without giving it up",
         _LEASE,
     ),
     LogEvent(

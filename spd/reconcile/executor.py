@@ -286,7 +286,7 @@ class Executor:
                 self._settings.stack,
                 outcome,
                 lambda step, owner: self._disown(outcome, step, owner),
-                self._gate,
+                self._gate.for_target(plan.id.target),
                 lambda step, reason: self._halt(outcome, step, reason),
             )
             await self._run(plan, client, target, outcome)

@@ -4,7 +4,10 @@ The reconcile executor's steps (`spd.reconcile.executor`) and a session's Start 
 the same `MutationGate` right before the call, after reading the processor's `spd:stack` tag:
 
 1. the lease: may this process mutate at all now? (`Leadership.refusal` in a daemon with `ha`; a
-   lone daemon or a one-shot command always may). Asked first, because a process that may have lost
+   lone daemon or a one-shot command always may). Under `ha.mode: shards` the lease is per target: the
+   executor asks `for_target(processor's target)`, whose lease part is the lease of that target's shard
+   (`spd.daemon.shards.ShardKeeper.refusal`); a session Start asks the gate itself, whose lease part is
+   then this daemon's member record being safely fresh (any live daemon may start a session). Asked first, because a process that may have lost
    the lease must draw no conclusion about the fleet either (it is not the one to act on it).
 2. ownership: does the tag as just read name this stack? spd changes only its own processors; a
    processor untagged or handed to another stack since it was planned is refused.
@@ -20,6 +23,8 @@ from dataclasses import dataclass
 
 Guard = Callable[[], str | None]
 """The lease's answer: None to go ahead, or why this process must not mutate now."""
+TargetGuard = Callable[[str], str | None]
+"""The lease's answer for a processor of one target (`ha.mode: shards`: that target's shard lease)."""
 
 
 def always_allowed() -> str | None:
@@ -57,6 +62,16 @@ class MutationGate:
     """Asked before every mutating call: the lease first, then the ownership tag as just read."""
 
     lease: Guard = always_allowed
+    target_lease: TargetGuard | None = None
+    """Under `ha.mode: shards`: the lease of a target's shard (None: `lease` answers for every target)."""
+
+    def for_target(self, target: str) -> MutationGate:
+        """The gate for the processors of `target`: its lease part is that target's shard lease, when
+        leases are per target; else this gate."""
+        guard = self.target_lease
+        if guard is None:
+            return self
+        return MutationGate(lambda: guard(target))
 
     def lease_refusal(self) -> NotLeader | None:
         """The lease alone: for a call that has no owner to check yet (a create, a first look)."""

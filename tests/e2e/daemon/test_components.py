@@ -81,6 +81,7 @@ def test_the_daemon_runs_one_list_of_components_in_start_order(tmp_path: Path) -
         "http",
         "announce",
         "lease",
+        "shards",
         "passes",
         "watch",
         "session_results",
@@ -89,9 +90,10 @@ def test_the_daemon_runs_one_list_of_components_in_start_order(tmp_path: Path) -
         "preflight",
         "timers",
     ]
-    # What acts on the fleet comes after the lease, so it is closed before the lease is released.
-    lease = names.index("lease")
-    assert all(c.needs_lease == (i > lease) for i, c in enumerate(daemon.components))
+    # What acts on the fleet comes after the leases (the leader lease, the shard leases), so it is
+    # closed before they are released.
+    leases = names.index("shards")
+    assert all(c.needs_lease == (i > leases) for i, c in enumerate(daemon.components))
 
 
 async def test_shutdown_closes_what_needs_the_lease_first_then_the_rest_in_reverse(tmp_path: Path) -> None:

@@ -313,3 +313,44 @@ def test_bad_settings_exit_78_with_the_setting_named(two_regions: Path, tmp_path
     assert "results_queue_url" in result.stderr
     assert "expected an SQS queue URL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_shards_mode_adds_the_scan_and_the_watch_hand_over_and_nothing_more(
+    two_regions: Path, tmp_path: Path
+) -> None:
+    """`ha.mode: shards` lists every shard and member record with one Scan per heartbeat and hands a
+    watch message about another daemon's shard back to the queue: exactly those two grants are added."""
+    leader = by_sid(
+        json.loads(
+            spd(
+                "iam-policy",
+                str(two_regions),
+                "--for",
+                "daemon",
+                "--settings",
+                str(_settings(tmp_path, "leader")),
+            ).stdout
+        )
+    )
+    result = spd(
+        "iam-policy", str(two_regions), "--for", "daemon", "--settings", str(_settings(tmp_path, "shards"))
+    )
+    assert result.returncode == 0, result.stderr
+    shards = by_sid(json.loads(result.stdout))
+    assert "ShardLeases" not in leader
+    assert "WatchQueueHandOver" not in leader
+    assert shards["ShardLeases"]["Action"] == ["dynamodb:Scan"]
+    assert shards["ShardLeases"]["Resource"] == ["arn:aws:dynamodb:eu-west-1:*:table/spd-leases"]
+    assert shards["WatchQueueHandOver"]["Action"] == ["sqs:ChangeMessageVisibility"]
+    assert shards["WatchQueueHandOver"]["Resource"] == ["arn:aws:sqs:eu-west-1:444455556666:spd-watch"]
+    assert {k: v for k, v in shards.items() if k not in ("ShardLeases", "WatchQueueHandOver")} == leader
+
+
+def _settings(tmp_path: Path, mode: str) -> Path:
+    path = tmp_path / f"settings-{mode}.yaml"
+    path.write_text(
+        "watch_queue_url: https://sqs.eu-west-1.amazonaws.com/444455556666/spd-watch\n"
+        f"ha: {{table: spd-leases, region: eu-west-1, mode: {mode}}}\n"
+        "store: {table: spd-store, region: eu-west-1}\n"
+    )
+    return path

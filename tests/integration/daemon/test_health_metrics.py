@@ -139,3 +139,17 @@ async def test_http_responder():
     finally:
         listening.server.close()
         await listening.server.wait_closed()
+
+
+def test_healthz_under_shards_names_the_shards_and_is_503_while_the_table_is_unusable() -> None:
+    now = [100.0]
+    view = {"held": ["t00", "t03"], "members": ["a", "b"], "lease_error": None}
+    health = Health(interval=10, clock=lambda: now[0], shards=lambda: dict(view))
+    health.succeeded()
+    code, body = health.check()
+    assert (code, body["role"], body["status"]) == (200, "shards", "ok")
+    assert body["shards"]["held"] == ["t00", "t03"]
+    view["lease_error"] = "access denied to lease table 'spd-leases'"
+    code, body = health.check()
+    assert (code, body["status"]) == (503, "lease_error")
+    assert body["shards"]["lease_error"].startswith("access denied")

@@ -70,3 +70,38 @@ async def test_a_window_opening_while_the_daemon_runs_starts_its_chain() -> None
     finally:
         await windows.close()
         scheduler.shutdown(wait=False)
+
+
+async def test_an_open_window_starts_sessions_only_while_its_shard_is_held_here() -> None:
+    """`ha.mode: shards`: the window's chain waits while another daemon holds the processor's shard,
+    and starts sessions once this daemon holds it."""
+    porch = replace(
+        desired(home_config("porch")), sessions=SessionPolicy(max_duration_seconds=5, windows=(NEW_YEAR,))
+    )
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.start()
+    triggers = Triggers()
+    holds = {"porch": False}
+    windows = SessionWindows(
+        scheduler,
+        cast(Any, None),
+        cast(SessionTriggers, triggers),
+        poll_interval=lambda: 0.05,
+        on_event=lambda _: None,
+        log=structlog.get_logger,
+        owns=lambda pid: holds[pid.name],
+    )
+    try:
+        windows.schedule(state(porch))
+        windows.open(porch.id, NEW_YEAR)
+        await asyncio.sleep(1.5)  # more than a standby poll: nothing started for another's shard
+        assert triggers.requests == []
+        holds["porch"] = True
+        for _ in range(100):
+            if triggers.requests:
+                break
+            await asyncio.sleep(0.05)
+        assert [r.processor for r in triggers.requests][:1] == [porch.id]
+    finally:
+        await windows.close()
+        scheduler.shutdown(wait=False)

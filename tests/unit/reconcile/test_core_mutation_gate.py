@@ -145,3 +145,41 @@ async def test_one_gate_stops_both_paths(fleet: FakeFleet, vtime: VirtualTime) -
     session = await starter(fleet, gate).trigger({"processor": "porch"}, spec, source=TriggerSource.HTTP)
     assert session.outcome is Outcome.STARTED
     assert fleet.operations(mutating=True) == ["StartStreamProcessor", "StartStreamProcessor"]
+
+
+# -- leases per target (ha.mode: shards) ---------------------------------------------------------------
+
+
+def test_per_target_leases_answer_for_their_target_and_the_gate_itself_for_sessions() -> None:
+    member = Lease()
+    refused = {"t1": "shard 't1' is not held by this daemon"}
+    gate = MutationGate(member, refused.get)
+    assert gate.for_target("t0").refusal(STACK, STACK) is None
+    assert gate.for_target("t1").refusal(STACK, STACK) == NotLeader(refused["t1"])
+    assert gate.for_target("t1").lease_refusal() == NotLeader(refused["t1"])
+    assert gate.refusal(STACK, STACK) is None  # a session Start: the member record, then the tag
+    member.lose()
+    assert gate.refusal(STACK, STACK) == NotLeader(member.reason or "")
+    assert gate.for_target("t0").refusal(STACK, STACK) is None
+    plain = MutationGate(member)
+    assert plain.for_target("t0") is plain  # one lease for every target: today's gate
+
+
+async def test_the_executor_asks_the_lease_of_the_processors_target(
+    fleet: FakeFleet, vtime: VirtualTime
+) -> None:
+    fleet.add(face_config("cam"), stack=STACK, status=Status.RUNNING)
+    plan = await plan_of(fleet, desired(face_config("cam"), run_state=RunState.STOPPED))
+    reason = f"shard of {plan.id.target!r} is not held by this daemon"
+    asked: list[str] = []
+
+    def shard(target: str) -> str | None:
+        asked.append(target)
+        return reason
+
+    seen: list[Event] = []
+    outcome = await execute(fleet, plan, vtime, gate=MutationGate(Lease(), shard), on_event=seen.append)
+    assert outcome.deferred == f"not leader: {reason}"
+    assert asked == [plan.id.target]
+    assert fleet.operations(mutating=True) == []
+    assert [e.name for e in seen] == [events.MUTATION_REFUSED]
