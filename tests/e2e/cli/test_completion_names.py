@@ -1,12 +1,14 @@
 """`spd completion SHELL` and what the script it prints completes: the spec's processor names after
 `--target` and in `spd session start SPEC`, read offline from the spec given earlier on the line.
 
-bash runs the script exactly as a user's shell would (`eval "$(spd completion bash)"`), and asks the
-installed `spd` at each Tab."""
+bash evaluates the script `spd completion bash` prints (printed once for the module) as a user's shell
+would, and asks the installed `spd` at each Tab."""
 
 from __future__ import annotations
 
+import functools
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -48,12 +50,25 @@ def test_completion_of_an_unknown_shell_is_a_usage_error() -> None:
     assert "'tcsh' is not one of 'bash', 'zsh', 'fish'" in r.stderr
 
 
+@functools.cache
+def _bash_script() -> Path:
+    """`spd completion bash`'s output, printed once for the module: every `_bash` evaluates the same text
+    (test_completion_prints_the_script holds the command to it)."""
+    r = subprocess.run(
+        [str(SPD_SCRIPT), "completion", "bash"], env=script_env(), capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 0, r.stderr
+    path = Path(tempfile.mkdtemp(prefix="spd-completion-")) / "spd.bash"
+    path.write_text(r.stdout)
+    return path
+
+
 def _bash(*words: str) -> tuple[list[str], str]:
     """What bash offers for the last of `words` after `eval "$(spd completion bash)"`, and its stderr."""
     quoted = " ".join(f"'{w}'" for w in words)
     script = f"""
         set -e
-        eval "$(spd completion bash)"
+        eval "$(cat '{_bash_script()}')"
         COMP_WORDS=({quoted}); COMP_CWORD={len(words) - 1}; COMPREPLY=()
         _spd_completion spd
         printf '%s\\n' "${{COMPREPLY[@]}}"
