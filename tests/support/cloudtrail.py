@@ -15,13 +15,19 @@ RULE_PATTERN = {"source": ["aws.rekognition"], "detail-type": ["AWS API Call via
 """The EventBridge pattern the watch set-up of docs/guides/watching.md uses."""
 
 
-def rule_fed_queue(emu: Any, name: str = "spd-watch", region: str = "us-east-1") -> str:
+def rule_fed_queue(
+    emu: Any, name: str = "spd-watch", region: str = "us-east-1", *, visibility_timeout: int = 30
+) -> str:
     """An SQS queue that an EventBridge rule (RULE_PATTERN, default bus) feeds; its URL.
 
     With it the events are the emulator's own: it puts one on the bus for every mutating call it serves.
+    `visibility_timeout` (SQS's default, 30 s) is how long a message received and not deleted stays
+    hidden: a daemon stopped during its long poll can take one with it, as on AWS, and a standby
+    reading the same queue sees it again only then.
     """
     sqs = emu.client(region, "sqs")
-    url: str = sqs.create_queue(QueueName=name)["QueueUrl"]
+    attributes = {"VisibilityTimeout": str(visibility_timeout)}
+    url: str = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events = emu.client(region, "events")
     events.put_rule(Name=name, EventPattern=json.dumps(RULE_PATTERN))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -34,6 +36,35 @@ SPD_SCRIPT = Path(sys.executable).parent / "spd"
 def script_env(**extra: str) -> dict[str, str]:
     """`spd_env` with the console scripts' folder first on PATH, for shells that run `spd` by name."""
     return spd_env({"PATH": f"{SPD_SCRIPT.parent}{os.pathsep}{os.environ.get('PATH', '')}", **extra})
+
+
+@functools.cache
+def _bash_completion_script() -> Path:
+    """`spd completion bash`'s output, printed once per process: every `bash_complete` evaluates the same
+    text (tests/e2e/cli/test_completion_names.py holds the command to click's own script)."""
+    r = subprocess.run(
+        [str(SPD_SCRIPT), "completion", "bash"], env=script_env(), capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 0, r.stderr
+    path = Path(tempfile.mkdtemp(prefix="spd-completion-")) / "spd.bash"
+    path.write_text(r.stdout)
+    return path
+
+
+def bash_complete(*words: str) -> tuple[list[str], str]:
+    """What bash offers for the last of `words` once it has evaluated spd's completion script, as a
+    user's shell does (`eval "$(spd completion bash)"`), and bash's stderr; the installed `spd` answers."""
+    quoted = " ".join(f"'{w}'" for w in words)
+    script = f"""
+        set -e
+        eval "$(cat '{_bash_completion_script()}')"
+        COMP_WORDS=({quoted}); COMP_CWORD={len(words) - 1}; COMPREPLY=()
+        _spd_completion spd
+        printf '%s\\n' "${{COMPREPLY[@]}}"
+    """
+    r = subprocess.run(["bash", "-c", script], env=script_env(), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return [line for line in r.stdout.splitlines() if line], r.stderr
 
 
 def spd_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -50,28 +50,21 @@ def test_missing_references_are_located_errors_then_pass_once_created(emu, tmp_p
     assert "Traceback" not in r.stderr
     errors = [line for line in r.stderr.splitlines() if line.strip()]
     assert len(errors) == 3, r.stderr
-    video_line = _line_of(spec, missing_video)
-    collection_line = _line_of(spec, f"collection_id: {name}")
-    role_line = _line_of(spec, role_arn)
-    assert any(
-        e.startswith(f"{spec}:{video_line}:")
-        and "processors[1].input.kinesis_video_stream_arn:" in e
-        and "does not exist" in e
-        for e in errors
-    ), errors
-    assert any(
-        e.startswith(f"{spec}:{collection_line}:")
-        and "processors[1].face_search.collection_id:" in e
-        and "does not exist" in e
-        for e in errors
-    ), errors
     # The role is written in defaults: reported there, once for both processors that inherit it.
-    assert any(
-        e.startswith(f"{spec}:{role_line}:")
-        and " defaults.role_arn:" in e
-        and "rekognition.amazonaws.com" in e
-        for e in errors
-    ), errors
+    expected = [
+        (_line_of(spec, missing_video), "processors[1].input.kinesis_video_stream_arn:", "does not exist"),
+        (
+            _line_of(spec, f"collection_id: {name}"),
+            "processors[1].face_search.collection_id:",
+            "does not exist",
+        ),
+        (_line_of(spec, role_arn), " defaults.role_arn:", "rekognition.amazonaws.com"),
+    ]
+    for line, where, what in expected:
+        assert any(e.startswith(f"{spec}:{line}:") and where in e and what in e for e in errors), (
+            where,
+            errors,
+        )
     calls = emu.stats()["calls"]
     assert not [op for op in calls if op.startswith(MUTATING)], calls
 

@@ -1,8 +1,8 @@
 """`spd completion SHELL` and what the script it prints completes: the spec's processor names after
 `--target` and in `spd session start SPEC`, read offline from the spec given earlier on the line.
 
-bash runs the script exactly as a user's shell would (`eval "$(spd completion bash)"`), and asks the
-installed `spd` at each Tab."""
+bash evaluates the script `spd completion bash` prints (printed once for the module) as a user's shell
+would, and asks the installed `spd` at each Tab."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from spdrun import SPD_SCRIPT, script_env, target_face, write_targets_spec
+from spdrun import SPD_SCRIPT, bash_complete, script_env, target_face, write_targets_spec
 
 
 @pytest.mark.parametrize(
@@ -37,6 +37,7 @@ def test_completion_prints_the_script(shell: str, marker: str) -> None:
         text=True,
         timeout=60,
     )
+    assert (same.returncode, same.stderr) == (0, ""), same.stderr
     assert same.stdout == r.stdout
 
 
@@ -46,21 +47,6 @@ def test_completion_of_an_unknown_shell_is_a_usage_error() -> None:
     )
     assert r.returncode == 64
     assert "'tcsh' is not one of 'bash', 'zsh', 'fish'" in r.stderr
-
-
-def _bash(*words: str) -> tuple[list[str], str]:
-    """What bash offers for the last of `words` after `eval "$(spd completion bash)"`, and its stderr."""
-    quoted = " ".join(f"'{w}'" for w in words)
-    script = f"""
-        set -e
-        eval "$(spd completion bash)"
-        COMP_WORDS=({quoted}); COMP_CWORD={len(words) - 1}; COMPREPLY=()
-        _spd_completion spd
-        printf '%s\\n' "${{COMPREPLY[@]}}"
-    """
-    r = subprocess.run(["bash", "-c", script], env=script_env(), capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    return [line for line in r.stdout.splitlines() if line], r.stderr
 
 
 @pytest.fixture
@@ -81,19 +67,19 @@ def spec(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("command", ["plan", "apply"])
 def test_target_completes_the_specs_processor_names(spec: Path, command: str) -> None:
-    assert _bash("spd", command, str(spec), "--target", "")[0] == ["garage", "porch", "porch-2"]
-    assert _bash("spd", command, str(spec), "--target", "por")[0] == ["porch", "porch-2"]
-    assert _bash("spd", command, str(spec), "--target", "x", "--target", "g")[0] == ["garage"]
+    assert bash_complete("spd", command, str(spec), "--target", "")[0] == ["garage", "porch", "porch-2"]
+    assert bash_complete("spd", command, str(spec), "--target", "por")[0] == ["porch", "porch-2"]
+    assert bash_complete("spd", command, str(spec), "--target", "x", "--target", "g")[0] == ["garage"]
 
 
 def test_session_start_completes_the_processor_then_the_target(spec: Path) -> None:
-    assert _bash("spd", "session", "start", str(spec), "")[0] == ["garage", "porch", "porch-2"]
-    assert _bash("spd", "session", "start", str(spec), "ga")[0] == ["garage"]
-    assert _bash("spd", "session", "start", str(spec), "porch", "--target", "")[0] == ["lab", "prod"]
+    assert bash_complete("spd", "session", "start", str(spec), "")[0] == ["garage", "porch", "porch-2"]
+    assert bash_complete("spd", "session", "start", str(spec), "ga")[0] == ["garage"]
+    assert bash_complete("spd", "session", "start", str(spec), "porch", "--target", "")[0] == ["lab", "prod"]
 
 
 def test_history_processor_completes_the_specs_names(spec: Path) -> None:
-    assert _bash("spd", "history", str(spec), "--processor", "p")[0] == ["porch", "porch-2"]
+    assert bash_complete("spd", "history", str(spec), "--processor", "p")[0] == ["porch", "porch-2"]
 
 
 @pytest.mark.parametrize(
@@ -105,12 +91,12 @@ def test_a_bad_spec_completes_nothing_silently(tmp_path: Path, content: str | No
     spec = tmp_path / "spec.yaml"
     if content is not None:
         spec.write_text(content)
-    offered, err = _bash("spd", "plan", str(spec), "--target", "")
+    offered, err = bash_complete("spd", "plan", str(spec), "--target", "")
     assert (offered, err) == ([], "")
-    offered, err = _bash("spd", "session", "start", str(spec), "")
+    offered, err = bash_complete("spd", "session", "start", str(spec), "")
     assert (offered, err) == ([], "")
 
 
 def test_options_still_complete_after_a_flag(spec: Path) -> None:
-    assert _bash("spd", "plan", str(spec), "--local", "--local-")[0] == ["--local-state"]
-    assert _bash("spd", "plan", "--local")[0] == ["--local", "--local-state"]
+    assert bash_complete("spd", "plan", str(spec), "--local", "--local-")[0] == ["--local-state"]
+    assert bash_complete("spd", "plan", "--local")[0] == ["--local", "--local-state"]

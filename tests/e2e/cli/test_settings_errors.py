@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from spdrun import run_spd
 
 CONFIG = str(Path(__file__).resolve().parents[3] / "config")
@@ -20,38 +22,67 @@ def test_invalid_environment_setting_names_the_variable(tmp_path):
     assert "Traceback" not in r.stderr
 
 
-def test_misspelt_setting_in_file_gets_a_suggestion(tmp_path):
+@pytest.mark.parametrize(
+    ("text", "env", "expected", "absent"),
+    [
+        pytest.param(
+            "intervall: 3\nrate_limits: {DescribeStreamProcessr: 3}\n",
+            {},
+            [
+                "{settings}:1:1: intervall: unknown setting; did you mean 'interval'?",
+                "unknown operation 'DescribeStreamProcessr'",
+            ],
+            [],
+            id="misspelt-setting-gets-a-suggestion",
+        ),
+        pytest.param(
+            "# comment\nintervall: 3\ninterval: -1\nprune: yes\n",
+            {},
+            [
+                "{settings}:2:1: intervall: unknown setting; did you mean 'interval'?",
+                "{settings}:3:11: interval: Input should be greater than 0",
+                "{settings}:4:8: prune: got `yes`, which YAML 1.1 reads as a boolean",
+            ],
+            [],
+            id="every-error-located",
+        ),
+        pytest.param(
+            "interval: 3\ninterval: 4\n",
+            {},
+            ["{settings}:2:1: interval: duplicate key 'interval' (first defined at line 1)"],
+            [],
+            id="yaml-error-located",
+        ),
+        pytest.param(
+            "interval: 5m\ngrace_period: 5 minutes\nha:\n  lease_seconds: 1h30\n",
+            {"SPD_POLL_INTERVAL": "2 s"},
+            [
+                "environment: SPD_POLL_INTERVAL: expected seconds or a duration such as 90s, 5m",
+                "{settings}:2:15: grace_period: expected seconds or a duration",
+                "{settings}:4:18: ha.lease_seconds: expected seconds or a duration",
+            ],
+            # `interval: 5m` is a duration: nothing is said about it.
+            [" interval:"],
+            id="seconds-that-are-no-duration-located",
+        ),
+    ],
+)
+def test_settings_file_errors_exit_78_located(
+    tmp_path: Path, text: str, env: dict[str, str], expected: list[str], absent: list[str]
+) -> None:
+    """Each error of a settings file (or a variable) is one line naming its file, line and column."""
     settings = tmp_path / "settings.yaml"
-    settings.write_text("intervall: 3\nrate_limits: {DescribeStreamProcessr: 3}\n")
+    settings.write_text(text)
     r = run_spd(
-        ["plan", CONFIG, "--settings", str(settings), "--local", "--local-state", str(tmp_path / "e.json")]
+        ["plan", CONFIG, "--settings", str(settings), "--local", "--local-state", str(tmp_path / "e.json")],
+        env=env,
     )
-    assert r.returncode == 78
-    assert f"{settings}:1:1: intervall: unknown setting; did you mean 'interval'?" in r.stderr
-    assert "unknown operation 'DescribeStreamProcessr'" in r.stderr
-
-
-def test_settings_file_errors_are_located(tmp_path):
-    settings = tmp_path / "settings.yaml"
-    settings.write_text("# comment\nintervall: 3\ninterval: -1\nprune: yes\n")
-    r = run_spd(
-        ["plan", CONFIG, "--settings", str(settings), "--local", "--local-state", str(tmp_path / "e.json")]
-    )
-    assert r.returncode == 78
-    assert f"{settings}:2:1: intervall: unknown setting; did you mean 'interval'?" in r.stderr
-    assert f"{settings}:3:11: interval: Input should be greater than 0" in r.stderr
-    assert f"{settings}:4:8: prune: got `yes`, which YAML 1.1 reads as a boolean" in r.stderr
+    assert r.returncode == 78, r.stderr
+    for line in expected:
+        assert line.format(settings=settings) in r.stderr, (line, r.stderr)
+    for unwanted in absent:
+        assert unwanted not in r.stderr, (unwanted, r.stderr)
     assert "Traceback" not in r.stderr
-
-
-def test_settings_file_yaml_errors_are_located(tmp_path):
-    settings = tmp_path / "settings.yaml"
-    settings.write_text("interval: 3\ninterval: 4\n")
-    r = run_spd(
-        ["plan", CONFIG, "--settings", str(settings), "--local", "--local-state", str(tmp_path / "e")]
-    )
-    assert r.returncode == 78
-    assert f"{settings}:2:1: interval: duplicate key 'interval' (first defined at line 1)" in r.stderr
 
 
 def test_unknown_environment_variable_is_a_warning_with_a_suggestion(tmp_path):
@@ -80,18 +111,3 @@ def test_example_settings_file_names_the_units_spec_directory():
         "/etc/spd/spec.d"
     )
     assert "spec: /etc/spd/spec.d " in example
-
-
-def test_a_seconds_setting_that_is_no_duration_is_located(tmp_path):
-    settings = tmp_path / "settings.yaml"
-    settings.write_text("interval: 5m\ngrace_period: 5 minutes\nha:\n  lease_seconds: 1h30\n")
-    r = run_spd(
-        ["plan", CONFIG, "--settings", str(settings), "--local", "--local-state", str(tmp_path / "e.json")],
-        env={"SPD_POLL_INTERVAL": "2 s"},
-    )
-    assert r.returncode == 78
-    assert "environment: SPD_POLL_INTERVAL: expected seconds or a duration such as 90s, 5m" in r.stderr
-    assert f"{settings}:2:15: grace_period: expected seconds or a duration" in r.stderr
-    assert f"{settings}:4:18: ha.lease_seconds: expected seconds or a duration" in r.stderr
-    assert "interval:" not in r.stderr.replace("poll_interval", "").replace("POLL_INTERVAL", "")
-    assert "Traceback" not in r.stderr

@@ -92,7 +92,9 @@ def test_only_the_leader_watches_checks_and_records_and_the_standby_takes_the_wa
     tmp_path, emu, daemons
 ):
     emu.configure(transition_seconds=0.05, name_reuse_seconds=0.1)
-    queue = rule_fed_queue(emu)
+    # The leader stopped during its long poll may take the next event with it (as on AWS): the standby
+    # reads it once its visibility timeout is over, 5 s here instead of SQS's default 30 s.
+    queue = rule_fed_queue(emu, visibility_timeout=5)
     table = f"spd-leases-{uuid.uuid4().hex[:8]}"
     spec = write_spec(tmp_path / "spec.yaml", [home("porch")], references=emu)
     a = _start(daemons, emu, spec, table=table, queue=queue, holder="host-a")

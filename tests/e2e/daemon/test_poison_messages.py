@@ -73,6 +73,19 @@ def _no_body_logged(d: Daemon, piece: str) -> None:
     assert piece not in "".join(d.raw), "a message body reached the log"
 
 
+def _reading(
+    daemons: Callable[..., Daemon], emu: Any, spec: Path, state: Path, reader: str, **queue: str
+) -> Daemon:
+    """A daemon of `spec` with its state in `state` and the queue setting `queue`, once its first pass
+    is done and its `reader` has logged `<reader>_started`."""
+    d = daemons(
+        "--endpoint-url", emu.url, "--spec", str(spec), env={**QUIET, "SPD_STATE_DIR": str(state), **queue}
+    )
+    d.wait_for("reconcile_completed")
+    d.wait_for(f"{reader}_started")
+    return d
+
+
 @pytest.fixture
 def spec(tmp_path: Path) -> Path:
     return write_spec(tmp_path / "spec.yaml", [home("porch")])
@@ -80,12 +93,10 @@ def spec(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("poison", [BIG_INT, NESTED], ids=["5000_digits", "nested"])
 def test_the_watch_logs_and_deletes_a_poison_message_and_reads_the_next(
-    emu: Any, spec: Path, daemons: Callable[..., Daemon], poison: str
+    emu: Any, spec: Path, tmp_path: Path, daemons: Callable[..., Daemon], poison: str
 ) -> None:
     sqs, url = _queue(emu, "watch")
-    d = daemons("--endpoint-url", emu.url, "--spec", str(spec), env={**QUIET, "SPD_WATCH_QUEUE_URL": url})
-    d.wait_for("reconcile_completed")
-    d.wait_for("watch_started")
+    d = _reading(daemons, emu, spec, tmp_path / "state", "watch", SPD_WATCH_QUEUE_URL=url)
     bad = _send(sqs, url, poison)
     good = _send(sqs, url, body(call_event("UpdateStreamProcessor", "porch", user_agent="aws-cli/2")))
     _, line = d.wait_for("watch_event", message_id=good)
@@ -108,15 +119,7 @@ def test_the_results_reader_survives_a_poison_message(
     emu: Any, spec: Path, tmp_path: Path, daemons: Callable[..., Daemon], poison: str
 ) -> None:
     sqs, url = _queue(emu, "results")
-    d = daemons(
-        "--endpoint-url",
-        emu.url,
-        "--spec",
-        str(spec),
-        env={**QUIET, "SPD_RESULTS_QUEUE_URL": url, "SPD_STATE_DIR": str(tmp_path / "state")},
-    )
-    d.wait_for("reconcile_completed")
-    d.wait_for("session_results_started")
+    d = _reading(daemons, emu, spec, tmp_path / "state", "session_results", SPD_RESULTS_QUEUE_URL=url)
     bad = _send(sqs, url, poison)
     _send(sqs, url, sns(complete_message("s-good", "e-good", 4_000)))
     _, done = d.wait_for("session_completed", session_id="s-good")
@@ -138,15 +141,7 @@ def test_a_duration_sqlite_cannot_store_is_dropped_and_the_rest_recorded_once(
     """1e30 ms: "Python int too large to convert to SQLite INTEGER" at every visibility timeout, before."""
     sqs, url = _queue(emu, "results", VisibilityTimeout="1")
     state = tmp_path / "state"
-    d = daemons(
-        "--endpoint-url",
-        emu.url,
-        "--spec",
-        str(spec),
-        env={**QUIET, "SPD_RESULTS_QUEUE_URL": url, "SPD_STATE_DIR": str(state)},
-    )
-    d.wait_for("reconcile_completed")
-    d.wait_for("session_results_started")
+    d = _reading(daemons, emu, spec, state, "session_results", SPD_RESULTS_QUEUE_URL=url)
     bad = _send(sqs, url, sns(_completion("s-huge", "e-huge", 1e30)))
     _, dropped = d.wait_for("session_notification_values_dropped", message_id=bad)
     assert dropped["level"] == "warning"
@@ -171,15 +166,7 @@ def test_the_trigger_queue_survives_a_poison_message(
 ) -> None:
     emu.configure(session_time_scale=100)
     sqs, url = _queue(emu, "triggers")
-    d = daemons(
-        "--endpoint-url",
-        emu.url,
-        "--spec",
-        str(spec),
-        env={**QUIET, "SPD_SESSION_QUEUE_URL": url, "SPD_STATE_DIR": str(tmp_path / "state")},
-    )
-    d.wait_for("reconcile_completed")
-    d.wait_for("session_queue_started")
+    d = _reading(daemons, emu, spec, tmp_path / "state", "session_queue", SPD_SESSION_QUEUE_URL=url)
     bad = _send(sqs, url, NESTED)
     good = _send(sqs, url, json.dumps({"processor": "porch"}))
     d.wait_for("session_started", processor="porch", message_id=good)
@@ -209,15 +196,7 @@ def test_a_trigger_whose_ledger_cannot_be_written_is_kept_then_dead_lettered(
     state.mkdir(mode=0o700)
     ledger = state / "sessions.db"
     ledger.write_bytes(b"this is no database " * 100)
-    d = daemons(
-        "--endpoint-url",
-        emu.url,
-        "--spec",
-        str(spec),
-        env={**QUIET, "SPD_SESSION_QUEUE_URL": url, "SPD_STATE_DIR": str(state)},
-    )
-    d.wait_for("reconcile_completed")
-    d.wait_for("session_queue_started")
+    d = _reading(daemons, emu, spec, state, "session_queue", SPD_SESSION_QUEUE_URL=url)
     kept = _send(sqs, url, json.dumps({"processor": "porch"}))
     # Refused before any call (no ledger row, no Start) as temporary: the message stays on the queue.
     first, refused = d.wait_for("session_refused", message_id=kept)

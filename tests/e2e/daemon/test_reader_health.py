@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import structlog
 
+from log_recorder import LogRecorder
 from spd.aws.watch_queue import QueueMessage
 from spd.daemon.metrics import Health
 from spd.daemon.notify import Notifier
@@ -20,22 +21,6 @@ from spd.daemon.service import Daemon, load_config
 from spd.errors import EndpointError, InvalidParameterError, ThrottledError
 from spd.store.sqlite_store import StoreError
 from spdrun import home, write_spec
-
-
-class Recorder:
-    """A logger stand-in: every call as (level, event, fields)."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str, dict[str, Any]]] = []
-
-    def __getattr__(self, level: str) -> Any:
-        def log(event: str, **fields: Any) -> None:
-            self.lines.append((level, event, fields))
-
-        return log
-
-    def named(self, event: str) -> list[dict[str, Any]]:
-        return [fields for _, name, fields in self.lines if name == event]
 
 
 class FakeQueue:
@@ -63,7 +48,7 @@ class FakeQueue:
         return []
 
 
-def _reader(queue: FakeQueue, handle: Any, log: Recorder, *, concurrent: bool = False) -> QueueReader:
+def _reader(queue: FakeQueue, handle: Any, log: LogRecorder, *, concurrent: bool = False) -> QueueReader:
     return QueueReader(
         queue,  # type: ignore[arg-type]
         name="test_queue",
@@ -107,7 +92,7 @@ async def test_one_failing_message_is_logged_and_the_others_are_handled(concurre
             QueueMessage("m6", "r6", "good"),
         ]
     )
-    log = Recorder()
+    log = LogRecorder()
     reader = _reader(queue, handle, log, concurrent=concurrent)
     reader.start()
     await _until(lambda: queue.deleted and queue.receives >= 3, "deleted and read on")
@@ -130,7 +115,7 @@ async def test_one_failing_message_is_logged_and_the_others_are_handled(concurre
 
 async def test_a_reader_that_dies_is_logged_and_makes_healthz_unhealthy() -> None:
     queue = FakeQueue([], fail=RuntimeError("the SQS client broke"))
-    log = Recorder()
+    log = LogRecorder()
 
     async def handle(message: QueueMessage) -> bool:
         return True

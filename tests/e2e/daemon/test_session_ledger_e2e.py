@@ -40,26 +40,35 @@ def pending(emu: Any, url: str) -> int:
     return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
 
-@pytest.fixture
-def setup(emu: Any, tmp_path: Path) -> Any:
-    emu.configure(session_time_scale=0.05)
-    topic_arn, url = subscribed_queue(emu)
+def porch_daemon(
+    emu: Any, tmp_path: Path, topic_arn: str, max_seconds: int, **queues: str
+) -> tuple[Daemon, Path, dict[str, str]]:
+    """`spd run` of a spec holding `porch` (notifications to `topic_arn`, sessions of at most
+    `max_seconds`), reading the queues `queues` names (SPD_* settings); (daemon, spec, the environment
+    `spd session start` and `spd sessions` need to find the same state)."""
     spec = write_spec(
         tmp_path / "spec.yaml",
         [
             home(
                 "porch",
                 notification_channel={"sns_topic_arn": topic_arn},
-                sessions={"max_duration_seconds": 2},
+                sessions={"max_duration_seconds": max_seconds},
             )
         ],
         references=emu,
     )
     env = {"SPD_STATE_DIR": str(tmp_path / "state"), "SPD_ENDPOINT_URL": emu.url}
-    d = Daemon(
-        ["--spec", str(spec)],
-        env={**env, "SPD_INTERVAL": "300", "SPD_STATUS_INTERVAL": "300", "SPD_RESULTS_QUEUE_URL": url},
+    daemon = Daemon(
+        ["--spec", str(spec)], env={**env, "SPD_INTERVAL": "300", "SPD_STATUS_INTERVAL": "300", **queues}
     )
+    return daemon, spec, env
+
+
+@pytest.fixture
+def setup(emu: Any, tmp_path: Path) -> Any:
+    emu.configure(session_time_scale=0.05)
+    topic_arn, url = subscribed_queue(emu)
+    d, spec, env = porch_daemon(emu, tmp_path, topic_arn, 2, SPD_RESULTS_QUEUE_URL=url)
     try:
         d.wait_for("reconcile_completed")
         d.wait_for("session_results_started", queue=url)
@@ -147,27 +156,8 @@ def test_a_queued_trigger_runs_a_session_whose_end_reaches_the_ledger(emu: Any, 
     witness_arn = sqs.get_queue_attributes(QueueUrl=witness, AttributeNames=["QueueArn"])["Attributes"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=witness_arn["QueueArn"])
     triggers = sqs.create_queue(QueueName="spd-triggers")["QueueUrl"]
-    spec = write_spec(
-        tmp_path / "spec.yaml",
-        [
-            home(
-                "porch",
-                notification_channel={"sns_topic_arn": topic_arn},
-                sessions={"max_duration_seconds": 60},
-            )
-        ],
-        references=emu,
-    )
-    env = {"SPD_STATE_DIR": str(tmp_path / "state"), "SPD_ENDPOINT_URL": emu.url}
-    d = Daemon(
-        ["--spec", str(spec)],
-        env={
-            **env,
-            "SPD_INTERVAL": "300",
-            "SPD_STATUS_INTERVAL": "300",
-            "SPD_RESULTS_QUEUE_URL": results_url,
-            "SPD_SESSION_QUEUE_URL": triggers,
-        },
+    d, spec, env = porch_daemon(
+        emu, tmp_path, topic_arn, 60, SPD_RESULTS_QUEUE_URL=results_url, SPD_SESSION_QUEUE_URL=triggers
     )
     try:
         d.wait_for("reconcile_completed")

@@ -14,6 +14,7 @@ import pytest
 
 from daemonproc import sample
 from ledger_messages import complete_message, label_message, sns
+from log_recorder import LogRecorder
 from spd.aws.watch_queue import QueueMessage, WatchQueue
 from spd.config.settings import load_settings
 from spd.daemon.metrics import DaemonMetrics
@@ -25,25 +26,12 @@ from spd.sessions.ledger import Ledger, SqliteLedger
 NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-class Recorder:
-    """A logger stand-in: every call as (level, event, fields)."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str, dict[str, Any]]] = []
-
-    def __getattr__(self, level: str) -> Any:
-        def log(event: str, **fields: Any) -> None:
-            self.lines.append((level, event, fields))
-
-        return log
-
-
 class Harness:
     def __init__(self, state_dir: Path) -> None:
         self.ledger = Ledger.open(state_dir)
         self.events: list[Event] = []
         self.metrics = DaemonMetrics(stats=lambda: None)
-        self.log = Recorder()
+        self.log = LogRecorder()
 
         def on_event(event: Event) -> None:
             self.events.append(event)
@@ -204,7 +192,7 @@ async def test_a_standby_reads_nothing_and_the_leader_deletes_what_it_handled(tm
         queue,  # type: ignore[arg-type]
         ledger,
         on_event=seen.append,
-        log=lambda: Recorder(),  # type: ignore[arg-type,return-value]
+        log=lambda: LogRecorder(),  # type: ignore[arg-type,return-value]
         sleep=lambda _: asyncio.sleep(0.005),
         active=lambda: leader,
     )

@@ -131,9 +131,11 @@ def test_sqs_trigger_of_a_paused_leader_makes_no_start_and_waits_for_the_new_lea
 ) -> None:
     emu = slow_describe
     sqs = emu.client("us-east-1", "sqs")
-    # Invisible long enough that only the paused daemon holds the message until it has handled it.
+    # Invisible long enough that only the paused daemon holds the message until it has handled it: it
+    # is paused about 8 s after receiving it (the lease, then the Describe), 20 s leaves a wide margin
+    # (and the new leader waits for the message 10 s less than with SQS's default of 30 s).
     url = sqs.create_queue(
-        QueueName=f"spd-sessions-{uuid.uuid4().hex[:6]}", Attributes={"VisibilityTimeout": "30"}
+        QueueName=f"spd-sessions-{uuid.uuid4().hex[:6]}", Attributes={"VisibilityTimeout": "20"}
     )["QueueUrl"]
     a, b = _pair(daemons, emu, tmp_path, SPD_SESSION_QUEUE_URL=url)
     a.wait_for("session_queue_started", timeout=SLOW)

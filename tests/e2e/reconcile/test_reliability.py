@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from spd.api.rules import MUTATING_STREAM_PROCESSOR_OPERATIONS
 from spdrun import SPD, face, home, run_spd, spd_env, write_spec
 
 STACK_TAG = "spd:stack"
@@ -85,12 +86,29 @@ def test_random_failures_converge_or_report_and_second_apply_finishes(emu, tmp_p
     assert ok, r.stdout
 
 
-@pytest.mark.timeout(600)  # ten rounds of three spd processes each: a hang guard, not a speed bound
+def _mutations(emu) -> int:
+    calls = emu.stats()["calls"]
+    return sum(int(calls.get(op, 0)) for op in MUTATING_STREAM_PROCESSOR_OPERATIONS)
+
+
+def _kill_after_mutations(proc: subprocess.Popen, emu, count: int, timeout: float = 60) -> None:
+    """SIGKILL `proc` once the emulator has counted `count` more mutating calls (or it exited first):
+    the kill lands inside the apply's changes, not in its start-up nor after it finished."""
+    start = _mutations(emu)
+    deadline = time.monotonic() + timeout
+    while _mutations(emu) - start < count and proc.poll() is None:
+        assert time.monotonic() < deadline, "the apply made no changes"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
+@pytest.mark.timeout(600)  # six rounds of three spd processes each: a hang guard, not a speed bound
 def test_sigkill_at_random_points_always_converges(emu, tmp_path):
     rng = random.Random(20261124)
     client = emu.client()
-    emu.configure(latency_ms=15)
-    for round_ in range(10):
+    for round_ in range(6):
+        emu.configure(latency_ms=15)  # the killed apply is slow enough to be caught in the middle
         spec = write_spec(tmp_path / f"spec-{round_}.yaml", _fleet(50, variant=round_ % 2), references=emu)
         proc = subprocess.Popen(
             [*SPD, "apply", str(spec), "--endpoint-url", emu.url, "--auto-approve"],
@@ -98,9 +116,8 @@ def test_sigkill_at_random_points_always_converges(emu, tmp_path):
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(0.8, 3.0))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
+        _kill_after_mutations(proc, emu, rng.randint(1, 40))
+        emu.configure(latency_ms=0)
         r = run_spd(["apply", str(spec), "--endpoint-url", emu.url, "--auto-approve"], timeout=240)
         assert r.returncode == 0, f"round {round_}: {r.stdout}{r.stderr}"
         ok, plan = _converged(spec, emu)

@@ -125,31 +125,16 @@ def test_budget_counts_requested_seconds_corrected_by_processed_ones(ledger: Led
             outcome="started", requested_seconds=seconds, session_id=f"s-{i}",
         )  # fmt: skip
     # Not counted: another processor, another region, a refused trigger, yesterday (UTC).
-    ledger.record_trigger(
-        at=NOON,
-        processor="garage",
-        region="us-east-1",
-        trigger="cli",
-        outcome="started",
-        requested_seconds=99,
-        session_id="g",
-    )
-    ledger.record_trigger(
-        at=NOON,
-        processor="porch",
-        region="eu-west-1",
-        trigger="cli",
-        outcome="started",
-        requested_seconds=99,
-        session_id="eu",
-    )
-    ledger.record_trigger(
-        at=NOON, processor="porch", region="us-east-1", trigger="cli", outcome="refused", requested_seconds=99
-    )
-    ledger.record_trigger(
-        at=NOON - timedelta(hours=13), processor="porch", region="us-east-1", trigger="cli", outcome="started",
-        requested_seconds=99, session_id="yesterday",
-    )  # fmt: skip
+    for at, processor, region, outcome, session_id in (
+        (NOON, "garage", "us-east-1", "started", "g"),
+        (NOON, "porch", "eu-west-1", "started", "eu"),
+        (NOON, "porch", "us-east-1", "refused", None),
+        (NOON - timedelta(hours=13), "porch", "us-east-1", "started", "yesterday"),
+    ):
+        ledger.record_trigger(
+            at=at, processor=processor, region=region, trigger="cli", outcome=outcome,
+            requested_seconds=99, session_id=session_id,
+        )  # fmt: skip
     assert ledger.seconds_used(PORCH, NOON) == 70
     ledger.record_notification(parse_notification(sns(complete_message("s-0", "e-0", 12_500))), received=NOON)
     assert ledger.seconds_used(PORCH, NOON) == 52.5
