@@ -3,14 +3,15 @@
 Three real `spd run` processes in `ha.mode: shards` with the shared store, against a real `spd emulator`
 (DynamoDB and SQS from moto on its port): all three read one SQS trigger queue and answer
 `POST /v1/sessions`. `--triggers` (default 5,000) triggers over 100 connected-home processors, half over
-HTTP (round-robin over the three daemons, 16 senders at once), half on the queue. Every processor has
+HTTP (round-robin over the three daemons), half on the queue, sent open loop at `--rate` a second
+(default 20) once every daemon's member record is fresh. Every processor has
 10 s sessions and a budget of 100 session seconds a day; sessions run at `session_time_scale` 0.1 (a 10 s
 session lasts 1 s), so a processor is triggered while its session is open, after it closed, and after its
 budget is spent.
 
 Printed, not asserted:
-- lost: triggers with no ledger row once the queue is drained (the store's rows, read by `spd sessions`
-  from a fourth state directory, against the triggers sent), and HTTP triggers with no answer;
+- lost: HTTP triggers with no answer, and SQS triggers still on the queue once it should have drained; the
+  store's rows (read by `spd sessions` from a fourth state directory) per source against the triggers sent;
 - second Starts: StartStreamProcessor calls the emulator refused (a Start on an open session is refused
   with ResourceInUseException), and started outcomes against the emulator's Start count;
 - budget: per processor, the started sessions' requested seconds against the budget (never more than one
@@ -29,7 +30,6 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -73,17 +73,29 @@ def start_daemons(emu: EmulatorProcess, spec: Path, tmp: Path, queue: str) -> li
     return daemons
 
 
+def members_fresh(daemons: list[Daemon], timeout: float = 120) -> None:
+    """Wait until every daemon's member record is written and safely fresh (it may start sessions)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        healths = [json.loads(d.get("/healthz")[1]) for d in daemons]
+        if all(h.get("shards", {}).get("member_fresh") for h in healths):
+            return
+        time.sleep(0.2)
+    raise SystemExit("the daemons did not all become members")
+
+
 def send(
-    emu: EmulatorProcess, daemons: list[Daemon], names: list[str], triggers: int, queue: str
+    emu: EmulatorProcess, daemons: list[Daemon], names: list[str], triggers: int, queue: str, rate: float
 ) -> dict[str, Any]:
+    """`triggers` at `rate` a second, open loop: even ones over HTTP (round-robin over the daemons, each in
+    its own thread), odd ones on the queue."""
     sqs = emu.client("us-east-1", "sqs")
     outcomes: Counter[str] = Counter()
     started_ms: list[float] = []
     lock = threading.Lock()
-    http_count = triggers // 2
 
     def one(i: int) -> None:
-        d = daemons[i % DAEMONS]
+        d = daemons[(i // 2) % DAEMONS]
         t0 = time.perf_counter()
         code, body = post(d.http, {"processor": names[i % PROCESSORS]})
         took = (time.perf_counter() - t0) * 1000
@@ -92,27 +104,21 @@ def send(
             if body.get("outcome") == "started":
                 started_ms.append(took)
 
-    def queue_side() -> None:
-        for first in range(0, triggers - http_count, 10):
-            entries = [
-                {"Id": str(j), "MessageBody": json.dumps({"processor": names[(first + j) % PROCESSORS]})}
-                for j in range(min(10, triggers - http_count - first))
-            ]
-            sqs.send_message_batch(QueueUrl=queue, Entries=entries)
-            time.sleep(0.1)
-
-    t0 = time.monotonic()
-    feeder = threading.Thread(target=queue_side)
-    feeder.start()
-    with ThreadPoolExecutor(16) as pool:
-        list(pool.map(one, range(http_count)))
-    feeder.join()
-    return {
-        "outcomes": outcomes,
-        "started_ms": started_ms,
-        "http": http_count,
-        "seconds": time.monotonic() - t0,
-    }
+    threads: list[threading.Thread] = []
+    t0 = next_at = time.monotonic()
+    for i in range(triggers):
+        if i % 2 == 0:
+            thread = threading.Thread(target=one, args=(i,))
+            thread.start()
+            threads.append(thread)
+        else:
+            sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"processor": names[i % PROCESSORS]}))
+        next_at += 1 / rate
+        time.sleep(max(0.0, next_at - time.monotonic()))
+    for thread in threads:
+        thread.join()
+    http = (triggers + 1) // 2
+    return {"outcomes": outcomes, "started_ms": started_ms, "http": http, "seconds": time.monotonic() - t0}
 
 
 def drained(emu: EmulatorProcess, queue: str, timeout: float = 300) -> bool:
@@ -150,9 +156,19 @@ def report(sent: dict[str, Any], rows: list[dict[str, Any]], stats: dict[str, An
         f"{triggers} triggers ({sent['http']} HTTP, {triggers - sent['http']} SQS) in {sent['seconds']:.1f} s"
     )
     print(f"  HTTP outcomes {dict(http)}; answered {sum(http.values())} of {sent['http']}")
-    print(f"  ledger rows {len(rows)} of {triggers} triggers: lost {triggers - len(rows)}")
+    by_source = Counter(r["trigger"] for r in rows)
+    sqs_sent = triggers - sent["http"]
+    lost = (sent["http"] - sum(http.values())) + (0 if sent["drained"] else sqs_sent)
+    print(
+        f"  lost {lost} (HTTP unanswered + SQS left on the queue); ledger rows {len(rows)}: "
+        f"http {by_source['http']} of {sent['http']}, sqs {by_source['sqs']} of {sqs_sent} "
+        "(a temporary refusal keeps the message and its redelivery adds a row)"
+    )
     by_outcome = Counter(r["outcome"] for r in rows)
     print(f"  ledger outcomes {dict(by_outcome)}")
+    reasons = Counter((r["trigger"], (r["reason"] or "")[:60]) for r in rows if r["outcome"] != "started")
+    for (trigger, reason), n in reasons.most_common(8):
+        print(f"    {n:5d} {trigger}: {reason}")
     starts = stats["calls"].get("StartStreamProcessor", 0)
     print(f"  StartStreamProcessor at the emulator {starts}; started rows {by_outcome.get('started', 0)}")
     print(f"  emulator errors {stats.get('errors', {})}")
@@ -175,6 +191,7 @@ def report(sent: dict[str, Any], rows: list[dict[str, Any]], stats: dict[str, An
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--triggers", type=int, default=5000)
+    parser.add_argument("--rate", type=float, default=20.0, help="triggers a second, HTTP and SQS together")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name, EmulatorProcess(quiet=True) as emu:
         tmp = Path(tmp_name)
@@ -187,10 +204,10 @@ def main() -> None:
         queue = emu.client("us-east-1", "sqs").create_queue(QueueName="spd-sessions")["QueueUrl"]
         daemons = start_daemons(emu, spec, tmp, queue)
         try:
+            members_fresh(daemons)
             emu.clear_stats()
-            sent = send(emu, daemons, names, args.triggers, queue)
-            if not drained(emu, queue):
-                print("  the trigger queue did not drain within 300 s")
+            sent = send(emu, daemons, names, args.triggers, queue, args.rate)
+            sent["drained"] = drained(emu, queue)
             stats = emu.stats()
             report(sent, ledger_rows(emu, spec, tmp), stats, args.triggers)
         finally:

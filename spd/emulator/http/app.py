@@ -185,11 +185,13 @@ class EmulatorApplication:
         if app is None:
             with self._moto_lock:
                 if self._moto_app is None:
+                    from spd.emulator.moto_services import dynamodb_transactions
                     from spd.emulator.moto_services.moto_glue import (
                         DomainDispatcherApplication,
                         create_backend_app,
                     )
 
+                    dynamodb_transactions.install()
                     self._moto_app = DomainDispatcherApplication(create_backend_app)
                 app = self._moto_app
         may_delete = _may_delete(environ)  # before moto reads the body

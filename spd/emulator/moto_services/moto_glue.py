@@ -48,6 +48,7 @@ __all__ = [
     "RekognitionResponse",
     "camelcase_to_underscores",
     "create_backend_app",
+    "dynamodb_models",
     "events_backends",
     "get_backend",
     "iam_backends",
@@ -58,6 +59,14 @@ __all__ = [
     "sns_backends",
     "video_stream_classes",
 ]
+
+
+def dynamodb_models() -> Any:
+    """moto's DynamoDB model module (its backend class, `Table`, `DynamoType`, and the `copy` it backs up
+    tables with)."""
+    import moto.dynamodb.models as models
+
+    return models
 
 
 def iam_backends() -> Any:

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
+import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -62,3 +63,71 @@ def test_concurrent_conditional_transactions_never_overspend(emu: Any) -> None:
         used = int(client.get_item(TableName=TABLE, Key={"pk": {"S": "budget"}})["Item"]["used"]["N"])
         assert sorted(set(answers)) == ["TransactionCanceledException", "admitted"], f"round {round_}"
         assert (answers.count("admitted"), used) == (3, 90), f"round {round_}"
+
+
+def test_a_cancelled_transaction_leaves_every_named_item_as_it_was(emu: Any) -> None:
+    """The emulator backs up the items a transaction names (not the whole table): a cancelled one puts
+    back the item it updated, removes the one it created and restores the one it deleted."""
+    client = _client(emu)
+    table = "rollback"
+    client.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+    def key(sk: str) -> dict[str, Any]:
+        return {"pk": {"S": "p"}, "sk": {"S": sk}}
+
+    client.put_item(TableName=table, Item={**key("counter"), "n": {"N": "1"}})
+    client.put_item(TableName=table, Item={**key("doomed"), "v": {"S": "kept"}})
+    client.put_item(TableName=table, Item={**key("guard"), "open": {"BOOL": True}})
+    before = client.scan(TableName=table, ConsistentRead=True)["Items"]
+    with pytest.raises(ClientError) as cancelled:
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": key("counter"),
+                        "UpdateExpression": "ADD n :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                },
+                {"Put": {"TableName": table, "Item": {**key("new"), "v": {"S": "x"}}}},
+                {"Delete": {"TableName": table, "Key": key("doomed")}},
+                {
+                    "ConditionCheck": {
+                        "TableName": table,
+                        "Key": key("guard"),
+                        "ConditionExpression": "attribute_not_exists(#o)",
+                        "ExpressionAttributeNames": {"#o": "open"},
+                    }
+                },
+            ]
+        )
+    assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
+    after = client.scan(TableName=table, ConsistentRead=True)["Items"]
+    assert sorted(after, key=str) == sorted(before, key=str)
+    # The same transaction without the failing check goes through whole.
+    client.transact_write_items(
+        TransactItems=[
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": key("counter"),
+                    "UpdateExpression": "ADD n :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+                }
+            },
+            {"Put": {"TableName": table, "Item": {**key("new"), "v": {"S": "x"}}}},
+            {"Delete": {"TableName": table, "Key": key("doomed")}},
+        ]
+    )
+    items = {i["sk"]["S"]: i for i in client.scan(TableName=table, ConsistentRead=True)["Items"]}
+    assert set(items) == {"counter", "new", "guard"}
+    assert items["counter"]["n"] == {"N": "2"}
