@@ -36,9 +36,12 @@ from spd.sessions.ledger_port import (
     BUDGETED,
     INTENT_REASON,
     STARTING,
+    Completion,
     Reservation,
+    ReservationRequest,
     RowRef,
     SessionRecord,
+    TriggerRow,
 )
 from spd.sessions.notifications import Notification, NotificationType
 
@@ -64,18 +67,15 @@ class LedgerTable:
         self._intents: dict[str, tuple[ProcessorId, int, str]] = {}
         """Intent rows reserved here and not completed yet: processor, requested seconds, day."""
 
-    async def reserve(
-        self,
-        *,
-        at: datetime,
-        processor: ProcessorId,
-        trigger: str,
-        requested_seconds: int,
-        budget_seconds: int | None,
-    ) -> Reservation:
+    async def reserve(self, request: ReservationRequest) -> Reservation:
         """One TransactWriteItems (budget, open record, intent row). `Reservation.used` is read (one
         GetItem) only for a budget refusal, where the message quotes it; 0.0 otherwise."""
-        day, at_ms = day_of(at), ms(at)
+        processor, requested_seconds, budget_seconds = (
+            request.processor,
+            request.requested_seconds,
+            request.budget_seconds,
+        )
+        day, at_ms = day_of(request.at), ms(request.at)
         budget_key = self.keys.budget(day, processor)
         if budget_seconds is not None and requested_seconds > budget_seconds:
             return Reservation(None, await self._used(budget_key))
@@ -87,7 +87,7 @@ class LedgerTable:
                 TransactItems=[
                     {"Update": self._spend(budget_key, requested_seconds, budget_seconds)},
                     {"Update": self._claim(processor, at_ms, ref)},
-                    {"Put": self._intent(pk, sk, at_ms, processor, trigger, requested_seconds)},
+                    {"Put": self._intent(pk, sk, at_ms, processor, request.trigger, requested_seconds)},
                 ],
             )
         except StoreTableError as exc:
@@ -160,22 +160,15 @@ class LedgerTable:
         used = answer.get("Item", {}).get("used", {}).get("N")
         return 0.0 if used is None else float(used)
 
-    async def complete(
-        self,
-        row: RowRef,
-        *,
-        at: datetime,
-        outcome: str,
-        session_id: str | None = None,
-        reason: str | None = None,
-    ) -> None:
+    async def complete(self, row: RowRef, completion: Completion) -> None:
+        outcome, session_id = completion.outcome, completion.session_id
         ref = str(row)
         pk, _, sk = ref.partition("\n")
         known = self._intents.get(ref)
         if known is None:
             raise StoreTableError(f"store table {self.table.name!r}: no intent row {sk!r} reserved here")
         processor, requested, day = known
-        writes: list[dict[str, Any]] = [{"Update": self._completion(pk, sk, at, outcome, session_id, reason)}]
+        writes: list[dict[str, Any]] = [{"Update": self._completion(pk, sk, completion)}]
         if outcome not in BUDGETED:
             writes.append({"Update": self._give_back(self.keys.budget(day, processor), requested)})
         if session_id is not None:
@@ -193,9 +186,7 @@ class LedgerTable:
             await self.table.call("transact_write_items", TransactItems=writes)
         del self._intents[ref]
 
-    def _completion(
-        self, pk: str, sk: str, at: datetime, outcome: str, session_id: str | None, reason: str | None
-    ) -> dict[str, Any]:
+    def _completion(self, pk: str, sk: str, completion: Completion) -> dict[str, Any]:
         return {
             "TableName": self.table.name,
             "Key": key(pk, sk),
@@ -207,10 +198,10 @@ class LedgerTable:
                 "#c": "completed_ms",
             },
             "ExpressionAttributeValues": {
-                ":o": {"S": outcome},
-                ":sid": text_or_null(session_id),
-                ":r": text_or_null(reason),
-                ":c": number(ms(at)),
+                ":o": {"S": completion.outcome},
+                ":sid": text_or_null(completion.session_id),
+                ":r": text_or_null(completion.reason),
+                ":c": number(ms(completion.at)),
             },
         }
 
@@ -249,32 +240,20 @@ class LedgerTable:
             item["requested"] = number(requested)
         return {"TableName": self.table.name, "Item": item}
 
-    async def record_trigger(
-        self,
-        *,
-        at: datetime,
-        processor: str,
-        region: str,
-        trigger: str,
-        outcome: str,
-        target: str = "",
-        requested_seconds: int | None = None,
-        session_id: str | None = None,
-        reason: str | None = None,
-    ) -> None:
-        at_ms = ms(at)
+    async def record_trigger(self, row: TriggerRow) -> None:
+        at_ms = ms(row.at)
         item = row_item(
-            self.keys.sessions(day_of(at)),
+            self.keys.sessions(day_of(row.at)),
             row_sk(at_ms, uuid.uuid4().hex),
             at_ms=at_ms,
-            processor=processor,
-            region=region,
-            target=target,
-            trigger=trigger,
-            outcome=outcome,
-            requested_seconds=requested_seconds,
-            session_id=session_id,
-            reason=reason,
+            processor=row.processor,
+            region=row.region,
+            target=row.target,
+            trigger=row.trigger,
+            outcome=row.outcome,
+            requested_seconds=row.requested_seconds,
+            session_id=row.session_id,
+            reason=row.reason,
             completed_ms=at_ms,
         )
         await self.table.call("put_item", Item=item)

@@ -18,23 +18,27 @@ and an intent whose process died before completing it still counts against the d
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from spd.model import ProcessorId
 from spd.sessions.ledger_port import (
     BUDGETED,
     INTENT_REASON,
     STARTING,
+    Completion,
     LedgerError,
     Reservation,
+    ReservationRequest,
     RowRef,
     SessionRecord,
+    TriggerRow,
     utc_day,
 )
 from spd.sessions.notifications import Notification, NotificationType
@@ -131,6 +135,10 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
 class Ledger:
     """The ledger file, open. Methods are safe to call from several threads of one process."""
 
@@ -168,31 +176,24 @@ class Ledger:
                     self._db.rollback()
                 raise LedgerError(f"{self.path}: the session ledger cannot be written: {exc}") from exc
 
-    def reserve(
-        self,
-        *,
-        at: datetime,
-        processor: ProcessorId,
-        trigger: str,
-        requested_seconds: int,
-        budget_seconds: int | None,
-    ) -> Reservation:
+    def reserve(self, request: ReservationRequest) -> Reservation:
         """Before a Start: check the day's budget and write the intent row, in one write transaction
         (two processes sharing the file cannot both squeeze under the budget). Raises `LedgerError`."""
+        processor, budget_seconds = request.processor, request.budget_seconds
         with self._writing() as conn:
-            used = self._used(conn, processor, at)
-            if budget_seconds is not None and used + requested_seconds > budget_seconds:
+            used = self._used(conn, processor, request.at)
+            if budget_seconds is not None and used + request.requested_seconds > budget_seconds:
                 return Reservation(None, used)
             cursor = conn.execute(
                 "INSERT INTO sessions (at_ms, processor, region, target, trigger, requested_seconds,"
                 " outcome, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    _ms(at),
+                    _ms(request.at),
                     processor.name,
                     processor.region,
                     processor.target,
-                    trigger,
-                    requested_seconds,
+                    request.trigger,
+                    request.requested_seconds,
                     STARTING,
                     INTENT_REASON,
                 ),
@@ -201,37 +202,17 @@ class Ledger:
         assert row is not None
         return Reservation(row, used)
 
-    def complete(
-        self,
-        row: RowRef,
-        *,
-        at: datetime,
-        outcome: str,
-        session_id: str | None = None,
-        reason: str | None = None,
-    ) -> None:
+    def complete(self, row: RowRef, completion: Completion) -> None:
         """The outcome of the intent `row` (from `reserve`). Raises `LedgerError`; the row then stays an
         intent, still counted against the budget."""
         with self._writing() as conn:
             conn.execute(
                 "UPDATE OR IGNORE sessions SET outcome = ?, session_id = ?, reason = ?, completed_ms = ?"
                 " WHERE id = ?",
-                (outcome, session_id, reason, _ms(at), row),
+                (completion.outcome, completion.session_id, completion.reason, _ms(completion.at), row),
             )
 
-    def record_trigger(
-        self,
-        *,
-        at: datetime,
-        processor: str,
-        region: str,
-        trigger: str,
-        outcome: str,
-        target: str = "",
-        requested_seconds: int | None = None,
-        session_id: str | None = None,
-        reason: str | None = None,
-    ) -> None:
+    def record_trigger(self, row: TriggerRow) -> None:
         """One trigger's outcome, written at once (a trigger refused before any intent: malformed,
         over budget). Raises `LedgerError`."""
         with self._writing() as conn:
@@ -240,16 +221,16 @@ class Ledger:
                 " session_id, outcome, reason, completed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT DO NOTHING",
                 (
-                    _ms(at),
-                    processor,
-                    region,
-                    target,
-                    trigger,
-                    requested_seconds,
-                    session_id,
-                    outcome,
-                    reason,
-                    _ms(at),
+                    _ms(row.at),
+                    row.processor,
+                    row.region,
+                    row.target,
+                    row.trigger,
+                    row.requested_seconds,
+                    row.session_id,
+                    row.outcome,
+                    row.reason,
+                    _ms(row.at),
                 ),
             )
 
@@ -424,6 +405,21 @@ class Ledger:
             self._db.rollback()
 
 
+def _awaitable(
+    method: Callable[Concatenate[Ledger, P], R],
+) -> Callable[Concatenate[SqliteLedger, P], Coroutine[Any, Any, R]]:
+    """`method` of the sync `Ledger`, as a coroutine method of `SqliteLedger` that calls it on the wrapped
+    ledger (same parameters, nothing awaited): the port's async face without restating each signature."""
+
+    @functools.wraps(method)
+    async def call(self: SqliteLedger, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        # Looked up on the instance, not called as `method`: what the wrapped ledger has there answers.
+        bound: Callable[P, R] = getattr(self.ledger, method.__name__)
+        return bound(*args, **kwargs)
+
+    return call
+
+
 class SqliteLedger:
     """`LedgerPort` over the local file: the sync `Ledger`'s answers behind async methods (SQLite answers
     in microseconds on the caller's thread, as it always has). Closing it closes the file."""
@@ -436,72 +432,11 @@ class SqliteLedger:
     def open(cls, state_dir: Path) -> SqliteLedger:
         return cls(Ledger.open(state_dir))
 
-    async def reserve(
-        self,
-        *,
-        at: datetime,
-        processor: ProcessorId,
-        trigger: str,
-        requested_seconds: int,
-        budget_seconds: int | None,
-    ) -> Reservation:
-        return self.ledger.reserve(
-            at=at,
-            processor=processor,
-            trigger=trigger,
-            requested_seconds=requested_seconds,
-            budget_seconds=budget_seconds,
-        )
-
-    async def complete(
-        self,
-        row: RowRef,
-        *,
-        at: datetime,
-        outcome: str,
-        session_id: str | None = None,
-        reason: str | None = None,
-    ) -> None:
-        self.ledger.complete(row, at=at, outcome=outcome, session_id=session_id, reason=reason)
-
-    async def record_trigger(
-        self,
-        *,
-        at: datetime,
-        processor: str,
-        region: str,
-        trigger: str,
-        outcome: str,
-        target: str = "",
-        requested_seconds: int | None = None,
-        session_id: str | None = None,
-        reason: str | None = None,
-    ) -> None:
-        self.ledger.record_trigger(
-            at=at,
-            processor=processor,
-            region=region,
-            trigger=trigger,
-            outcome=outcome,
-            target=target,
-            requested_seconds=requested_seconds,
-            session_id=session_id,
-            reason=reason,
-        )
-
-    async def record_notification(self, notification: Notification, *, received: datetime) -> bool:
-        return self.ledger.record_notification(notification, received=received)
-
-    async def processor_of(self, session_id: str) -> ProcessorId | None:
-        return self.ledger.processor_of(session_id)
-
-    async def seconds_used(self, processor: ProcessorId, day_of: datetime) -> float:
-        return self.ledger.seconds_used(processor, day_of)
-
-    async def sessions(
-        self, *, since: datetime, processors: Iterable[str] | None = None
-    ) -> list[SessionRecord]:
-        return self.ledger.sessions(since=since, processors=processors)
-
-    async def close(self) -> None:
-        self.ledger.close()
+    reserve = _awaitable(Ledger.reserve)
+    complete = _awaitable(Ledger.complete)
+    record_trigger = _awaitable(Ledger.record_trigger)
+    record_notification = _awaitable(Ledger.record_notification)
+    processor_of = _awaitable(Ledger.processor_of)
+    seconds_used = _awaitable(Ledger.seconds_used)
+    sessions = _awaitable(Ledger.sessions)
+    close = _awaitable(Ledger.close)

@@ -73,6 +73,44 @@ class Reservation:
     (the trigger is then coalesced into that start)."""
 
 
+@dataclass(frozen=True, slots=True)
+class ReservationRequest:
+    """What `reserve` is asked: a Start of `processor` for `requested_seconds` at most, under a day's
+    budget of `budget_seconds` (None: no budget)."""
+
+    at: datetime
+    processor: ProcessorId
+    trigger: str
+    requested_seconds: int
+    budget_seconds: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """What `complete` writes into an intent row: the trigger's outcome after the Start."""
+
+    at: datetime
+    outcome: str
+    session_id: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerRow:
+    """A trigger's row written at once, without an intent before it (refused before any Start)."""
+
+    at: datetime
+    processor: str
+    region: str
+    trigger: str
+    outcome: str
+    target: str = ""
+    """The processor's target; `""` for the ambient credentials."""
+    requested_seconds: int | None = None
+    session_id: str | None = None
+    reason: str | None = None
+
+
 def utc_day(moment: datetime) -> tuple[datetime, datetime]:
     """The UTC day holding `moment`, as [start, end)."""
     start = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -82,43 +120,15 @@ def utc_day(moment: datetime) -> tuple[datetime, datetime]:
 class LedgerPort(Protocol):
     """The session ledger, open. Every method may raise `LedgerError` (nothing else of the store's)."""
 
-    async def reserve(
-        self,
-        *,
-        at: datetime,
-        processor: ProcessorId,
-        trigger: str,
-        requested_seconds: int,
-        budget_seconds: int | None,
-    ) -> Reservation:
+    async def reserve(self, request: ReservationRequest) -> Reservation:
         """Before a Start: the day's budget check and the intent row, in one atomic write."""
         ...
 
-    async def complete(
-        self,
-        row: RowRef,
-        *,
-        at: datetime,
-        outcome: str,
-        session_id: str | None = None,
-        reason: str | None = None,
-    ) -> None:
+    async def complete(self, row: RowRef, completion: Completion) -> None:
         """The outcome of the intent `row`; a session not started gives its reserved seconds back."""
         ...
 
-    async def record_trigger(
-        self,
-        *,
-        at: datetime,
-        processor: str,
-        region: str,
-        trigger: str,
-        outcome: str,
-        target: str = "",
-        requested_seconds: int | None = None,
-        session_id: str | None = None,
-        reason: str | None = None,
-    ) -> None:
+    async def record_trigger(self, row: TriggerRow) -> None:
         """One trigger's outcome, written at once (refused before any intent)."""
         ...
 

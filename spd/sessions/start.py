@@ -44,7 +44,15 @@ from spd.model import DesiredState, FragmentNumber, Kind, ProcessorId, ProducerT
 from spd.reconcile.mutation_gate import OPEN, MutationGate, NotLeader, NotOwned, Refusal, owner_refusal
 from spd.reconcile.ports import FleetGateway
 from spd.sessions.ledger import Ledger, SqliteLedger
-from spd.sessions.ledger_port import LedgerError, LedgerPort, Reservation, RowRef
+from spd.sessions.ledger_port import (
+    Completion,
+    LedgerError,
+    LedgerPort,
+    Reservation,
+    ReservationRequest,
+    RowRef,
+    TriggerRow,
+)
 from spd.sessions.trigger import (
     RefusalReason,
     SessionRequest,
@@ -325,11 +333,13 @@ class SessionStarter:
                 None
                 if ledger is None
                 else await ledger.reserve(
-                    at=now,
-                    processor=pid,
-                    trigger=request.source.value,
-                    requested_seconds=request.max_duration_seconds,
-                    budget_seconds=request.budget_seconds_per_day,
+                    ReservationRequest(
+                        at=now,
+                        processor=pid,
+                        trigger=request.source.value,
+                        requested_seconds=request.max_duration_seconds,
+                        budget_seconds=request.budget_seconds_per_day,
+                    )
                 )
             )
         except LedgerError as exc:
@@ -356,22 +366,26 @@ class SessionStarter:
             if ledger is not None and intent is not None:
                 await ledger.complete(
                     intent,
-                    at=self._clock(),
-                    outcome=outcome.outcome.value,
-                    session_id=outcome.session_id,
-                    reason=outcome.reason,
+                    Completion(
+                        at=self._clock(),
+                        outcome=outcome.outcome.value,
+                        session_id=outcome.session_id,
+                        reason=outcome.reason,
+                    ),
                 )
             elif ledger is not None:
                 await ledger.record_trigger(
-                    at=now,
-                    processor=outcome.processor,
-                    region=outcome.region or "",
-                    target=outcome.target,
-                    trigger=outcome.trigger.value,
-                    outcome=outcome.outcome.value,
-                    requested_seconds=outcome.requested_seconds,
-                    session_id=outcome.session_id,
-                    reason=outcome.reason,
+                    TriggerRow(
+                        at=now,
+                        processor=outcome.processor,
+                        region=outcome.region or "",
+                        target=outcome.target,
+                        trigger=outcome.trigger.value,
+                        outcome=outcome.outcome.value,
+                        requested_seconds=outcome.requested_seconds,
+                        session_id=outcome.session_id,
+                        reason=outcome.reason,
+                    )
                 )
         except LedgerError as exc:
             self._on_event(

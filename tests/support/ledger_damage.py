@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from spd.sessions.ledger import Ledger, ledger_path
+from spd.sessions.ledger_port import TriggerRow
 
 PAGE = 4096
 
@@ -16,9 +17,15 @@ def damaged_ledger(state: Path) -> Path:
     schema) overwritten with garbage: it opens, and every read or write of a row fails."""
     with Ledger.open(state) as ledger:
         ledger.record_trigger(
-            at=datetime.now(UTC), processor="porch", region="us-east-1", trigger="cli", outcome="refused",
-            reason="budget",
-        )  # fmt: skip
+            TriggerRow(
+                at=datetime.now(UTC),
+                processor="porch",
+                region="us-east-1",
+                trigger="cli",
+                outcome="refused",
+                reason="budget",
+            )
+        )
     path = ledger_path(state)
     header = path.read_bytes()[:100]
     size = path.stat().st_size

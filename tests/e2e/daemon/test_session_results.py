@@ -22,6 +22,7 @@ from spd.daemon.session_results import ResultsReader
 from spd.errors import SettingsError
 from spd.events import LABELS_DETECTED, SESSION_COMPLETED, Event
 from spd.sessions.ledger import Ledger, SqliteLedger
+from spd.sessions.ledger_port import TriggerRow
 
 NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -81,13 +82,15 @@ def test_labels_are_counted_per_label_once(harness: Harness) -> None:
 
 def test_the_processor_comes_from_the_ledger_when_the_notification_names_none(harness: Harness) -> None:
     harness.ledger.record_trigger(
-        at=NOON,
-        processor="garden",
-        region="eu-west-1",
-        target="lab",
-        trigger="http",
-        outcome="started",
-        session_id="s-7",
+        TriggerRow(
+            at=NOON,
+            processor="garden",
+            region="eu-west-1",
+            target="lab",
+            trigger="http",
+            outcome="started",
+            session_id="s-7",
+        )
     )
     message = complete_message("s-7", "e-7", 3_000)
     del message["startStreamProcessorRequest"]

@@ -13,6 +13,7 @@ import pytest
 
 from spd.model import ProcessorId
 from spd.sessions.ledger import INTENT_REASON, SCHEMA, STARTING, Ledger, LedgerError, ledger_path
+from spd.sessions.ledger_port import Completion, ReservationRequest
 from spd.store.sqlite_store import Database, Schema
 from spdrun import home, run_spd, write_spec
 
@@ -23,25 +24,31 @@ PORCH = ProcessorId("us-east-1", "porch")
 def test_reserve_checks_the_budget_and_writes_the_intent(tmp_path: Path) -> None:
     with Ledger.open(tmp_path) as ledger:
         first = ledger.reserve(
-            at=NOON, processor=PORCH, trigger="http", requested_seconds=60, budget_seconds=100
+            ReservationRequest(
+                at=NOON, processor=PORCH, trigger="http", requested_seconds=60, budget_seconds=100
+            )
         )
         assert first.row is not None
         assert first.used == 0
         over = ledger.reserve(
-            at=NOON, processor=PORCH, trigger="http", requested_seconds=60, budget_seconds=100
+            ReservationRequest(
+                at=NOON, processor=PORCH, trigger="http", requested_seconds=60, budget_seconds=100
+            )
         )
         assert (over.row, over.used) == (None, 60)  # the uncompleted intent counts
         assert [r.outcome for r in ledger.sessions(since=NOON)] == [STARTING]  # nothing written for `over`
-        ledger.complete(first.row, at=NOON, outcome="started", session_id="s-1")
+        ledger.complete(first.row, Completion(at=NOON, outcome="started", session_id="s-1"))
         [row] = ledger.sessions(since=NOON)
         assert (row.outcome, row.session_id, row.reason) == ("started", "s-1", None)
         assert ledger.processor_of("s-1") == PORCH
         # A completed refusal no longer counts.
         second = ledger.reserve(
-            at=NOON, processor=PORCH, trigger="http", requested_seconds=30, budget_seconds=100
+            ReservationRequest(
+                at=NOON, processor=PORCH, trigger="http", requested_seconds=30, budget_seconds=100
+            )
         )
         assert second.row is not None
-        ledger.complete(second.row, at=NOON, outcome="refused", reason="not_leader")
+        ledger.complete(second.row, Completion(at=NOON, outcome="refused", reason="not_leader"))
         assert ledger.seconds_used(PORCH, NOON) == 60
 
 
@@ -60,7 +67,9 @@ def test_a_ledger_of_the_previous_version_is_migrated(tmp_path: Path) -> None:
     with Ledger.open(tmp_path) as ledger:
         assert ledger.seconds_used(PORCH, NOON) == 40
         pending = ledger.reserve(
-            at=NOON, processor=PORCH, trigger="cli", requested_seconds=10, budget_seconds=None
+            ReservationRequest(
+                at=NOON, processor=PORCH, trigger="cli", requested_seconds=10, budget_seconds=None
+            )
         )
         assert pending.row is not None
     conn = sqlite3.connect(ledger_path(tmp_path))
@@ -80,13 +89,17 @@ def test_a_failed_write_is_a_ledger_error_and_the_ledger_recovers(tmp_path: Path
         try:
             with pytest.raises(LedgerError, match="cannot be written"):
                 ledger.reserve(
-                    at=NOON, processor=PORCH, trigger="http", requested_seconds=5, budget_seconds=None
+                    ReservationRequest(
+                        at=NOON, processor=PORCH, trigger="http", requested_seconds=5, budget_seconds=None
+                    )
                 )
         finally:
             blocker.execute("ROLLBACK")
             blocker.close()
         assert ledger.reserve(
-            at=NOON, processor=PORCH, trigger="http", requested_seconds=5, budget_seconds=None
+            ReservationRequest(
+                at=NOON, processor=PORCH, trigger="http", requested_seconds=5, budget_seconds=None
+            )
         ).row
 
 
@@ -94,7 +107,11 @@ def test_spd_sessions_shows_an_intent_left_by_a_crash(tmp_path: Path) -> None:
     spec = write_spec(tmp_path / "spec.yaml", [home("porch")])
     now = datetime.now(UTC) - timedelta(minutes=1)
     with Ledger.open(tmp_path / "state") as ledger:
-        ledger.reserve(at=now, processor=PORCH, trigger="sqs", requested_seconds=30, budget_seconds=None)
+        ledger.reserve(
+            ReservationRequest(
+                at=now, processor=PORCH, trigger="sqs", requested_seconds=30, budget_seconds=None
+            )
+        )
     env = {"SPD_STATE_DIR": str(tmp_path / "state")}
     listed = run_spd(["sessions", str(spec), "--output", "json"], env=env)
     assert listed.returncode == 0, listed.stderr

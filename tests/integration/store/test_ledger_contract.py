@@ -13,6 +13,7 @@ import pytest
 
 from ledger_messages import complete_message, label_message
 from spd.model import ProcessorId
+from spd.sessions.ledger_port import Completion, ReservationRequest, TriggerRow
 from spd.sessions.notifications import parse_notification
 from store_support import ledgers
 
@@ -38,10 +39,12 @@ async def _start(
     ledger: Any, at: datetime, pid: ProcessorId, seconds: int, budget: int | None, sid: str
 ) -> Any:
     got = await ledger.reserve(
-        at=at, processor=pid, trigger="http", requested_seconds=seconds, budget_seconds=budget
+        ReservationRequest(
+            at=at, processor=pid, trigger="http", requested_seconds=seconds, budget_seconds=budget
+        )
     )
     if got.row is not None:
-        await ledger.complete(got.row, at=at, outcome="started", session_id=sid)
+        await ledger.complete(got.row, Completion(at=at, outcome="started", session_id=sid))
     return got
 
 
@@ -72,15 +75,21 @@ async def test_the_budget_refuses_what_would_exceed_it_across_hosts(hosts: Any) 
     assert (await _start(one, NOON, PORCH, 40, 100, "s-1")).row is not None
     assert (await _start(two, NOON + timedelta(minutes=1), PORCH, 40, 100, "s-2")).row is not None
     refused = await one.reserve(
-        at=NOON + timedelta(minutes=2),
-        processor=PORCH,
-        trigger="http",
-        requested_seconds=40,
-        budget_seconds=100,
+        ReservationRequest(
+            at=NOON + timedelta(minutes=2),
+            processor=PORCH,
+            trigger="http",
+            requested_seconds=40,
+            budget_seconds=100,
+        )
     )
     assert (refused.row, refused.used) == (None, 80)
     assert (
-        await two.reserve(at=NOON, processor=PORCH, trigger="http", requested_seconds=101, budget_seconds=100)
+        await two.reserve(
+            ReservationRequest(
+                at=NOON, processor=PORCH, trigger="http", requested_seconds=101, budget_seconds=100
+            )
+        )
     ).row is None
     assert await two.seconds_used(PORCH, NOON) == 80
 
@@ -88,10 +97,12 @@ async def test_the_budget_refuses_what_would_exceed_it_across_hosts(hosts: Any) 
 async def test_a_session_not_started_gives_its_seconds_back(hosts: Any) -> None:
     ledger = await hosts()
     got = await ledger.reserve(
-        at=NOON, processor=PORCH, trigger="sqs", requested_seconds=60, budget_seconds=100
+        ReservationRequest(at=NOON, processor=PORCH, trigger="sqs", requested_seconds=60, budget_seconds=100)
     )
     assert await ledger.seconds_used(PORCH, NOON) == 60  # the intent counts meanwhile
-    await ledger.complete(got.row, at=NOON, outcome="coalesced", reason="a session is open (RUNNING)")
+    await ledger.complete(
+        got.row, Completion(at=NOON, outcome="coalesced", reason="a session is open (RUNNING)")
+    )
     assert await ledger.seconds_used(PORCH, NOON) == 0
     [row] = await ledger.sessions(since=EARLY)
     assert (row.outcome, row.reason) == ("coalesced", "a session is open (RUNNING)")
@@ -99,7 +110,9 @@ async def test_a_session_not_started_gives_its_seconds_back(hosts: Any) -> None:
 
 async def test_an_intent_never_completed_shows_as_starting_and_counts(hosts: Any) -> None:
     ledger = await hosts()
-    await ledger.reserve(at=NOON, processor=PORCH, trigger="sqs", requested_seconds=60, budget_seconds=None)
+    await ledger.reserve(
+        ReservationRequest(at=NOON, processor=PORCH, trigger="sqs", requested_seconds=60, budget_seconds=None)
+    )
     [row] = await (await hosts()).sessions(since=EARLY)
     assert row.outcome == "starting"
     assert await ledger.seconds_used(PORCH, NOON) == 60
@@ -133,16 +146,24 @@ async def test_labels_are_listed_sorted_and_once(hosts: Any) -> None:
 async def test_triggers_recorded_at_once_are_listed_by_time_and_filtered(hosts: Any) -> None:
     ledger = await hosts()
     await ledger.record_trigger(
-        at=NOON + timedelta(seconds=2),
-        processor="porch",
-        region="us-east-1",
-        trigger="http",
-        outcome="refused",
-        reason="over the daily budget",
+        TriggerRow(
+            at=NOON + timedelta(seconds=2),
+            processor="porch",
+            region="us-east-1",
+            trigger="http",
+            outcome="refused",
+            reason="over the daily budget",
+        )
     )
     await _start(ledger, NOON, GATE, 10, None, "s-9")
     await ledger.record_trigger(
-        at=EARLY - timedelta(days=1), processor="porch", region="us-east-1", trigger="cli", outcome="refused"
+        TriggerRow(
+            at=EARLY - timedelta(days=1),
+            processor="porch",
+            region="us-east-1",
+            trigger="cli",
+            outcome="refused",
+        )
     )
     rows = await ledger.sessions(since=EARLY)
     assert [(r.processor, r.outcome) for r in rows] == [("gate", "started"), ("porch", "refused")]
@@ -157,15 +178,17 @@ async def test_concurrent_hosts_never_spend_more_than_the_budget(hosts: Any) -> 
     async def one(i: int) -> bool:
         ledger = writers[i % len(writers)]
         got = await ledger.reserve(
-            at=NOON + timedelta(seconds=i),
-            processor=PORCH,
-            trigger="http",
-            requested_seconds=30,
-            budget_seconds=100,
+            ReservationRequest(
+                at=NOON + timedelta(seconds=i),
+                processor=PORCH,
+                trigger="http",
+                requested_seconds=30,
+                budget_seconds=100,
+            )
         )
         if got.row is None:
             return False
-        await ledger.complete(got.row, at=NOON, outcome="started", session_id=f"s-{i}")
+        await ledger.complete(got.row, Completion(at=NOON, outcome="started", session_id=f"s-{i}"))
         return True
 
     started = 0

@@ -12,7 +12,7 @@ import pytest
 from spd.aws.ledger_table import IN_FLIGHT_SECONDS, LedgerTable
 from spd.aws.store_table import StoreTableError
 from spd.model import ProcessorId
-from spd.sessions.ledger_port import LedgerError
+from spd.sessions.ledger_port import Completion, LedgerError, ReservationRequest
 from store_support import STORE_STACK, store_table, table_name
 
 PORCH = ProcessorId("us-east-1", "porch")
@@ -21,7 +21,9 @@ NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 async def _reserve(ledger: LedgerTable, at: datetime, seconds: int = 30) -> Any:
     return await ledger.reserve(
-        at=at, processor=PORCH, trigger="http", requested_seconds=seconds, budget_seconds=None
+        ReservationRequest(
+            at=at, processor=PORCH, trigger="http", requested_seconds=seconds, budget_seconds=None
+        )
     )
 
 
@@ -35,7 +37,7 @@ async def test_a_second_start_while_one_is_in_flight_elsewhere_is_coalesced(emu:
         assert (second.row, second.used) == (None, 0.0)
         assert "in flight elsewhere" in (second.in_flight or "")
         assert await two.seconds_used(PORCH, NOON) == 30  # the coalesced trigger reserved nothing
-        await one.complete(first.row, at=NOON, outcome="started", session_id="s-1")
+        await one.complete(first.row, Completion(at=NOON, outcome="started", session_id="s-1"))
         third = await _reserve(two, NOON + timedelta(seconds=2))
         assert third.row is not None  # the start is no longer in flight: the next one may be tried
 
@@ -49,7 +51,7 @@ async def test_a_claim_older_than_the_bound_can_be_taken_and_its_writer_still_co
         taken = await _reserve(two, NOON + timedelta(seconds=IN_FLIGHT_SECONDS + 1))
         assert taken.row is not None
         # The first writer was only slow: its completion still lands, the claim stays the second's.
-        await one.complete(died.row, at=NOON, outcome="refused", reason="service error")
+        await one.complete(died.row, Completion(at=NOON, outcome="refused", reason="service error"))
         assert (await _reserve(one, NOON + timedelta(seconds=IN_FLIGHT_SECONDS + 2))).in_flight
         assert await one.seconds_used(PORCH, NOON) == 30
 

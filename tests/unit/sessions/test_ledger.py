@@ -13,6 +13,7 @@ import pytest
 from ledger_messages import complete_message, label_message, sns
 from spd.model import ProcessorId
 from spd.sessions.ledger import Ledger, ledger_path
+from spd.sessions.ledger_port import TriggerRow
 from spd.sessions.notifications import (
     DetectedLabel,
     MalformedNotification,
@@ -89,18 +90,27 @@ def test_the_file_is_private_and_refuses_other_databases(tmp_path: Path) -> None
 
 def test_round_trip_with_a_redelivered_notification(ledger: Ledger) -> None:
     ledger.record_trigger(
-        at=NOON,
-        processor="porch",
-        region="us-east-1",
-        trigger="sqs",
-        outcome="started",
-        requested_seconds=30,
-        session_id="s-1",
+        TriggerRow(
+            at=NOON,
+            processor="porch",
+            region="us-east-1",
+            trigger="sqs",
+            outcome="started",
+            requested_seconds=30,
+            session_id="s-1",
+        )
     )
     ledger.record_trigger(
-        at=NOON + timedelta(seconds=5), processor="porch", region="us-east-1", trigger="http", outcome="coalesced",
-        requested_seconds=30, reason="a session is open (STARTING)",
-    )  # fmt: skip
+        TriggerRow(
+            at=NOON + timedelta(seconds=5),
+            processor="porch",
+            region="us-east-1",
+            trigger="http",
+            outcome="coalesced",
+            requested_seconds=30,
+            reason="a session is open (STARTING)",
+        )
+    )
     labels = parse_notification(sns(label_message("s-1", "e-1", "PERSON")))
     done = parse_notification(sns(complete_message("s-1", "e-2", 29_500)))
     assert ledger.record_notification(labels, received=NOON) is True
@@ -121,9 +131,16 @@ def test_round_trip_with_a_redelivered_notification(ledger: Ledger) -> None:
 def test_budget_counts_requested_seconds_corrected_by_processed_ones(ledger: Ledger) -> None:
     for i, seconds in enumerate((30, 30, 10)):
         ledger.record_trigger(
-            at=NOON + timedelta(minutes=i), processor="porch", region="us-east-1", trigger="cli",
-            outcome="started", requested_seconds=seconds, session_id=f"s-{i}",
-        )  # fmt: skip
+            TriggerRow(
+                at=NOON + timedelta(minutes=i),
+                processor="porch",
+                region="us-east-1",
+                trigger="cli",
+                outcome="started",
+                requested_seconds=seconds,
+                session_id=f"s-{i}",
+            )
+        )
     # Not counted: another processor, another region, a refused trigger, yesterday (UTC).
     for at, processor, region, outcome, session_id in (
         (NOON, "garage", "us-east-1", "started", "g"),
@@ -132,9 +149,16 @@ def test_budget_counts_requested_seconds_corrected_by_processed_ones(ledger: Led
         (NOON - timedelta(hours=13), "porch", "us-east-1", "started", "yesterday"),
     ):
         ledger.record_trigger(
-            at=at, processor=processor, region=region, trigger="cli", outcome=outcome,
-            requested_seconds=99, session_id=session_id,
-        )  # fmt: skip
+            TriggerRow(
+                at=at,
+                processor=processor,
+                region=region,
+                trigger="cli",
+                outcome=outcome,
+                requested_seconds=99,
+                session_id=session_id,
+            )
+        )
     assert ledger.seconds_used(PORCH, NOON) == 70
     ledger.record_notification(parse_notification(sns(complete_message("s-0", "e-0", 12_500))), received=NOON)
     assert ledger.seconds_used(PORCH, NOON) == 52.5
@@ -147,14 +171,16 @@ def test_the_same_name_in_two_targets_is_two_processors(tmp_path: Path) -> None:
     with Ledger.open(tmp_path) as ledger:
         for pid, seconds, session in ((alpha, 30, "s-a"), (beta, 100, "s-b")):
             ledger.record_trigger(
-                at=NOON,
-                processor=pid.name,
-                region=pid.region,
-                target=pid.target,
-                trigger="http",
-                outcome="started",
-                requested_seconds=seconds,
-                session_id=session,
+                TriggerRow(
+                    at=NOON,
+                    processor=pid.name,
+                    region=pid.region,
+                    target=pid.target,
+                    trigger="http",
+                    outcome="started",
+                    requested_seconds=seconds,
+                    session_id=session,
+                )
             )
         assert (ledger.seconds_used(alpha, NOON), ledger.seconds_used(beta, NOON)) == (30, 100)
         assert ledger.seconds_used(PORCH, NOON) == 0

@@ -22,6 +22,7 @@ from spd.events import Event
 from spd.model import ObservedProcessor, SessionPolicy, StartSelector, Status
 from spd.reconcile.mutation_gate import MutationGate
 from spd.sessions.ledger import STARTING, Ledger, LedgerError
+from spd.sessions.ledger_port import ReservationRequest, TriggerRow
 from spd.sessions.start import Outcome, SessionStarter
 from spd.sessions.trigger import RefusalReason, TriggerSource, parse_trigger
 from spd.store.sqlite_store import StoreError
@@ -163,7 +164,7 @@ async def test_a_processor_that_changed_hands_is_refused_before_the_guard(ledger
 async def test_an_unwritable_ledger_refuses_before_any_call(
     client: FakeClient, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def full(**_: Any) -> Any:
+    def full(_: Any) -> Any:
         raise LedgerError("sessions.db: the session ledger cannot be written: database or disk is full")
 
     monkeypatch.setattr(ledger, "reserve", full)
@@ -230,11 +231,22 @@ async def test_an_intent_left_by_a_crash_counts_against_the_budget(
     client: FakeClient, ledger: Ledger
 ) -> None:
     # 100 s a day: a crashed 30 s intent and a 60 s session leave 10 s, less than the 30 s asked.
-    ledger.reserve(at=NOW, processor=PORCH.id, trigger="http", requested_seconds=30, budget_seconds=100)
+    ledger.reserve(
+        ReservationRequest(
+            at=NOW, processor=PORCH.id, trigger="http", requested_seconds=30, budget_seconds=100
+        )
+    )
     ledger.record_trigger(
-        at=NOW, processor="porch", region="us-east-1", trigger="sqs", outcome="started",
-        requested_seconds=60, session_id="earlier",
-    )  # fmt: skip
+        TriggerRow(
+            at=NOW,
+            processor="porch",
+            region="us-east-1",
+            trigger="sqs",
+            outcome="started",
+            requested_seconds=60,
+            session_id="earlier",
+        )
+    )
     outcome = await starter(client, ledger).trigger({"processor": "porch"}, SPEC, source=TriggerSource.HTTP)
     assert outcome.refusal is RefusalReason.BUDGET
     assert "90 of 100" in (outcome.reason or "")
@@ -244,7 +256,7 @@ async def test_an_intent_left_by_a_crash_counts_against_the_budget(
 async def test_a_malformed_trigger_with_an_unwritable_ledger_is_still_a_400_refusal(
     client: FakeClient, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def damaged(**_: Any) -> None:
+    def damaged(_: Any) -> None:
         raise LedgerError(
             "sessions.db: the session ledger cannot be written: database disk image is malformed"
         )

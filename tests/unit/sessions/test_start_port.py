@@ -15,7 +15,16 @@ from spd.aws.gateway import Gateway
 from spd.errors import SessionOpenError
 from spd.events import Event
 from spd.model import ObservedProcessor, ProcessorId, SessionPolicy, StartSelector, Status
-from spd.sessions.ledger_port import LedgerError, LedgerPort, Reservation, RowRef, SessionRecord
+from spd.sessions.ledger_port import (
+    Completion,
+    LedgerError,
+    LedgerPort,
+    Reservation,
+    ReservationRequest,
+    RowRef,
+    SessionRecord,
+    TriggerRow,
+)
 from spd.sessions.notifications import Notification
 from spd.sessions.start import Outcome, SessionStarter
 from spd.sessions.trigger import RefusalReason, TriggerSource
@@ -35,15 +44,8 @@ class MemoryLedger:
     rows: dict[RowRef, dict[str, Any]] = field(default_factory=dict)
     used: float = 0.0
 
-    async def reserve(
-        self,
-        *,
-        at: datetime,
-        processor: ProcessorId,
-        trigger: str,
-        requested_seconds: int,
-        budget_seconds: int | None,
-    ) -> Reservation:
+    async def reserve(self, request: ReservationRequest) -> Reservation:
+        requested_seconds = request.requested_seconds
         if isinstance(self.answer, LedgerError):
             raise self.answer
         if self.answer is not None:
@@ -53,23 +55,14 @@ class MemoryLedger:
         self.used += requested_seconds
         return Reservation(row, self.used - requested_seconds)
 
-    async def complete(
-        self,
-        row: RowRef,
-        *,
-        at: datetime,
-        outcome: str,
-        session_id: str | None = None,
-        reason: str | None = None,
-    ) -> None:
-        self.rows[row].update(outcome=outcome, session_id=session_id, reason=reason)
-        if outcome != "started":
+    async def complete(self, row: RowRef, completion: Completion) -> None:
+        done = completion
+        self.rows[row].update(outcome=done.outcome, session_id=done.session_id, reason=done.reason)
+        if done.outcome != "started":
             self.used -= self.rows[row]["requested"]
 
-    async def record_trigger(self, *, at: datetime, processor: str, region: str, trigger: str, outcome: str,
-                             target: str = "", requested_seconds: int | None = None,
-                             session_id: str | None = None, reason: str | None = None) -> None:  # fmt: skip
-        self.rows[f"t{len(self.rows)}"] = {"outcome": outcome, "reason": reason}
+    async def record_trigger(self, row: TriggerRow) -> None:
+        self.rows[f"t{len(self.rows)}"] = {"outcome": row.outcome, "reason": row.reason}
 
     async def record_notification(self, notification: Notification, *, received: datetime) -> bool:
         return True
