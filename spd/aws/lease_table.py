@@ -128,65 +128,61 @@ class LeaseTable:
             "lease_seconds": {"N": f"{self.lease_seconds:g}"},
         }
 
+    async def _put(self, version: str, condition: dict[str, Any] | None = None) -> bool:
+        """Write the record at `version` if `condition` holds (always without one); False when not."""
+        return await self._call("put_item", Item=self._item(version), **(condition or {})) is not None
+
+    async def _delete(self, condition: dict[str, Any]) -> bool:
+        """Delete the record if `condition` holds; False when not."""
+        return await self._call("delete_item", Key={KEY: {"S": self.name}}, **condition) is not None
+
+    def _ours_at(self, current: str) -> dict[str, Any]:
+        """The condition: the record is still this holder's, at the version it wrote last."""
+        return {
+            "ConditionExpression": "#v = :current AND #h = :me",
+            "ExpressionAttributeNames": {"#v": "version", "#h": "holder"},
+            "ExpressionAttributeValues": {":current": {"S": current}, ":me": {"S": self.holder}},
+        }
+
     async def acquire(self, version: str) -> bool:
         """Write the record if there is none."""
-        answer = await self._call(
-            "put_item",
-            Item=self._item(version),
-            ConditionExpression="attribute_not_exists(#k)",
-            ExpressionAttributeNames={"#k": KEY},
-        )
-        return answer is not None
+        return await self._put(version, _absent())
 
     async def take_over(self, seen: LeaseRecord, version: str) -> bool:
         """Replace a record whose version stood still for a whole lease, if it still has that version."""
-        answer = await self._call(
-            "put_item",
-            Item=self._item(version),
-            ConditionExpression="#v = :seen",
-            ExpressionAttributeNames={"#v": "version"},
-            ExpressionAttributeValues={":seen": {"S": seen.version}},
-        )
-        return answer is not None
+        return await self._put(version, _at_version(seen.version))
 
     async def renew(self, current: str, version: str) -> bool:
         """Write a fresh version, if the record is still ours at the version we wrote last."""
-        answer = await self._call(
-            "put_item",
-            Item=self._item(version),
-            ConditionExpression="#v = :current AND #h = :me",
-            ExpressionAttributeNames={"#v": "version", "#h": "holder"},
-            ExpressionAttributeValues={":current": {"S": current}, ":me": {"S": self.holder}},
-        )
-        return answer is not None
+        return await self._put(version, self._ours_at(current))
 
     async def release(self, current: str) -> bool:
         """Delete the record if it is still ours at `current`, so a standby takes over at its next read."""
-        answer = await self._call(
-            "delete_item",
-            Key={KEY: {"S": self.name}},
-            ConditionExpression="#v = :current AND #h = :me",
-            ExpressionAttributeNames={"#v": "version", "#h": "holder"},
-            ExpressionAttributeValues={":current": {"S": current}, ":me": {"S": self.holder}},
-        )
-        return answer is not None
+        return await self._delete(self._ours_at(current))
 
     async def announce(self, version: str) -> None:
         """Write the record whatever is there: for a record only this holder ever writes (a member
         record, keyed by the holder's id); others only ever delete it (`reap`)."""
-        await self._call("put_item", Item=self._item(version))
+        await self._put(version)
 
     async def reap(self, seen: LeaseRecord) -> bool:
         """Delete another daemon's record whose version stood still for a whole lease (a dead member),
         if it still has that version."""
-        answer = await self._call(
-            "delete_item",
-            Key={KEY: {"S": self.name}},
-            ConditionExpression="#v = :seen",
-            ExpressionAttributeNames={"#v": "version"},
-            ExpressionAttributeValues={":seen": {"S": seen.version}},
-        )
-        return answer is not None
+        return await self._delete(_at_version(seen.version))
+
+
+def _absent() -> dict[str, Any]:
+    """The condition: there is no record."""
+    return {"ConditionExpression": "attribute_not_exists(#k)", "ExpressionAttributeNames": {"#k": KEY}}
+
+
+def _at_version(version: str) -> dict[str, Any]:
+    """The condition: the record is still at `version` (whoever holds it)."""
+    return {
+        "ConditionExpression": "#v = :seen",
+        "ExpressionAttributeNames": {"#v": "version"},
+        "ExpressionAttributeValues": {":seen": {"S": version}},
+    }
 
 
 SHARD_PART = "/shard/"
