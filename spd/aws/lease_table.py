@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -40,15 +41,21 @@ def new_version() -> str:
     return uuid.uuid4().hex
 
 
-class LeaseTable:
-    """One lease (`name`) in one table, through an aiobotocore DynamoDB client."""
+@dataclass(eq=False)
+class _Place:
+    """What both kinds of handle are built on: a DynamoDB client (aiobotocore), the table, the name
+    their items are keyed by, this daemon's holder id and its lease."""
 
-    def __init__(self, client: Any, table: str, name: str, holder: str, lease_seconds: float) -> None:
-        self._client = client
-        self.table = table
-        self.name = name
-        self.holder = holder
-        self.lease_seconds = lease_seconds
+    _client: Any
+    table: str
+    name: str
+    holder: str
+    lease_seconds: float
+
+
+@dataclass(eq=False)
+class LeaseTable(_Place):
+    """One lease (`name`) in one table, through an aiobotocore DynamoDB client."""
 
     async def _call(self, operation: str, **kwargs: Any) -> dict[str, Any] | None:
         """The response, or None when a conditional write's condition failed."""
@@ -189,7 +196,8 @@ SHARD_PART = "/shard/"
 MEMBER_PART = "/member/"
 
 
-class ShardTable:
+@dataclass(eq=False)
+class ShardTable(_Place):
     """The shard leases and member records of one stack (`ha.mode: shards`), in the same table.
 
     Items are lease records (`LeaseTable`) keyed `<name>/shard/<shard>` and `<name>/member/<holder>`;
@@ -197,13 +205,7 @@ class ShardTable:
     so a heartbeat costs one read however many shards and members there are.
     """
 
-    def __init__(self, client: Any, table: str, name: str, holder: str, lease_seconds: float) -> None:
-        self._client = client
-        self.table = table
-        self.name = name
-        self.holder = holder
-        self.lease_seconds = lease_seconds
-        self._leases: dict[str, LeaseTable] = {}
+    _leases: dict[str, LeaseTable] = field(default_factory=dict, init=False)
 
     def _lease(self, key: str) -> LeaseTable:
         if key not in self._leases:

@@ -20,7 +20,7 @@ import structlog
 from spd.aws.gateway import CallStats, Gateway
 from spd.config.settings import Settings
 from spd.daemon.event_out import EventOutlet
-from spd.daemon.leader import Leadership
+from spd.daemon.leader import Leadership, LeasePlace
 from spd.daemon.logs import level_number
 from spd.daemon.metrics import DaemonMetrics, Health, SinkCounts
 from spd.daemon.notify import Notifier
@@ -108,6 +108,12 @@ class Context:
     def gateway(self) -> Gateway:
         assert self.gateway_or_none is not None, "components start after the gateway opens"
         return self.gateway_or_none
+
+    def lease_place(self) -> LeasePlace:
+        """Where this daemon's lease records are (either `ha.mode`), from the settings and spec in force."""
+        return LeasePlace(
+            self.gateway, self.settings.ha, self.desired.stack, self.desired.regions, self.environ
+        )
 
     def current_settings(self) -> Settings:
         return self.config.settings

@@ -22,11 +22,12 @@ import os
 import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from spd import events
 from spd.aws.gateway import Gateway
-from spd.aws.lease_table import LeaseTable, LeaseTableError, new_version
+from spd.aws.lease_table import LeaseTable, LeaseTableError, ShardTable, new_version
 from spd.config.fallback_region import fallback_region
 from spd.config.settings import HaSettings
 from spd.events import Event, EventSink
@@ -43,6 +44,30 @@ def default_holder() -> str:
 def lease_region(ha: HaSettings, spec_regions: Sequence[str], environ: Mapping[str, str]) -> str:
     """The table's region: the setting, else `fallback_region`'s (the spec's first, the environment's)."""
     return ha.region or fallback_region(environ, spec_regions)
+
+
+Table = TypeVar("Table", LeaseTable, ShardTable)
+
+
+@dataclass(frozen=True, slots=True)
+class LeasePlace:
+    """Where a daemon's lease records are: the `ha` settings' table, in its region, for this stack.
+    Both modes (`leader`, `shards`) reach their table the same way."""
+
+    gateway: Gateway
+    ha: HaSettings
+    stack: str
+    spec_regions: Sequence[str]
+    environ: Mapping[str, str]
+
+    async def table(self, kind: type[Table]) -> Table:
+        """A `kind` of lease table over a DynamoDB client of the table's region, for this holder."""
+        ha = self.ha
+        assert ha.table is not None
+        client = await self.gateway.service_client(
+            "dynamodb", lease_region(ha, self.spec_regions, self.environ)
+        )
+        return kind(client, ha.table, ha.name or self.stack, ha.holder or default_holder(), ha.lease_seconds)
 
 
 class Leadership:
@@ -74,28 +99,19 @@ class Leadership:
     @classmethod
     async def open(
         cls,
-        gateway: Gateway,
-        ha: HaSettings,
+        place: LeasePlace,
         *,
-        stack: str,
-        spec_regions: Sequence[str],
-        environ: Mapping[str, str],
         on_event: EventSink = events.discard,
         on_role: RoleListener | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> Leadership:
-        assert ha.table is not None
-        client = await gateway.service_client("dynamodb", lease_region(ha, spec_regions, environ))
-        table = LeaseTable(
-            client, ha.table, ha.name or stack, ha.holder or default_holder(), ha.lease_seconds
-        )
         return cls(
-            table,
-            LeaseTiming(ha.lease_seconds),
+            await place.table(LeaseTable),
+            LeaseTiming(place.ha.lease_seconds),
             on_event=on_event,
             on_role=on_role,
             clock=clock,
-            create_table=ha.create_table,
+            create_table=place.ha.create_table,
         )
 
     @property

@@ -161,11 +161,7 @@ class Lease(Component):
         if ha.table is None or ha.mode != "leader":  # shards: `spd.daemon.shard_leases`
             return
         self._leadership = await Leadership.open(
-            ctx.gateway,
-            ha,
-            stack=ctx.desired.stack,
-            spec_regions=ctx.desired.regions,
-            environ=ctx.environ,
+            ctx.lease_place(),
             on_event=ctx.emit,
             on_role=self._on_role,
             clock=ctx.clock,

@@ -33,11 +33,7 @@ class ShardLeases(Component):
             return
         self._ctx = ctx
         self._keeper = await ShardKeeper.open(
-            ctx.gateway,
-            ha,
-            stack=ctx.desired.stack,
-            spec_regions=ctx.desired.regions,
-            environ=ctx.environ,
+            ctx.lease_place(),
             wanted=lambda: wanted_shards(ctx.desired, ctx.settings),
             on_event=ctx.emit,
             on_change=self._changed,

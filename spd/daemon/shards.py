@@ -26,10 +26,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from spd import events
-from spd.aws.gateway import Gateway
 from spd.aws.lease_table import LeaseTableError, ShardTable, new_version
-from spd.config.settings import HaSettings, Settings
-from spd.daemon.leader import default_holder, lease_region
+from spd.config.settings import Settings
+from spd.daemon.leader import LeasePlace
 from spd.events import Event, EventSink
 from spd.ha.lease import LeaseRecord, LeaseTiming, Role
 from spd.ha.shards import AMBIENT_SHARD, ShardBook, fair_share, shard_of
@@ -93,30 +92,21 @@ class ShardKeeper:
     @classmethod
     async def open(
         cls,
-        gateway: Gateway,
-        ha: HaSettings,
+        place: LeasePlace,
         *,
-        stack: str,
-        spec_regions: Sequence[str],
-        environ: Mapping[str, str],
         wanted: Callable[[], Sequence[str]],
         on_event: EventSink = events.discard,
         on_change: ShardListener | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> ShardKeeper:
-        assert ha.table is not None
-        client = await gateway.service_client("dynamodb", lease_region(ha, spec_regions, environ))
-        holder = ha.holder or default_holder()
-        table = ShardTable(client, ha.table, ha.name or stack, holder, ha.lease_seconds)
-        timing = LeaseTiming(ha.lease_seconds)
         return cls(
-            table,
-            timing,
+            await place.table(ShardTable),
+            LeaseTiming(place.ha.lease_seconds),
             wanted,
             on_event=on_event,
             on_change=on_change,
             clock=clock,
-            create_table=ha.create_table,
+            create_table=place.ha.create_table,
         )
 
     @property
