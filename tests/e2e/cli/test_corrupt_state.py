@@ -14,6 +14,7 @@ import pytest
 from spd.events import Event
 from spd.events.history import History
 from spd.sessions.ledger import Ledger, ledger_path
+from spd.sessions.ledger_port import TriggerRow
 from spdrun import home, run_spd, write_spec
 
 ROWS = 3000
@@ -61,12 +62,14 @@ def test_sessions_on_a_damaged_ledger_is_one_located_line(tmp_path: Path) -> Non
     with Ledger.open(state) as ledger:
         for index in range(ROWS):
             ledger.record_trigger(
-                at=now,
-                processor="porch",
-                region="us-east-1",
-                trigger="cli",
-                outcome="refused",
-                reason=f"r{index}",
+                TriggerRow(
+                    at=now,
+                    processor="porch",
+                    region="us-east-1",
+                    trigger="cli",
+                    outcome="refused",
+                    reason=f"r{index}",
+                )
             )
     path = ledger_path(state)
     damage(path)

@@ -18,6 +18,7 @@ from spd.events import Event
 from spd.events.history import History
 from spd.model import STACK_TAG, ProcessorId
 from spd.sessions.ledger import Ledger
+from spd.sessions.ledger_port import Completion, ReservationRequest, TriggerRow
 from spd.sessions.notifications import parse_notification
 from spd.spec import load_spec
 from spdrun import home, run_spd, write_spec
@@ -94,21 +95,25 @@ def _local_state(state: Path) -> str:
     now = datetime.now(UTC)
     with Ledger.open(state) as ledger:
         got = ledger.reserve(
-            at=now,
-            processor=ProcessorId("us-east-1", "porch"),
-            trigger="http",
-            requested_seconds=30,
-            budget_seconds=None,
+            ReservationRequest(
+                at=now,
+                processor=ProcessorId("us-east-1", "porch"),
+                trigger="http",
+                requested_seconds=30,
+                budget_seconds=None,
+            )
         )
         assert got.row is not None
-        ledger.complete(got.row, at=now, outcome="started", session_id="s-local")
+        ledger.complete(got.row, Completion(at=now, outcome="started", session_id="s-local"))
         ledger.record_trigger(
-            at=now,
-            processor="porch",
-            region="us-east-1",
-            trigger="sqs",
-            outcome="refused",
-            reason="malformed",
+            TriggerRow(
+                at=now,
+                processor="porch",
+                region="us-east-1",
+                trigger="sqs",
+                outcome="refused",
+                reason="malformed",
+            )
         )
         ledger.record_notification(
             parse_notification(sns(label_message("s-local", "e-1", "PERSON"))), received=now
