@@ -16,16 +16,10 @@ def damaged_ledger(state: Path) -> Path:
     """A real ledger in `state` with one row, then every page but the first (the file header and the
     schema) overwritten with garbage: it opens, and every read or write of a row fails."""
     with Ledger.open(state) as ledger:
-        ledger.record_trigger(
-            TriggerRow(
-                at=datetime.now(UTC),
-                processor="porch",
-                region="us-east-1",
-                trigger="cli",
-                outcome="refused",
-                reason="budget",
-            )
-        )
+        ledger.record_trigger(TriggerRow(
+            at=datetime.now(UTC), processor="porch", region="us-east-1", trigger="cli", outcome="refused",
+            reason="budget",
+        ))  # fmt: skip
     path = ledger_path(state)
     header = path.read_bytes()[:100]
     size = path.stat().st_size

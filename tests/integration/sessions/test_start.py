@@ -209,17 +209,10 @@ async def test_a_trigger_beyond_the_daily_budget_is_refused(emu: Any, ledger: Le
     create(emu, PORCH.config)
     # 100 s a day; 2 x 30 s started earlier today, a 30 s one would still fit, a 60 s one would not.
     for i in range(2):
-        ledger.record_trigger(
-            TriggerRow(
-                at=NOW,
-                processor="porch",
-                region="us-east-1",
-                trigger="sqs",
-                outcome="started",
-                requested_seconds=30,
-                session_id=f"earlier-{i}",
-            )
-        )
+        ledger.record_trigger(TriggerRow(
+            at=NOW, processor="porch", region="us-east-1", trigger="sqs", outcome="started",
+            requested_seconds=30, session_id=f"earlier-{i}",
+        ))  # fmt: skip
     run = Run(emu.url, ledger)
     over = await run.trigger({"processor": "porch", "max_duration_seconds": 60})
     assert (over.outcome, over.refusal) == (Outcome.REFUSED, RefusalReason.BUDGET)

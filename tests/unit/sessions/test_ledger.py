@@ -100,17 +100,10 @@ def test_round_trip_with_a_redelivered_notification(ledger: Ledger) -> None:
             session_id="s-1",
         )
     )
-    ledger.record_trigger(
-        TriggerRow(
-            at=NOON + timedelta(seconds=5),
-            processor="porch",
-            region="us-east-1",
-            trigger="http",
-            outcome="coalesced",
-            requested_seconds=30,
-            reason="a session is open (STARTING)",
-        )
-    )
+    ledger.record_trigger(TriggerRow(
+        at=NOON + timedelta(seconds=5), processor="porch", region="us-east-1", trigger="http", outcome="coalesced",
+        requested_seconds=30, reason="a session is open (STARTING)",
+    ))  # fmt: skip
     labels = parse_notification(sns(label_message("s-1", "e-1", "PERSON")))
     done = parse_notification(sns(complete_message("s-1", "e-2", 29_500)))
     assert ledger.record_notification(labels, received=NOON) is True
@@ -130,17 +123,10 @@ def test_round_trip_with_a_redelivered_notification(ledger: Ledger) -> None:
 
 def test_budget_counts_requested_seconds_corrected_by_processed_ones(ledger: Ledger) -> None:
     for i, seconds in enumerate((30, 30, 10)):
-        ledger.record_trigger(
-            TriggerRow(
-                at=NOON + timedelta(minutes=i),
-                processor="porch",
-                region="us-east-1",
-                trigger="cli",
-                outcome="started",
-                requested_seconds=seconds,
-                session_id=f"s-{i}",
-            )
-        )
+        ledger.record_trigger(TriggerRow(
+            at=NOON + timedelta(minutes=i), processor="porch", region="us-east-1", trigger="cli",
+            outcome="started", requested_seconds=seconds, session_id=f"s-{i}",
+        ))  # fmt: skip
     # Not counted: another processor, another region, a refused trigger, yesterday (UTC).
     for at, processor, region, outcome, session_id in (
         (NOON, "garage", "us-east-1", "started", "g"),
@@ -148,17 +134,10 @@ def test_budget_counts_requested_seconds_corrected_by_processed_ones(ledger: Led
         (NOON, "porch", "us-east-1", "refused", None),
         (NOON - timedelta(hours=13), "porch", "us-east-1", "started", "yesterday"),
     ):
-        ledger.record_trigger(
-            TriggerRow(
-                at=at,
-                processor=processor,
-                region=region,
-                trigger="cli",
-                outcome=outcome,
-                requested_seconds=99,
-                session_id=session_id,
-            )
-        )
+        ledger.record_trigger(TriggerRow(
+            at=at, processor=processor, region=region, trigger="cli", outcome=outcome,
+            requested_seconds=99, session_id=session_id,
+        ))  # fmt: skip
     assert ledger.seconds_used(PORCH, NOON) == 70
     ledger.record_notification(parse_notification(sns(complete_message("s-0", "e-0", 12_500))), received=NOON)
     assert ledger.seconds_used(PORCH, NOON) == 52.5

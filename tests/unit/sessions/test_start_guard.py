@@ -236,17 +236,10 @@ async def test_an_intent_left_by_a_crash_counts_against_the_budget(
             at=NOW, processor=PORCH.id, trigger="http", requested_seconds=30, budget_seconds=100
         )
     )
-    ledger.record_trigger(
-        TriggerRow(
-            at=NOW,
-            processor="porch",
-            region="us-east-1",
-            trigger="sqs",
-            outcome="started",
-            requested_seconds=60,
-            session_id="earlier",
-        )
-    )
+    ledger.record_trigger(TriggerRow(
+        at=NOW, processor="porch", region="us-east-1", trigger="sqs", outcome="started",
+        requested_seconds=60, session_id="earlier",
+    ))  # fmt: skip
     outcome = await starter(client, ledger).trigger({"processor": "porch"}, SPEC, source=TriggerSource.HTTP)
     assert outcome.refusal is RefusalReason.BUDGET
     assert "90 of 100" in (outcome.reason or "")
