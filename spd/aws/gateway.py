@@ -29,6 +29,7 @@ from spd.aws.errors import THROTTLING_CODES, error_code, install_retry_rules, tr
 from spd.aws.ratelimit import RateLimiter
 from spd.errors import EndpointError
 from spd.model import AMBIENT_TARGET, ProcessorId, Status
+from spd.reconcile.mutation_gate import SEND_GUARD, SendRefused
 from spd.reconcile.ports import Created, FleetGateway, IdempotentForms
 
 if TYPE_CHECKING:
@@ -73,6 +74,19 @@ class RegionClient(IdempotentForms):
         self._limiter = limiter
         self._stats = stats
         client.meta.events.register("needs-retry.rekognition", self._on_attempt)
+        client.meta.events.register("before-send.rekognition", self._before_send)
+
+    @staticmethod
+    def _before_send(event_name: str = "", **_: Any) -> None:
+        """Right before each attempt of a mutating call leaves (after its pacer slot, and before every
+        retry): ask the lease again (`SEND_GUARD`), and send nothing if it lapsed meanwhile."""
+        operation = event_name.rsplit(".", 1)[-1]
+        guard = SEND_GUARD.get()
+        if guard is None or operation not in MUTATING_OPERATIONS:
+            return
+        reason = guard()
+        if reason is not None:
+            raise SendRefused(operation, reason)
 
     def _on_attempt(self, response: Any = None, operation: Any = None, **_: Any) -> None:
         """Counts every attempt and slows the pacer on throttling, retried or not."""
@@ -158,6 +172,19 @@ class RegionClient(IdempotentForms):
 
     async def untag(self, arn: str, keys: list[str]) -> None:
         await self._call("UntagResource", ResourceArn=arn, TagKeys=keys)
+
+
+MUTATING_OPERATIONS = frozenset(
+    {
+        "CreateStreamProcessor",
+        "StartStreamProcessor",
+        "StopStreamProcessor",
+        "UpdateStreamProcessor",
+        "DeleteStreamProcessor",
+        "TagResource",
+        "UntagResource",
+    }
+)
 
 
 def _snake(operation: str) -> str:

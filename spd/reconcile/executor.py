@@ -28,6 +28,7 @@ in-memory `spd.reconcile.fake_gateway` in unit tests), never through `spd.aws`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -40,10 +41,12 @@ from spd.model import STACK_TAG, Kind, ObservedProcessor, ProcessorId, Status, U
 from spd.reconcile.backoff import NO_BACKOFF, RestartPolicy
 from spd.reconcile.mutation_gate import (
     OPEN,
+    SEND_GUARD,
     MutationGate,
     NotLeader,
     NotOwned,
     Refusal,
+    SendRefused,
     owner_refusal,
 )
 from spd.reconcile.plan import Action, ChangeKind, ProcessorPlan
@@ -278,6 +281,8 @@ class Executor:
         outcome = ProcessorOutcome(plan.id, plan.actions)
         if plan.observed is not None:
             outcome.arn = plan.observed.arn
+        gate = self._gate.for_target(plan.id.target)
+        sending = SEND_GUARD.set(gate.lease)  # asked again as each mutating request leaves
         try:
             client = await self._gateway.region(plan.id.region, plan.id.target)
             target = _Owned(
@@ -286,15 +291,20 @@ class Executor:
                 self._settings.stack,
                 outcome,
                 lambda step, owner: self._disown(outcome, step, owner),
-                self._gate.for_target(plan.id.target),
+                gate,
                 lambda step, reason: self._halt(outcome, step, reason),
             )
             await self._run(plan, client, target, outcome)
         except _Abandon:
             pass
+        except SendRefused as refused:
+            with contextlib.suppress(_Abandon):
+                self._halt(outcome, refused.operation, refused.reason)
         except (AwsError, EndpointError, WaitTimeoutError) as exc:
             outcome.error = str(exc)
             self._event(events.PROCESSOR_ERROR, plan.id, error=str(exc), steps_done=list(outcome.done))
+        finally:
+            SEND_GUARD.reset(sending)
         return outcome
 
     def _halt(self, outcome: ProcessorOutcome, step: str, reason: str) -> NoReturn:

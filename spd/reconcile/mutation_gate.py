@@ -19,7 +19,10 @@ paths can never disagree on either question.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
+
+from spd.errors import EndpointError
 
 Guard = Callable[[], str | None]
 """The lease's answer: None to go ahead, or why this process must not mutate now."""
@@ -85,6 +88,22 @@ class MutationGate:
     def adopt_refusal(self, owner: str | None) -> Refusal | None:
         """Adopting is the reverse ownership rule: only a processor with no `spd:stack` tag at all."""
         return self.lease_refusal() or (None if owner is None else NotOwned(owner))
+
+
+SEND_GUARD: ContextVar[Guard | None] = ContextVar("spd_send_guard", default=None)
+"""The lease to ask again as each mutating request leaves (set by the executor and the session start
+path around their calls, asked by the gateway after the call's pacer slot and before every retry): a
+call may wait for its slot, or retry, longer than the lease's margin, so the answer given before the
+wait says nothing about the moment the request is sent."""
+
+
+class SendRefused(EndpointError):
+    """A mutating request not sent: the lease lapsed while it waited for its slot or a retry."""
+
+    def __init__(self, operation: str, reason: str) -> None:
+        super().__init__(f"{operation} not sent: {reason}")
+        self.operation = operation
+        self.reason = reason
 
 
 OPEN = MutationGate()
