@@ -24,6 +24,7 @@ from aiobotocore.session import AioSession, get_session
 from botocore.exceptions import BotoCoreError, ClientError
 
 from spd import __version__
+from spd.api.rules import MUTATING_STREAM_PROCESSOR_OPERATIONS
 from spd.aws import credentials, mapping
 from spd.aws.errors import THROTTLING_CODES, error_code, install_retry_rules, translate
 from spd.aws.ratelimit import RateLimiter
@@ -82,7 +83,7 @@ class RegionClient(IdempotentForms):
         retry): ask the lease again (`SEND_GUARD`), and send nothing if it lapsed meanwhile."""
         operation = event_name.rsplit(".", 1)[-1]
         guard = SEND_GUARD.get()
-        if guard is None or operation not in MUTATING_OPERATIONS:
+        if guard is None or operation not in MUTATING_STREAM_PROCESSOR_OPERATIONS:
             return
         reason = guard()
         if reason is not None:
@@ -172,19 +173,6 @@ class RegionClient(IdempotentForms):
 
     async def untag(self, arn: str, keys: list[str]) -> None:
         await self._call("UntagResource", ResourceArn=arn, TagKeys=keys)
-
-
-MUTATING_OPERATIONS = frozenset(
-    {
-        "CreateStreamProcessor",
-        "StartStreamProcessor",
-        "StopStreamProcessor",
-        "UpdateStreamProcessor",
-        "DeleteStreamProcessor",
-        "TagResource",
-        "UntagResource",
-    }
-)
 
 
 def _snake(operation: str) -> str:
