@@ -41,16 +41,8 @@ from spd import events
 from spd.errors import AwsError, EndpointError, NotFoundError, SessionOpenError
 from spd.events import Event, EventSink
 from spd.model import DesiredState, FragmentNumber, Kind, ProcessorId, ProducerTimestamp, Status
-from spd.reconcile.mutation_gate import (
-    OPEN,
-    SEND_GUARD,
-    MutationGate,
-    NotLeader,
-    NotOwned,
-    Refusal,
-    SendRefused,
-    owner_refusal,
-)
+from spd.reconcile import mutation_gate
+from spd.reconcile.mutation_gate import OPEN, MutationGate, NotLeader, NotOwned, Refusal, owner_refusal
 from spd.reconcile.ports import FleetGateway
 from spd.sessions.ledger import Ledger, SqliteLedger
 from spd.sessions.ledger_port import (
@@ -297,11 +289,13 @@ class SessionStarter:
         if gate_says is not None:
             return await refusal(gate_says)
         starting = client.start_session(pid.name, request.selector, request.max_duration_seconds)
-        sending = SEND_GUARD.set(self._gate.lease)  # asked again as the Start leaves (its pacer slot)
+        sending = mutation_gate.SEND_GUARD.set(
+            self._gate.lease
+        )  # asked again as the Start leaves (its pacer slot)
         try:
             return await self._started(starting, now, base, intent)
         finally:
-            SEND_GUARD.reset(sending)
+            mutation_gate.SEND_GUARD.reset(sending)
 
     async def _not_reserved(
         self, request: SessionRequest, reservation: Reservation, now: datetime, base: SessionOutcome
@@ -326,7 +320,7 @@ class SessionStarter:
         except SessionOpenError:
             reason = "a session is open (another start won the race)"
             outcome = replace(base, outcome=Outcome.COALESCED, reason=reason)
-        except SendRefused as refused:  # the lease lapsed while the Start waited for its slot
+        except mutation_gate.SendRefused as refused:  # the lease lapsed while the Start waited for its slot
             message = f"not started: {refused.reason}"
             outcome = replace(base, reason=message, refusal=RefusalReason.NOT_LEADER, temporary=True)
         except (AwsError, EndpointError) as exc:
