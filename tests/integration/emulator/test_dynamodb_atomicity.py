@@ -87,47 +87,33 @@ def test_a_cancelled_transaction_leaves_every_named_item_as_it_was(emu: Any) -> 
     client.put_item(TableName=table, Item={**key("doomed"), "v": {"S": "kept"}})
     client.put_item(TableName=table, Item={**key("guard"), "open": {"BOOL": True}})
     before = client.scan(TableName=table, ConsistentRead=True)["Items"]
+    changes = [
+        {
+            "Update": {
+                "TableName": table,
+                "Key": key("counter"),
+                "UpdateExpression": "ADD n :one",
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+            }
+        },
+        {"Put": {"TableName": table, "Item": {**key("new"), "v": {"S": "x"}}}},
+        {"Delete": {"TableName": table, "Key": key("doomed")}},
+    ]
+    failing_check = {
+        "ConditionCheck": {
+            "TableName": table,
+            "Key": key("guard"),
+            "ConditionExpression": "attribute_not_exists(#o)",
+            "ExpressionAttributeNames": {"#o": "open"},
+        }
+    }
     with pytest.raises(ClientError) as cancelled:
-        client.transact_write_items(
-            TransactItems=[
-                {
-                    "Update": {
-                        "TableName": table,
-                        "Key": key("counter"),
-                        "UpdateExpression": "ADD n :one",
-                        "ExpressionAttributeValues": {":one": {"N": "1"}},
-                    }
-                },
-                {"Put": {"TableName": table, "Item": {**key("new"), "v": {"S": "x"}}}},
-                {"Delete": {"TableName": table, "Key": key("doomed")}},
-                {
-                    "ConditionCheck": {
-                        "TableName": table,
-                        "Key": key("guard"),
-                        "ConditionExpression": "attribute_not_exists(#o)",
-                        "ExpressionAttributeNames": {"#o": "open"},
-                    }
-                },
-            ]
-        )
+        client.transact_write_items(TransactItems=[*changes, failing_check])
     assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
     after = client.scan(TableName=table, ConsistentRead=True)["Items"]
     assert sorted(after, key=str) == sorted(before, key=str)
     # The same transaction without the failing check goes through whole.
-    client.transact_write_items(
-        TransactItems=[
-            {
-                "Update": {
-                    "TableName": table,
-                    "Key": key("counter"),
-                    "UpdateExpression": "ADD n :one",
-                    "ExpressionAttributeValues": {":one": {"N": "1"}},
-                }
-            },
-            {"Put": {"TableName": table, "Item": {**key("new"), "v": {"S": "x"}}}},
-            {"Delete": {"TableName": table, "Key": key("doomed")}},
-        ]
-    )
+    client.transact_write_items(TransactItems=changes)
     items = {i["sk"]["S"]: i for i in client.scan(TableName=table, ConsistentRead=True)["Items"]}
     assert set(items) == {"counter", "new", "guard"}
     assert items["counter"]["n"] == {"N": "2"}
