@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from old_ledgers import write_old_ledger
 from spd.model import ProcessorId
 from spd.sessions.ledger import INTENT_REASON, SCHEMA, STARTING, Ledger, LedgerError, ledger_path
 from spd.sessions.ledger_port import Completion, ReservationRequest
-from spd.store.sqlite_store import Database, Schema
 from spdrun import home, run_spd, write_spec
 
 NOON = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
@@ -53,17 +53,7 @@ def test_reserve_checks_the_budget_and_writes_the_intent(tmp_path: Path) -> None
 
 
 def test_a_ledger_of_the_previous_version_is_migrated(tmp_path: Path) -> None:
-    previous = Schema(
-        kind=SCHEMA.kind, application_id=SCHEMA.application_id, migrations=SCHEMA.migrations[:-1]
-    )
-    old = Database(ledger_path(tmp_path), previous)
-    with old.write() as conn:
-        conn.execute(
-            "INSERT INTO sessions (at_ms, processor, region, trigger, requested_seconds, session_id, outcome)"
-            " VALUES (?, 'porch', 'us-east-1', 'http', 40, 's-1', 'started')",
-            (int(NOON.timestamp() * 1000),),
-        )
-    old.close()
+    write_old_ledger(tmp_path, versions=len(SCHEMA.migrations) - 1, at=NOON)
     with Ledger.open(tmp_path) as ledger:
         assert ledger.seconds_used(PORCH, NOON) == 40
         pending = ledger.reserve(

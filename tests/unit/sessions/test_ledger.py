@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ledger_messages import complete_message, label_message, sns
+from old_ledgers import write_old_ledger
 from spd.model import ProcessorId
 from spd.sessions.ledger import Ledger, ledger_path
 from spd.sessions.ledger_port import TriggerRow
@@ -168,18 +169,7 @@ def test_the_same_name_in_two_targets_is_two_processors(tmp_path: Path) -> None:
 
 
 def test_a_ledger_written_before_targets_is_read_as_the_ambient_targets(tmp_path: Path) -> None:
-    from spd.sessions.ledger import SCHEMA
-    from spd.store.sqlite_store import Database, Schema
-
-    first = Schema(kind=SCHEMA.kind, application_id=SCHEMA.application_id, migrations=SCHEMA.migrations[:1])
-    old = Database(ledger_path(tmp_path), first)
-    with old.write() as conn:
-        conn.execute(
-            "INSERT INTO sessions (at_ms, processor, region, trigger, requested_seconds, session_id, outcome)"
-            " VALUES (?, 'porch', 'us-east-1', 'http', 40, 's-1', 'started')",
-            (int(NOON.timestamp() * 1000),),
-        )
-    old.close()
+    write_old_ledger(tmp_path, versions=1, at=NOON)
     with Ledger.open(tmp_path) as ledger:
         assert ledger.seconds_used(PORCH, NOON) == 40
         assert ledger.processor_of("s-1") == PORCH
