@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import forkserver
 from spdrun import SPD, spd_env
 
 # Small intervals keep the module fast; nothing asserts on how fast anything was.
@@ -56,7 +57,18 @@ class Daemon:
         removed = {k for k, v in given.items() if v is None}
         kept = {k: v for k, v in given.items() if v is not None}
         environ = {k: v for k, v in spd_env(kept).items() if k not in removed}
-        self.proc = subprocess.Popen(
+        self.proc: subprocess.Popen[str] | forkserver.ForkedProcess
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        try:
+            forked = forkserver.popen(
+                ["run", *args],
+                env=environ,
+                cwd=str(cwd or os.getcwd()),
+                stdin=devnull,
+            )
+        finally:
+            os.close(devnull)
+        self.proc = forked or subprocess.Popen(
             [*SPD, "run", *args],
             env=environ,
             cwd=cwd,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -12,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import forkserver
 from spd.emulator.testing import EmulatorControl, EmulatorControlError
 from spd.model import OPERATIONS
 
@@ -83,6 +85,17 @@ def spd_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def write_spd_command(path: Path) -> None:
+    """An executable `spd` at `path` for shell scripts: forked from the fork server when there is one,
+    else `python -m spd`."""
+    chosen = forkserver.server()
+    if chosen is not None and not chosen.stopped():
+        forkserver.write_shim(str(path), chosen.path)
+        return
+    path.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m spd "$@"\n', encoding="utf-8")
+    path.chmod(0o755)
+
+
 def run_spd(
     args: Sequence[str],
     *,
@@ -90,12 +103,18 @@ def run_spd(
     timeout: float = 120,
     input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
+    """`spd ARGS` as a process of its own, through the fork server (tests/support/forkserver.py) unless
+    its environment needs a real `exec`."""
+    environ = spd_env(env)
+    forked = forkserver.run(args, env=environ, timeout=timeout, input=input)
+    if forked is not None:
+        return forked
     # Without input, stdin is closed rather than inherited: a test run from a terminal must never let
     # `spd apply` find a terminal to ask on.
     stdin = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
     return subprocess.run(
         [*SPD, *args],
-        env=spd_env(env),
+        env=environ,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -32,7 +32,7 @@ from spd.config.settings import Settings
 from spd.spec import load_spec
 from spd.spec.schema import ProcessorSpec, SpecDocument, TargetSpec
 from spd.spec.yaml_source import read_document
-from spdrun import spd_env
+from spdrun import spd_env, write_spd_command
 
 SHELL = all_blocks("sh", "console")
 YAML = all_blocks("yaml")
@@ -131,8 +131,7 @@ def _sandbox(tmp_path: Path, page_blocks: list[Block]) -> tuple[Path, dict[str, 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     shim = bin_dir / "spd"
-    shim.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m spd "$@"\n', encoding="utf-8")
-    shim.chmod(0o755)
+    write_spd_command(shim)
     env = spd_env(
         {
             "PATH": os.pathsep.join([str(bin_dir), _VENV_BIN, os.environ.get("PATH", "")]),
