@@ -59,9 +59,17 @@ PRELOAD = (
     "spd.emulator.command",
     "spd.daemon.service",
     "spd.connect",
+    "spd.emulator.moto_services.sandbox",
+    "spd.emulator.moto_services.dynamodb_transactions",
+    "spd.emulator.backend.references",
     "aiobotocore.session",
     "botocore.session",
+    "xml.dom.minidom",
 )
+
+MOTO_SERVICES = ("dynamodb", "kms", "kinesis", "kinesisvideo", "sns", "sqs", "s3", "iam", "sts", "events")
+"""moto's services behind a `--local` sandbox and the daemon's watch and sinks: moto imports each on its
+first request, which every `--local` command that creates references would pay again."""
 
 START_UP_VARIABLES = ("PYTHON", "LANG", "LC_", "MOTO_", "TEST_SERVER_MODE")
 """Prefixes of the variables read once when the interpreter or a module starts: a request that sets one
@@ -78,6 +86,10 @@ def serve(path: str) -> None:
     """Import, listen on `path`, then fork a child per request until standard input closes."""
     for name in PRELOAD:
         importlib.import_module(name)
+    from moto.backends import get_backend
+
+    for service in MOTO_SERVICES:
+        get_backend(service)  # type: ignore[call-overload]
     import gc
 
     gc.collect()

@@ -2,7 +2,7 @@
 makes no StartStreamProcessor call: real `spd run` processes sharing a lease in `spd emulator`'s
 DynamoDB, SIGSTOP/SIGCONT, and the emulator's call counts.
 
-The emulator holds every DescribeStreamProcessor for 3 s (`latency_ms`); the lease is 6 s. The paused
+The emulator holds every DescribeStreamProcessor for 2 s (`latency_ms`); the lease is 4 s. The paused
 daemon is the only one that handles the trigger until it wakes, so every StartStreamProcessor counted
 before the new leader handles anything would be the old leader's.
 """
@@ -24,8 +24,8 @@ import pytest
 from daemonproc import Daemon
 from spdrun import home, write_spec
 
-LEASE = "6"
-DESCRIBE_LATENCY_MS = 3000
+LEASE = "4"
+DESCRIBE_LATENCY_MS = 2000
 SLOW = 60.0
 """Generous timeouts: the machine may be loaded; nothing here asserts on speed."""
 
@@ -56,7 +56,7 @@ def _pair(daemons: Any, emu: Any, tmp_path: Path, **env: str) -> tuple[Daemon, D
         env={**common, "SPD_HA_HOLDER": "host-b:2", "SPD_STATE_DIR": str(tmp_path / "b")},
     )  # fmt: skip
     b.wait_for("daemon_started", timeout=SLOW)
-    time.sleep(3)  # b has read the lease: it is standby
+    time.sleep(2)  # b has read the lease: it is standby
     assert not b.events("leader_acquired"), b.dump()
     return a, b
 
@@ -132,10 +132,10 @@ def test_sqs_trigger_of_a_paused_leader_makes_no_start_and_waits_for_the_new_lea
     emu = slow_describe
     sqs = emu.client("us-east-1", "sqs")
     # Invisible long enough that only the paused daemon holds the message until it has handled it: it
-    # is paused about 8 s after receiving it (the lease, then the Describe), 20 s leaves a wide margin
-    # (and the new leader waits for the message 10 s less than with SQS's default of 30 s).
+    # holds it about 8 s (the Describe, the lease, the Describe's answer), 14 s leaves a wide margin
+    # (and the new leader waits for the message 16 s less than with SQS's default of 30 s).
     url = sqs.create_queue(
-        QueueName=f"spd-sessions-{uuid.uuid4().hex[:6]}", Attributes={"VisibilityTimeout": "20"}
+        QueueName=f"spd-sessions-{uuid.uuid4().hex[:6]}", Attributes={"VisibilityTimeout": "14"}
     )["QueueUrl"]
     a, b = _pair(daemons, emu, tmp_path, SPD_SESSION_QUEUE_URL=url)
     a.wait_for("session_queue_started", timeout=SLOW)
