@@ -64,9 +64,24 @@ def bash_complete(*words: str) -> tuple[list[str], str]:
         _spd_completion spd
         printf '%s\\n' "${{COMPREPLY[@]}}"
     """
-    r = subprocess.run(["bash", "-c", script], env=script_env(), capture_output=True, text=True, timeout=60)
+    env = script_env(PATH=f"{_spd_command_dir()}{os.pathsep}{script_env()['PATH']}")
+    r = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     return [line for line in r.stdout.splitlines() if line], r.stderr
+
+
+def emulator_command() -> list[str]:
+    """`spd emulator` forked from the fork server, for an `EmulatorProcess` whose test is about the
+    emulator's state or answers rather than how its process starts (those keep the default command)."""
+    return [str(_spd_command_dir() / "spd"), "emulator"]
+
+
+@functools.cache
+def _spd_command_dir() -> Path:
+    """A folder holding `spd` as `write_spd_command` writes it, for shells that run `spd` by name."""
+    folder = Path(tempfile.mkdtemp(prefix="spd-command-"))
+    write_spd_command(folder / "spd")
+    return folder
 
 
 def spd_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

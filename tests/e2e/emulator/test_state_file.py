@@ -23,7 +23,7 @@ from botocore.config import Config
 from emulator_only import emulator_only
 from spd.emulator.embedded import embedded_emulator
 from spd.emulator.testing import EmulatorProcess
-from spdrun import SPD, face, home, run_spd, spd_env, write_spec
+from spdrun import SPD, emulator_command, face, home, run_spd, spd_env, write_spec
 
 pytestmark = emulator_only("the emulator's state file and processes")
 
@@ -144,7 +144,7 @@ def test_sigkill_right_after_acknowledged_creates_loses_none(tmp_path: Path) -> 
         assert process.wait() == -signal.SIGKILL
     finally:
         process.stop()
-    with EmulatorProcess(state_file=state, quiet=True) as again:
+    with EmulatorProcess(state_file=state, quiet=True, command=emulator_command()) as again:
         assert _names(again.client()) == names
 
 
@@ -208,7 +208,7 @@ def test_a_json_state_is_converted_once_and_kept_as_a_backup(tmp_path: Path) -> 
     state = tmp_path / "emulator.json"
     original = _legacy_state(_legacy_record("old-cam"), reserved={"old-gone": 4102444800.0})
     state.write_text(original)
-    with EmulatorProcess(state_file=state, quiet=True) as process:
+    with EmulatorProcess(state_file=state, quiet=True, command=emulator_command()) as process:
         client = process.client()
         assert client.describe_stream_processor(Name="old-cam")["Status"] == "RUNNING"
         assert client.list_tags_for_resource(
@@ -220,7 +220,9 @@ def test_a_json_state_is_converted_once_and_kept_as_a_backup(tmp_path: Path) -> 
         client.create_stream_processor(**_face("new-cam"))
     assert state.read_bytes().startswith(b"SQLite format 3\x00")
     assert (tmp_path / "emulator.json-backup").read_text() == original
-    with EmulatorProcess(state_file=state, quiet=True) as again:  # not converted twice
+    with EmulatorProcess(
+        state_file=state, quiet=True, command=emulator_command()
+    ) as again:  # not converted twice
         assert _names(again.client()) == ["new-cam", "old-cam"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["emulator.json", "emulator.json-backup"]
 
@@ -259,7 +261,7 @@ def _damage_json(path: Path, kind: str) -> str:
 
 
 def _damage_database(path: Path, kind: str) -> str:
-    with EmulatorProcess(state_file=path, quiet=True) as process:
+    with EmulatorProcess(state_file=path, quiet=True, command=emulator_command()) as process:
         process.client().create_stream_processor(**_face("cam"))
     if kind == "row-bogus-status":
         _sql(path, "UPDATE processors SET record = json_set(record, '$.status', 'BOGUS')")

@@ -19,6 +19,7 @@ from spd.emulator.backend.state import SCHEMA
 from spd.emulator.embedded import embedded_emulator
 from spd.emulator.testing import EmulatorProcess
 from spd.store.sqlite_store import Database, Schema
+from spdrun import emulator_command
 
 pytestmark = emulator_only("collections kept in the emulator's state file")
 
@@ -246,8 +247,8 @@ def test_collections_take_tags(emu: EmulatorProcess) -> None:
 def test_collection_tags_survive_a_restart(tmp_path: Path) -> None:
     state = tmp_path / "emulator.db"
     arn = "arn:aws:rekognition:us-east-1:123456789012:collection/staff"
-    with EmulatorProcess(state_file=state, quiet=True) as first:
+    with EmulatorProcess(state_file=state, quiet=True, command=emulator_command()) as first:
         first.client().create_collection(CollectionId="staff")
         first.client().tag_resource(ResourceArn=arn, Tags={"team": "vision"})
-    with EmulatorProcess(state_file=state, quiet=True) as second:
+    with EmulatorProcess(state_file=state, quiet=True, command=emulator_command()) as second:
         assert second.client().list_tags_for_resource(ResourceArn=arn)["Tags"] == {"team": "vision"}

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from spd.emulator.backend.config import BOUNDS
 from spd.emulator.backend.faults import FAULT_BOUNDS
 from spd.emulator.testing import EmulatorControlError, EmulatorProcess
+from spdrun import emulator_command
 
 ACCOUNT = "123456789012"
 DEEP = 100_000
@@ -342,12 +343,12 @@ def test_page_tokens_do_not_survive_a_restart(tmp_path: Any, target: Any) -> Non
     if target.emu is None:
         pytest.skip("restarts the emulator")
     state = tmp_path / "emulator.db"
-    with EmulatorProcess(state_file=state, quiet=True) as first:
+    with EmulatorProcess(state_file=state, quiet=True, command=emulator_command()) as first:
         client = first.client()
         for base in ("a", "b"):
             client.create_stream_processor(**target.face_search_request(base))
         token = client.list_stream_processors(MaxResults=1)["NextToken"]
-    with EmulatorProcess(state_file=state, quiet=True) as second:
+    with EmulatorProcess(state_file=state, quiet=True, command=emulator_command()) as second:
         client = second.client()
         assert len(client.list_stream_processors()["StreamProcessors"]) == 2
         with pytest.raises(ClientError) as info:
