@@ -30,6 +30,7 @@ import io
 import json
 import os
 import selectors
+import shutil
 import signal
 import socket
 import struct
@@ -372,6 +373,7 @@ class ForkServer:
                 self._proc.wait(10)
             except subprocess.TimeoutExpired:
                 self._proc.kill()
+        shutil.rmtree(self._dir, ignore_errors=True)
 
     def stopped(self) -> bool:
         return self._proc.poll() is not None
