@@ -231,7 +231,7 @@ def _fork(
 
 
 def _run_child(request: dict[str, Any], fds: list[int]) -> int:
-    """Become the command: its streams, environment and directory, then `spd`'s entry point, then the
+    """Become the command: its streams, environment, directory and umask, then `spd`'s entry point, then the
     interpreter's own exit (non-daemon threads, `atexit`, flushed streams)."""
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
@@ -239,6 +239,7 @@ def _run_child(request: dict[str, Any], fds: list[int]) -> int:
         if fd > 2:
             os.close(fd)
     os.chdir(request["cwd"])
+    os.umask(request["umask"])
     os.environ.clear()
     os.environ.update(request["env"])
     sys.argv = [request["argv0"], *request["args"]]
@@ -389,9 +390,16 @@ def spawn(
 ) -> ForkedProcess | None:
     """A child of the server at `path` running `spd ARGS` on `fds` (its stdin, stdout, stderr); None when
     the server says the environment needs a real `exec` (`forkable`)."""
-    body = json.dumps(
-        {"args": list(args), "env": dict(env), "cwd": cwd or os.getcwd(), "argv0": argv0}
-    ).encode()
+    umask = os.umask(0o077)  # read it (there is no other way) and put it back: the child's is the caller's
+    os.umask(umask)
+    request = {
+        "args": list(args),
+        "env": dict(env),
+        "cwd": cwd or os.getcwd(),
+        "argv0": argv0,
+        "umask": umask,
+    }
+    body = json.dumps(request).encode()
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.connect(path)
     conn.sendmsg(

@@ -127,3 +127,21 @@ def test_the_shell_command_forks_and_exits_with_the_childs_status(tmp_path: Path
         "rc=78",
     ]
     assert "no such file" in result.stderr
+
+
+def test_the_child_has_the_callers_umask() -> None:
+    _server()
+    old = os.umask(0o027)  # as a test does before running a command (tests/e2e/cli/test_corrupt_state.py)
+    try:
+        proc = forkserver.popen(["emulator", "--port", "0"], env=spd_env())
+    finally:
+        os.umask(old)
+    assert proc is not None
+    assert proc.stdout is not None
+    try:
+        assert "http://" in proc.stdout.readline()  # serving: the child has become the command
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        assert "Umask:\t0027" in status.splitlines()
+    finally:
+        proc.kill()
+        proc.wait(30)
