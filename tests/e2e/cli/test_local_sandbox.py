@@ -1,9 +1,16 @@
 """`--local` is a sandbox that plays the user's account: on first use of a spec it holds what the spec
-references, runs strict, and a reference deleted by hand afterwards fails as it would on AWS."""
+references, runs strict, and a reference deleted by hand afterwards fails as it would on AWS.
+
+Each test's state file starts with the suite's fast timings (`FAST_TIMINGS`: transitions of 0.05 s
+instead of the default second), set through the control API and kept in the state file like every
+emulator setting, so every later `--local` command and `sandbox(...)` of that file runs with them.
+"""
 
 from __future__ import annotations
 
+import json
 import shutil
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from spd.emulator.embedded import embedded_emulator
+from spd.emulator.testing import FAST_TIMINGS
 from spdrun import run_spd, wait_status
 
 README_CONFIG = Path(__file__).resolve().parents[3] / "config"
@@ -39,6 +47,22 @@ def sandbox(state: Path) -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture
+def state(tmp_path: Path) -> Path:
+    """A new `--local` state file holding the fast timings (PUT /_emulator/config, kept in the file)."""
+    path = tmp_path / "local.db"
+    with embedded_emulator(path) as url:
+        request = urllib.request.Request(
+            f"{url}/_emulator/config",
+            data=json.dumps(FAST_TIMINGS).encode(),
+            method="PUT",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200
+    return path
+
+
+@pytest.fixture
 def readme(tmp_path: Path) -> Path:
     """A copy of the README's example spec (the main command runs it)."""
     spec = tmp_path / "config"
@@ -46,8 +70,7 @@ def readme(tmp_path: Path) -> Path:
     return spec
 
 
-def test_readme_example_passes_the_preflight_and_runs_under_strict(readme, tmp_path):
-    state = tmp_path / "local.db"
+def test_readme_example_passes_the_preflight_and_runs_under_strict(readme, state):
     r = run_spd(["apply", str(readme), "--local", "--local-state", str(state), "--auto-approve"], env=ON)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "preflight" not in r.stderr, r.stderr
@@ -73,8 +96,7 @@ def test_readme_example_passes_the_preflight_and_runs_under_strict(readme, tmp_p
         assert wait_status(rek, "stray", {"RUNNING", "FAILED"}) == "FAILED"
 
 
-def test_a_reference_deleted_by_hand_fails_as_on_aws_and_is_not_created_again(readme, tmp_path):
-    state = tmp_path / "local.db"
+def test_a_reference_deleted_by_hand_fails_as_on_aws_and_is_not_created_again(readme, state):
     r = run_spd(["apply", str(readme), "--local", "--local-state", str(state), "--auto-approve"], env=ON)
     assert r.returncode == 0, r.stdout + r.stderr
 
