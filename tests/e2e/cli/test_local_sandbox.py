@@ -1,11 +1,21 @@
 """`--local` is a sandbox that plays the user's account: on first use of a spec it holds what the spec
-references, runs strict, and a reference deleted by hand afterwards fails as it would on AWS."""
+references, runs strict, and a reference deleted by hand afterwards fails as it would on AWS.
+
+The README's example is applied once per module to a new state file (`first_apply`), and each test works
+on its own copy of that state. The state starts with the suite's fast timings (`FAST_TIMINGS`:
+transitions of 0.05 s instead of the default second), set through the control API and kept in the state
+file like every emulator setting, so every later `--local` command and `sandbox(...)` of it runs with them.
+"""
 
 from __future__ import annotations
 
+import json
 import shutil
+import sqlite3
+import subprocess
+import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +24,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from spd.emulator.embedded import embedded_emulator
+from spd.emulator.testing import FAST_TIMINGS
 from spdrun import run_spd, wait_status
 
 README_CONFIG = Path(__file__).resolve().parents[3] / "config"
@@ -38,17 +49,53 @@ def sandbox(state: Path) -> Iterator[dict[str, Any]]:
         yield {"rekognition": client("rekognition"), "kinesisvideo": client("kinesisvideo")}
 
 
-@pytest.fixture
-def readme(tmp_path: Path) -> Path:
-    """A copy of the README's example spec (the main command runs it)."""
-    spec = tmp_path / "config"
+def _fast_state(path: Path) -> Path:
+    """A new `--local` state file holding the fast timings (PUT /_emulator/config, kept in the file)."""
+    with embedded_emulator(path) as url:
+        request = urllib.request.Request(
+            f"{url}/_emulator/config",
+            data=json.dumps(FAST_TIMINGS).encode(),
+            method="PUT",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200
+    return path
+
+
+@pytest.fixture(scope="module")
+def first_apply(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, Path, subprocess.CompletedProcess[str]]:
+    """A copy of the README's example spec (the main command runs it), applied with the preflight to a
+    new sandbox: the spec's folder (read only), the state file after the apply, and the apply's result."""
+    base = tmp_path_factory.mktemp("first-apply")
+    spec = base / "config"
     shutil.copytree(README_CONFIG, spec)
-    return spec
+    state = _fast_state(base / "local.db")
+    r = run_spd(["apply", str(spec), "--local", "--local-state", str(state), "--auto-approve"], env=ON)
+    return spec, state, r
 
 
-def test_readme_example_passes_the_preflight_and_runs_under_strict(readme, tmp_path):
-    state = tmp_path / "local.db"
-    r = run_spd(["apply", str(readme), "--local", "--local-state", str(state), "--auto-approve"], env=ON)
+@pytest.fixture
+def readme(first_apply: tuple[Path, Path, subprocess.CompletedProcess[str]]) -> Path:
+    return first_apply[0]
+
+
+@pytest.fixture
+def state(first_apply: tuple[Path, Path, subprocess.CompletedProcess[str]], tmp_path: Path) -> Path:
+    """This test's copy of the sandbox's state after the first apply (SQLite's backup: a consistent copy)."""
+    _, applied, r = first_apply
+    assert r.returncode == 0, r.stdout + r.stderr
+    path = tmp_path / "local.db"
+    with closing(sqlite3.connect(applied)) as source, closing(sqlite3.connect(path)) as copy:
+        source.backup(copy)
+    path.chmod(0o600)
+    return path
+
+
+def test_readme_example_passes_the_preflight_and_runs_under_strict(first_apply, readme, state):
+    r = first_apply[2]
     assert r.returncode == 0, r.stdout + r.stderr
     assert "preflight" not in r.stderr, r.stderr
     r = run_spd(["plan", str(readme), "--local", "--local-state", str(state), "--detailed-exitcode"], env=ON)
@@ -73,11 +120,7 @@ def test_readme_example_passes_the_preflight_and_runs_under_strict(readme, tmp_p
         assert wait_status(rek, "stray", {"RUNNING", "FAILED"}) == "FAILED"
 
 
-def test_a_reference_deleted_by_hand_fails_as_on_aws_and_is_not_created_again(readme, tmp_path):
-    state = tmp_path / "local.db"
-    r = run_spd(["apply", str(readme), "--local", "--local-state", str(state), "--auto-approve"], env=ON)
-    assert r.returncode == 0, r.stdout + r.stderr
-
+def test_a_reference_deleted_by_hand_fails_as_on_aws_and_is_not_created_again(readme, state):
     with sandbox(state) as aws:
         rek, kvs = aws["rekognition"], aws["kinesisvideo"]
         assert kvs.describe_stream(StreamARN=LOBBY_VIDEO)["StreamInfo"]["Status"] == "ACTIVE"

@@ -80,18 +80,14 @@ class Aws:
 
     def error(self, operation: str, **body: Any) -> str:
         """The error code the CLI reports for a call that must fail with a service error."""
-        result = self._run(operation, body)
-        assert result.returncode in SERVICE_ERROR_EXIT, (result.returncode, result.stdout, result.stderr)
-        match = re.search(r"An error occurred \((\w+)\) when calling the (\w+) operation", result.stderr)
-        assert match is not None, result.stderr
-        return match[1]
+        return _service_error(self._run(operation, body))
 
     def error_or_none(self, operation: str, **body: Any) -> str | None:
-        """The error code of a call, or None if it succeeded."""
+        """The error code of a call, or None if it succeeded (one call: the CLI's answer to it)."""
         result = self._run(operation, body)
         if result.returncode == 0:
             return None
-        return self.error(operation, **body)
+        return _service_error(result)
 
     def wait_for(self, name: str, *statuses: str) -> dict[str, Any]:
         deadline = time.monotonic() + 60
@@ -101,6 +97,14 @@ class Aws:
                 return described
             assert time.monotonic() < deadline, f"{name} stayed {described['Status']}"
             time.sleep(0.05)
+
+
+def _service_error(result: subprocess.CompletedProcess[str]) -> str:
+    """The error code of a CLI call that failed with a service error (its exit status and message)."""
+    assert result.returncode in SERVICE_ERROR_EXIT, (result.returncode, result.stdout, result.stderr)
+    match = re.search(r"An error occurred \((\w+)\) when calling the (\w+) operation", result.stderr)
+    assert match is not None, result.stderr
+    return match[1]
 
 
 def _face_search(name: str, role: str = "CliRekognition") -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """The daemon's session triggers, through a real `spd run` against `spd emulator`: the SQS trigger queue,
 `POST /v1/sessions` with its bearer token, and windows that chain sessions.
 
-Sessions run at `session_time_scale` 0.05 unless a test needs one to stay open: a 2 s session then lasts
-0.1 s of wall-clock time.
+Sessions run at `session_time_scale` 0.05 unless a test needs one to stay open: a 1 s session then lasts
+0.05 s of wall-clock time in the emulator. A window's chain waits the session's length in the daemon's own
+time (and retries a refusal after it), so the window tests use the shortest session a spec allows, 1 s.
 """
 
 from __future__ import annotations
@@ -188,11 +189,11 @@ def test_a_world_readable_token_file_is_refused(emu, tmp_path):
 
 
 def test_a_window_in_progress_chains_sessions(emu, tmp_path):
-    emu.configure(session_time_scale=0.05)  # a 2 s session lasts 0.1 s
+    emu.configure(session_time_scale=0.05)  # a 1 s session lasts 0.05 s
     spec = _spec(
         emu,
         tmp_path,
-        max_duration_seconds=2,
+        max_duration_seconds=1,
         windows=[{"cron": "* * * * *", "duration": "1h", "timezone": "Europe/Berlin"}],
     )
     d = _daemon(emu, tmp_path, spec, SPD_POLL_INTERVAL="0.05")
@@ -215,11 +216,11 @@ def test_a_window_in_progress_chains_sessions(emu, tmp_path):
 
 def test_a_reload_that_removes_the_window_closes_it(emu, tmp_path):
     emu.configure(session_time_scale=0.05)
-    spec = _spec(emu, tmp_path, max_duration_seconds=2, windows=[{"cron": "* * * * *", "duration": "1h"}])
+    spec = _spec(emu, tmp_path, max_duration_seconds=1, windows=[{"cron": "* * * * *", "duration": "1h"}])
     d = _daemon(emu, tmp_path, spec, SPD_POLL_INTERVAL="0.05")
     try:
         d.wait_for("session_started", processor="porch", trigger="window")
-        _spec(emu, tmp_path, max_duration_seconds=2)
+        _spec(emu, tmp_path, max_duration_seconds=1)
         d.signal(signal.SIGHUP)
         _, closed = d.wait_for("session_window_closed", processor="porch")
         assert closed["sessions_started"] >= 1

@@ -115,13 +115,18 @@ def wheelhouse(wheel: Path) -> Path:
 
 
 def _new_venv(path: Path, wheelhouse: Path, *requirements: str) -> Path:
-    venv.EnvBuilder(with_pip=True, clear=True).create(path)
+    """A new venv with `requirements` from the wheelhouse. It is made without pip of its own (the
+    bundled pip's own install is most of a venv's cost, and nothing spd does needs pip): this
+    interpreter's pip installs into it (`pip --python`), resolving exactly as the venv's own would."""
+    venv.EnvBuilder(with_pip=False, clear=True).create(path)
     python = path / "bin" / "python"
     _run(
         [
-            python,
+            sys.executable,
             "-m",
             "pip",
+            "--python",
+            python,
             "install",
             "-q",
             "--no-compile",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import time
 
 import pytest
 
+import forkserver
 from spd.api.rules import MUTATING_STREAM_PROCESSOR_OPERATIONS
 from spdrun import SPD, face, home, run_spd, spd_env, write_spec
 
@@ -91,7 +93,26 @@ def _mutations(emu) -> int:
     return sum(int(calls.get(op, 0)) for op in MUTATING_STREAM_PROCESSOR_OPERATIONS)
 
 
-def _kill_after_mutations(proc: subprocess.Popen, emu, count: int, timeout: float = 60) -> None:
+def _start_apply(args: list[str]) -> subprocess.Popen[bytes] | forkserver.ForkedProcess:
+    """`spd ARGS` with its output discarded: a child of the fork server (a process of its own, which
+    SIGKILL ends like any other, without the interpreter's start-up), else exec'd."""
+    chosen = forkserver.server()
+    if chosen is not None and not chosen.stopped():
+        devnull = os.open(os.devnull, os.O_RDWR)
+        try:
+            forked = chosen.spawn(args, env=spd_env(), cwd=None, fds=(devnull, devnull, devnull))
+        finally:
+            os.close(devnull)
+        if forked is not None:
+            return forked
+    return subprocess.Popen(
+        [*SPD, *args], env=spd_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def _kill_after_mutations(
+    proc: subprocess.Popen[bytes] | forkserver.ForkedProcess, emu, count: int, timeout: float = 60
+) -> None:
     """SIGKILL `proc` once the emulator has counted `count` more mutating calls (or it exited first):
     the kill lands inside the apply's changes, not in its start-up nor after it finished."""
     start = _mutations(emu)
@@ -110,12 +131,7 @@ def test_sigkill_at_random_points_always_converges(emu, tmp_path):
     for round_ in range(6):
         emu.configure(latency_ms=15)  # the killed apply is slow enough to be caught in the middle
         spec = write_spec(tmp_path / f"spec-{round_}.yaml", _fleet(50, variant=round_ % 2), references=emu)
-        proc = subprocess.Popen(
-            [*SPD, "apply", str(spec), "--endpoint-url", emu.url, "--auto-approve"],
-            env=spd_env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = _start_apply(["apply", str(spec), "--endpoint-url", emu.url, "--auto-approve"])
         _kill_after_mutations(proc, emu, rng.randint(1, 40))
         emu.configure(latency_ms=0)
         r = run_spd(["apply", str(spec), "--endpoint-url", emu.url, "--auto-approve"], timeout=240)
