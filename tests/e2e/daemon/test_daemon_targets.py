@@ -34,7 +34,9 @@ def test_daemon_converges_every_target_and_reports_a_broken_one_once_per_pass(
         target_face("cam0", NOWHERE, "gamma"),
     ]
     spec = write_targets_spec(tmp_path / "spec.yaml", targets, fleet)
-    daemon = Daemon(["--endpoint-url", emu.url, "--spec", str(spec)], env={"SPD_INTERVAL": "3"})
+    # Passes 1 s apart, status sweeps every 0.5 s: two sweeps between two passes, either of which would
+    # name the broken target again if a sweep repeated an unchanged failure.
+    daemon = Daemon(["--endpoint-url", emu.url, "--spec", str(spec)], env={"SPD_INTERVAL": "1"})
     try:
         first, _ = daemon.wait_for("reconcile_completed", timeout=60)
         second, _ = daemon.wait_for("reconcile_completed", after=first + 1, timeout=60)

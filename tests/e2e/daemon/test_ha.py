@@ -68,14 +68,23 @@ def _health(d: Daemon) -> tuple[int, dict]:
     return code, json.loads(body)
 
 
+def _wait_seen(d: Daemon, holder: str, timeout: float = 20) -> None:
+    """Until `d`'s /healthz names `holder` as the lease's current holder: it has read the record."""
+    deadline = time.monotonic() + timeout
+    while _health(d)[1]["lease"]["current_holder"] != holder:
+        assert time.monotonic() < deadline, d.dump()
+        time.sleep(0.1)
+
+
 def test_exactly_one_of_two_leads_and_sigterm_hands_over_at_once(tmp_path, fast_emu, table, daemons):
     spec = write_spec(tmp_path / "spec.yaml", [home("porch")], references=fast_emu)
     a = _start(daemons, fast_emu, spec, table, "host-a:1")
     b = _start(daemons, fast_emu, spec, table, "host-b:2")
     leader, standby = leader_of(a, b)
     leader.wait_for("reconcile_completed")
-    # Several heartbeats later, still exactly one leader, and the standby has run no pass at all.
-    time.sleep(2.5)
+    # Two heartbeats, a full-pass interval and four status sweeps later, still exactly one leader, and
+    # the standby has run no pass at all.
+    time.sleep(2)
     assert not standby.events("leader_acquired")
     assert not standby.events("reconcile_completed")
     assert not standby.events("status_sweep_completed")
@@ -127,7 +136,7 @@ def test_a_paused_holder_makes_no_mutating_call_after_resuming(tmp_path, fast_em
     a.wait_for("reconcile_completed")
     b = _start(daemons, fast_emu, spec_b, table, "host-b:2", SPD_INTERVAL="1")
     b.wait_for("daemon_started")
-    time.sleep(1.5)  # b has read the lease at least once: it is standby
+    _wait_seen(b, "host-a:1")  # b has read the lease at least once: it is standby
     assert not b.events("leader_acquired")
 
     a.signal(signal.SIGSTOP)  # longer than the lease: b takes over meanwhile
@@ -146,7 +155,7 @@ def test_a_paused_holder_makes_no_mutating_call_after_resuming(tmp_path, fast_em
     # On waking, a's timers fire and its pass plans to undo b's change; the guard refuses every call.
     _, lost = a.wait_for("leader_lost", after=mark, timeout=10)
     assert "another daemon holds it" in lost["reason"] or "past the safe" in lost["reason"]
-    time.sleep(3)
+    time.sleep(2)  # two of a's full-pass intervals and two heartbeats: still no call of a's
     assert _mutations(fast_emu) == before, (a.dump(), fast_emu.stats())
     woke = a.lines[mark:]
     assert not [e for e in woke if str(e.get("event", "")).startswith("processor_")], a.dump()
@@ -184,12 +193,14 @@ def test_a_holder_that_loses_its_lease_table_stops_mutating_within_the_lease(
     wait_status(client, "porch", {"STOPPED"})
 
     dynamodb.delete_table(TableName=table)  # access to the lease gone
-    time.sleep(float(LEASE))  # from here on, a standby elsewhere could hold the lease
+    # Its renewals fail; once the last confirmed one is past the safe part of the lease (before a
+    # standby elsewhere could hold it), a steps down, and from here on it must not mutate.
+    a.wait_for("leader_lost", timeout=20)
     client.update_stream_processor(
         Name="porch", SettingsForUpdate={"ConnectedHomeForUpdate": {"Labels": ["PET"]}}
     )
     before = _mutations(fast_emu)
-    time.sleep(3)  # three full-pass intervals: a leader would have reverted this
+    time.sleep(2)  # two full-pass intervals and two heartbeats: a leader would have reverted this
     assert _mutations(fast_emu) == before, a.dump()
     assert a.events("leader_lost"), a.dump()
     assert client.describe_stream_processor(Name="porch")["Settings"]["ConnectedHome"]["Labels"] == ["PET"]

@@ -155,7 +155,9 @@ def test_a_damaged_ledger_starts_nothing_and_says_why(emu: Any, tmp_path: Path, 
 def test_a_daemon_killed_during_the_start_leaves_an_intent_that_counts(
     emu: Any, tmp_path: Path, daemons: Any
 ) -> None:
-    emu.configure(session_time_scale=100, latency_ms={"StartStreamProcessor": 5000})
+    # The emulator counts the Start as it arrives and answers it 2 s later: the daemon is killed within
+    # a poll (20 ms) of the count, long before the answer could reach it.
+    emu.configure(session_time_scale=100, latency_ms={"StartStreamProcessor": 2000})
     spec = write_spec(
         tmp_path / "spec.yaml",
         [home("porch", sessions={"max_duration_seconds": 10, "budget_seconds_per_day": 15})],

@@ -22,7 +22,7 @@ import pytest
 
 from cloudtrail import call_event
 from daemonproc import Daemon
-from shards_support import Fleet, account, build_fleet
+from shards_support import Call, Fleet, account, build_fleet
 
 TARGETS = 4
 
@@ -66,7 +66,7 @@ def wait_spread(fleet: Fleet, daemons: list[Daemon], timeout: float = 30) -> dic
         ):
             return views
         assert time.monotonic() < deadline, (views, table)
-        time.sleep(0.3)
+        time.sleep(0.1)
 
 
 def assert_exclusive(daemons: list[Daemon]) -> None:
@@ -154,10 +154,14 @@ def test_shards_spread_and_move_on_join_and_leave(tmp_path, fleet, daemons):
         daemons.append(fleet.start(name))
     wait_spread(fleet, daemons)
     assert_exclusive(daemons)
-    # Every processor created exactly once, each by the holder of its shard.
+    # Every processor created exactly once, each by the holder of its shard. A call's event is queued
+    # as the emulator answers it: drained until every processor's is in (none is created later either).
     fleet.wait_converged(2)
-    time.sleep(1)
-    creates = [c for c in fleet.calls() if c.operation == "CreateStreamProcessor"]
+    creates: list[Call] = []
+    deadline = time.monotonic() + 10
+    while len(creates) < TARGETS * 2 and time.monotonic() < deadline:
+        creates += [c for c in fleet.calls() if c.operation == "CreateStreamProcessor"]
+        time.sleep(0.1)
     assert sorted(c.processor for c in creates) == sorted(
         f"t{t:02d}-cam{i:03d}" for t in range(TARGETS) for i in range(2)
     )
@@ -192,6 +196,7 @@ def test_shards_spread_and_move_on_join_and_leave(tmp_path, fleet, daemons):
     assert "d" not in fleet.members()
     assert_exclusive(daemons)
     assert_never_held_twice(daemons)
+    assert not [c for c in fleet.calls() if c.operation == "CreateStreamProcessor"]
 
 
 def test_sigkill_a_dead_daemons_shards_are_taken_and_its_drift_repaired(fleet, daemons):
@@ -223,9 +228,9 @@ def test_sigkill_a_dead_daemons_shards_are_taken_and_its_drift_repaired(fleet, d
 
 
 def test_a_paused_holder_makes_no_mutating_call_after_resuming(fleet, daemons):
-    a = fleet.start("a")
+    a = fleet.start("a", SPD_INTERVAL="1")
     daemons.append(a)
-    b = fleet.start("b")
+    b = fleet.start("b", SPD_INTERVAL="1")
     daemons.append(b)
     wait_spread(fleet, daemons)
     fleet.wait_converged(2)
@@ -240,11 +245,12 @@ def test_a_paused_holder_makes_no_mutating_call_after_resuming(fleet, daemons):
         fleet.client(shard).start_stream_processor(Name=f"{shard}-cam000")
     for shard in paused:
         b.wait_for("processor_stopped", processor=f"{shard}-cam000", timeout=30)
-    time.sleep(1)
-    fleet.calls()  # the log so far
+    fleet.calls()  # the log so far (each call's event is queued as the emulator answers it)
     mark = len(a.lines)
     a.signal(signal.SIGCONT)
-    time.sleep(4)  # more than a lease: a steps down, rejoins, and may take a share again
+    # Two of a's full-pass intervals (1 s), four status sweeps and two heartbeats: a steps down at once,
+    # may rejoin and take a share again, and any call its overdue timers made on waking is in the log.
+    time.sleep(2)
     calls = fleet.calls()
     after = a.lines[mark:]
     retaken = [line["shard"] for line in after if line.get("event") == "shard_acquired"]

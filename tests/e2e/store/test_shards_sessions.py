@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from daemonproc import Daemon
-from spdrun import home, run_spd, write_spec
+from spdrun import home, run_spd, wait_status, write_spec
 
 CAMERAS = [f"cam{i}" for i in range(6)]
 
@@ -106,9 +106,10 @@ def test_a_budget_spent_through_two_daemons_stops_at_its_limit(
     _, _, daemons = pair
     emu.configure(session_time_scale=0.01)  # a 30 s session ends after 0.3 s
     emu.clear_stats()
+    client = emu.client()
     outcomes = []
     for i in range(6):  # alternately through each daemon, each after the last session ended
         outcomes.append(_post(daemons[i % 2], {"processor": "cam0"})["outcome"])
-        time.sleep(1.0)
+        wait_status(client, "cam0", {"STOPPED"})  # ended: the next trigger is not coalesced into it
     assert outcomes == ["started"] * 3 + ["refused"] * 3  # 3 x 30 s of a 100 s budget
     assert emu.stats()["calls"]["StartStreamProcessor"] == 3

@@ -5,7 +5,6 @@ once, and a store that cannot be used is one line and a non-zero exit."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ from spd.sessions.ledger import Ledger
 from spd.sessions.ledger_port import Completion, ReservationRequest, TriggerRow
 from spd.sessions.notifications import parse_notification
 from spd.spec import load_spec
-from spdrun import home, run_spd, write_spec
+from spdrun import home, run_spd, wait_status, write_spec
 
 
 def setup(tmp_path: Path, emu: Any, *, budget: int = 3600) -> tuple[Path, dict[str, str], dict[str, str]]:
@@ -61,13 +60,14 @@ def test_a_session_started_on_one_host_is_listed_on_another(tmp_path: Path, emu:
 def test_the_budget_holds_across_hosts(tmp_path: Path, emu: Any) -> None:
     spec, host_a, host_b = setup(tmp_path, emu, budget=100)
     emu.configure(session_time_scale=0.01)  # a 30 s session ends after 0.3 s
+    client = emu.client()
     outcomes = []
     for i in range(6):  # alternately from two hosts, each after the last session ended
         done = run_spd(
             ["session", "start", str(spec), "porch", "--output", "json"], env=(host_a, host_b)[i % 2]
         )
         outcomes.append(json.loads(done.stdout)["outcome"])
-        time.sleep(1.0)
+        wait_status(client, "porch", {"STOPPED"})  # ended: the next trigger is not coalesced into it
     assert outcomes == ["started"] * 3 + ["refused"] * 3  # 3 x 30 s of a 100 s budget, whichever host
     refused = _sessions(spec, host_a)[-1]
     assert "over the daily budget: 90 of 100" in refused["reason"]

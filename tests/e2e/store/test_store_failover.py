@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from daemonproc import Daemon, leader_of
-from spdrun import run_spd
+from spdrun import run_spd, wait_status
 from store_daemons import Deployment, deployment, post
 
 
@@ -39,23 +39,24 @@ def test_the_new_leader_stops_at_the_budget_the_killed_one_spent_part_of(
     spot = deployment(tmp_path, emu, budget=100)
     daemons.extend([spot.daemon("host-a"), spot.daemon("host-b")])
     leader, standby = leader_of(*daemons)
+    client = emu.client()
     codes = []
     for _ in range(2):
         code, _answer = post(leader, {"processor": "porch"})
         codes.append(code)
-        time.sleep(1.0)
+        wait_status(client, "porch", {"STOPPED"})  # ended: the next trigger is not coalesced into it
     assert codes == [201, 201]
     # The history's buffer is written every second: SIGKILL once its two session events are in the
     # table (what a SIGKILL may lose is the last second's, which is not what this test is about).
     deadline = time.monotonic() + 60
     while len(_session_events(spot)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.2)
     leader.proc.send_signal(signal.SIGKILL)
     standby.wait_for("leader_acquired", timeout=30)
     for _ in range(2):
         code, answer = post(standby, {"processor": "porch"})
         codes.append(code)
-        time.sleep(1.0)
+        wait_status(client, "porch", {"STOPPED"})
     assert codes == [201, 201, 201, 429], answer  # 3 x 30 s of 100 s, whichever daemon started them
     assert "over the daily budget: 90 of 100" in answer["reason"]
     assert emu.stats()["calls"]["StartStreamProcessor"] == 3
