@@ -93,10 +93,11 @@ def test_only_the_leader_watches_checks_and_records_and_the_standby_takes_the_wa
 ):
     emu.configure(transition_seconds=0.05, name_reuse_seconds=0.1)
     # The leader stopped during its long poll may take the next event with it (as on AWS): the standby
-    # reads it once its visibility timeout is over, 1 s here instead of SQS's default 30 s. A daemon
-    # deletes each message as soon as it has scheduled it, within milliseconds; one redelivered after a
-    # stall would only be handled again, finding nothing left to repair.
-    queue = rule_fed_queue(emu, visibility_timeout=1)
+    # reads it once its visibility timeout is over, 2 s here instead of SQS's default 30 s. A daemon
+    # deletes each message as soon as it has scheduled it, within milliseconds (2 s leaves room for a
+    # loaded machine); one redelivered after a stall would only be handled again, finding nothing left
+    # to repair.
+    queue = rule_fed_queue(emu, visibility_timeout=2)
     table = f"spd-leases-{uuid.uuid4().hex[:8]}"
     spec = write_spec(tmp_path / "spec.yaml", [home("porch")], references=emu)
     a = _start(daemons, emu, spec, table=table, queue=queue, holder="host-a")
