@@ -88,9 +88,12 @@ def serve(path: str) -> None:
     for name in PRELOAD:
         importlib.import_module(name)
     from moto.backends import get_backend
+    from moto.core.routing import get_service_router
 
     for service in MOTO_SERVICES:
         get_backend(service)  # type: ignore[call-overload]
+    for service in (*MOTO_SERVICES, "rekognition"):
+        get_service_router(service)  # moto reads botocore's model of a service once a process (cached)
     import gc
 
     gc.collect()
