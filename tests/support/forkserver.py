@@ -24,6 +24,7 @@ from __future__ import annotations
 import array
 import atexit
 import contextlib
+import fcntl
 import functools
 import importlib
 import io
@@ -37,6 +38,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -94,6 +96,7 @@ def serve(path: str) -> None:
         get_backend(service)  # type: ignore[call-overload]
     for service in (*MOTO_SERVICES, "rekognition"):
         get_service_router(service)  # moto reads botocore's model of a service once a process (cached)
+    _share_botocore_loader((*MOTO_SERVICES, "rekognition"))
     import gc
 
     gc.collect()
@@ -151,6 +154,32 @@ def serve(path: str) -> None:
                 with contextlib.suppress(OSError):
                     conn.sendall(f"{os.waitstatus_to_exitcode(status)}\n".encode())
                 conn.close()
+
+
+def _share_botocore_loader(services: Sequence[str]) -> None:
+    """Give every botocore session a forked command opens the one loader the server has filled.
+
+    botocore reads a service's JSON model (and the endpoints, partitions and retry data) once per loader,
+    and a session makes a loader of its own: each command paid for reading them again, for every client
+    it opened. What a loader returns is the same data either way; the children only skip the reading."""
+    import botocore.exceptions
+    import botocore.loaders
+    import botocore.session
+
+    shared = botocore.loaders.create_loader()
+    original = botocore.loaders.create_loader
+
+    def create_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+        return shared if search_path_string is None else original(search_path_string)
+
+    botocore.session.create_loader = create_loader  # type: ignore[attr-defined]
+    for service in services:
+        for model in ("service-2", "paginators-1", "waiters-2", "endpoint-rule-set-1"):
+            with contextlib.suppress(botocore.exceptions.DataNotFoundError):
+                shared.load_service_model(service, model)
+    for name in ("endpoints", "partitions", "_retry", "sdk-default-configuration"):
+        with contextlib.suppress(botocore.exceptions.DataNotFoundError):
+            shared.load_data(name)
 
 
 def forkable(env: Mapping[str, str]) -> bool:
@@ -241,6 +270,9 @@ def _run_child(request: dict[str, Any], fds: list[int]) -> int:
     for fd in fds:
         if fd > 2:
             os.close(fd)
+    if request.get("terminal"):
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     os.chdir(request["cwd"])
     os.umask(request["umask"])
     os.environ.clear()
@@ -383,16 +415,30 @@ class ForkServer:
         return self._proc.poll() is not None
 
     def spawn(
-        self, args: Sequence[str], *, env: Mapping[str, str], cwd: str | None, fds: Sequence[int]
+        self,
+        args: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        cwd: str | None,
+        fds: Sequence[int],
+        terminal: bool = False,
     ) -> ForkedProcess | None:
-        return spawn(self.path, self.argv0, args, env=env, cwd=cwd, fds=fds)
+        return spawn(self.path, self.argv0, args, env=env, cwd=cwd, fds=fds, terminal=terminal)
 
 
 def spawn(
-    path: str, argv0: str, args: Sequence[str], *, env: Mapping[str, str], cwd: str | None, fds: Sequence[int]
+    path: str,
+    argv0: str,
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    cwd: str | None,
+    fds: Sequence[int],
+    terminal: bool = False,
 ) -> ForkedProcess | None:
     """A child of the server at `path` running `spd ARGS` on `fds` (its stdin, stdout, stderr); None when
-    the server says the environment needs a real `exec` (`forkable`)."""
+    the server says the environment needs a real `exec` (`forkable`). `terminal`: the child starts a
+    session of its own whose controlling terminal is the pty on its stdin (as `ptyrun` does)."""
     umask = os.umask(0o077)  # read it (there is no other way) and put it back: the child's is the caller's
     os.umask(umask)
     request = {
@@ -401,6 +447,7 @@ def spawn(
         "cwd": cwd or os.getcwd(),
         "argv0": argv0,
         "umask": umask,
+        "terminal": terminal,
     }
     body = json.dumps(request).encode()
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -475,12 +522,13 @@ def run(
     env: Mapping[str, str],
     timeout: float,
     input: str | None,
+    cwd: str | None = None,
 ) -> subprocess.CompletedProcess[str] | None:
     """`subprocess.run([spd, *args], capture_output=True, text=True, timeout=...)` through the fork server;
     None when the command must be exec'd."""
     devnull = os.open(os.devnull, os.O_RDONLY) if input is None else None
     try:
-        proc = popen(args, env=env, stdin=devnull)
+        proc = popen(args, env=env, stdin=devnull, cwd=cwd)
     finally:
         if devnull is not None:
             os.close(devnull)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import forkserver
 from spdrun import SPD, spd_env
 
 
@@ -48,15 +49,7 @@ def run_on_terminal(
         environment.pop(name, None)
     environment.update(env or {})
     leader, follower = os.openpty()
-    proc = subprocess.Popen(
-        [*SPD, *args],
-        stdin=follower,
-        stdout=subprocess.PIPE if pipe_stdout else follower,
-        stderr=follower,
-        env=environment,
-        start_new_session=True,
-        preexec_fn=_take_terminal,
-    )
+    proc = _start(args, environment, follower, pipe_stdout)
     os.close(follower)
     streams = {leader: b""}
     if proc.stdout is not None:
@@ -92,6 +85,36 @@ def run_on_terminal(
             proc.stdout.close()
         if proc.poll() is None:
             proc.kill()
+
+
+def _start(
+    args: Sequence[str], env: Mapping[str, str], follower: int, pipe_stdout: bool
+) -> subprocess.Popen[bytes] | forkserver.ForkedProcess:
+    """`spd ARGS` in a session of its own on the terminal `follower`: forked from the fork server
+    (tests/support/forkserver.py) when it can be, else exec'd."""
+    chosen = forkserver.server()
+    if chosen is not None and not chosen.stopped():
+        out_r, out_w = os.pipe() if pipe_stdout else (None, None)
+        try:
+            fds = (follower, follower if out_w is None else out_w, follower)
+            forked = chosen.spawn(args, env=env, cwd=None, fds=fds, terminal=True)
+        finally:
+            if out_w is not None:
+                os.close(out_w)
+        if forked is not None:
+            forked.stdout = None if out_r is None else open(out_r, "rb")  # noqa: SIM115
+            return forked
+        if out_r is not None:
+            os.close(out_r)
+    return subprocess.Popen(
+        [*SPD, *args],
+        stdin=follower,
+        stdout=subprocess.PIPE if pipe_stdout else follower,
+        stderr=follower,
+        env=env,
+        start_new_session=True,
+        preexec_fn=_take_terminal,
+    )
 
 
 def _take_terminal() -> None:

@@ -111,6 +111,19 @@ def write_spd_command(path: Path) -> None:
     path.chmod(0o755)
 
 
+def run_installed(
+    args: Sequence[str], *, env: Mapping[str, str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """The installed `spd ARGS` with exactly `env` (no `spd_env` added), in `cwd`: forked from the fork
+    server when it can be, else the console script itself."""
+    forked = forkserver.run(args, env=env, timeout=60, input=None, cwd=str(cwd))
+    if forked is not None:
+        return forked
+    return subprocess.run(
+        [str(SPD_SCRIPT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
 def run_spd(
     args: Sequence[str],
     *,

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from spd.emulator.testing import EmulatorProcess
+from spdrun import run_installed
 
 ROOT = Path(__file__).resolve().parents[3]
-SPD = Path(sys.executable).parent / "spd"
 
 EAST_ROLE = "arn:aws:iam::111122223333:role/SpdEast"
 WEST_ROLE = "arn:aws:iam::444455556666:role/service/SpdWest"
@@ -51,9 +50,7 @@ ARN = re.compile(r"^arn:aws:[a-z0-9-]+:([a-z]{2}-[a-z]+-\d)?:(\d{12})?:.+$")
 
 def spd(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPD_")}
-    return subprocess.run(
-        [str(SPD), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    return run_installed(args, env=env, cwd=ROOT)
 
 
 @pytest.fixture

@@ -1,25 +1,23 @@
-"""`spd validate` and `spd schema` run as the real installed command, in a subprocess."""
+"""`spd validate` and `spd schema` run as the installed command, each in a process of its own (forked from
+tests/support/forkserver.py when it can be)."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from spd import __version__
+from spdrun import run_installed
 
 ROOT = Path(__file__).resolve().parents[3]
-SPD = Path(sys.executable).parent / "spd"
 CORPUS = ROOT / "tests" / "unit" / "spec" / "corpus"
 
 
 def spd(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPD_")}
-    return subprocess.run(
-        [str(SPD), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    return run_installed(args, env=env, cwd=cwd)
 
 
 def test_a_valid_spec_directory_exits_0() -> None:
