@@ -235,8 +235,9 @@ def ha_daemons() -> Iterator[list[Daemon]]:
 def test_sigterm_after_a_poison_message_releases_the_lease(
     emu: Any, spec: Path, ha_daemons: list[Daemon]
 ) -> None:
-    """Two daemons share a 3 s lease and a watch queue; the leader reads a poison message, then SIGTERM:
-    it exits 0 having released the lease, so the standby finds the lease free instead of expired."""
+    """Two daemons share a 6 s lease and a watch queue; the leader reads a poison message, then SIGTERM:
+    it exits 0 having released the lease, so the standby finds the lease free instead of expired (the
+    leader's shutdown, which waits for its watch's long poll, must end well within the lease)."""
     sqs, url = _queue(emu, "watch-ha")
     table = f"spd-leases-{uuid.uuid4().hex[:8]}"
     for holder in ("host-a:1", "host-b:2"):
@@ -244,7 +245,7 @@ def test_sigterm_after_a_poison_message_releases_the_lease(
             **QUIET,
             "SPD_WATCH_QUEUE_URL": url,
             "SPD_HA_TABLE": table,
-            "SPD_HA_LEASE_SECONDS": "3",
+            "SPD_HA_LEASE_SECONDS": "6",
             "SPD_HA_HOLDER": holder,
         }
         ha_daemons.append(Daemon(["--endpoint-url", emu.url, "--spec", str(spec)], env=env))
