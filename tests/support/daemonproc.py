@@ -58,16 +58,7 @@ class Daemon:
         kept = {k: v for k, v in given.items() if v is not None}
         environ = {k: v for k, v in spd_env(kept).items() if k not in removed}
         self.proc: subprocess.Popen[str] | forkserver.ForkedProcess
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        try:
-            forked = forkserver.popen(
-                ["run", *args],
-                env=environ,
-                cwd=str(cwd or os.getcwd()),
-                stdin=devnull,
-            )
-        finally:
-            os.close(devnull)
+        forked = forkserver.popen(["run", *args], env=environ, cwd=str(cwd or os.getcwd()))
         self.proc = forked or subprocess.Popen(
             [*SPD, "run", *args],
             env=environ,

@@ -74,6 +74,9 @@ MOTO_SERVICES = ("dynamodb", "kms", "kinesis", "kinesisvideo", "sns", "sqs", "s3
 """moto's services behind a `--local` sandbox and the daemon's watch and sinks: moto imports each on its
 first request, which every `--local` command that creates references would pay again."""
 
+SERVICES = (*MOTO_SERVICES, "rekognition")
+"""The services whose botocore and moto models the server reads before forking."""
+
 START_UP_VARIABLES = ("PYTHON", "LANG", "LC_", "MOTO_", "TEST_SERVER_MODE")
 """Prefixes of the variables read once when the interpreter or a module starts: a request that sets one
 differently from the server's own environment runs through a real `exec`."""
@@ -94,9 +97,9 @@ def serve(path: str) -> None:
 
     for service in MOTO_SERVICES:
         get_backend(service)  # type: ignore[call-overload]
-    for service in (*MOTO_SERVICES, "rekognition"):
+    for service in SERVICES:
         get_service_router(service)  # moto reads botocore's model of a service once a process (cached)
-    _share_botocore_loader((*MOTO_SERVICES, "rekognition"))
+    _share_botocore_loader(SERVICES)
     import gc
 
     gc.collect()
@@ -129,7 +132,7 @@ def serve(path: str) -> None:
                     conn.sendall(b"exec\n")
                     conn.close()
                     continue
-                others = [listener, sys.stdin, *(c for c, _ in children.values())]
+                others = [listener, *(c for c, _ in children.values())]
                 others += [pidfd for _, pidfd in children.values()]
                 child = _fork(request, fds, conn, others, selector)
                 pidfd = os.pidfd_open(child)
@@ -251,7 +254,7 @@ def _fork(
         for other in others:
             if isinstance(other, int):
                 os.close(other)
-            elif other is not sys.stdin:
+            else:
                 other.close()
         code = _run_child(request, fds)
     except BaseException:  # a broken harness says why on the server's stderr
@@ -414,16 +417,9 @@ class ForkServer:
     def stopped(self) -> bool:
         return self._proc.poll() is not None
 
-    def spawn(
-        self,
-        args: Sequence[str],
-        *,
-        env: Mapping[str, str],
-        cwd: str | None,
-        fds: Sequence[int],
-        terminal: bool = False,
-    ) -> ForkedProcess | None:
-        return spawn(self.path, self.argv0, args, env=env, cwd=cwd, fds=fds, terminal=terminal)
+    def spawn(self, args: Sequence[str], **options: Any) -> ForkedProcess | None:
+        """`spawn` on this server (`options`: its keyword arguments)."""
+        return spawn(self.path, self.argv0, args, **options)
 
 
 def spawn(
@@ -479,40 +475,39 @@ def server() -> ForkServer | None:
     return ForkServer("spd", env)
 
 
-def popen(
-    args: Sequence[str],
-    *,
-    env: Mapping[str, str],
-    cwd: str | None = None,
-    stdin: int | None = None,
-    text: bool = True,
-) -> ForkedProcess | None:
-    """Fork `spd ARGS` with pipes for stdout and stderr (and stdin unless a descriptor is given), as
-    `subprocess.Popen(..., stdout=PIPE, stderr=PIPE)` would start it; None when it must be exec'd."""
+def running() -> ForkServer | None:
+    """This test process's fork server when commands can use it (started on first use); None when they
+    must be exec'd (`SPD_TEST_EXEC=1`, or the server has stopped)."""
     chosen = server()
-    if chosen is None or chosen.stopped():
+    return chosen if chosen is not None and not chosen.stopped() else None
+
+
+def popen(
+    args: Sequence[str], *, env: Mapping[str, str], cwd: str | None = None, stdin_pipe: bool = False
+) -> ForkedProcess | None:
+    """Fork `spd ARGS` with pipes for stdout and stderr, as `subprocess.Popen(..., stdout=PIPE,
+    stderr=PIPE)` would start it; its stdin is /dev/null, or a pipe (`proc.stdin`) with `stdin_pipe`.
+    None when it must be exec'd."""
+    chosen = running()
+    if chosen is None:
         return None
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
-    in_r = in_w = None
-    if stdin is None:
-        in_r, in_w = os.pipe()
+    in_r, in_w = os.pipe() if stdin_pipe else (os.open(os.devnull, os.O_RDONLY), None)
     try:
-        proc = chosen.spawn(args, env=env, cwd=cwd, fds=(in_r if stdin is None else stdin, out_w, err_w))
+        proc = chosen.spawn(args, env=env, cwd=cwd, fds=(in_r, out_w, err_w))
     finally:
         for fd in (out_w, err_w, in_r):
-            if fd is not None:
-                os.close(fd)
+            os.close(fd)
     if proc is None:
         for fd in (out_r, err_r, in_w):
             if fd is not None:
                 os.close(fd)
         return None
-    mode = {"encoding": "utf-8"} if text else {}
-    proc.stdout = io.open(out_r, "r" if text else "rb", **mode)  # noqa: SIM115, UP020
-    proc.stderr = io.open(err_r, "r" if text else "rb", **mode)  # noqa: SIM115, UP020
+    proc.stdout = open(out_r, encoding="utf-8")  # noqa: SIM115
+    proc.stderr = open(err_r, encoding="utf-8")  # noqa: SIM115
     if in_w is not None:
-        proc.stdin = io.open(in_w, "w" if text else "wb", **mode)  # noqa: SIM115, UP020
+        proc.stdin = open(in_w, "w", encoding="utf-8")  # noqa: SIM115
     return proc
 
 
@@ -526,12 +521,7 @@ def run(
 ) -> subprocess.CompletedProcess[str] | None:
     """`subprocess.run([spd, *args], capture_output=True, text=True, timeout=...)` through the fork server;
     None when the command must be exec'd."""
-    devnull = os.open(os.devnull, os.O_RDONLY) if input is None else None
-    try:
-        proc = popen(args, env=env, stdin=devnull, cwd=cwd)
-    finally:
-        if devnull is not None:
-            os.close(devnull)
+    proc = popen(args, env=env, cwd=cwd, stdin_pipe=input is not None)
     if proc is None:
         return None
     captured: dict[str, str] = {}

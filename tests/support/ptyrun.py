@@ -92,8 +92,8 @@ def _start(
 ) -> subprocess.Popen[bytes] | forkserver.ForkedProcess:
     """`spd ARGS` in a session of its own on the terminal `follower`: forked from the fork server
     (tests/support/forkserver.py) when it can be, else exec'd."""
-    chosen = forkserver.server()
-    if chosen is not None and not chosen.stopped():
+    chosen = forkserver.running()
+    if chosen is not None:
         out_r, out_w = os.pipe() if pipe_stdout else (None, None)
         try:
             fds = (follower, follower if out_w is None else out_w, follower)

@@ -103,8 +103,8 @@ def spd_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 def write_spd_command(path: Path) -> None:
     """An executable `spd` at `path` for shell scripts: forked from the fork server when there is one,
     else `python -m spd`."""
-    chosen = forkserver.server()
-    if chosen is not None and not chosen.stopped():
+    chosen = forkserver.running()
+    if chosen is not None:
         forkserver.write_shim(str(path), chosen.path)
         return
     path.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m spd "$@"\n', encoding="utf-8")

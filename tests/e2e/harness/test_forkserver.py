@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import forkserver
+from daemonproc import alive
 from spdrun import SPD, spd_env, write_spd_command
 
 BASE = spd_env()
@@ -22,7 +23,7 @@ BASE = spd_env()
 def _server() -> forkserver.ForkServer:
     chosen = forkserver.server()
     if chosen is None:
-        pytest.skip("SPD_TEST_EXEC=1: every command runs through a real exec")
+        pytest.skip("SPD_TEST_EXEC=1: this run has no fork server (every command is exec'd), so nothing here to test")
     return chosen
 
 
@@ -38,14 +39,6 @@ def _execd(args: list[str], *, input: str | None = None) -> subprocess.Completed
     return subprocess.run(  # type: ignore[call-overload, no-any-return]
         [*SPD, *args], env=spd_env(), capture_output=True, text=True, timeout=60, **stdin
     )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 SPEC = "version: 1\nstack: forked\nprocessors:\n  - name: x\n    bogus: 1\n"
@@ -76,7 +69,7 @@ def test_a_signal_ends_a_forked_child_as_it_ends_a_process() -> None:
     assert "http://" in proc.stdout.readline()  # serving: a real process, with its own pid
     os.kill(proc.pid, signal.SIGKILL)
     assert proc.wait(30) == -signal.SIGKILL
-    assert not _alive(proc.pid)
+    assert not alive(proc.pid)
 
 
 def test_a_timeout_kills_the_child_and_says_so() -> None:
@@ -93,9 +86,9 @@ def test_a_child_whose_caller_has_gone_is_killed() -> None:
     proc.stdout.readline()
     proc._conn.close()  # the test process died without waiting
     deadline = time.monotonic() + 30
-    while _alive(proc.pid) and time.monotonic() < deadline:
+    while alive(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(proc.pid)
+    assert not alive(proc.pid)
 
 
 def test_an_environment_read_at_start_up_gets_a_real_exec() -> None:

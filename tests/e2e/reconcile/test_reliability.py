@@ -96,8 +96,8 @@ def _mutations(emu) -> int:
 def _start_apply(args: list[str]) -> subprocess.Popen[bytes] | forkserver.ForkedProcess:
     """`spd ARGS` with its output discarded: a child of the fork server (a process of its own, which
     SIGKILL ends like any other, without the interpreter's start-up), else exec'd."""
-    chosen = forkserver.server()
-    if chosen is not None and not chosen.stopped():
+    chosen = forkserver.running()
+    if chosen is not None:
         devnull = os.open(os.devnull, os.O_RDWR)
         try:
             forked = chosen.spawn(args, env=spd_env(), cwd=None, fds=(devnull, devnull, devnull))
