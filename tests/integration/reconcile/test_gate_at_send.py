@@ -6,6 +6,10 @@ rate halved by throttling): the lease confirmed before the wait says nothing abo
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
 from builders import STACK, desired, face_config, home_config, state
 from spd.aws.gateway import Gateway
 from spd.model import STACK_TAG, ProcessorId, ProducerTimestamp, RunState
@@ -32,14 +36,22 @@ class LapsesAfterTheCheck:
         return None if self.asked <= self.checks else "lease renewal last confirmed too long ago"
 
 
-async def test_a_start_waiting_for_its_pacer_slot_is_not_sent_once_the_lease_lapsed(emu):
+@asynccontextmanager
+async def _next_start_slot_taken(emu: Any, config: Any) -> AsyncIterator[Gateway]:
+    """A gateway allowed one StartStreamProcessor every 2 s, with `config` created and another processor
+    just started: the next Start waits 2 s for its slot."""
     async with Gateway.open(
         endpoint_url=emu.url, max_attempts=1, rate_limits={"StartStreamProcessor": 0.5}
     ) as gw:
         region = await gw.region("us-east-1")
-        await region.create(face_config("cam"), {STACK_TAG: STACK})
+        await region.create(config, {STACK_TAG: STACK})
         await region.create(face_config("other"), {STACK_TAG: STACK})
-        await region.start("other")  # the next StartStreamProcessor slot is 2 s away
+        await region.start("other")
+        yield gw
+
+
+async def test_a_start_waiting_for_its_pacer_slot_is_not_sent_once_the_lease_lapsed(emu):
+    async with _next_start_slot_taken(emu, face_config("cam")) as gw:
         planned, _ = await Reconciler(gw, SETTINGS).plan(
             state(desired(face_config("cam"), run_state=RunState.RUNNING)), Policy(STACK)
         )
@@ -59,13 +71,7 @@ async def _status(emu, name: str) -> str:
 
 
 async def test_a_session_start_waiting_for_its_pacer_slot_is_not_sent_once_the_lease_lapsed(emu):
-    async with Gateway.open(
-        endpoint_url=emu.url, max_attempts=1, rate_limits={"StartStreamProcessor": 0.5}
-    ) as gw:
-        region = await gw.region("us-east-1")
-        await region.create(home_config("door"), {STACK_TAG: STACK})
-        await region.create(face_config("other"), {STACK_TAG: STACK})
-        await region.start("other")  # the next StartStreamProcessor slot is 2 s away
+    async with _next_start_slot_taken(emu, home_config("door")) as gw:
         # The start path asks the lease twice: before its first call, and right before the Start.
         starter = SessionStarter(
             gateway=gw, stack=STACK, ledger=None, gate=MutationGate(LapsesAfterTheCheck(checks=2))
