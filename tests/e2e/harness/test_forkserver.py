@@ -23,7 +23,9 @@ BASE = spd_env()
 def _server() -> forkserver.ForkServer:
     chosen = forkserver.server()
     if chosen is None:
-        pytest.skip("SPD_TEST_EXEC=1: this run has no fork server (every command is exec'd), so nothing here to test")
+        pytest.skip(
+            "SPD_TEST_EXEC=1: this run has no fork server (every command is exec'd), so nothing here to test"
+        )
     return chosen
 
 
